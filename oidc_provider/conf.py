@@ -1,0 +1,95 @@
+"""The ``OIDC_PROVIDER`` settings dict, read through one lazy, cached object.
+
+Follows django-rest-framework's ``api_settings``: a ``DEFAULTS`` table, dotted paths imported on
+first use, unknown keys rejected by a system check, and a reload when a test changes the setting.
+"""
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
+from idpyoidc.server.scopes import SCOPE2CLAIMS
+
+SETTING_NAME = "OIDC_PROVIDER"
+
+DEFAULTS = {
+    # The issuer identifier (OIDC Core §2): scheme, host and path where the app's URLs are included.
+    "ISSUER": None,
+    # Master secret for every symmetric key the OP derives (opaque tokens, session ids, cookies,
+    # the `sub` salt, secret hashing). Falls back to SECRET_KEY. Changing it invalidates all
+    # outstanding codes and tokens and changes every `sub`.
+    "SECRET": None,
+    "SIGNING_ALG": "RS256",
+    "CODE_LIFETIME": 600,
+    "ACCESS_TOKEN_LIFETIME": 3600,
+    "ID_TOKEN_LIFETIME": 3600,
+    "REFRESH_TOKEN_LIFETIME": 30 * 86400,
+    # How long a grant (and so the whole OP session for one client) stays usable.
+    "GRANT_LIFETIME": 30 * 86400,
+    "CONSENT_LIFETIME": 90 * 86400,
+    "SCOPES_TO_CLAIMS": SCOPE2CLAIMS,
+    # "public": a salted hash of the user id, identical for every client; "user_id": the primary key.
+    "SUBJECT_IDENTIFIER": "public",
+    "REQUIRE_PKCE": False,
+    "CLAIMS_PROVIDER": "oidc_provider.claims.ClaimsProvider",
+    "CONSENT_POLICY": "oidc_provider.consent.ConsentPolicy",
+    # None: Django's LOGIN_URL.
+    "LOGIN_URL": None,
+    # Seconds a pending authorization request waits in the Django session for login or consent.
+    "PENDING_REQUEST_LIFETIME": 1800,
+}
+
+IMPORT_STRINGS = {"CLAIMS_PROVIDER", "CONSENT_POLICY"}
+
+
+class OIDCSettings:
+    """Attribute access to ``OIDC_PROVIDER`` with defaults; dotted paths come back imported."""
+
+    def __init__(self, defaults=None, import_strings=None):
+        self.defaults = defaults or DEFAULTS
+        self.import_strings = import_strings or IMPORT_STRINGS
+        self._cached = set()
+
+    @property
+    def user_settings(self):
+        if not hasattr(self, "_user_settings"):
+            self._user_settings = getattr(settings, SETTING_NAME, None) or {}
+        return self._user_settings
+
+    def unknown_keys(self):
+        return sorted(set(self.user_settings) - set(self.defaults))
+
+    def __getattr__(self, attr):
+        if attr not in self.defaults:
+            raise AttributeError(f"Invalid {SETTING_NAME} setting: {attr!r}")
+        value = self.user_settings.get(attr, self.defaults[attr])
+        if attr in self.import_strings and isinstance(value, str):
+            value = import_string(value)
+        if attr == "SECRET" and not value:
+            value = settings.SECRET_KEY
+        if attr == "ISSUER" and value:
+            value = value.rstrip("/")
+        if attr == "LOGIN_URL" and not value:
+            value = settings.LOGIN_URL
+        self._cached.add(attr)
+        setattr(self, attr, value)
+        return value
+
+    def reload(self):
+        for attr in self._cached:
+            delattr(self, attr)
+        self._cached.clear()
+        if hasattr(self, "_user_settings"):
+            delattr(self, "_user_settings")
+
+
+oidc_settings = OIDCSettings()
+
+
+@receiver(setting_changed)
+def _reload_settings(*, setting, **kwargs):
+    if setting in (SETTING_NAME, "SECRET_KEY", "LOGIN_URL"):
+        oidc_settings.reload()
+        from oidc_provider.server import reset_server
+
+        reset_server()

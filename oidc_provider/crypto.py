@@ -1,0 +1,57 @@
+"""Keys derived from the one OIDC_PROVIDER["SECRET"], and the secret comparisons built on them.
+
+Every process derives the same keys, so a code minted by one worker is redeemed by another and
+``sub`` never changes across restarts (DESIGN.md, rule 2).
+"""
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from oidc_provider.conf import oidc_settings
+
+
+def derive_key(purpose: str, length: int = 32) -> bytes:
+    """A ``length``-byte key for ``purpose`` (HKDF-like expand of the master secret)."""
+    master = oidc_settings.SECRET.encode()
+    out, block, counter = b"", b"", 1
+    while len(out) < length:
+        block = hmac.new(master, block + purpose.encode() + bytes([counter]), hashlib.sha256).digest()
+        out += block
+        counter += 1
+    return out[:length]
+
+
+def hash_client_secret(secret: str) -> str:
+    """Keyed SHA-256 of a client secret: fast (secrets are high-entropy), useless without SECRET."""
+    digest = hmac.new(derive_key("client-secret"), secret.encode(), hashlib.sha256).hexdigest()
+    return f"hmac-sha256${digest}"
+
+
+def check_client_secret(secret, stored: str) -> bool:
+    """Constant-time comparison of a presented secret with its stored hash."""
+    if not stored or not isinstance(secret, str):
+        return False
+    return hmac.compare_digest(hash_client_secret(secret), stored)
+
+
+def generate_client_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _fernet() -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(derive_key("signing-keys-at-rest")))
+
+
+def encrypt_text(text: str) -> str:
+    return _fernet().encrypt(text.encode()).decode()
+
+
+def decrypt_text(token: str) -> str:
+    try:
+        return _fernet().decrypt(token.encode()).decode()
+    except InvalidToken as err:
+        raise ValueError("cannot decrypt: was OIDC_PROVIDER['SECRET'] (or SECRET_KEY) changed?") from err

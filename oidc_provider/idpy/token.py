@@ -1,0 +1,44 @@
+"""The token endpoint with RFC 6749 §5.2 error codes (defect 22)."""
+
+from idpyoidc.server.oidc.token import Token as IdpyToken
+from idpyoidc.server.oidc.token_helper.access_token import AccessTokenHelper as IdpyAccessTokenHelper
+from idpyoidc.server.token.exception import UnknownToken
+
+
+class Token(IdpyToken):
+    def _get_helper(self, request, client_id=""):
+        """Defect 22: an unknown grant type is ``unsupported_grant_type`` and a grant type the client
+        may not use is ``unauthorized_client``, not ``invalid_request``."""
+        grant_type = request.get("grant_type")
+        if not grant_type:
+            return self.error_cls(error="invalid_request", error_description="Missing grant_type")
+        helper = self.grant_type_helper.get(grant_type)
+        if helper is None:
+            return self.error_cls(error="unsupported_grant_type", error_description=f"Unsupported grant_type: {grant_type}")
+        if client_id:
+            allowed = self.upstream_get("context").cdb[client_id].get("grant_types_supported", [])
+            if grant_type not in allowed:
+                return self.error_cls(
+                    error="unauthorized_client", error_description=f"Client may not use grant_type {grant_type}"
+                )
+        return helper
+
+
+class AccessTokenHelper(IdpyAccessTokenHelper):
+    def post_parse_request(self, request, client_id="", **kwargs):
+        """Defect 22: a missing ``code`` is ``invalid_request``; a ``redirect_uri`` that differs from
+        (or omits) the authorization request's is ``invalid_grant`` (RFC 6749 §4.1.3)."""
+        if "code" not in request:
+            return self.error_cls(error="invalid_request", error_description="Missing code")
+        request = super().post_parse_request(request, client_id, **kwargs)
+        if isinstance(request, self.error_cls):
+            return request
+        mngr = self.endpoint.upstream_get("context").session_manager
+        try:
+            info = mngr.get_session_info_by_token(request["code"], grant=True, handler_key="authorization_code")
+        except (KeyError, ValueError, UnknownToken):
+            return self.error_cls(error="invalid_grant", error_description="Unknown code")
+        expected = info["grant"].authorization_request.get("redirect_uri")
+        if expected is not None and request.get("redirect_uri") != expected:
+            return self.error_cls(error="invalid_grant", error_description="redirect_uri mismatch")
+        return request

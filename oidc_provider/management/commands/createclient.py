@@ -1,0 +1,91 @@
+"""``manage.py createclient``: register a relying party without the admin."""
+
+from urllib.parse import urlsplit
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from oidc_provider.conf import oidc_settings
+from oidc_provider.crypto import generate_client_secret
+from oidc_provider.models import AUTH_METHODS, Client
+
+GRANT_TYPES = ["authorization_code", "refresh_token"]
+RESPONSE_TYPES = ["code"]
+
+
+def validate_redirect_uri(uri: str, option: str) -> str:
+    """Absolute http(s) URI without fragment (RFC 6749 §3.1.2)."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise CommandError(f"{option} {uri!r} is not an absolute http(s) URI")
+    if parts.fragment or uri.endswith("#"):
+        raise CommandError(f"{option} {uri!r} must not contain a fragment")
+    return uri
+
+
+class Command(BaseCommand):
+    help = "Create an OpenID Connect client. Prints its client_id and (once) its client_secret."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--client-id", required=True)
+        parser.add_argument("--client-secret", help="Generated and printed when omitted.")
+        parser.add_argument("--name", default="", help="client_name shown on the consent page")
+        parser.add_argument("--redirect-uri", action="append", default=[], dest="redirect_uris")
+        parser.add_argument("--post-logout-redirect-uri", action="append", default=[], dest="post_logout_redirect_uris")
+        parser.add_argument("--grant-type", action="append", default=[], dest="grant_types", choices=GRANT_TYPES)
+        parser.add_argument("--response-type", action="append", default=[], dest="response_types", choices=RESPONSE_TYPES)
+        parser.add_argument("--scope", default="", help='Space-separated allowed scopes (default: every configured scope)')
+        parser.add_argument(
+            "--token-endpoint-auth-method", choices=[m for m, _ in AUTH_METHODS], default=None,
+        )
+        parser.add_argument("--skip-consent", action="store_true", help="Trusted client: no consent page")
+        parser.add_argument("--require-pkce", action="store_true")
+        parser.add_argument("--public", action="store_true", help="Public client: no secret, PKCE required")
+
+    def handle(self, *args, **opts):
+        client_id = opts["client_id"].strip()
+        if not client_id or any(c.isspace() for c in client_id) or len(client_id) > 255:
+            raise CommandError("--client-id must be 1-255 characters without whitespace")
+        if Client.objects.filter(client_id=client_id).exists():
+            raise CommandError(f"A client with client_id {client_id!r} already exists")
+        if not opts["redirect_uris"]:
+            raise CommandError("At least one --redirect-uri is required for the authorization code flow")
+        redirect_uris = [validate_redirect_uri(u, "--redirect-uri") for u in opts["redirect_uris"]]
+        logout_uris = [validate_redirect_uri(u, "--post-logout-redirect-uri") for u in opts["post_logout_redirect_uris"]]
+        scopes = opts["scope"].split()
+        unknown = sorted(set(scopes) - set(oidc_settings.SCOPES_TO_CLAIMS))
+        if unknown:
+            raise CommandError(f"Unknown scope(s): {', '.join(unknown)}. Known: {', '.join(oidc_settings.SCOPES_TO_CLAIMS)}")
+        if scopes and "openid" not in scopes:
+            raise CommandError("--scope must include openid")
+        method = opts["token_endpoint_auth_method"] or ("none" if opts["public"] else "client_secret_basic")
+        if opts["public"] and method != "none":
+            raise CommandError("--public clients use --token-endpoint-auth-method none")
+        if method == "none" and not opts["public"]:
+            raise CommandError("--token-endpoint-auth-method none requires --public")
+        if opts["public"] and opts["client_secret"]:
+            raise CommandError("--public clients have no secret")
+        secret = None if opts["public"] else (opts["client_secret"] or generate_client_secret())
+        grant_types = opts["grant_types"] or ["authorization_code"]
+        if "offline_access" in scopes and "refresh_token" not in grant_types:
+            grant_types.append("refresh_token")
+        client = Client(
+            client_id=client_id,
+            client_name=opts["name"],
+            redirect_uris=redirect_uris,
+            post_logout_redirect_uris=logout_uris,
+            grant_types=grant_types,
+            response_types=opts["response_types"] or ["code"],
+            token_endpoint_auth_method=method,
+            scope=" ".join(scopes),
+            skip_consent=opts["skip_consent"],
+            require_pkce=opts["require_pkce"] or opts["public"],
+        )
+        client.set_secret(secret)
+        with transaction.atomic():
+            client.save()
+        self.stdout.write(f"client_id={client_id}")
+        if secret:
+            self.stdout.write(f"client_secret={secret}")
+            if not opts["client_secret"]:
+                self.stdout.write(self.style.WARNING("Store the secret now: it is kept only as a hash."))

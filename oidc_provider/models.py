@@ -1,0 +1,135 @@
+"""The OP's state as rows: clients, the idpyoidc session tree, consent and signing keys."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from oidc_provider import crypto
+
+AUTH_METHODS = [
+    ("client_secret_basic", "client_secret_basic"),
+    ("client_secret_post", "client_secret_post"),
+    ("none", "none (public client)"),
+]
+
+
+class Client(models.Model):
+    """A relying party, described with RFC 7591 metadata names."""
+
+    client_id = models.CharField(max_length=255, unique=True)
+    client_secret_hash = models.CharField(
+        max_length=128, blank=True, editable=False, help_text="Keyed hash of the secret; the secret itself is never stored."
+    )
+    client_name = models.CharField(max_length=255, blank=True)
+    redirect_uris = models.JSONField(default=list, blank=True)
+    post_logout_redirect_uris = models.JSONField(default=list, blank=True)
+    grant_types = models.JSONField(default=list, blank=True)
+    response_types = models.JSONField(default=list, blank=True)
+    token_endpoint_auth_method = models.CharField(
+        max_length=64, choices=AUTH_METHODS, default="client_secret_basic"
+    )
+    scope = models.CharField(
+        max_length=1000, blank=True, help_text="Space-separated scopes this client may ask for."
+    )
+    skip_consent = models.BooleanField(default=False, help_text="Trusted: never show the consent page.")
+    require_pkce = models.BooleanField(default=False, help_text="Public clients always require PKCE.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["client_id"]
+
+    def __str__(self):
+        return self.client_name or self.client_id
+
+    @property
+    def is_public(self):
+        return self.token_endpoint_auth_method == "none"
+
+    @property
+    def scopes(self):
+        return self.scope.split()
+
+    def set_secret(self, secret):
+        """Store a keyed hash of ``secret`` (the plain secret is shown once and never kept)."""
+        self.client_secret_hash = crypto.hash_client_secret(secret) if secret else ""
+
+    def check_secret(self, secret):
+        return crypto.check_client_secret(secret, self.client_secret_hash)
+
+
+class SessionNode(models.Model):
+    """One node of idpyoidc's session tree: a user session, a client session or a grant.
+
+    ``key`` is idpyoidc's branch key (``uid``, ``uid;;cid`` or ``uid;;cid;;gid``); ``data`` is the
+    node's ``dump()`` without ``subordinate``, which is derived from the children's ``parent_key``.
+    Tokens live inside the grant's data, as in idpyoidc.
+    """
+
+    USER, CLIENT, GRANT = "user", "client", "grant"
+    KINDS = [(USER, "user session"), (CLIENT, "client session"), (GRANT, "grant")]
+
+    key = models.CharField(max_length=700, unique=True)
+    parent_key = models.CharField(max_length=700, blank=True, db_index=True)
+    kind = models.CharField(max_length=10, choices=KINDS)
+    user_id = models.CharField(max_length=255, db_index=True)
+    client_id = models.CharField(max_length=255, blank=True, db_index=True)
+    class_name = models.CharField(max_length=255)
+    data = models.JSONField()
+    revoked = models.BooleanField(default=False, db_index=True)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["kind", "user_id"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.key}"
+
+
+class Consent(models.Model):
+    """What a user allowed a client, until ``expires_at``."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oidc_consents")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="consents")
+    scope = models.CharField(max_length=1000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "client"], name="oidc_consent_user_client")]
+
+    def __str__(self):
+        return f"{self.user} -> {self.client}: {self.scope}"
+
+    @property
+    def scopes(self):
+        return self.scope.split()
+
+    def covers(self, scopes):
+        return self.expires_at > timezone.now() and set(scopes) <= set(self.scopes)
+
+
+class SigningKey(models.Model):
+    """A signing key of the OP. Private material is encrypted at rest."""
+
+    NEXT, CURRENT, RETIRED = "next", "current", "retired"
+    STATES = [(NEXT, "next"), (CURRENT, "current"), (RETIRED, "retired")]
+
+    kid = models.CharField(max_length=100, unique=True)
+    alg = models.CharField(max_length=20)
+    use = models.CharField(max_length=10, default="sig")
+    state = models.CharField(max_length=10, choices=STATES, default=CURRENT, db_index=True)
+    public_jwk = models.JSONField()
+    private_jwk_encrypted = models.TextField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.kid} ({self.alg}, {self.state})"

@@ -1,0 +1,215 @@
+"""The process-wide idpyoidc ``Server``, built once from settings and wired to the ORM seams."""
+
+import base64
+import threading
+
+from cryptojwt.jwk.hmac import SYMKey
+from idpyoidc.server import Server
+
+from oidc_provider.conf import oidc_settings
+from oidc_provider.crypto import derive_key
+from oidc_provider.idpy import client_authn
+from oidc_provider.storage.keys import build_keyjar
+from oidc_provider.storage.sessions import RowSessionStore
+from oidc_provider.storage.unit_of_work import unit_of_work
+
+# Endpoint key -> (path under the issuer, class). Paths match oidc_provider/urls.py.
+ENDPOINTS = {
+    "provider_config": (".well-known/openid-configuration", "idpyoidc.server.oidc.provider_config.ProviderConfiguration"),
+    "authorization": ("authorize", "oidc_provider.idpy.authorization.Authorization"),
+    "token": ("token", "oidc_provider.idpy.token.Token"),
+    "userinfo": ("userinfo", "oidc_provider.idpy.userinfo.UserInfo"),
+}
+
+TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+_lock = threading.Lock()
+_server = None
+
+
+def _fernet_conf(purpose):
+    return {
+        "class": "cryptojwt.jwe.fernet.FernetEncrypter",
+        "kwargs": {"key": derive_key(f"fernet:{purpose}"), "salt": base64.b64encode(derive_key(f"salt:{purpose}", 16)).decode()},
+    }
+
+
+def _sub_is_user_id(uid, **kwargs):
+    return str(uid)
+
+
+def build_conf() -> dict:
+    """The idpyoidc configuration for the current settings (notes §2: every default overridden)."""
+    s = oidc_settings
+    lifetime_rules = {
+        "authorization_code": {
+            "supports_minting": ["access_token", "refresh_token", "id_token"],
+            "max_usage": 1,
+            "expires_in": s.CODE_LIFETIME,
+        },
+        "access_token": {"expires_in": s.ACCESS_TOKEN_LIFETIME},
+        "refresh_token": {
+            "supports_minting": ["access_token", "refresh_token", "id_token"],
+            "expires_in": s.REFRESH_TOKEN_LIFETIME,
+        },
+    }
+    session_params = {"encrypter": _fernet_conf("session")}
+    if s.SUBJECT_IDENTIFIER == "user_id":
+        session_params["sub_func"] = {"public": {"function": _sub_is_user_id}}
+    return {
+        "issuer": s.ISSUER,
+        "httpc_params": {"verify": True, "timeout": 5},
+        "preference": {
+            "subject_types_supported": ["public"],
+            "grant_types_supported": ["authorization_code"],
+            "id_token_signing_alg_values_supported": [s.SIGNING_ALG],
+            "userinfo_signing_alg_values_supported": [s.SIGNING_ALG],
+            "request_object_signing_alg_values_supported": [s.SIGNING_ALG],
+            "token_endpoint_auth_methods_supported": TOKEN_AUTH_METHODS,
+            "claims_parameter_supported": True,
+            "request_parameter_supported": False,
+            "request_uri_parameter_supported": False,
+            "scopes_supported": list(s.SCOPES_TO_CLAIMS),
+        },
+        "client_db": {"class": "oidc_provider.storage.clients.ClientDatabase", "kwargs": {}},
+        "cookie_handler": {
+            "class": "idpyoidc.server.cookie_handler.CookieHandler",
+            "kwargs": {
+                "sign_key": SYMKey(key=derive_key("cookie-sign")),
+                "enc_key": SYMKey(key=derive_key("cookie-enc")),
+                "name": {"session": "oidc_op", "register": "oidc_op_rp", "session_management": "sman"},
+            },
+        },
+        "session_params": session_params,
+        "token_handler_args": {
+            "code": {"kwargs": {"lifetime": s.CODE_LIFETIME, "crypt_conf": _fernet_conf("code")}},
+            "token": {"kwargs": {"lifetime": s.ACCESS_TOKEN_LIFETIME, "crypt_conf": _fernet_conf("token")}},
+            "refresh": {"kwargs": {"lifetime": s.REFRESH_TOKEN_LIFETIME, "crypt_conf": _fernet_conf("refresh")}},
+            "id_token": {
+                "class": "idpyoidc.server.token.id_token.IDToken",
+                "kwargs": {"lifetime": s.ID_TOKEN_LIFETIME, "sign_alg": s.SIGNING_ALG},
+            },
+        },
+        "authz": {
+            "class": "idpyoidc.server.authz.AuthzHandling",
+            "kwargs": {"grant_config": {"usage_rules": lifetime_rules, "expires_in": s.GRANT_LIFETIME}},
+        },
+        "authentication": {
+            "django": {
+                "acr": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
+                "class": "oidc_provider.idpy.authn.DjangoLogin",
+                # defect 3: the authn event must outlive every token issued from it
+                "kwargs": {"expires_in": max(s.GRANT_LIFETIME, s.REFRESH_TOKEN_LIFETIME)},
+            }
+        },
+        "userinfo": {"class": "oidc_provider.claims.UserInfo", "kwargs": {}},
+        "claims_interface": {"class": "idpyoidc.server.session.claims.ClaimsInterface", "kwargs": {}},
+        "scopes_to_claims": s.SCOPES_TO_CLAIMS,
+        "add_on": {
+            "pkce": {
+                "function": "oidc_provider.idpy.pkce.add_support",
+                # defect 11: a dict; only S256, so `plain` is refused
+                "kwargs": {"essential": s.REQUIRE_PKCE, "code_challenge_methods": {"S256": None}},
+            }
+        },
+        "endpoint": {
+            "provider_config": {"path": ENDPOINTS["provider_config"][0], "class": ENDPOINTS["provider_config"][1], "kwargs": {}},
+            "authorization": {
+                "path": ENDPOINTS["authorization"][0],
+                "class": ENDPOINTS["authorization"][1],
+                "kwargs": {
+                    "client_authn_method": None,
+                    "claims_parameter_supported": True,
+                    "request_parameter_supported": False,
+                    "request_uri_parameter_supported": False,
+                    "response_types_supported": ["code"],
+                    "response_modes_supported": ["query", "fragment", "form_post"],
+                },
+            },
+            "token": {
+                "path": ENDPOINTS["token"][0],
+                "class": ENDPOINTS["token"][1],
+                "kwargs": {
+                    "client_authn_method": TOKEN_AUTH_METHODS,
+                    "grant_types_helpers": {
+                        "authorization_code": {"class": "oidc_provider.idpy.token.AccessTokenHelper", "kwargs": {}},
+                    },
+                },
+            },
+            "userinfo": {
+                "path": ENDPOINTS["userinfo"][0],
+                "class": ENDPOINTS["userinfo"][1],
+                "kwargs": {"client_authn_method": ["bearer_header", "bearer_body"], "claim_types_supported": ["normal"]},
+            },
+        },
+    }
+
+
+def _build() -> Server:
+    issuer = oidc_settings.ISSUER
+    with unit_of_work():
+        keyjar = build_keyjar(issuer, oidc_settings.SIGNING_ALG)
+    server = Server(build_conf(), keyjar=keyjar, cwd="")
+    context = server.context
+    # The session tree lives in rows, not in a process-local dict (DESIGN.md rule 2).
+    context.session_manager.db = RowSessionStore()
+    # Client authentication against hashed secrets. idpyoidc's client_auth_setup lets its built-ins
+    # overwrite configured classes of the same name, so ours are installed after construction.
+    for name, cls in client_authn.METHODS.items():
+        context.client_authn_methods[name] = cls(server.unit_get)
+    advertise(context.provider_info, issuer)
+    return server
+
+
+# What idpyoidc advertises by default but this OP does not offer (or not yet).
+UNADVERTISED = (
+    "jwks",
+    "version",
+    "encrypt_request_object_supported",
+    "encrypt_userinfo_supported",
+    "userinfo_encryption_alg_values_supported",
+    "userinfo_encryption_enc_values_supported",
+    "userinfo_signing_alg_values_supported",
+    "request_object_signing_alg_values_supported",
+    "token_endpoint_auth_signing_alg_values_supported",
+    "token_endpoint_auth_methods",
+    "userinfo_endpoint_auth_methods",
+    "default_max_age",
+    "deny_unknown_scopes",
+)
+
+
+def advertise(provider_info: dict, issuer: str) -> None:
+    """Discovery (OIDC Discovery §3) lists exactly what works."""
+    for key in UNADVERTISED:
+        provider_info.pop(key, None)
+
+    provider_info.update(
+        {
+            "jwks_uri": issuer + "/jwks",
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "claims_supported": sorted({"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "sid", "at_hash"}
+                                       | {c for claims in oidc_settings.SCOPES_TO_CLAIMS.values() for c in claims}),
+            "claim_types_supported": ["normal"],
+            "authorization_response_iss_parameter_supported": True,
+            "request_parameter_supported": False,
+            "request_uri_parameter_supported": False,
+        }
+    )
+
+
+def get_server() -> Server:
+    """The process's idpyoidc Server, built on first use (thread-safe)."""
+    global _server
+    if _server is None:
+        with _lock:
+            if _server is None:
+                _server = _build()
+    return _server
+
+
+def reset_server() -> None:
+    global _server
+    with _lock:
+        _server = None

@@ -1,0 +1,25 @@
+"""Signal receivers: the login time the OP reports as ``auth_time``, and first-run keys."""
+
+from django.contrib.auth.signals import user_logged_in
+from django.db.models.signals import post_migrate
+from django.dispatch import receiver
+from idpyoidc.time_util import utc_time_sans_frac
+
+AUTH_TIME_SESSION_KEY = "oidc_provider.auth_time"
+
+
+@receiver(user_logged_in, dispatch_uid="oidc_provider.auth_time")
+def remember_auth_time(sender, request, user, **kwargs):
+    """OIDC Core §2 ``auth_time`` is when *this* login happened, so it is kept per Django session."""
+    if request is not None and hasattr(request, "session"):
+        request.session[AUTH_TIME_SESSION_KEY] = utc_time_sans_frac()
+
+
+@receiver(post_migrate, dispatch_uid="oidc_provider.first_key")
+def create_first_signing_key(sender, app_config=None, using="default", **kwargs):
+    if app_config is None or app_config.label != "oidc_provider":
+        return
+    from oidc_provider.conf import oidc_settings
+    from oidc_provider.storage.keys import ensure_signing_key
+
+    ensure_signing_key(oidc_settings.SIGNING_ALG)

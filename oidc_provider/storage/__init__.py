@@ -1,0 +1,1 @@
+"""The seams between idpyoidc's in-memory stores and the Django ORM."""

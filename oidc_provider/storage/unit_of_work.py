@@ -1,0 +1,47 @@
+"""One request's view of the database: an identity map of session-tree nodes, written at the end.
+
+idpyoidc mutates the objects it loads without writing them back (notes §5.3), so every node loaded
+during a request is kept here and the ones whose dump changed are written in one transaction when
+the request's work is done.
+"""
+
+import contextvars
+from contextlib import contextmanager
+
+from django.db import transaction
+
+_current = contextvars.ContextVar("oidc_unit_of_work", default=None)
+
+
+class UnitOfWork:
+    def __init__(self, lock=False):
+        self.lock = lock  # lock grant rows on load (requests that spend a single-use thing)
+        self.nodes = {}  # key -> [obj, dump-at-load or None if created here]
+        self.deleted = set()
+        self.clients = {}  # client_id -> idpyoidc client dict (or None when unknown)
+
+
+def current():
+    unit = _current.get()
+    if unit is None:
+        raise RuntimeError("session-tree access outside oidc_provider.storage.unit_of_work()")
+    return unit
+
+
+@contextmanager
+def unit_of_work(lock=False):
+    """Run idpyoidc work against the database: one transaction, changed nodes written at the end."""
+    from oidc_provider.storage.sessions import flush
+
+    outer = _current.get()
+    if outer is not None:  # nested use joins the outer unit
+        yield outer
+        return
+    unit = UnitOfWork(lock=lock)
+    token = _current.set(unit)
+    try:
+        with transaction.atomic():
+            yield unit
+            flush(unit)
+    finally:
+        _current.reset(token)

@@ -1,0 +1,17 @@
+"""The OP's routes. Include them at the issuer's path: ``path("oidc/", include("oidc_provider.urls"))``."""
+
+from django.urls import path
+
+from oidc_provider.views import authorization, base
+
+app_name = "oidc_provider"
+
+urlpatterns = [
+    path(".well-known/openid-configuration", base.ProviderConfigurationView.as_view(), name="provider-configuration"),
+    path("jwks", base.JWKSView.as_view(), name="jwks"),
+    path("authorize", authorization.AuthorizationView.as_view(), name="authorization"),
+    path("authorize/resume", authorization.ResumeView.as_view(), name="authorization-resume"),
+    path("consent", authorization.ConsentView.as_view(), name="consent"),
+    path("token", base.TokenView.as_view(), name="token"),
+    path("userinfo", base.UserInfoView.as_view(), name="userinfo"),
+]

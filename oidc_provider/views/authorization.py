@@ -1,0 +1,260 @@
+"""The authorization endpoint and the two pages a person sees on its way: login hand-off and consent.
+
+The parsed request (not the URL) waits in the Django session while the user logs in or consents
+(notes §4): a stored URL would replay a consumed PAR ``request_uri`` and the original ``prompt``.
+"""
+
+import secrets
+from urllib.parse import urlencode
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from idpyoidc.message.oidc import AuthorizationRequest
+from idpyoidc.server.oauth2.authorization import FORM_POST, get_uri, inputs
+from idpyoidc.time_util import utc_time_sans_frac
+
+from oidc_provider.conf import oidc_settings
+from oidc_provider.models import Client
+from oidc_provider.server import get_server
+from oidc_provider.signals import AUTH_TIME_SESSION_KEY
+from oidc_provider.storage.unit_of_work import unit_of_work
+from oidc_provider.views.base import http_info, is_error, repeated_parameter
+
+PENDING_SESSION_KEY = "oidc_provider.pending"
+MAX_PENDING = 10
+
+
+def error_page(request, description, status=400):
+    """Errors that cannot be sent to a verified redirect_uri are shown, never redirected."""
+    return render(request, "oidc_provider/error.html", {"description": description}, status=status)
+
+
+def authorization_endpoint():
+    return get_server().get_endpoint("authorization")
+
+
+def verified_redirect_uri(params: dict):
+    """The request's redirect_uri if it belongs to its (active) client, else None."""
+    if not params.get("client_id") or not params.get("redirect_uri"):
+        return None
+    try:
+        return get_uri(get_server().context, params, "redirect_uri")
+    except Exception:
+        return None
+
+
+def redirect_error(params: dict, redirect_uri, error, description=""):
+    """An authorization error response (RFC 6749 §4.1.2.1) with ``iss`` (RFC 9207)."""
+    args = {"error": error}
+    if description:
+        args["error_description"] = description
+    if params.get("state"):
+        args["state"] = params["state"]
+    args["iss"] = oidc_settings.ISSUER
+    mode = params.get("response_mode")
+    if mode == "form_post":
+        return HttpResponse(FORM_POST.format(inputs=inputs(args), action=redirect_uri))
+    if mode == "fragment":
+        return HttpResponseRedirect(f"{redirect_uri}#{urlencode(args)}")
+    separator = "&" if "?" in redirect_uri else "?"
+    return HttpResponseRedirect(f"{redirect_uri}{separator}{urlencode(args)}")
+
+
+def idpy_response(result: dict) -> HttpResponse:
+    """idpyoidc's authorization ``do_response`` output: a redirect, or a form_post page."""
+    if result.get("response_placement") == "body":
+        return HttpResponse(result["response"])
+    return HttpResponseRedirect(result["response"])
+
+
+def auth_time(request) -> int:
+    stamp = request.session.get(AUTH_TIME_SESSION_KEY)
+    if stamp:
+        return int(stamp)
+    last_login = request.user.last_login  # sessions that predate the app
+    return int(last_login.timestamp()) if last_login else utc_time_sans_frac()
+
+
+def store_pending(request, parsed, fresh_login=False) -> str:
+    now = utc_time_sans_frac()
+    pending = {
+        k: v
+        for k, v in request.session.get(PENDING_SESSION_KEY, {}).items()
+        if v["created"] + oidc_settings.PENDING_REQUEST_LIFETIME > now
+    }
+    key = secrets.token_urlsafe(16)
+    pending[key] = {"request": parsed.to_json(), "created": now, "fresh_login": fresh_login}
+    request.session[PENDING_SESSION_KEY] = dict(sorted(pending.items(), key=lambda kv: kv[1]["created"])[-MAX_PENDING:])
+    return key
+
+
+def load_pending(request, key, pop=False):
+    pending = request.session.get(PENDING_SESSION_KEY, {})
+    entry = pending.get(key or "")
+    if entry is None or entry["created"] + oidc_settings.PENDING_REQUEST_LIFETIME < utc_time_sans_frac():
+        return None
+    if pop:
+        del pending[key]
+        request.session[PENDING_SESSION_KEY] = pending
+    return entry
+
+
+def matches_login_hint(user, hint) -> bool:
+    email_field = user.get_email_field_name() if hasattr(user, "get_email_field_name") else "email"
+    return hint in (user.get_username(), getattr(user, email_field, None))
+
+
+class AuthorizationFlow:
+    """Decides, for a parsed request, between login, consent, an error and the code response."""
+
+    def __init__(self, request, parsed):
+        self.request = request
+        self.parsed = parsed
+        self.prompt = list(parsed.get("prompt", []))
+
+    def error(self, error, description=""):
+        return redirect_error(self.parsed.to_dict(), self.parsed["redirect_uri"], error, description)
+
+    def run(self, resumed=False):
+        if "none" in self.prompt and len(self.prompt) > 1:
+            return self.error("invalid_request", "prompt=none cannot be combined with other values")
+        user = self.request.user
+        login_needed = not user.is_authenticated or "login" in self.prompt
+        if user.is_authenticated and not resumed:
+            max_age = self.parsed.get("max_age")
+            if max_age is not None and utc_time_sans_frac() > auth_time(self.request) + int(max_age):
+                login_needed = True
+            hint = self.parsed.get("login_hint")
+            if hint and not matches_login_hint(user, hint):
+                login_needed = True
+        if login_needed:
+            if "none" in self.prompt:
+                return self.error("login_required", "The user is not logged in")
+            return self.redirect_to_login()
+        client = Client.objects.get(client_id=self.parsed["client_id"])
+        scopes = list(self.parsed.get("scope", []))
+        if oidc_settings.CONSENT_POLICY().needs_consent(user, client, scopes, self.prompt):
+            if "none" in self.prompt:
+                return self.error("consent_required", "The user has not consented")
+            key = store_pending(self.request, self.parsed)
+            return HttpResponseRedirect(f"{reverse('oidc_provider:consent')}?{urlencode({'k': key})}")
+        return self.issue()
+
+    def redirect_to_login(self):
+        fresh = "login" in self.prompt or self.request.user.is_authenticated
+        key = store_pending(self.request, self.parsed, fresh_login=fresh)
+        resume = f"{reverse('oidc_provider:authorization-resume')}?{urlencode({'k': key})}"
+        response = redirect_to_login(resume, oidc_settings.LOGIN_URL)
+        hint = self.parsed.get("login_hint")
+        if hint:
+            response["Location"] += "&" + urlencode({"login_hint": hint})
+        return response
+
+    def issue(self):
+        endpoint = authorization_endpoint()
+        user = self.request.user
+        authn = {"uid": str(user.pk), "authn_time": auth_time(self.request)}
+        with unit_of_work():
+            result = endpoint.process_request(self.parsed, http_info=http_info(self.request), authn=authn)
+            if "http_response" in result:  # idpyoidc still wants a login (e.g. max_age): do it
+                return self.redirect_to_login()
+            if is_error(result):
+                return self.error(result["error"], result.get("error_description", ""))
+            if "response_msg" in result:  # form_post error page built by idpyoidc
+                return HttpResponse(result["response_msg"])
+            return idpy_response(endpoint.do_response(request=self.parsed, **result))
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class AuthorizationView(View):
+    """OIDC Core §3.1.2: GET and POST (defect: idpyoidc's examples take GET only)."""
+
+    http_method_names = ["get", "post"]
+
+    def get(self, request):
+        return self.authorize(request, request.GET)
+
+    def post(self, request):
+        return self.authorize(request, request.POST)
+
+    def authorize(self, request, params):
+        repeated = repeated_parameter(params)
+        flat = params.dict()
+        redirect_uri = verified_redirect_uri(flat)
+        if repeated:
+            if redirect_uri:
+                return redirect_error(flat, redirect_uri, "invalid_request", f"Repeated parameter: {repeated}")
+            return error_page(request, f"Repeated parameter: {repeated}")
+        endpoint = authorization_endpoint()
+        with unit_of_work():
+            try:
+                parsed = endpoint.parse_request(flat, http_info=http_info(request))
+            except Exception:
+                parsed = {"error": "invalid_request", "error_description": "Malformed request"}
+        if is_error(parsed):
+            description = parsed.get("error_description", "")
+            if redirect_uri and parsed["error"] not in ("invalid_client", "unauthorized_client"):
+                return redirect_error(flat, redirect_uri, parsed["error"], description)
+            return error_page(request, description or parsed["error"])
+        return AuthorizationFlow(request, parsed).run()
+
+
+class ResumeView(View):
+    """Where the site's login sends the user back to: continue the stored request."""
+
+    def get(self, request):
+        entry = load_pending(request, request.GET.get("k"), pop=True)
+        if entry is None:
+            return error_page(request, "This sign-in request has expired. Go back to the application and start again.")
+        parsed = AuthorizationRequest().from_json(entry["request"])
+        if entry["fresh_login"] and auth_time(request) < entry["created"]:
+            # the user came back without logging in again: ask again
+            return AuthorizationFlow(request, parsed).redirect_to_login()
+        if "prompt" in parsed:
+            prompt = [p for p in parsed["prompt"] if p != "login"]
+            del parsed["prompt"]  # defect 14: assigning [] is ignored, and `login` loops forever
+            if prompt:
+                parsed["prompt"] = prompt
+        return AuthorizationFlow(request, parsed).run(resumed=True)
+
+
+class ConsentView(View):
+    """Shows the client and what it asks for; allow or deny."""
+
+    template_name = "oidc_provider/consent.html"
+
+    def pending(self, request):
+        if not request.user.is_authenticated:
+            return None
+        entry = load_pending(request, request.GET.get("k") or request.POST.get("k"))
+        return None if entry is None else AuthorizationRequest().from_json(entry["request"])
+
+    def get(self, request):
+        parsed = self.pending(request)
+        if parsed is None:
+            return error_page(request, "This sign-in request has expired. Go back to the application and start again.")
+        client = Client.objects.get(client_id=parsed["client_id"])
+        scopes = list(parsed.get("scope", []))
+        claims = {s: oidc_settings.SCOPES_TO_CLAIMS.get(s, []) for s in scopes if s != "openid"}
+        return render(
+            request,
+            self.template_name,
+            {"client": client, "scopes": scopes, "claims": claims, "key": request.GET["k"], "user": request.user},
+        )
+
+    def post(self, request):
+        parsed = self.pending(request)
+        if parsed is None:
+            return error_page(request, "This sign-in request has expired. Go back to the application and start again.")
+        load_pending(request, request.POST.get("k"), pop=True)
+        flow = AuthorizationFlow(request, parsed)
+        if request.POST.get("decision") != "allow":
+            return flow.error("access_denied", "The user denied the request")
+        client = Client.objects.get(client_id=parsed["client_id"])
+        oidc_settings.CONSENT_POLICY().remember(request.user, client, list(parsed.get("scope", [])))
+        return flow.issue()

@@ -1,0 +1,177 @@
+"""One generic view: a Django request -> idpyoidc ``parse_request`` -> ``process_request`` ->
+``do_response`` -> an ``HttpResponse`` (DESIGN.md rule 3)."""
+
+import json
+import logging
+
+from django.http import HttpResponse, JsonResponse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from idpyoidc.message import Message
+from idpyoidc.server.exception import ClientAuthenticationError, InvalidClient, UnAuthorizedClient, UnknownClient
+
+from oidc_provider.conf import oidc_settings
+from oidc_provider.server import get_server
+from oidc_provider.storage.unit_of_work import unit_of_work
+
+logger = logging.getLogger(__name__)
+
+CLIENT_AUTH_ERRORS = (ClientAuthenticationError, InvalidClient, UnAuthorizedClient, UnknownClient)
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def http_info(request) -> dict:
+    """What idpyoidc reads of the HTTP request (notes §3)."""
+    return {
+        "headers": {k.lower(): v for k, v in request.headers.items()},
+        "method": request.method,
+        "url": request.build_absolute_uri(),
+        "cookie": [{"name": k, "value": v} for k, v in request.COOKIES.items()],
+    }
+
+
+def repeated_parameter(params):
+    """RFC 6749 §3.1/§3.2: request parameters MUST NOT be included more than once."""
+    for key, values in params.lists():
+        if len(values) > 1:
+            return key
+    return None
+
+
+def is_error(result) -> bool:
+    return isinstance(result, (Message, dict)) and "error" in result
+
+
+def oauth_error(error, description="", status=400, headers=None):
+    """A JSON OAuth error (RFC 6749 §5.2) that is never cached."""
+    body = {"error": error}
+    if description:
+        body["error_description"] = description
+    response = JsonResponse(body, status=status)
+    for key, value in {**NO_STORE, **(headers or {})}.items():
+        response[key] = value
+    return response
+
+
+def invalid_client(description="Client authentication failed"):
+    return oauth_error(
+        "invalid_client", description, status=401, headers={"WWW-Authenticate": f'Basic realm="{oidc_settings.ISSUER}"'}
+    )
+
+
+def create_response(result: dict, status=200, no_store=True) -> HttpResponse:
+    """Turn idpyoidc's ``do_response`` output into an ``HttpResponse``."""
+    headers = dict(result.get("http_headers") or [])
+    content_type = headers.pop("Content-type", None) or headers.pop("Content-Type", "application/json")
+    response = HttpResponse(result["response"], status=result.get("response_code", status), content_type=content_type)
+    for key, value in headers.items():
+        response[key] = value
+    if no_store:
+        for key, value in NO_STORE.items():
+            response[key] = value
+    return response
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class EndpointView(View):
+    """A protocol endpoint. Subclasses set ``endpoint_name`` and the HTTP methods they accept."""
+
+    endpoint_name = None
+    http_method_names = ["get", "post"]
+    lock = False  # lock grant rows: this endpoint spends single-use things
+    no_store = True
+
+    def get(self, request, *args, **kwargs):
+        return self.handle(request, request.GET)
+
+    def post(self, request, *args, **kwargs):
+        return self.handle(request, request.POST)
+
+    @property
+    def endpoint(self):
+        return get_server().get_endpoint(self.endpoint_name)
+
+    def request_arg(self, params):
+        return params.dict()
+
+    def error_response(self, error: dict):
+        return oauth_error(error.get("error", "invalid_request"), error.get("error_description", ""))
+
+    def handle(self, request, params):
+        repeated = repeated_parameter(params)
+        if repeated:
+            return self.error_response({"error": "invalid_request", "error_description": f"Repeated parameter: {repeated}"})
+        endpoint = self.endpoint
+        info = http_info(request)
+        with unit_of_work(lock=self.lock):
+            try:
+                parsed = endpoint.parse_request(self.request_arg(params), http_info=info)
+            except CLIENT_AUTH_ERRORS as err:
+                logger.info("client authentication failed at %s: %s", self.endpoint_name, type(err).__name__)
+                return self.client_auth_failed()
+            except Exception as err:  # hostile input reaches idpyoidc's parsers first
+                logger.info("unparseable request at %s: %s", self.endpoint_name, type(err).__name__)
+                return self.error_response({"error": "invalid_request", "error_description": "Malformed request"})
+            if is_error(parsed):
+                return self.error_response(parsed)
+            result = endpoint.process_request(parsed, http_info=info)
+            if is_error(result):
+                return self.error_response(result)
+            return create_response(endpoint.do_response(request=parsed, **result), no_store=self.no_store)
+
+    def client_auth_failed(self):
+        return invalid_client()
+
+
+class TokenView(EndpointView):
+    endpoint_name = "token"
+    http_method_names = ["post"]
+    lock = True
+
+
+class UserInfoView(EndpointView):
+    """OIDC Core §5.3 with RFC 6750 errors (defects 20, 21)."""
+
+    endpoint_name = "userinfo"
+
+    def error_response(self, error: dict):
+        code = error.get("error", "invalid_token")
+        if code != "invalid_token":
+            return oauth_error(code, error.get("error_description", ""))
+        description = error.get("error_description", "")
+        challenge = f'Bearer realm="{oidc_settings.ISSUER}", error="invalid_token"'
+        if description:
+            challenge += f', error_description="{description}"'
+        return oauth_error("invalid_token", description, status=401, headers={"WWW-Authenticate": challenge})
+
+    def client_auth_failed(self):
+        # RFC 6750 §3.1: no token at all gets a bare challenge
+        if not (self.request.headers.get("Authorization") or self.request.POST.get("access_token")):
+            response = HttpResponse(status=401)
+            response["WWW-Authenticate"] = f'Bearer realm="{oidc_settings.ISSUER}"'
+            for key, value in NO_STORE.items():
+                response[key] = value
+            return response
+        return self.error_response({"error": "invalid_token", "error_description": "Invalid token"})
+
+
+class ProviderConfigurationView(EndpointView):
+    endpoint_name = "provider_config"
+    http_method_names = ["get"]
+    no_store = False
+
+    def request_arg(self, params):
+        return {}
+
+
+class JWKSView(View):
+    """The OP's public keys: current, next and retired, never a private member."""
+
+    def get(self, request):
+        from oidc_provider.storage.keys import published_jwks
+
+        server = get_server()
+        response = HttpResponse(json.dumps(published_jwks(server.keyjar, oidc_settings.ISSUER)), content_type="application/json")
+        response["Cache-Control"] = "public, max-age=300"
+        return response
