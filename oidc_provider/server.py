@@ -21,7 +21,10 @@ ENDPOINTS = {
     "userinfo": ("userinfo", "oidc_provider.idpy.userinfo.UserInfo"),
 }
 
-TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+# Public clients authenticate with "public" (client_id in the body). idpyoidc's "none" method lets a
+# request through with no client at all (defect 31), so it is never configured.
+TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "public"]
+ADVERTISED_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
 _lock = threading.Lock()
 _server = None
@@ -65,7 +68,7 @@ def build_conf() -> dict:
             "id_token_signing_alg_values_supported": [s.SIGNING_ALG],
             "userinfo_signing_alg_values_supported": [s.SIGNING_ALG],
             "request_object_signing_alg_values_supported": [s.SIGNING_ALG],
-            "token_endpoint_auth_methods_supported": TOKEN_AUTH_METHODS,
+            "token_endpoint_auth_methods_supported": ADVERTISED_AUTH_METHODS,
             "claims_parameter_supported": True,
             "request_parameter_supported": False,
             "request_uri_parameter_supported": False,

@@ -2,7 +2,6 @@
 
 import re
 
-from idpyoidc.message.oauth2 import AccessTokenRequest
 from idpyoidc.message.oidc import TokenErrorResponse
 from idpyoidc.server.oauth2.add_on import pkce
 from idpyoidc.server.token.exception import UnknownToken
@@ -13,7 +12,7 @@ VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")  # RFC 7636 §4.1
 def check_code_verifier(request, client_id, context, **kwargs):
     """Defect 23: refuse a ``code_verifier`` without a prior ``code_challenge`` (PKCE downgrade,
     RFC 9700 §4.8.2) and a verifier of the wrong syntax or length."""
-    if not isinstance(request, AccessTokenRequest) or request.get("grant_type") != "authorization_code":
+    if request.get("grant_type") != "authorization_code" or "code" not in request:
         return request
     try:
         info = context.session_manager.get_session_info_by_token(

@@ -34,7 +34,7 @@ def client_to_idpy(client: Client) -> dict:
         "response_types_supported": list(client.response_types or ["code"]),
         # defect 18: enforce the registered token_endpoint_auth_method
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
-        "token_endpoint_client_authn_method": [client.token_endpoint_auth_method],
+        "token_endpoint_client_authn_method": ["public" if client.is_public else client.token_endpoint_auth_method],
         "allowed_scopes": allowed,
         "pkce_essential": client.is_public or client.require_pkce or oidc_settings.REQUIRE_PKCE,
         "client_secret_expires_at": 0,
@@ -43,8 +43,6 @@ def client_to_idpy(client: Client) -> dict:
     if client.post_logout_redirect_uris:
         # defects 5/26: idpyoidc's end_session only knows the singular, pre-final name
         info["post_logout_redirect_uri"] = split_redirect_uri(client.post_logout_redirect_uris[0])
-    if client.is_public:
-        info["client_authn_method"] = ["none", "public"]
     return info
 
 

@@ -1,0 +1,110 @@
+"""The admin's client form: URI lists one per line, grant and response types as checkboxes."""
+
+from urllib.parse import urlsplit
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from oidc_provider.conf import oidc_settings
+from oidc_provider.models import Client
+
+GRANT_TYPES = [("authorization_code", "authorization_code"), ("refresh_token", "refresh_token")]
+RESPONSE_TYPES = [("code", "code")]
+
+
+def check_redirect_uri(uri):
+    """Absolute http(s) URI without fragment (RFC 6749 §3.1.2); raises ``ValidationError``."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in uri):
+        raise ValidationError("%(uri)s is not an absolute http(s) URI.", params={"uri": uri}, code="invalid_uri")
+    if "#" in uri:
+        raise ValidationError("%(uri)s must not contain a fragment.", params={"uri": uri}, code="fragment")
+
+
+class URIListField(forms.Field):
+    """A list of redirect URIs, edited as one per line in a textarea."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "cols": 80})
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, (list, tuple)) else value
+
+    def to_python(self, value):
+        if isinstance(value, (list, tuple)):
+            return list(value)
+        lines = (line.strip() for line in (value or "").splitlines())
+        return list(dict.fromkeys(line for line in lines if line))
+
+    def validate(self, value):
+        super().validate(value)
+        errors = []
+        for uri in value:
+            try:
+                check_redirect_uri(uri)
+            except ValidationError as err:
+                errors.append(err)
+        if errors:
+            raise ValidationError(errors)
+
+
+class ClientForm(forms.ModelForm):
+    """A relying party's registration as an administrator edits it; the secret is never a field."""
+
+    redirect_uris = URIListField(help_text="One per line: absolute http(s) URIs without a fragment. At least one.")
+    post_logout_redirect_uris = URIListField(required=False, help_text="One per line, same rules.")
+    grant_types = forms.MultipleChoiceField(choices=GRANT_TYPES, widget=forms.CheckboxSelectMultiple)
+    response_types = forms.MultipleChoiceField(choices=RESPONSE_TYPES, widget=forms.CheckboxSelectMultiple)
+
+    class Meta:
+        model = Client
+        fields = [
+            "client_id",
+            "client_name",
+            "is_active",
+            "redirect_uris",
+            "post_logout_redirect_uris",
+            "grant_types",
+            "response_types",
+            "scope",
+            "token_endpoint_auth_method",
+            "require_pkce",
+            "skip_consent",
+        ]
+        help_texts = {"scope": "Space-separated; must include openid. Empty: every configured scope."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:  # the model default is [], which would leave every box unticked
+            self.initial["grant_types"] = self.initial.get("grant_types") or ["authorization_code"]
+            self.initial["response_types"] = self.initial.get("response_types") or ["code"]
+
+    def clean_client_id(self):
+        client_id = self.cleaned_data["client_id"].strip()
+        if any(c.isspace() for c in client_id):
+            raise ValidationError("A client_id cannot contain whitespace.")
+        return client_id
+
+    def clean_grant_types(self):
+        grant_types = self.cleaned_data["grant_types"]
+        if "authorization_code" not in grant_types:
+            raise ValidationError("authorization_code is required: it is the only flow this provider offers.")
+        return grant_types
+
+    def clean_scope(self):
+        scopes = list(dict.fromkeys(self.cleaned_data["scope"].split()))
+        known = oidc_settings.SCOPES_TO_CLAIMS
+        unknown = [s for s in scopes if s not in known]
+        if unknown:
+            raise ValidationError(f"Unknown scope(s): {', '.join(unknown)}. Known: {', '.join(known)}.")
+        if scopes and "openid" not in scopes:
+            raise ValidationError("The scope must include openid.")
+        return " ".join(scopes)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("token_endpoint_auth_method") == "none":
+            cleaned["require_pkce"] = True  # public clients cannot keep a secret: PKCE protects their codes
+        return cleaned

@@ -1,0 +1,79 @@
+"""Helpers that walk the code flow through Django's test client (the in-process protocol tests)."""
+
+import base64
+import hashlib
+import json
+import secrets
+from urllib.parse import parse_qs, urlsplit
+
+from cryptojwt.jws.jws import factory as jws_factory
+from django.core.management import call_command
+
+REDIRECT_URI = "https://rp.example/cb"
+
+
+def pkce_pair():
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+def make_client(client_id="rp1", secret="s3cret", *extra):
+    args = ["--client-id", client_id, "--redirect-uri", REDIRECT_URI, "--scope", "openid profile email"]
+    if secret:
+        args += ["--client-secret", secret]
+    call_command("createclient", *args, *extra, stdout=open("/dev/null", "w"))
+
+
+def basic(client_id="rp1", secret="s3cret"):
+    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+def query(response):
+    return {k: v[0] for k, v in parse_qs(urlsplit(response["Location"]).query).items()}
+
+
+def auth_params(challenge, **overrides):
+    params = {
+        "response_type": "code",
+        "client_id": "rp1",
+        "redirect_uri": REDIRECT_URI,
+        "scope": "openid profile email",
+        "state": "st-1",
+        "nonce": "n-1",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    params.update(overrides)
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def authorize(browser, challenge, consent="allow", **overrides):
+    """GET /authorize as a logged-in browser, answer the consent page; return the final response."""
+    response = browser.get("/oidc/authorize", auth_params(challenge, **overrides))
+    if response.status_code == 302 and response["Location"].startswith("/oidc/consent"):
+        key = query(response)["k"]
+        assert browser.get(response["Location"]).status_code == 200
+        response = browser.post("/oidc/consent", {"k": key, "decision": consent})
+    return response
+
+
+def get_code(browser, **overrides):
+    verifier, challenge = pkce_pair()
+    response = authorize(browser, challenge, **overrides)
+    assert response.status_code == 302, response.content
+    params = query(response)
+    assert "code" in params, params
+    return params["code"], verifier
+
+
+def redeem(http, code, verifier, client_id="rp1", secret="s3cret", **extra):
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": verifier}
+    data.update(extra)
+    data = {k: v for k, v in data.items() if v is not None}
+    return http.post("/oidc/token", data, HTTP_AUTHORIZATION=basic(client_id, secret))
+
+
+def jwt_claims(token):
+    """The claims of a JWT, unverified (signature checks live in the end-to-end suite)."""
+    return json.loads(jws_factory(token).jwt.part[1])

@@ -1,0 +1,43 @@
+"""Fixtures for the in-process protocol tests (Django's test client against the OP's views)."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client as HttpClient
+
+from oidc_provider.server import reset_server
+from tests import flows
+
+
+@pytest.fixture(autouse=True)
+def fresh_server(db):
+    """Each test builds its idpyoidc Server against its own database state."""
+    reset_server()
+    yield
+    reset_server()
+
+
+@pytest.fixture
+def rp(db):
+    flows.make_client()
+    return "rp1"
+
+
+@pytest.fixture
+def user(db):
+    return get_user_model().objects.create_user(
+        "alice", "alice@example.com", "pw", first_name="Alice", last_name="Liddell"
+    )
+
+
+@pytest.fixture
+def browser(user):
+    """A browser session logged in to the site as alice."""
+    browser = HttpClient()
+    browser.login(username="alice", password="pw")
+    return browser
+
+
+@pytest.fixture
+def http():
+    """A client with no cookies: what an RP's back channel looks like."""
+    return HttpClient()
