@@ -1,11 +1,14 @@
 """Signal receivers: the login time the OP reports as ``auth_time``, and first-run keys."""
 
+import secrets
+
 from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 from idpyoidc.time_util import utc_time_sans_frac
 
 AUTH_TIME_SESSION_KEY = "oidc_provider.auth_time"
+LOGIN_ID_SESSION_KEY = "oidc_provider.login_id"  # tells one login from the next, even within a second
 
 
 @receiver(user_logged_in, dispatch_uid="oidc_provider.auth_time")
@@ -13,6 +16,7 @@ def remember_auth_time(sender, request, user, **kwargs):
     """OIDC Core §2 ``auth_time`` is when *this* login happened, so it is kept per Django session."""
     if request is not None and hasattr(request, "session"):
         request.session[AUTH_TIME_SESSION_KEY] = utc_time_sans_frac()
+        request.session[LOGIN_ID_SESSION_KEY] = secrets.token_hex(8)
 
 
 @receiver(post_migrate, dispatch_uid="oidc_provider.first_key")

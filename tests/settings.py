@@ -62,9 +62,10 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": os.path.join(BASE_DIR, "test.sqlite3"),
+            # OIDC_TEST_DB_PATH: the end-to-end suite's server processes use their own file
+            "NAME": os.environ.get("OIDC_TEST_DB_PATH") or os.path.join(BASE_DIR, "test.sqlite3"),
             "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
-            "TEST": {"NAME": os.path.join(BASE_DIR, "test-db.sqlite3")},
+            # in-process tests use an in-memory database; live servers use OIDC_TEST_DB_PATH
         }
     }
 

@@ -21,7 +21,7 @@ from idpyoidc.time_util import utc_time_sans_frac
 from oidc_provider.conf import oidc_settings
 from oidc_provider.models import Client
 from oidc_provider.server import get_server
-from oidc_provider.signals import AUTH_TIME_SESSION_KEY
+from oidc_provider.signals import AUTH_TIME_SESSION_KEY, LOGIN_ID_SESSION_KEY
 from oidc_provider.storage.unit_of_work import unit_of_work
 from oidc_provider.views.base import http_info, is_error, repeated_parameter
 
@@ -88,7 +88,9 @@ def store_pending(request, parsed, fresh_login=False) -> str:
         if v["created"] + oidc_settings.PENDING_REQUEST_LIFETIME > now
     }
     key = secrets.token_urlsafe(16)
-    pending[key] = {"request": parsed.to_json(), "created": now, "fresh_login": fresh_login}
+    # a fresh login is one that replaces the login current now
+    login_before = request.session.get(LOGIN_ID_SESSION_KEY, "") if fresh_login else None
+    pending[key] = {"request": parsed.to_json(), "created": now, "login_before": login_before}
     request.session[PENDING_SESSION_KEY] = dict(sorted(pending.items(), key=lambda kv: kv[1]["created"])[-MAX_PENDING:])
     return key
 
@@ -212,7 +214,7 @@ class ResumeView(View):
         if entry is None:
             return error_page(request, "This sign-in request has expired. Go back to the application and start again.")
         parsed = AuthorizationRequest().from_json(entry["request"])
-        if entry["fresh_login"] and auth_time(request) < entry["created"]:
+        if entry["login_before"] is not None and request.session.get(LOGIN_ID_SESSION_KEY, "") == entry["login_before"]:
             # the user came back without logging in again: ask again
             return AuthorizationFlow(request, parsed).redirect_to_login()
         if "prompt" in parsed:

@@ -145,14 +145,17 @@ class UserInfoView(EndpointView):
             challenge += f', error_description="{description}"'
         return oauth_error("invalid_token", description, status=401, headers={"WWW-Authenticate": challenge})
 
-    def client_auth_failed(self):
-        # RFC 6750 §3.1: no token at all gets a bare challenge
-        if not (self.request.headers.get("Authorization") or self.request.POST.get("access_token")):
+    def handle(self, request, params):
+        if not (request.headers.get("Authorization") or "access_token" in params):
+            # RFC 6750 §3.1: a request without any token gets a bare challenge
             response = HttpResponse(status=401)
             response["WWW-Authenticate"] = f'Bearer realm="{oidc_settings.ISSUER}"'
             for key, value in NO_STORE.items():
                 response[key] = value
             return response
+        return super().handle(request, params)
+
+    def client_auth_failed(self):
         return self.error_response({"error": "invalid_token", "error_description": "Invalid token"})
 
 

@@ -1,0 +1,207 @@
+"""Authorization endpoint: bad requests, prompt, max_age, login_hint and consent (OIDC Core §3.1.2)."""
+
+import time
+
+import pytest
+
+from oidc_provider.models import Client, Consent
+from tests import flows
+
+
+def error_redirect(response):
+    assert response.status_code == 302 and response["Location"].startswith(flows.REDIRECT_URI), response.content
+    params = flows.query(response)
+    assert params["iss"] == "http://testserver/oidc"  # RFC 9207
+    return params
+
+
+def error_page(response):
+    assert response.status_code == 400 and not response.has_header("Location")
+    assert b"cannot be completed" in response.content
+    return response
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"redirect_uri": "https://evil.example/cb"},
+        {"redirect_uri": "https://rp.example/cb/extra"},
+        {"redirect_uri": "https://rp.example/cb?x=1"},
+        {"redirect_uri": None},
+        {"client_id": "unknown"},
+        {"client_id": None},
+    ],
+)
+def test_unverifiable_redirect_shows_error_page_and_never_redirects(rp, browser, override):
+    verifier, challenge = flows.pkce_pair()
+    error_page(browser.get("/oidc/authorize", flows.auth_params(challenge, **override)))
+
+
+def test_inactive_client_gets_error_page(rp, browser):
+    Client.objects.filter(client_id="rp1").update(is_active=False)
+    error_page(browser.get("/oidc/authorize", flows.auth_params("x" * 43)))
+
+
+def test_repeated_parameter_is_invalid_request_at_the_verified_redirect(rp, browser):
+    params = flows.auth_params("x" * 43)
+    params["scope"] = ["openid", "openid email"]
+    assert error_redirect(browser.get("/oidc/authorize", params))["error"] == "invalid_request"
+
+
+def test_repeated_redirect_uri_shows_error_page(rp, browser):
+    params = flows.auth_params("x" * 43)
+    params["redirect_uri"] = [flows.REDIRECT_URI, "https://evil.example/cb"]
+    error_page(browser.get("/oidc/authorize", params))
+
+
+@pytest.mark.parametrize(
+    "override, error",
+    [
+        ({"response_type": "token"}, "unsupported_response_type"),
+        ({"response_type": None}, "invalid_request"),
+        ({"scope": "profile"}, "invalid_request"),  # no openid scope: not an OIDC request
+        ({"scope": None}, "invalid_request"),
+    ],
+)
+def test_bad_requests_are_redirected_with_the_error(rp, browser, override, error):
+    params = error_redirect(browser.get("/oidc/authorize", flows.auth_params("x" * 43, **override)))
+    assert params["error"] in (error, "invalid_request") and params["state"] == "st-1"
+
+
+def test_prompt_none_without_login_is_login_required(rp, http):
+    params = error_redirect(http.get("/oidc/authorize", flows.auth_params("x" * 43, prompt="none")))
+    assert params["error"] == "login_required" and params["state"] == "st-1"
+
+
+def test_prompt_none_without_consent_is_consent_required(rp, browser):
+    params = error_redirect(browser.get("/oidc/authorize", flows.auth_params("x" * 43, prompt="none")))
+    assert params["error"] == "consent_required"
+
+
+def test_prompt_none_with_consent_issues_a_code_silently(rp, browser):
+    flows.get_code(browser)
+    response = browser.get("/oidc/authorize", flows.auth_params(flows.pkce_pair()[1], prompt="none"))
+    assert "code" in flows.query(response)
+
+
+def test_prompt_none_combined_with_login_is_invalid_request(rp, browser):
+    params = error_redirect(browser.get("/oidc/authorize", flows.auth_params("x" * 43, prompt="none login")))
+    assert params["error"] == "invalid_request"
+
+
+def test_consent_denied_is_access_denied(rp, browser):
+    response = flows.authorize(browser, flows.pkce_pair()[1], consent="deny")
+    params = error_redirect(response)
+    assert params["error"] == "access_denied" and params["state"] == "st-1"
+    assert not Consent.objects.exists()
+
+
+def test_consent_is_remembered_per_scopes(rp, browser):
+    flows.get_code(browser)
+    assert Consent.objects.get().scopes == ["email", "openid", "profile"]
+    # same or fewer scopes: no page
+    response = browser.get("/oidc/authorize", flows.auth_params(flows.pkce_pair()[1], scope="openid email"))
+    assert "code" in flows.query(response)
+
+
+def test_consent_asked_again_for_new_scopes(rp, browser):
+    flows.get_code(browser, scope="openid")
+    response = browser.get("/oidc/authorize", flows.auth_params(flows.pkce_pair()[1]))
+    assert response["Location"].startswith("/oidc/consent")
+
+
+def test_expired_consent_is_asked_again(rp, browser):
+    flows.get_code(browser)
+    Consent.objects.update(expires_at="2000-01-01T00:00:00Z")
+    response = browser.get("/oidc/authorize", flows.auth_params(flows.pkce_pair()[1]))
+    assert response["Location"].startswith("/oidc/consent")
+
+
+def test_prompt_consent_always_asks(rp, browser):
+    flows.get_code(browser)
+    response = browser.get("/oidc/authorize", flows.auth_params(flows.pkce_pair()[1], prompt="consent"))
+    assert response["Location"].startswith("/oidc/consent")
+
+
+def test_trusted_client_skips_consent(rp, browser):
+    Client.objects.filter(client_id="rp1").update(skip_consent=True)
+    response = browser.get("/oidc/authorize", flows.auth_params(flows.pkce_pair()[1]))
+    assert "code" in flows.query(response)
+
+
+def test_consent_page_needs_a_pending_request(rp, browser):
+    assert browser.post("/oidc/consent", {"k": "made-up", "decision": "allow"}).status_code == 400
+    assert browser.get("/oidc/consent?k=made-up").status_code == 400
+
+
+def test_consent_form_is_csrf_protected(rp, user):
+    from django.test import Client as HttpClient
+
+    browser = HttpClient(enforce_csrf_checks=True)
+    browser.login(username="alice", password="pw")
+    response = browser.get("/oidc/authorize", flows.auth_params(flows.pkce_pair()[1]))
+    key = flows.query(response)["k"]
+    assert browser.post("/oidc/consent", {"k": key, "decision": "allow"}).status_code == 403
+
+
+def test_prompt_login_asks_for_login_again_then_resumes(rp, browser):
+    flows.get_code(browser)  # consent given
+    verifier, challenge = flows.pkce_pair()
+    response = browser.get("/oidc/authorize", flows.auth_params(challenge, prompt="login"))
+    assert response["Location"].startswith("/accounts/login/")
+    resume = flows.query(response)["next"]
+    # coming back without logging in again does not count
+    assert browser.get(resume)["Location"].startswith("/accounts/login/")
+    response = browser.get("/oidc/authorize", flows.auth_params(challenge, prompt="login"))
+    resume = flows.query(response)["next"]
+    browser.post("/accounts/login/", {"username": "alice", "password": "pw", "next": resume})
+    done = browser.get(resume)  # defect 14: `login` stripped, no loop
+    assert "code" in flows.query(done)
+    code = flows.query(done)["code"]
+    from django.test import Client as HttpClient
+
+    tokens = flows.redeem(HttpClient(), code, verifier).json()
+    assert flows.jwt_claims(tokens["id_token"])["auth_time"] >= int(time.time()) - 5
+
+
+def test_max_age_exceeded_asks_for_login(rp, browser):
+    flows.get_code(browser)
+    session = browser.session
+    session["oidc_provider.auth_time"] = int(time.time()) - 600
+    session.save()
+    response = browser.get("/oidc/authorize", flows.auth_params(flows.pkce_pair()[1], max_age="60"))
+    assert response["Location"].startswith("/accounts/login/")
+    params = error_redirect(browser.get("/oidc/authorize", flows.auth_params("x" * 43, max_age="60", prompt="none")))
+    assert params["error"] == "login_required"
+
+
+def test_max_age_within_limit_reports_auth_time(rp, browser):
+    from django.test import Client as HttpClient
+
+    code, verifier = flows.get_code(browser, max_age="3600")
+    claims = flows.jwt_claims(flows.redeem(HttpClient(), code, verifier).json()["id_token"])
+    assert claims["auth_time"] <= int(time.time())
+
+
+def test_login_hint_for_another_user_asks_for_login(rp, browser):
+    response = browser.get("/oidc/authorize", flows.auth_params("x" * 43, login_hint="bob@example.com"))
+    assert response["Location"].startswith("/accounts/login/")
+    assert "login_hint=bob%40example.com" in response["Location"]
+
+
+def test_login_hint_matching_current_user_goes_on(rp, browser):
+    response = browser.get("/oidc/authorize", flows.auth_params("x" * 43, login_hint="alice@example.com"))
+    assert response["Location"].startswith("/oidc/consent")
+
+
+def test_form_post_response_mode(rp, browser):
+    flows.get_code(browser)
+    response = browser.get("/oidc/authorize", flows.auth_params(flows.pkce_pair()[1], response_mode="form_post"))
+    assert response.status_code == 200
+    assert b'action="https://rp.example/cb"' in response.content and b'name="code"' in response.content
+
+
+def test_expired_pending_request_shows_error_page(rp, browser, settings):
+    response = browser.get("/oidc/authorize", flows.auth_params("x" * 43))
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "PENDING_REQUEST_LIFETIME": -1}
+    assert browser.get(response["Location"]).status_code == 400

@@ -1,0 +1,82 @@
+"""``manage.py createclient``."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from oidc_provider.models import Client
+
+
+def create(*args):
+    out = io.StringIO()
+    call_command("createclient", *args, stdout=out)
+    return dict(line.split("=", 1) for line in out.getvalue().splitlines() if "=" in line)
+
+
+def test_generates_and_prints_a_secret_once(db):
+    printed = create("--client-id", "app", "--redirect-uri", "https://app.example/cb", "--name", "App")
+    client = Client.objects.get(client_id="app")
+    assert printed["client_id"] == "app" and len(printed["client_secret"]) >= 40
+    assert client.check_secret(printed["client_secret"]) and printed["client_secret"] not in client.client_secret_hash
+    assert client.client_name == "App" and client.token_endpoint_auth_method == "client_secret_basic"
+    assert client.grant_types == ["authorization_code"] and client.response_types == ["code"]
+
+
+def test_all_options(db):
+    create(
+        "--client-id", "full", "--client-secret", "given", "--redirect-uri", "https://a.example/1",
+        "--redirect-uri", "https://a.example/2", "--post-logout-redirect-uri", "https://a.example/bye",
+        "--grant-type", "authorization_code", "--grant-type", "refresh_token", "--response-type", "code",
+        "--scope", "openid email offline_access", "--token-endpoint-auth-method", "client_secret_post",
+        "--skip-consent", "--require-pkce",
+    )
+    client = Client.objects.get(client_id="full")
+    assert client.redirect_uris == ["https://a.example/1", "https://a.example/2"]
+    assert client.post_logout_redirect_uris == ["https://a.example/bye"]
+    assert client.grant_types == ["authorization_code", "refresh_token"]
+    assert client.scopes == ["openid", "email", "offline_access"]
+    assert client.skip_consent and client.require_pkce and client.check_secret("given")
+
+
+def test_public_client_has_no_secret_and_requires_pkce(db):
+    printed = create("--client-id", "spa", "--public", "--redirect-uri", "https://spa.example/cb")
+    client = Client.objects.get(client_id="spa")
+    assert "client_secret" not in printed
+    assert client.is_public and client.require_pkce and client.client_secret_hash == ""
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--client-id", "x"], "--redirect-uri"),
+        (["--client-id", "x", "--redirect-uri", "/relative"], "absolute"),
+        (["--client-id", "x", "--redirect-uri", "https://a.example/cb#frag"], "fragment"),
+        (["--client-id", "x", "--redirect-uri", "https://a.example/cb", "--scope", "openid nonsense"], "Unknown scope"),
+        (["--client-id", "x", "--redirect-uri", "https://a.example/cb", "--scope", "profile"], "openid"),
+        (["--client-id", "x y", "--redirect-uri", "https://a.example/cb"], "whitespace"),
+        (["--client-id", "x", "--redirect-uri", "https://a.example/cb", "--public", "--client-secret", "s"], "no secret"),
+        (["--client-id", "x", "--redirect-uri", "https://a.example/cb", "--token-endpoint-auth-method", "none"], "--public"),
+    ],
+)
+def test_bad_input_is_a_clear_error(db, args, message):
+    with pytest.raises(CommandError, match=message):
+        create(*args)
+    assert not Client.objects.exists()
+
+
+def test_duplicate_client_id_is_refused(db):
+    create("--client-id", "dup", "--redirect-uri", "https://a.example/cb")
+    with pytest.raises(CommandError, match="already exists"):
+        create("--client-id", "dup", "--redirect-uri", "https://a.example/cb")
+
+
+def test_bad_choice_exits_non_zero(db, tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "django", "createclient", "--client-id", "x", "--redirect-uri", "https://a/cb", "--grant-type", "password"],
+        capture_output=True, text=True, env={"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode != 0 and "invalid choice" in result.stderr

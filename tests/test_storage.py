@@ -1,0 +1,153 @@
+"""The seams between idpyoidc and the ORM: clients, the session-tree row store, keys."""
+
+import json
+
+import pytest
+from idpyoidc.server.session.grant import Grant
+from idpyoidc.server.session.info import ClientSessionInfo, UserSessionInfo
+from idpyoidc.server.session.token import AccessToken
+
+from oidc_provider.models import Client, SessionNode, SigningKey
+from oidc_provider.storage.clients import ClientDatabase, client_to_idpy, split_redirect_uri
+from oidc_provider.storage.keys import PRIVATE_MEMBERS, build_keyjar, create_signing_key, published_jwks
+from oidc_provider.storage.sessions import RowSessionStore, prune_tokens
+from oidc_provider.storage.unit_of_work import unit_of_work
+
+
+def make_client(**fields):
+    defaults = dict(client_id="c1", redirect_uris=["https://rp.example/cb?x=1"], post_logout_redirect_uris=["https://rp.example/bye"])
+    return Client.objects.create(**{**defaults, **fields})
+
+
+def test_client_maps_rfc7591_names_to_what_idpyoidc_reads(db):
+    info = client_to_idpy(make_client(grant_types=["authorization_code"], response_types=["code"], scope="openid email"))
+    assert info["redirect_uris"] == [["https://rp.example/cb", {"x": ["1"]}]]
+    assert info["grant_types_supported"] == ["authorization_code"]
+    assert info["response_types_supported"] == ["code"]
+    assert info["post_logout_redirect_uri"] == ["https://rp.example/bye", {}]
+    assert info["token_endpoint_client_authn_method"] == ["client_secret_basic"]
+    assert info["allowed_scopes"] == ["openid", "email"]
+    assert "client_secret" not in info and info["pkce_essential"] is False
+
+
+def test_public_client_authenticates_as_public_and_needs_pkce(db):
+    info = client_to_idpy(make_client(token_endpoint_auth_method="none"))
+    assert info["token_endpoint_client_authn_method"] == ["public"] and info["pkce_essential"] is True
+
+
+def test_split_redirect_uri():
+    assert split_redirect_uri("https://a.example/cb") == ["https://a.example/cb", {}]
+
+
+def test_client_database_reads_rows_once_per_unit(db, django_assert_num_queries):
+    make_client()
+    cdb = ClientDatabase()
+    with unit_of_work():
+        with django_assert_num_queries(1):
+            assert cdb["c1"]["client_id"] == "c1" and "c1" in cdb and cdb.get("c1")
+        assert "nope" not in cdb and cdb.get("nope") is None
+        with pytest.raises(KeyError):
+            cdb["nope"]
+
+
+def test_inactive_client_is_unknown(db):
+    make_client(is_active=False)
+    with unit_of_work():
+        assert "c1" not in ClientDatabase()
+
+
+def store_tree(uid="7", cid="c1"):
+    store = RowSessionStore()
+    grant = Grant(scope=["openid"])
+    key = f"{uid};;{cid};;{grant.id}"
+    store[uid] = UserSessionInfo(id=uid)
+    store[f"{uid};;{cid}"] = ClientSessionInfo(id=cid)
+    store[key] = grant
+    return store, key
+
+
+def test_session_store_requires_a_unit_of_work(db):
+    with pytest.raises(RuntimeError):
+        RowSessionStore().get("x")
+
+
+def test_nodes_are_written_at_the_end_of_the_unit(db):
+    with unit_of_work():
+        store, key = store_tree()
+        assert not SessionNode.objects.exists()
+    rows = {r.key: r for r in SessionNode.objects.all()}
+    assert set(rows) == {"7", "7;;c1", key}
+    assert rows[key].kind == "grant" and rows[key].parent_key == "7;;c1" and rows[key].user_id == "7"
+    assert "subordinate" not in rows["7"].data
+
+
+def test_subordinates_are_derived_from_child_rows(db):
+    with unit_of_work():
+        _, first = store_tree()
+    with unit_of_work():
+        _, second = store_tree()  # a second grant, written by "another request"
+    with unit_of_work():
+        client_session = RowSessionStore()["7;;c1"]
+        assert client_session.subordinate == [first, second]
+
+
+def test_mutations_without_set_are_persisted(db):
+    """idpyoidc mutates loaded objects without writing them back (notes §5.3)."""
+    with unit_of_work():
+        _, key = store_tree()
+    with unit_of_work():
+        RowSessionStore()[key].scope.append("email")
+    with unit_of_work():
+        assert RowSessionStore()[key].scope == ["openid", "email"]
+
+
+def test_unchanged_nodes_are_not_rewritten(db, django_assert_num_queries):
+    with unit_of_work():
+        _, key = store_tree()
+    with django_assert_num_queries(3):  # savepoint, the select, release: no write
+        with unit_of_work():
+            RowSessionStore()[key]
+
+
+def test_deleted_nodes_are_removed(db):
+    with unit_of_work():
+        store, key = store_tree()
+    with unit_of_work():
+        store = RowSessionStore()
+        del store[key]
+        assert key not in store
+    assert not SessionNode.objects.filter(key=key).exists()
+
+
+def test_grant_under_encrypted_session_id_is_ignored(db):
+    """Defect 30: mint_token stores the grant under `unpack_session_key(<encrypted id>)`."""
+    with unit_of_work():
+        RowSessionStore()["Z0FBQUFBQnJ" + "x" * 300] = Grant()
+    assert not SessionNode.objects.exists()
+
+
+def test_prune_drops_dead_tokens_but_keeps_parents_of_live_ones():
+    grant = Grant()
+    dead = AccessToken(value="dead", expires_at=1)
+    revoked = AccessToken(value="revoked", revoked=True)
+    parent = AccessToken(value="parent", expires_at=1)
+    child = AccessToken(value="child", based_on="parent", expires_at=0)
+    grant.issued_token = [dead, revoked, parent, child]
+    prune_tokens(grant, now=100)
+    assert [t.value for t in grant.issued_token] == ["parent", "child"]
+
+
+def test_jwks_has_no_private_members_and_keys_are_encrypted_at_rest(db):
+    key = create_signing_key("ES256", state=SigningKey.NEXT)
+    row = SigningKey.objects.get(pk=key.pk)
+    assert '"d"' not in row.private_jwk_encrypted and json.dumps(row.public_jwk).find('"d"') == -1
+    jwks = published_jwks(build_keyjar("https://op.example", "RS256"), "https://op.example")
+    assert {k["kid"] for k in jwks["keys"]} == set(SigningKey.objects.values_list("kid", flat=True))
+    assert all(not (PRIVATE_MEMBERS & set(k)) for k in jwks["keys"])
+
+
+def test_only_current_keys_sign(db):
+    next_key = create_signing_key("RS256", state=SigningKey.NEXT)
+    keyjar = build_keyjar("https://op.example", "RS256")
+    signing_kids = {k.kid for k in keyjar.get_signing_key(issuer_id="")}
+    assert next_key.kid not in signing_kids and signing_kids
