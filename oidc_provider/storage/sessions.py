@@ -145,5 +145,8 @@ def flush(unit):
         elif fingerprint is None:
             SessionNode.objects.create(key=key, **fields)
         else:
-            SessionNode.objects.filter(key=key).update(updated_at=timezone.now(), **fields)
+            rows = SessionNode.objects.filter(key=key)
+            if not fields["revoked"]:
+                rows = rows.filter(revoked=False)  # never resurrect a node revoked since it was loaded
+            rows.update(updated_at=timezone.now(), **fields)
         unit.nodes[key][1] = _fingerprint(data)

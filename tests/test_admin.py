@@ -1,0 +1,355 @@
+"""The admin: client secrets shown once, URI validation, revocation of the session tree, read-only keys."""
+
+import base64
+import hashlib
+import re
+import secrets
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.contrib.messages import get_messages
+from django.core.management import call_command
+from django.test import Client as Browser
+from django.utils.html import escape
+
+from oidc_provider.models import Client, Consent, SessionNode, SigningKey
+from oidc_provider.storage.keys import ensure_signing_key
+
+pytestmark = pytest.mark.django_db
+
+REDIRECT_URI = "https://rp.example/cb"
+CHANGELIST = "/admin/oidc_provider/client/"
+
+
+def basic(client_id, secret):
+    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+def make_rp(client_id="rp1", secret="s3cret"):
+    call_command(
+        "createclient", "--client-id", client_id, "--client-secret", secret, "--redirect-uri", REDIRECT_URI,
+        "--scope", "openid profile email", stdout=open("/dev/null", "w"),
+    )
+    return Client.objects.get(client_id=client_id)
+
+
+def get_code(browser, client_id="rp1"):
+    """Walk /authorize and the consent page as ``browser`` (logged in); return (code, verifier)."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    response = browser.get("/oidc/authorize", {
+        "response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT_URI, "scope": "openid profile email",
+        "state": "st", "nonce": "n", "code_challenge": challenge, "code_challenge_method": "S256",
+    })
+    assert response.status_code == 302, response.content
+    if urlsplit(response["Location"]).path == "/oidc/consent":
+        key = parse_qs(urlsplit(response["Location"]).query)["k"][0]
+        response = browser.post("/oidc/consent", {"k": key, "decision": "allow"})
+    assert response.status_code == 302 and response["Location"].startswith(REDIRECT_URI), response
+    return parse_qs(urlsplit(response["Location"]).query)["code"][0], verifier
+
+
+def redeem(browser, code, verifier, client_id="rp1", secret="s3cret"):
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": verifier}
+    return browser.post("/oidc/token", data, HTTP_AUTHORIZATION=basic(client_id, secret))
+
+
+def get_tokens(user, client_id="rp1", secret="s3cret"):
+    """The whole code flow for ``user``: the token response as a dict."""
+    browser = Browser()
+    browser.force_login(user)
+    code, verifier = get_code(browser, client_id)
+    response = redeem(browser, code, verifier, client_id, secret)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def userinfo(access_token):
+    return Browser().get("/oidc/userinfo", HTTP_AUTHORIZATION=f"Bearer {access_token}")
+
+
+def message_texts(response):
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def shown_secret(response):
+    """The secret from the one-time admin message."""
+    found = [re.search(r"Client secret for \S+: (\S+) ", text) for text in message_texts(response)]
+    secrets_shown = [m.group(1) for m in found if m]
+    assert len(secrets_shown) == 1, message_texts(response)
+    return secrets_shown[0]
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user("alice", "alice@example.org", "pw")
+
+
+@pytest.fixture
+def tokens(user):
+    make_rp()
+    return get_tokens(user)
+
+
+def client_form(**overrides):
+    data = {
+        "client_id": "web",
+        "client_name": "Web app",
+        "is_active": "on",
+        "redirect_uris": "https://web.example/cb\r\nhttps://web.example/cb2",
+        "post_logout_redirect_uris": "",
+        "grant_types": ["authorization_code"],
+        "response_types": ["code"],
+        "scope": "openid profile",
+        "token_endpoint_auth_method": "client_secret_basic",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+# pages render
+
+
+@pytest.mark.parametrize("model", ["client", "sessionnode", "consent", "signingkey"])
+def test_changelist_and_change_pages_render(admin_client, tokens, model):
+    ensure_signing_key()
+    objects = {"client": Client, "sessionnode": SessionNode, "consent": Consent, "signingkey": SigningKey}[model].objects
+    assert objects.exists()
+    assert admin_client.get(f"/admin/oidc_provider/{model}/").status_code == 200
+    assert admin_client.get(f"/admin/oidc_provider/{model}/?q=rp1").status_code == 200
+    for obj in objects.all():
+        assert admin_client.get(f"/admin/oidc_provider/{model}/{obj.pk}/change/").status_code == 200
+
+
+def test_add_page_renders_with_defaults(admin_client):
+    response = admin_client.get(f"{CHANGELIST}add/")
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form["grant_types"].value() == ["authorization_code"]
+    assert "client_secret_hash" not in form.fields
+
+
+def test_read_only_models_cannot_be_added_or_edited(admin_client, tokens):
+    for model in ("sessionnode", "consent", "signingkey"):
+        assert admin_client.get(f"/admin/oidc_provider/{model}/add/").status_code == 403
+    node = SessionNode.objects.filter(kind=SessionNode.GRANT).first()
+    before = node.data
+    admin_client.post(f"/admin/oidc_provider/sessionnode/{node.pk}/change/", {"revoked": "on"})
+    node.refresh_from_db()
+    assert not node.revoked and node.data == before
+
+
+# client secrets
+
+
+def test_created_client_gets_a_secret_shown_once(admin_client, user):
+    response = admin_client.post(f"{CHANGELIST}add/", client_form(), follow=True)
+    assert response.status_code == 200
+    secret = shown_secret(response)
+    assert secret in response.content.decode()
+    assert "will not be shown again" in response.content.decode()
+
+    client = Client.objects.get(client_id="web")
+    assert client.redirect_uris == ["https://web.example/cb", "https://web.example/cb2"]
+    assert client.client_secret_hash and secret not in client.client_secret_hash
+    assert client.check_secret(secret)
+
+    # reloads never show it again, nor the hash
+    for url in (CHANGELIST, f"{CHANGELIST}{client.pk}/change/"):
+        page = admin_client.get(url).content.decode()
+        assert secret not in page
+        assert client.client_secret_hash not in page
+
+    # and it works at the token endpoint
+    browser = Browser()
+    browser.force_login(user)
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    response = browser.get("/oidc/authorize", {
+        "response_type": "code", "client_id": "web", "redirect_uri": "https://web.example/cb", "scope": "openid",
+        "state": "s", "code_challenge": challenge, "code_challenge_method": "S256",
+    })
+    key = parse_qs(urlsplit(response["Location"]).query)["k"][0]
+    response = browser.post("/oidc/consent", {"k": key, "decision": "allow"})
+    code = parse_qs(urlsplit(response["Location"]).query)["code"][0]
+    response = browser.post("/oidc/token", {
+        "grant_type": "authorization_code", "code": code, "redirect_uri": "https://web.example/cb", "code_verifier": verifier,
+    }, HTTP_AUTHORIZATION=basic("web", secret))
+    assert response.status_code == 200, response.content
+
+
+def test_public_client_gets_no_secret_and_requires_pkce(admin_client):
+    response = admin_client.post(f"{CHANGELIST}add/", client_form(token_endpoint_auth_method="none"), follow=True)
+    assert response.status_code == 200
+    assert not any("Client secret" in text for text in message_texts(response))
+    client = Client.objects.get(client_id="web")
+    assert client.client_secret_hash == "" and client.require_pkce
+
+
+def test_new_secret_action_replaces_the_secret(admin_client, user):
+    client = make_rp()
+    old_hash = client.client_secret_hash
+    response = admin_client.post(CHANGELIST, {"action": "new_secret", "_selected_action": [client.pk]}, follow=True)
+    assert response.status_code == 200
+    secret = shown_secret(response)
+    client.refresh_from_db()
+    assert client.client_secret_hash != old_hash and client.check_secret(secret)
+    assert secret not in admin_client.get(CHANGELIST).content.decode()
+
+    browser = Browser()
+    browser.force_login(user)
+    code, verifier = get_code(browser)
+    assert redeem(browser, code, verifier, secret="s3cret").status_code == 401
+    assert redeem(browser, code, verifier, secret=secret).status_code == 200
+
+
+def test_new_secret_action_needs_exactly_one_confidential_client(admin_client):
+    one, two = make_rp("rp1"), make_rp("rp2")
+    hashes = {one.client_secret_hash, two.client_secret_hash}
+    response = admin_client.post(CHANGELIST, {"action": "new_secret", "_selected_action": [one.pk, two.pk]}, follow=True)
+    assert any("exactly one" in text for text in message_texts(response))
+    assert set(Client.objects.values_list("client_secret_hash", flat=True)) == hashes
+
+    call_command("createclient", "--client-id", "spa", "--public", "--redirect-uri", REDIRECT_URI, stdout=open("/dev/null", "w"))
+    spa = Client.objects.get(client_id="spa")
+    response = admin_client.post(CHANGELIST, {"action": "new_secret", "_selected_action": [spa.pk]}, follow=True)
+    assert any("public client" in text for text in message_texts(response))
+    spa.refresh_from_db()
+    assert spa.client_secret_hash == ""
+
+
+def test_switching_between_public_and_confidential(admin_client):
+    client = make_rp()
+    url = f"{CHANGELIST}{client.pk}/change/"
+    response = admin_client.post(url, client_form(client_id=None, token_endpoint_auth_method="none"), follow=True)
+    assert not any("Client secret" in text for text in message_texts(response))
+    client.refresh_from_db()
+    assert client.client_secret_hash == "" and client.require_pkce
+
+    response = admin_client.post(url, client_form(client_id=None), follow=True)
+    secret = shown_secret(response)
+    client.refresh_from_db()
+    assert client.check_secret(secret)
+
+
+# form validation
+
+
+@pytest.mark.parametrize(
+    "field, value, error",
+    [
+        ("redirect_uris", "/cb", "is not an absolute http(s) URI"),
+        ("redirect_uris", "https://web.example/cb#frag", "must not contain a fragment"),
+        ("redirect_uris", "ftp://web.example/cb", "is not an absolute http(s) URI"),
+        ("redirect_uris", "", "This field is required"),
+        ("post_logout_redirect_uris", "https://web.example/bye#x", "must not contain a fragment"),
+        ("scope", "profile", "must include openid"),
+        ("scope", "openid bogus", "Unknown scope(s): bogus"),
+        ("grant_types", ["refresh_token"], "authorization_code is required"),
+        ("client_id", "has space", "cannot contain whitespace"),
+    ],
+)
+def test_invalid_client_form_is_rerendered_with_the_error(admin_client, field, value, error):
+    response = admin_client.post(f"{CHANGELIST}add/", client_form(**{field: value}))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert field in errors and any(error in e for e in errors[field]), errors
+    assert escape(error) in response.content.decode()
+    assert not Client.objects.filter(client_id__in=["web", "has space"]).exists()
+
+
+def test_change_form_edits_redirect_uris_one_per_line(admin_client):
+    client = make_rp()
+    page = admin_client.get(f"{CHANGELIST}{client.pk}/change/")
+    assert page.context["adminform"].form["redirect_uris"].value() == REDIRECT_URI
+    data = client_form(client_id=None, redirect_uris=f"{REDIRECT_URI}\nhttps://rp.example/other\n\n", scope="openid email")
+    response = admin_client.post(f"{CHANGELIST}{client.pk}/change/", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    client.refresh_from_db()
+    assert client.redirect_uris == [REDIRECT_URI, "https://rp.example/other"]
+    assert client.scope == "openid email" and client.client_id == "rp1" and client.check_secret("s3cret")
+
+
+# session tree
+
+
+def revoke(admin_client, nodes):
+    return admin_client.post(
+        "/admin/oidc_provider/sessionnode/", {"action": "revoke", "_selected_action": [n.pk for n in nodes]}, follow=True
+    )
+
+
+def test_revoking_a_user_session_revokes_its_grants_and_tokens(admin_client, user, tokens):
+    assert userinfo(tokens["access_token"]).status_code == 200
+    root = SessionNode.objects.get(kind=SessionNode.USER, user_id=str(user.pk))
+    response = revoke(admin_client, [root])
+    assert response.status_code == 200 and any("Revoked 3" in text for text in message_texts(response))
+
+    nodes = SessionNode.objects.filter(user_id=str(user.pk))
+    assert nodes.count() == 3 and all(n.revoked and n.data["revoked"] for n in nodes)
+    grant = nodes.get(kind=SessionNode.GRANT)
+    issued = [t for item in grant.data["issued_token"] for t in item.values()]
+    assert {t["token_class"] for t in issued} >= {"authorization_code", "access_token"}
+    assert all(t["revoked"] for t in issued)
+    assert userinfo(tokens["access_token"]).status_code == 401  # (the next write prunes the revoked tokens)
+
+    # the user is not locked out: a new login gives a new, working grant
+    fresh = get_tokens(user)
+    assert userinfo(fresh["access_token"]).status_code == 200
+    assert userinfo(tokens["access_token"]).status_code == 401
+
+
+def test_revoking_one_grant_leaves_the_others(admin_client, user, tokens):
+    second = get_tokens(user)
+    grants = SessionNode.objects.filter(kind=SessionNode.GRANT).order_by("created_at", "pk")
+    assert grants.count() == 2
+    first = next(g for g in grants if tokens["access_token"] in str(g.data))
+    revoke(admin_client, [first])
+    assert userinfo(tokens["access_token"]).status_code == 401
+    assert userinfo(second["access_token"]).status_code == 200
+    assert not SessionNode.objects.get(kind=SessionNode.USER).revoked
+
+
+def test_grant_page_summarises_tokens_without_values(admin_client, tokens):
+    grant = SessionNode.objects.get(kind=SessionNode.GRANT)
+    page = admin_client.get(f"/admin/oidc_provider/sessionnode/{grant.pk}/change/").content.decode()
+    assert "access_token" in page and "openid profile email" in page
+    assert tokens["access_token"] not in page
+    values = [t["value"] for item in grant.data["issued_token"] for t in item.values() if t.get("value")]
+    assert values and not any(v in page for v in values)
+    assert 'name="action"' not in page  # no revoke or delete button outside the changelist
+
+
+def test_consent_can_be_withdrawn(admin_client, tokens):
+    consent = Consent.objects.get()
+    assert admin_client.get("/admin/oidc_provider/consent/?q=alice").context["cl"].result_count == 1
+    response = admin_client.post(f"/admin/oidc_provider/consent/{consent.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Consent.objects.exists()
+
+
+# signing keys
+
+
+def test_signing_key_page_shows_no_private_material(admin_client):
+    ensure_signing_key()
+    key = SigningKey.objects.first()
+    page = admin_client.get(f"/admin/oidc_provider/signingkey/{key.pk}/change/").content.decode()
+    assert key.kid in page and "&quot;n&quot;" in page
+    assert '"d"' not in page and "&quot;d&quot;" not in page
+    assert key.private_jwk_encrypted not in page
+    assert admin_client.post(f"/admin/oidc_provider/signingkey/{key.pk}/delete/", {"post": "yes"}).status_code == 403
+
+
+def test_a_request_that_loaded_the_grant_before_the_revoke_cannot_undo_it(tokens):
+    from oidc_provider.admin import revoke_nodes
+    from oidc_provider.server import get_server
+    from oidc_provider.storage.unit_of_work import unit_of_work
+
+    key = SessionNode.objects.get(kind=SessionNode.GRANT).key
+    with unit_of_work():
+        grant = get_server().context.session_manager.db[key]  # a concurrent, unlocked request (e.g. userinfo)
+        revoke_nodes(SessionNode.objects.filter(key=key))  # the admin commits meanwhile
+        grant.issued_token[0].used += 1  # the request changes the grant, so flush writes it
+    assert SessionNode.objects.get(key=key).revoked
+    assert userinfo(tokens["access_token"]).status_code == 401
