@@ -42,3 +42,12 @@ class AccessTokenHelper(IdpyAccessTokenHelper):
         if expected is not None and request.get("redirect_uri") != expected:
             return self.error_cls(error="invalid_grant", error_description="redirect_uri mismatch")
         return request
+
+    def _mint_token(self, token_class, grant, session_id, client_id, based_on=None, **kwargs):
+        """Defect 32: the stock helper mints the ID token without the access token issued with it,
+        so it has no ``at_hash`` (OIDC Core §3.1.3.6)."""
+        if token_class == "id_token" and based_on is not None:
+            issued = [t for t in grant.issued_token if t.token_class == "access_token" and t.based_on == based_on.value]
+            if issued:
+                kwargs["token_args"] = {**(kwargs.get("token_args") or {}), "access_token": issued[-1].value}
+        return super()._mint_token(token_class, grant, session_id, client_id, based_on=based_on, **kwargs)

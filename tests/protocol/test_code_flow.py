@@ -143,3 +143,15 @@ def test_second_login_to_same_client_adds_a_grant_without_losing_the_first(rp, b
     assert SessionNode.objects.filter(kind="grant").count() == 2
     for token in (first, second):
         assert http.get("/oidc/userinfo", HTTP_AUTHORIZATION="Bearer " + token).status_code == 200
+
+
+def test_id_token_has_at_hash_of_the_access_token(rp, browser, http):
+    """Defect 32: stock idpyoidc mints the ID token without the access token, so no at_hash."""
+    import base64
+    import hashlib
+
+    code, verifier = flows.get_code(browser)
+    tokens = flows.redeem(http, code, verifier).json()
+    digest = hashlib.sha256(tokens["access_token"].encode()).digest()
+    expected = base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
+    assert flows.jwt_claims(tokens["id_token"])["at_hash"] == expected
