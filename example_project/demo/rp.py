@@ -1,0 +1,118 @@
+"""The demo relying party, built on idpyoidc's own RP client (``RPHandler``).
+
+The RP talks to the OP at ``OIDC_PROVIDER["ISSUER"]`` over real HTTP (discovery,
+JWKS, token, userinfo), exactly as a third-party site would.
+
+idpyoidc keeps per-flow state (the ``state`` value, nonce, PKCE code_verifier,
+the authorization request, ...) in memory, in ``client.get_context().cstate``.
+Web requests may be served by different threads or processes, so a fresh
+``RPHandler`` is built for every request and the flow state is carried in the
+Django session: :func:`begin` dumps ``cstate`` after building the authorization
+request, :func:`finalize` loads it back before handling the callback.
+"""
+from urllib.parse import urlsplit
+
+from cryptojwt.key_jar import KeyJar
+from django.conf import settings
+from idpyoidc.client.rp_handler import RPHandler
+
+DEMO_CLIENT_ID = "demo-client"
+DEMO_CLIENT_SECRET = "demo-secret-change-me"
+DEMO_SCOPE = "openid profile email address phone offline_access"
+
+# Django session key under which the flows in progress are kept: {state: cstate dump}
+SESSION_KEY = "demo_rp_flows"
+MAX_PENDING_FLOWS = 5
+
+
+def issuer() -> str:
+    return settings.OIDC_PROVIDER["ISSUER"]
+
+
+def site_origin() -> str:
+    """scheme://host[:port] of the issuer: the demo RP lives on the same site."""
+    parts = urlsplit(issuer())
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def redirect_uri() -> str:
+    return f"{site_origin()}/rp/callback"
+
+
+def client_config() -> dict:
+    """Static registration of the demo client (created by ``manage.py setup_demo``)."""
+    return {
+        "client_type": "oidc",
+        "issuer": issuer(),
+        "client_id": DEMO_CLIENT_ID,
+        "client_secret": DEMO_CLIENT_SECRET,
+        "redirect_uris": [redirect_uri()],
+        "preference": {
+            "response_types": ["code"],
+            "scopes_supported": DEMO_SCOPE.split(),
+            "token_endpoint_auth_method": "client_secret_basic",
+            "id_token_signed_response_alg": "RS256",
+        },
+        "add_ons": {
+            "pkce": {
+                "function": "idpyoidc.client.oauth2.add_on.pkce.add_support",
+                "kwargs": {"code_challenge_length": 64, "code_challenge_method": "S256"},
+            }
+        },
+    }
+
+
+def make_handler() -> RPHandler:
+    # An empty KeyJar: the demo RP has no keys of its own (client_secret_basic), and
+    # passing one stops RPHandler from generating key files in the working directory.
+    return RPHandler(
+        base_url=site_origin(),
+        client_configs={issuer(): client_config()},
+        keyjar=KeyJar(),
+        httpc_params={"verify": True, "timeout": 10},
+    )
+
+
+def begin(session, extra_args=None) -> str:
+    """Start an authorization code flow (with PKCE); return the URL to redirect to."""
+    handler = make_handler()
+    client = handler.client_setup(issuer())  # provider discovery
+    url = client.init_authorization(req_args=extra_args or None)
+    state = _state_from_url(url)
+
+    flows = dict(session.get(SESSION_KEY) or {})
+    flows[state] = client.get_context().cstate.dump()
+    # keep only the most recent flows (abandoned logins would pile up otherwise)
+    while len(flows) > MAX_PENDING_FLOWS:
+        flows.pop(next(iter(flows)))
+    session[SESSION_KEY] = flows
+    return url
+
+
+class UnknownState(Exception):
+    pass
+
+
+def finalize(session, response: dict) -> dict:
+    """Handle the authorization response (code -> token -> ID token -> userinfo).
+
+    Returns idpyoidc's ``finalize`` result: a dict with ``userinfo``, ``id_token``
+    (verified), ``token``, ``state``, ``issuer``; or with ``error`` if the OP sent one.
+    """
+    state = response.get("state")
+    flows = dict(session.get(SESSION_KEY) or {})
+    saved = flows.pop(state, None) if state else None
+    session[SESSION_KEY] = flows  # a state value is good for one use only
+    if saved is None:
+        raise UnknownState(state)
+
+    handler = make_handler()
+    client = handler.client_setup(issuer())  # provider discovery again (fresh handler)
+    client.get_context().cstate.load(saved)
+    return client.finalize(response)
+
+
+def _state_from_url(url: str) -> str:
+    from urllib.parse import parse_qs
+
+    return parse_qs(urlsplit(url).query)["state"][0]

@@ -1,0 +1,117 @@
+import json
+import logging
+
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from . import rp
+
+logger = logging.getLogger(__name__)
+
+
+def _as_dict(value):
+    if value is None:
+        return {}
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    return dict(value)
+
+
+def _rows(claims):
+    """(name, display value) pairs; structured values (address, lists) as JSON."""
+    return [
+        (name, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+        for name, value in claims.items()
+    ]
+
+
+def home(request):
+    return render(
+        request,
+        "demo/home.html",
+        {"issuer": rp.issuer(), "client_id": rp.DEMO_CLIENT_ID, "scope": rp.DEMO_SCOPE},
+    )
+
+
+def _error(request, error, description="", status=400):
+    return render(
+        request,
+        "demo/rp_error.html",
+        {"error": error, "error_description": description, "issuer": rp.issuer()},
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def rp_login(request):
+    """Start the authorization code flow (PKCE) against the OP."""
+    extra = {}
+    prompt = request.POST.get("prompt") or request.GET.get("prompt")
+    if prompt == "login":
+        # OIDC Core 11: offline_access (in the demo scope) is only honoured with
+        # prompt=consent, which idpyoidc adds unless a prompt is given.
+        extra["prompt"] = "login consent"
+    elif prompt in ("consent", "none"):
+        extra["prompt"] = prompt
+    try:
+        url = rp.begin(request.session, extra)
+    except Exception as exc:  # discovery failed, OP unreachable, misconfiguration...
+        logger.exception("Demo RP could not start the flow")
+        return _error(
+            request,
+            "could_not_start",
+            f"The demo relying party could not contact the OP at {rp.issuer()}: {exc}",
+            status=502,
+        )
+    return redirect(url)
+
+
+@require_GET
+def rp_callback(request):
+    """The redirect_uri: code -> token -> ID token verification -> userinfo."""
+    params = request.GET.dict()
+
+    if "error" in params:
+        # The OP refused (e.g. access_denied when the user declined consent).
+        # Forget the flow; there is nothing to exchange.
+        flows = dict(request.session.get(rp.SESSION_KEY) or {})
+        flows.pop(params.get("state", ""), None)
+        request.session[rp.SESSION_KEY] = flows
+        return _error(request, params["error"], params.get("error_description", ""))
+
+    if "code" not in params or "state" not in params:
+        return _error(
+            request, "invalid_request", "The callback needs the code and state parameters."
+        )
+
+    try:
+        result = rp.finalize(request.session, params)
+    except rp.UnknownState:
+        return _error(
+            request,
+            "unknown_state",
+            "This authorization response doesn't match a sign-in started from this browser "
+            "session (it was already used, it expired, or the session was reset by logging "
+            "in as a different user). Start again.",
+        )
+    except Exception as exc:
+        logger.exception("Demo RP could not complete the flow")
+        return _error(request, "rp_error", f"{type(exc).__name__}: {exc}", status=502)
+
+    if result.get("error"):
+        return _error(request, result["error"], result.get("error_description", ""))
+
+    id_token = _as_dict(result.get("id_token"))
+    userinfo = _as_dict(result.get("userinfo"))
+    return render(
+        request,
+        "demo/rp_result.html",
+        {
+            "issuer": result.get("issuer") or rp.issuer(),
+            "id_token": _rows(id_token),
+            "userinfo": _rows(userinfo),
+            "id_token_json": json.dumps(id_token, indent=2, sort_keys=True, default=str),
+            "userinfo_json": json.dumps(userinfo, indent=2, sort_keys=True, default=str),
+            "access_token": result.get("token"),
+        },
+    )

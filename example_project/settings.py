@@ -1,0 +1,119 @@
+"""Settings for the django-idpyoidc-op example project.
+
+Everything that differs between machines comes from environment variables
+(or a ``.env`` file next to ``manage.py``); see ``.env.example``.
+"""
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env(
+    DEBUG=(bool, True),
+    ALLOWED_HOSTS=(list, ["127.0.0.1", "localhost"]),
+    OIDC_ISSUER=(str, "http://127.0.0.1:8000/oidc"),
+)
+environ.Env.read_env(BASE_DIR / ".env")  # silently does nothing if the file is absent
+
+DEBUG = env("DEBUG")
+
+if DEBUG:
+    SECRET_KEY = env(
+        "SECRET_KEY",
+        default="django-insecure-dev-only-key-do-not-use-in-production",
+    )
+else:
+    SECRET_KEY = env("SECRET_KEY")  # required outside DEBUG
+
+ALLOWED_HOSTS = env("ALLOWED_HOSTS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "oidc_provider",
+    "example_project.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "example_project.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "example_project.wsgi.application"
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE transactions + a busy timeout avoid "database is locked" errors
+    # when the OP and the demo RP hit SQLite from several threads at once.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+OIDC_PROVIDER = {
+    "ISSUER": env("OIDC_ISSUER"),
+    # the OP's master secret; unset in the demo, so keys derive from SECRET_KEY
+    "SECRET": env("OIDC_SECRET", default=None),
+    "CLAIMS_PROVIDER": "example_project.demo.claims.DemoClaimsProvider",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {
+        # idpyoidc logs tokens, client secrets and keys at INFO/DEBUG: keep it quiet.
+        "idpyoidc": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "cryptojwt": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
+}
