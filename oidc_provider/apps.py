@@ -1,3 +1,5 @@
+import logging
+
 from django.apps import AppConfig
 
 
@@ -8,3 +10,10 @@ class OIDCProviderConfig(AppConfig):
 
     def ready(self):
         from oidc_provider import checks, signals  # noqa: F401  (registers checks and receivers)
+
+        # idpyoidc logs whole requests, secrets and tokens included, at INFO (notes §7). Unless the
+        # site configured its loggers itself, keep them at WARNING.
+        for name in ("idpyoidc", "cryptojwt"):
+            logger = logging.getLogger(name)
+            if logger.level == logging.NOTSET:
+                logger.setLevel(logging.WARNING)

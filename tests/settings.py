@@ -74,8 +74,4 @@ OIDC_PROVIDER = {
     "SECRET": "tests-only-oidc-secret",
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "loggers": {"idpyoidc": {"level": "WARNING"}, "cryptojwt": {"level": "WARNING"}},
-}
+# No LOGGING for idpyoidc here on purpose: the app itself keeps its loggers at WARNING.

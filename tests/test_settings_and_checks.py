@@ -104,3 +104,10 @@ def test_deploy_check_wants_a_dedicated_secret(settings):
 def test_checks_are_registered():
     registered = {c.__name__ for c in checks.registry.registry.get_checks(include_deployment_checks=True)}
     assert {"check_settings", "check_signing_key", "check_deploy"} <= registered
+
+
+def test_idpyoidc_loggers_default_to_warning():
+    """idpyoidc logs requests with their secrets at INFO (notes §7)."""
+    import logging
+
+    assert logging.getLogger("idpyoidc").getEffectiveLevel() >= logging.WARNING

@@ -27,7 +27,8 @@ def http_info(request) -> dict:
         "headers": {k.lower(): v for k, v in request.headers.items()},
         "method": request.method,
         "url": request.build_absolute_uri(),
-        "cookie": [{"name": k, "value": v} for k, v in request.COOKIES.items()],
+        # no cookies: the OP's session is Django's, and idpyoidc would log them
+        "cookie": [],
     }
 
 
