@@ -5,15 +5,13 @@ import json
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename, get_user_model
-from django.db import transaction
-from django.db.models import Q
 from django.utils.html import format_html, format_html_join
-from idpyoidc.server.constant import DIVIDER
 
 from oidc_provider.crypto import generate_client_secret
 from oidc_provider.forms import ClientForm
 from oidc_provider.models import Client, Consent, SessionNode, SigningKey
 from oidc_provider.storage.keys import public_jwk
+from oidc_provider.storage.sessions import revoke_nodes
 
 
 def show_secret_once(request, client, secret):
@@ -90,39 +88,6 @@ class ClientAdmin(admin.ModelAdmin):
         client.save(update_fields=["client_secret_hash", "updated_at"])
         self.log_change(request, client, "Generated a new client secret.")
         show_secret_once(request, client, secret)
-
-
-def revoked_data(data, is_grant):
-    """A node's dump with ``revoked`` set, and for a grant every token in ``issued_token`` too."""
-    data = {**data, "revoked": True}
-    if is_grant:
-        # Grant.dump() -> issued_token_dump: [{"<qualified class name>": <SessionToken.dump()>}, ...]
-        data["issued_token"] = [
-            {name: {**token, "revoked": True} for name, token in item.items()} for item in data.get("issued_token", [])
-        ]
-    return data
-
-
-def revoke_nodes(queryset):
-    """Revoke the selected session-tree nodes, every node under them and every token in their grants.
-
-    idpyoidc 5.0.0 revokes nodes but leaves their tokens usable (defect 6), so the rows are edited
-    directly: locked with ``select_for_update`` (the token endpoint locks grant rows too) and written
-    in one transaction. Returns how many rows were revoked.
-    """
-    with transaction.atomic():
-        keys = list(queryset.values_list("key", flat=True))
-        if not keys:
-            return 0
-        match = Q(key__in=keys)
-        for key in keys:
-            match |= Q(key__startswith=key + DIVIDER)
-        rows = list(SessionNode.objects.select_for_update().filter(match).order_by("pk"))
-        for row in rows:
-            row.revoked = True
-            row.data = revoked_data(row.data, row.kind == SessionNode.GRANT)
-            row.save(update_fields=["revoked", "data", "updated_at"])
-        return len(rows)
 
 
 def _when(timestamp):
