@@ -1,27 +1,19 @@
 """The admin's client form: URI lists one per line, grant and response types as checkboxes."""
 
-from urllib.parse import urlsplit
-
 from django import forms
 from django.core.exceptions import ValidationError
 
-from oidc_provider.conf import oidc_settings
+from oidc_provider import metadata
 from oidc_provider.models import Client
 
-GRANT_TYPES = [("authorization_code", "authorization_code"), ("refresh_token", "refresh_token")]
-RESPONSE_TYPES = [("code", "code")]
+GRANT_TYPES = [(g, g) for g in metadata.GRANT_TYPES]
+RESPONSE_TYPES = [(r, r) for r in metadata.RESPONSE_TYPES]
 
 
 def check_redirect_uri(uri):
-    """Absolute http(s) URI without fragment (RFC 6749 §3.1.2); raises ``ValidationError``."""
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in uri):
-        raise ValidationError("%(uri)s is not an absolute http(s) URI.", params={"uri": uri}, code="invalid_uri")
-    if "#" in uri:
-        raise ValidationError("%(uri)s must not contain a fragment.", params={"uri": uri}, code="fragment")
+    problem = metadata.redirect_uri_problem(uri)
+    if problem:
+        raise ValidationError(problem, code="invalid_uri")
 
 
 class URIListField(forms.Field):
@@ -95,12 +87,9 @@ class ClientForm(forms.ModelForm):
 
     def clean_scope(self):
         scopes = list(dict.fromkeys(self.cleaned_data["scope"].split()))
-        known = oidc_settings.SCOPES_TO_CLAIMS
-        unknown = [s for s in scopes if s not in known]
-        if unknown:
-            raise ValidationError(f"Unknown scope(s): {', '.join(unknown)}. Known: {', '.join(known)}.")
-        if scopes and "openid" not in scopes:
-            raise ValidationError("The scope must include openid.")
+        problem = metadata.scope_problem(scopes)
+        if problem:
+            raise ValidationError(problem)
         return " ".join(scopes)
 
     def clean(self):

@@ -1,25 +1,16 @@
 """``manage.py createclient``: register a relying party without the admin."""
 
-from urllib.parse import urlsplit
-
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from oidc_provider.conf import oidc_settings
+from oidc_provider.metadata import GRANT_TYPES, RESPONSE_TYPES, redirect_uri_problem, scope_problem
 from oidc_provider.crypto import generate_client_secret
 from oidc_provider.models import AUTH_METHODS, Client
 
-GRANT_TYPES = ["authorization_code", "refresh_token"]
-RESPONSE_TYPES = ["code"]
-
-
 def validate_redirect_uri(uri: str, option: str) -> str:
-    """Absolute http(s) URI without fragment (RFC 6749 §3.1.2)."""
-    parts = urlsplit(uri)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise CommandError(f"{option} {uri!r} is not an absolute http(s) URI")
-    if parts.fragment or uri.endswith("#"):
-        raise CommandError(f"{option} {uri!r} must not contain a fragment")
+    problem = redirect_uri_problem(uri)
+    if problem:
+        raise CommandError(f"{option}: {problem}")
     return uri
 
 
@@ -53,11 +44,9 @@ class Command(BaseCommand):
         redirect_uris = [validate_redirect_uri(u, "--redirect-uri") for u in opts["redirect_uris"]]
         logout_uris = [validate_redirect_uri(u, "--post-logout-redirect-uri") for u in opts["post_logout_redirect_uris"]]
         scopes = opts["scope"].split()
-        unknown = sorted(set(scopes) - set(oidc_settings.SCOPES_TO_CLAIMS))
-        if unknown:
-            raise CommandError(f"Unknown scope(s): {', '.join(unknown)}. Known: {', '.join(oidc_settings.SCOPES_TO_CLAIMS)}")
-        if scopes and "openid" not in scopes:
-            raise CommandError("--scope must include openid")
+        problem = scope_problem(scopes)
+        if problem:
+            raise CommandError(f"--scope: {problem}")
         method = opts["token_endpoint_auth_method"] or ("none" if opts["public"] else "client_secret_basic")
         if opts["public"] and method != "none":
             raise CommandError("--public clients use --token-endpoint-auth-method none")
