@@ -15,7 +15,7 @@ from oidc_provider.storage.unit_of_work import unit_of_work
 
 # Endpoint key -> (path under the issuer, class). Paths match oidc_provider/urls.py.
 ENDPOINTS = {
-    "provider_config": (".well-known/openid-configuration", "idpyoidc.server.oidc.provider_config.ProviderConfiguration"),
+    "provider_config": (".well-known/openid-configuration", "oidc_provider.idpy.provider_config.ProviderConfiguration"),
     "authorization": ("authorize", "oidc_provider.idpy.authorization.Authorization"),
     "token": ("token", "oidc_provider.idpy.token.Token"),
     "userinfo": ("userinfo", "oidc_provider.idpy.userinfo.UserInfo"),
