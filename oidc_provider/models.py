@@ -34,6 +34,32 @@ class Client(models.Model):
     skip_consent = models.BooleanField(default=False, help_text="Trusted: never show the consent page.")
     require_pkce = models.BooleanField(default=False, help_text="Public clients always require PKCE.")
     is_active = models.BooleanField(default=True)
+    # RFC 7591 / OIDC Registration metadata
+    jwks = models.JSONField(null=True, blank=True, help_text="The client's public keys (JWK Set).")
+    jwks_uri = models.URLField(max_length=2000, blank=True)
+    id_token_signed_response_alg = models.CharField(max_length=20, blank=True, help_text="Empty: the OP's default.")
+    userinfo_signed_response_alg = models.CharField(max_length=20, blank=True, help_text="Empty: plain JSON.")
+    access_token_format = models.CharField(
+        max_length=10, choices=[("", "OP default"), ("opaque", "opaque"), ("jwt", "JWT (RFC 9068)")], blank=True, default=""
+    )
+    # Logout (OpenID Connect Back-Channel and Front-Channel Logout 1.0)
+    backchannel_logout_uri = models.URLField(max_length=2000, blank=True)
+    backchannel_logout_session_required = models.BooleanField(default=False)
+    frontchannel_logout_uri = models.URLField(max_length=2000, blank=True)
+    frontchannel_logout_session_required = models.BooleanField(default=False)
+    # Token exchange (RFC 8693) policy: empty means this client may not exchange tokens.
+    token_exchange = models.JSONField(
+        default=dict, blank=True,
+        help_text='{"subject_token_types": [...], "requested_token_types": [...], "audiences": [...], "scopes": [...]}',
+    )
+    # Where the client came from, and dynamic-registration bookkeeping (RFC 7591/7592)
+    registered_via = models.CharField(
+        max_length=20, choices=[("admin", "admin"), ("command", "createclient"), ("registration", "dynamic registration")],
+        default="admin",
+    )
+    registration_access_token_hash = models.CharField(max_length=128, blank=True, editable=False)
+    client_secret_expires_at = models.BigIntegerField(default=0, help_text="0: never (RFC 7591 §3.2.1).")
+    metadata = models.JSONField(default=dict, blank=True, help_text="Other registered metadata (contacts, logo_uri, …).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

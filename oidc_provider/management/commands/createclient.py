@@ -69,6 +69,7 @@ class Command(BaseCommand):
             scope=" ".join(scopes),
             skip_consent=opts["skip_consent"],
             require_pkce=opts["require_pkce"] or opts["public"],
+            registered_via="command",
         )
         client.set_secret(secret)
         with transaction.atomic():
