@@ -1,0 +1,20 @@
+"""Run by tests/test_custom_user.py under tests.settings_custom_user (not collected on its own)."""
+
+from django.contrib.auth import get_user_model
+from django.test import Client as HttpClient
+
+from tests import flows
+
+
+def test_code_flow_with_a_uuid_email_user(db):
+    user = get_user_model().objects.create_user("member@example.com", "pw")
+    flows.make_client()
+    browser = HttpClient()
+    browser.login(email="member@example.com", password="pw")
+    code, verifier = flows.get_code(browser, login_hint="member@example.com")
+    http = HttpClient()
+    tokens = flows.redeem(http, code, verifier).json()
+    info = http.get("/oidc/userinfo", HTTP_AUTHORIZATION="Bearer " + tokens["access_token"]).json()
+    assert info["preferred_username"] == "member@example.com" and info["email"] == "member@example.com"
+    assert info["sub"] == flows.jwt_claims(tokens["id_token"])["sub"] != str(user.pk)
+    assert "name" not in info and "given_name" not in info
