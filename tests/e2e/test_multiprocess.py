@@ -114,3 +114,30 @@ def test_two_workers_many_flows(op_db, start_server, make_client, op_user):
     log = server.access_log()
     assert all(status < 500 for _, _, status in log)
     assert len({pid for pid, _, _ in log}) == 2, "both workers should have served requests"
+
+
+def test_one_user_signs_in_to_many_clients_at_once(op_db, start_server, make_client, op_user):
+    """Concurrent logins add grants under the same user session: none may be lost (DESIGN.md)."""
+    if not op_db.is_postgres:
+        pytest.skip("several workers need PostgreSQL (SQLite serialises writers)")
+    server = start_server(workers=2)
+    issuer = server.issuer
+    clients = [make_client() for _ in range(6)]
+    barrier = Barrier(len(clients))
+
+    def flow(client):
+        barrier.wait()
+        token, _ = code_flow(client, op_user, f"{issuer}/authorize", f"{issuer}/token")
+        return token["access_token"]
+
+    with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+        tokens = list(pool.map(flow, clients))
+    # every grant survived: each client's token still works, in either worker
+    subs = {get_json(f"{issuer}/userinfo", token)["sub"] for token in tokens for _ in range(2)}
+    assert len(subs) == 1
+    ids = [c.client_id for c in clients]
+    rows = server.manage("shell", "-c", (
+        "from oidc_provider.models import SessionNode as N\n"
+        f"print(*(N.objects.filter(client_id=c).values_list('kind', flat=True).order_by('kind') for c in {ids!r}))"
+    ))
+    assert rows.count("'client', 'grant'") == len(clients), rows
