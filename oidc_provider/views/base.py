@@ -4,7 +4,7 @@
 import json
 import logging
 
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse, QueryDict
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
@@ -165,8 +165,8 @@ class ProviderConfigurationView(EndpointView):
     http_method_names = ["get"]
     no_store = False
 
-    def request_arg(self, params):
-        return {}
+    def get(self, request, *args, **kwargs):
+        return self.handle(request, QueryDict())  # discovery takes no parameters: ignore any
 
 
 class JWKSView(View):

@@ -1,0 +1,151 @@
+"""Malformed requests to every endpoint get a spec-shaped 4xx or a safe page, never a 5xx, and a
+failed request writes no row (issue 6, DESIGN.md rule 4)."""
+
+import base64
+import json
+from urllib.parse import urlencode
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client as HttpClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from oidc_provider.models import Client, Consent, SessionNode, SigningKey
+from oidc_provider.server import reset_server
+from tests import flows
+
+EXAMPLES = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+
+# Values that break parsers: control characters, huge strings, JWT look-alikes, numbers, empties.
+b64 = st.binary(max_size=60).map(lambda b: base64.urlsafe_b64encode(b).decode().rstrip("="))
+jwt_like = st.tuples(b64, b64, b64).map(".".join)
+hostile_text = st.one_of(
+    st.text(max_size=40),
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=20).map(lambda s: s + "\x00"),
+    st.sampled_from(["", " ", "\x00", "null", "[]", "{}", "-1", "0", "1e309", "99999999999999999999", "%ff", "é" * 3]),
+    st.integers(min_value=1000, max_value=20000).map(lambda n: "x" * n),
+    jwt_like,
+)
+AUTHORIZE_KEYS = [
+    "response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "prompt", "max_age", "response_mode",
+    "code_challenge", "code_challenge_method", "login_hint", "id_token_hint", "claims", "request", "request_uri",
+    "ui_locales", "acr_values", "display", "registration", "resource",
+]
+TOKEN_KEYS = ["grant_type", "code", "redirect_uri", "code_verifier", "client_id", "client_secret", "refresh_token",
+              "scope", "client_assertion", "client_assertion_type", "subject_token", "subject_token_type", "audience"]
+
+
+def params_from(keys):
+    """A dict of hostile values over some of ``keys``, some repeated (lists)."""
+    value = st.one_of(hostile_text, st.lists(hostile_text, min_size=2, max_size=3))
+    return st.dictionaries(st.sampled_from(keys), value, max_size=8)
+
+
+def valid_authorize_with(challenge):
+    """A valid request with one or two parameters replaced by hostile ones."""
+    return params_from(AUTHORIZE_KEYS).map(lambda bad: {**flows.auth_params(challenge), **bad})
+
+
+authorization_header = st.one_of(
+    st.none(),
+    hostile_text.map(lambda s: "Basic " + s),
+    st.binary(max_size=40).map(lambda b: "Basic " + base64.b64encode(b).decode()),
+    hostile_text.map(lambda s: "Bearer " + s),
+    jwt_like.map(lambda s: "Bearer " + s),
+    hostile_text,
+)
+body = st.one_of(
+    params_from(TOKEN_KEYS).map(lambda p: ("application/x-www-form-urlencoded", urlencode(p, doseq=True).encode())),
+    st.binary(max_size=200).map(lambda b: ("application/x-www-form-urlencoded", b)),
+    st.recursive(st.none() | st.integers() | st.text(max_size=10), lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3), max_leaves=30)
+    .map(lambda j: ("application/json", json.dumps(j).encode())),
+    st.binary(max_size=200).map(lambda b: ("text/plain", b)),
+    st.just(("multipart/form-data; boundary=xx", b"--xx\r\nbroken")),
+)
+
+
+def row_counts():
+    return tuple(m.objects.count() for m in (Client, Consent, SessionNode, SigningKey))
+
+
+def failed(response):
+    return response.status_code >= 400 or "error=" in response.get("Location", "")
+
+
+def check(response, counts_before, *, json_errors=True):
+    assert response.status_code < 500, response.content[:300]
+    if failed(response):
+        assert row_counts() == counts_before, "a failed request wrote rows"
+        if json_errors and response.status_code >= 400 and response.content:
+            assert response.json()["error"]
+            assert response["Cache-Control"] == "no-store"
+
+
+@pytest.fixture
+def hostile(db):
+    reset_server()
+    flows.make_client()
+    get_user_model().objects.create_user("alice", "alice@example.com", "pw")
+    browser = HttpClient()
+    browser.login(username="alice", password="pw")
+    return browser
+
+
+@EXAMPLES
+@given(params=st.one_of(params_from(AUTHORIZE_KEYS), valid_authorize_with("x" * 43)), method=st.sampled_from(["get", "post"]), logged_in=st.booleans())
+def test_authorization_endpoint(hostile, tried, params, method, logged_in):
+    browser = hostile if logged_in else HttpClient()
+    before = row_counts()
+    response = getattr(browser, method)("/oidc/authorize", params)
+    tried["authorization"] += 1
+    check(response, before, json_errors=False)
+    assert response.status_code in (200, 302, 400)
+    if response.status_code == 302 and "error=" in response["Location"]:
+        assert response["Location"].startswith(flows.REDIRECT_URI)  # errors only to the verified URI
+
+
+@EXAMPLES
+@given(payload=body, authorization=authorization_header)
+def test_token_endpoint(hostile, tried, payload, authorization):
+    content_type, data = payload
+    headers = {"HTTP_AUTHORIZATION": authorization} if authorization is not None else {}
+    before = row_counts()
+    response = HttpClient().post("/oidc/token", data, content_type=content_type, **headers)
+    tried["token"] += 1
+    check(response, before)
+    assert response.status_code in (400, 401)
+
+
+@EXAMPLES
+@given(authorization=authorization_header, params=params_from(["access_token", "schema", "claims"]), method=st.sampled_from(["get", "post"]))
+def test_userinfo_endpoint(hostile, tried, authorization, params, method):
+    headers = {"HTTP_AUTHORIZATION": authorization} if authorization is not None else {}
+    before = row_counts()
+    response = getattr(HttpClient(), method)("/oidc/userinfo", params, **headers)
+    tried["userinfo"] += 1
+    assert response.status_code in (400, 401)
+    assert response.status_code < 500 and row_counts() == before
+    assert response["WWW-Authenticate"].startswith("Bearer") if response.status_code == 401 else True
+
+
+@EXAMPLES
+@given(params=params_from(["k", "decision", "csrfmiddlewaretoken"]), method=st.sampled_from(["get", "post"]))
+def test_consent_and_resume_pages(hostile, tried, params, method):
+    before = row_counts()
+    for path in ("/oidc/consent", "/oidc/authorize/resume"):
+        response = getattr(hostile, method)(path, params)
+        tried[path.rsplit("/", 1)[-1]] += 1
+        assert response.status_code in (302, 400, 403, 405), response.content[:200]
+        assert row_counts() == before
+
+
+@EXAMPLES
+@given(params=params_from(AUTHORIZE_KEYS), method=st.sampled_from(["get", "post", "put", "delete", "options"]))
+def test_discovery_and_jwks(hostile, tried, params, method):
+    for path in ("/oidc/.well-known/openid-configuration", "/oidc/jwks"):
+        response = getattr(HttpClient(), method)(path, params)
+        tried[path.rsplit("/", 1)[-1]] += 1
+        assert response.status_code in (200, 405)
