@@ -29,9 +29,16 @@ PENDING_SESSION_KEY = "oidc_provider.pending"
 MAX_PENDING = 10
 
 
+def never_framed(response):
+    """OP pages must not be framed by another site (clickjacking of consent; RFC 9700 §4.16)."""
+    response["X-Frame-Options"] = "DENY"
+    response["Content-Security-Policy"] = "frame-ancestors 'none'"
+    return response
+
+
 def error_page(request, description, status=400):
     """Errors that cannot be sent to a verified redirect_uri are shown, never redirected."""
-    return render(request, "oidc_provider/error.html", {"description": description}, status=status)
+    return never_framed(render(request, "oidc_provider/error.html", {"description": description}, status=status))
 
 
 def authorization_endpoint():
@@ -243,11 +250,8 @@ class ConsentView(View):
         client = Client.objects.get(client_id=parsed["client_id"])
         scopes = list(parsed.get("scope", []))
         claims = {s: oidc_settings.SCOPES_TO_CLAIMS.get(s, []) for s in scopes if s != "openid"}
-        return render(
-            request,
-            self.template_name,
-            {"client": client, "scopes": scopes, "claims": claims, "key": request.GET["k"], "user": request.user},
-        )
+        context = {"client": client, "scopes": scopes, "claims": claims, "key": request.GET["k"], "user": request.user}
+        return never_framed(render(request, self.template_name, context))
 
     def post(self, request):
         parsed = self.pending(request)

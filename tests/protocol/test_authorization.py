@@ -205,3 +205,12 @@ def test_expired_pending_request_shows_error_page(rp, browser, settings):
     response = browser.get("/oidc/authorize", flows.auth_params("x" * 43))
     settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "PENDING_REQUEST_LIFETIME": -1}
     assert browser.get(response["Location"]).status_code == 400
+
+
+def test_op_pages_cannot_be_framed(rp, browser, settings):
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "clickjacking" not in m]  # not the site's doing
+    consent = browser.get(browser.get("/oidc/authorize", flows.auth_params("x" * 43))["Location"])
+    error = browser.get("/oidc/authorize", {"client_id": "nope"})
+    for response in (consent, error):
+        assert response["X-Frame-Options"] == "DENY"
+        assert response["Content-Security-Policy"] == "frame-ancestors 'none'"
