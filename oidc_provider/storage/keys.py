@@ -187,6 +187,9 @@ def rotate_keys(algs=None, *, retire_after=None, force=False, if_due=False, dry_
                 lines.append(f"{row.alg}: remove retired key {row.kid} (published until {row.remove_after:%Y-%m-%d %H:%M:%S %Z})")
                 if not dry_run:
                     row.delete()
+    if not dry_run:
+        for line in lines:
+            logger.warning("key rotation: %s", line)  # an audit trail in the site's logs
     return lines
 
 
