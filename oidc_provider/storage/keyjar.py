@@ -9,13 +9,14 @@ set, never a mix: the owners dict is replaced in one assignment.
 Clients' keys are never kept in the jar: they are read from the client row on demand (notes §5.5).
 """
 
-import copy
 import json
 import logging
 import threading
 import time
 from hashlib import sha256
 
+from cryptojwt.jwk.jwk import key_from_jwk_dict
+from cryptojwt.key_bundle import KeyBundle
 from cryptojwt.key_issuer import KeyIssuer
 from cryptojwt.key_jar import KeyJar
 from django.db import DatabaseError, transaction
@@ -25,6 +26,12 @@ from oidc_provider.storage import keys as key_rows
 from oidc_provider.storage.client_keys import ClientKeys
 
 logger = logging.getLogger(__name__)
+
+
+def _bundle(keys: list) -> KeyBundle:
+    bundle = KeyBundle()
+    bundle.extend(keys)
+    return bundle
 
 
 class Published:
@@ -44,10 +51,12 @@ class ProviderKeyJar(KeyJar):
         self.refresh_interval = oidc_settings.KEYS_REFRESH_INTERVAL if refresh_interval is None else refresh_interval
         self.client_db = client_db
         self.client_keys = ClientKeys()
+        self.clock = time.monotonic
         self._refresh_lock = threading.Lock()
         self._next_check = 0.0
         self.version = None
         self.published = Published([])
+        self._built = {}
         self.reload()
 
     # --- OP keys ----------------------------------------------------------------------------------
@@ -58,17 +67,30 @@ class ProviderKeyJar(KeyJar):
         issuer, after the current ones (notes §5.5; defect 15)."""
         key_set = key_set or key_rows.load_key_set()
         current_kids = {k["kid"] for k in key_set.signing}
-        others = [k for k in key_set.published if k["kid"] not in current_kids]
-        staging = KeyJar()  # built aside, so that readers never see a half-built jar
-        # copies: cryptojwt consumes members (`use`) of the dicts it imports
-        staging.import_jwks({"keys": copy.deepcopy(key_set.signing)}, "")
-        staging.import_jwks({"keys": copy.deepcopy(key_set.signing + others)}, self.issuer)
-        issuers = {"": staging._issuers.get("") or KeyIssuer(), self.issuer: staging._issuers.get(self.issuer) or KeyIssuer()}
+        built = {}
+        signing = self._keys(key_set.signing, built)
+        others = self._keys([k for k in key_set.published if k["kid"] not in current_kids], built)
+        # built aside and swapped in one assignment, so that readers never see a half-built jar
+        issuers = {"": KeyIssuer(), self.issuer: KeyIssuer(name=self.issuer)}
+        issuers[""].add_kb(_bundle(signing))
+        issuers[self.issuer].add_kb(_bundle(signing))
+        issuers[self.issuer].add_kb(_bundle(others))
         published = Published(key_set.published)
-        self._issuers = issuers  # one assignment: the swap readers see
+        self._issuers = issuers
         self.published = published
+        self._built = built
         self.version = key_set.version
-        self._next_check = time.monotonic() + self.refresh_interval
+        self._next_check = self.clock() + self.refresh_interval
+
+    def _keys(self, jwks: list, built: dict) -> list:
+        """cryptojwt keys for ``jwks``, reusing those of the previous key set: building an RSA
+        private key checks it, which costs tens of milliseconds, and a kid's key never changes."""
+        keys = []
+        for jwk in jwks:
+            cache_key = (jwk["kid"], bool(key_rows.PRIVATE_MEMBERS & set(jwk)))
+            built[cache_key] = self._built.get(cache_key) or key_from_jwk_dict(jwk)
+            keys.append(built[cache_key])
+        return keys
 
     def refresh_if_due(self) -> bool:
         """Reload if KEYS_REFRESH_INTERVAL has passed and the rows changed. Returns whether it reloaded.
@@ -76,12 +98,12 @@ class ProviderKeyJar(KeyJar):
         Costs one monotonic clock read per call; one small query per interval per process. A thread
         that finds another one refreshing goes on with the keys it has.
         """
-        if time.monotonic() < self._next_check or not self._refresh_lock.acquire(blocking=False):
+        if self.clock() < self._next_check or not self._refresh_lock.acquire(blocking=False):
             return False
         try:
-            if time.monotonic() < self._next_check:
+            if self.clock() < self._next_check:
                 return False
-            self._next_check = time.monotonic() + self.refresh_interval
+            self._next_check = self.clock() + self.refresh_interval
             try:
                 with transaction.atomic():  # a savepoint inside a request's transaction
                     version = key_rows.key_set_version()

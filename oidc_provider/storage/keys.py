@@ -189,7 +189,7 @@ def rotate_keys(algs=None, *, retire_after=None, force=False, if_due=False, dry_
                     row.delete()
     if not dry_run:
         for line in lines:
-            logger.warning("key rotation: %s", line)  # an audit trail in the site's logs
+            logger.info("key rotation: %s", line)  # an audit trail in the site's logs
     return lines
 
 
