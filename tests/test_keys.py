@@ -276,3 +276,83 @@ def test_an_algorithm_no_longer_offered_is_withdrawn(db, settings):
     assert dict(SigningKey.objects.filter(alg__in=["EdDSA", "PS256"]).values_list("alg", "state")) == {
         "EdDSA": "retired", "PS256": "retired"
     }
+
+
+# --- client keys -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def client_jwks_uri(settings):
+    from cryptojwt.jwk.ec import new_ec_key
+
+    from tests.jwks_server import JWKSServer
+
+    settings.DEBUG = True  # http://127.0.0.1
+    server = JWKSServer({"keys": [new_ec_key("P-256", kid="c1").serialize()]})
+    yield server
+    server.close()
+
+
+def client_keys():
+    from oidc_provider.storage.client_keys import ClientKeys
+
+    return ClientKeys()
+
+
+def test_jwks_uri_is_fetched_once_per_cache_period(client_jwks_uri, settings):
+    keys = client_keys()
+    info = {"jwks_uri": client_jwks_uri.url}
+    assert [k.kid for k in keys.bundle(info).keys()] == ["c1"]
+    keys.bundle(info)
+    assert client_jwks_uri.fetches == 1
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "CLIENT_JWKS_CACHE_TTL": 0}
+    keys = client_keys()
+    keys.bundle(info)
+    keys.bundle(info)
+    assert client_jwks_uri.fetches == 3
+
+
+@pytest.mark.parametrize("trouble", ["slow", "large", "redirect", "error", "not a jwks", "http without DEBUG"])
+def test_jwks_uri_trouble_gives_no_keys(client_jwks_uri, settings, trouble):
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "CLIENT_JWKS_TIMEOUT": 0.5, "CLIENT_JWKS_MAX_BYTES": 4096}
+    if trouble == "slow":
+        client_jwks_uri.delay = 1.5
+    elif trouble == "large":
+        client_jwks_uri.padding = 5000
+    elif trouble == "redirect":
+        client_jwks_uri.status = 302
+    elif trouble == "error":
+        client_jwks_uri.status = 500
+    elif trouble == "not a jwks":
+        client_jwks_uri.jwks = {"keys": "nope"}
+    else:
+        settings.DEBUG = False
+    started = time.monotonic()
+    keys = client_keys()
+    assert keys.bundle({"jwks_uri": client_jwks_uri.url}) is None
+    assert time.monotonic() - started < 1.4
+    fetches = client_jwks_uri.fetches
+    assert keys.bundle({"jwks_uri": client_jwks_uri.url}) is None  # a failure is remembered for a while
+    assert client_jwks_uri.fetches == fetches
+
+
+def test_client_keys_come_from_the_row_and_are_never_kept(keyjar, settings):
+    from cryptojwt.jwk.ec import new_ec_key
+
+    from oidc_provider.models import Client
+    from oidc_provider.storage.clients import ClientDatabase
+    from oidc_provider.storage.unit_of_work import unit_of_work
+
+    keyjar.client_db = ClientDatabase()
+    jwks = {"keys": [new_ec_key("P-256", kid="k1").serialize()]}
+    Client.objects.create(client_id="c1", redirect_uris=["https://rp/cb"], jwks=jwks)
+    with unit_of_work():
+        assert [k.kid for k in keyjar.get_verify_key(issuer_id="c1")] == ["k1"]
+        assert keyjar.get_verify_key(issuer_id="unknown") == []
+        # what registration does in idpyoidc: import into the process's jar. It is not kept.
+        keyjar.import_jwks({"keys": [new_ec_key("P-256", kid="k2").serialize()]}, "c1")
+        keyjar.add_symmetric("c1", "a-secret")
+    assert set(keyjar.owners()) == {"", ISSUER}
+    Client.objects.filter(client_id="c1").update(jwks={"keys": [new_ec_key("P-256", kid="k3").serialize()]})
+    with unit_of_work():
+        assert [k.kid for k in keyjar.get_verify_key(issuer_id="c1")] == ["k3"]

@@ -92,16 +92,17 @@ class ProviderKeyJar(KeyJar):
             keys.append(built[cache_key])
         return keys
 
-    def refresh_if_due(self) -> bool:
-        """Reload if KEYS_REFRESH_INTERVAL has passed and the rows changed. Returns whether it reloaded.
+    def refresh_if_due(self, force=False) -> bool:
+        """Reload if KEYS_REFRESH_INTERVAL has passed (or ``force``) and the rows changed. Returns
+        whether it reloaded.
 
         Costs one monotonic clock read per call; one small query per interval per process. A thread
         that finds another one refreshing goes on with the keys it has.
         """
-        if self.clock() < self._next_check or not self._refresh_lock.acquire(blocking=False):
+        if (self.clock() < self._next_check and not force) or not self._refresh_lock.acquire(blocking=False):
             return False
         try:
-            if self.clock() < self._next_check:
+            if self.clock() < self._next_check and not force:
                 return False
             self._next_check = self.clock() + self.refresh_interval
             try:
