@@ -11,7 +11,7 @@ from idpyoidc.server.exception import ClientAuthenticationError
 from idpyoidc.time_util import utc_time_sans_frac
 
 from oidc_provider.models import Client
-from oidc_provider.storage.assertions import MAX_ASSERTION_LIFETIME
+from oidc_provider.storage.assertions import CLOCK_SKEW, MAX_ASSERTION_LIFETIME
 
 # Asymmetric algorithms accepted for client assertions (token_endpoint_auth_signing_alg_values_supported).
 ASSERTION_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
@@ -72,7 +72,7 @@ def check_assertion(request, issuer):
     if request.get("client_id", iss) != iss:
         raise ClientAuthenticationError("client_id does not match the client_assertion")
     exp, jti = claims.get("exp"), claims.get("jti")
-    if not isinstance(exp, int) or exp > utc_time_sans_frac() + MAX_ASSERTION_LIFETIME:
+    if not isinstance(exp, int) or exp > utc_time_sans_frac() + MAX_ASSERTION_LIFETIME + CLOCK_SKEW:
         raise ClientAuthenticationError(f"client_assertion needs an exp at most {MAX_ASSERTION_LIFETIME} s ahead")
     if not isinstance(jti, str) or not jti:
         raise ClientAuthenticationError("client_assertion needs a jti")

@@ -13,9 +13,11 @@ from django.utils import timezone
 
 from oidc_provider.models import ClientAssertion
 
-# An assertion may not live longer than this (checked in idpy/client_authn.py); its jti is
-# remembered as long, so a replay is refused for as long as the assertion itself is valid.
+# An assertion may not expire later than this from now, give or take the clients' clock skew
+# (checked in idpy/client_authn.py); its jti is remembered as long, so a replay is refused for as
+# long as the assertion itself is valid.
 MAX_ASSERTION_LIFETIME = 3600
+CLOCK_SKEW = 60
 
 
 def _key(value: str) -> str:
@@ -31,7 +33,7 @@ class AssertionReplayStore(MutableMapping):
     def __setitem__(self, key, value):
         """Record a first use. Two workers racing on one jti: the unique key lets one through."""
         now = timezone.now()
-        expires = now + dt.timedelta(seconds=MAX_ASSERTION_LIFETIME)
+        expires = now + dt.timedelta(seconds=MAX_ASSERTION_LIFETIME + CLOCK_SKEW)
         ClientAssertion.objects.filter(expires_at__lte=now).delete()
         try:
             with transaction.atomic():
