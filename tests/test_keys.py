@@ -356,3 +356,23 @@ def test_client_keys_come_from_the_row_and_are_never_kept(keyjar, settings):
     Client.objects.filter(client_id="c1").update(jwks={"keys": [new_ec_key("P-256", kid="k3").serialize()]})
     with unit_of_work():
         assert [k.kid for k in keyjar.get_verify_key(issuer_id="c1")] == ["k3"]
+
+
+def test_a_rotation_racing_another_plans_again(db, monkeypatch):
+    """Another host's rotation commits a next key after this one read the rows (PostgreSQL shows it
+    only to a new statement): the unique constraint refuses the duplicate, and the rotation plans
+    again against the new state instead of failing."""
+    real_create = key_rows.create_signing_key
+    calls = []
+
+    def create_as_if_raced(alg, state=SigningKey.CURRENT, now=None):
+        calls.append(state)
+        if len(calls) == 1:
+            raise IntegrityError("duplicate key value violates unique constraint oidc_one_next_key_per_alg")
+        return real_create(alg, state, now)
+
+    monkeypatch.setattr(key_rows, "create_signing_key", create_as_if_raced)
+    SigningKey.objects.filter(alg="RS256", state="next").delete()  # this run will publish one
+    lines = rotate_keys(["RS256"])
+    assert calls == ["next", "next"] and lines == ["RS256: publish a next key; it can sign after 2 s (run rotatekeys again then)"]
+    assert sorted(SigningKey.objects.filter(alg="RS256").values_list("state", flat=True)) == ["current", "next"]

@@ -170,6 +170,15 @@ def rotate_keys(algs=None, *, retire_after=None, force=False, if_due=False, dry_
     """
     now = now or timezone.now()
     retire_after = default_retirement_period() if retire_after is None else int(retire_after)
+    try:
+        return _rotate(algs, retire_after, force, if_due, dry_run, now)
+    except IntegrityError:
+        # A concurrent rotation committed keys this one's snapshot did not show (PostgreSQL reads
+        # rows inserted meanwhile only in a new statement): plan again against what it did.
+        return _rotate(algs, retire_after, force, if_due, dry_run, now)
+
+
+def _rotate(algs, retire_after, force, if_due, dry_run, now):
     configured = list(oidc_settings.SIGNING_ALGS)
     lines = []
     with transaction.atomic():
