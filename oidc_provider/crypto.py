@@ -68,4 +68,7 @@ def decrypt_text(token: str) -> str:
 
 def reencrypt_text(token: str) -> str:
     """``token`` encrypted with the current KEY_ENCRYPTION_SECRET (MultiFernet.rotate)."""
-    return _key_fernet().rotate(token.encode()).decode()
+    try:
+        return _key_fernet().rotate(token.encode()).decode()
+    except InvalidToken as err:
+        raise ValueError("cannot decrypt a signing key with KEY_ENCRYPTION_SECRET or its fallbacks") from err

@@ -39,19 +39,18 @@ def signing_alg_problem(alg: str):
     return None
 
 
-PRIVATE_JWK_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "k", "oth", "r", "t"}
-
-
 def jwks_problem(jwks):
     """Why ``jwks`` is not a JWK Set of public keys (RFC 7517 §5), or None."""
     if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
         return 'Not a JWK Set: expected {"keys": [...]} with at least one key.'
     from cryptojwt.key_bundle import KeyBundle
 
+    from oidc_provider.storage.keys import PRIVATE_MEMBERS
+
     for key in jwks["keys"]:
         if not isinstance(key, dict) or not key.get("kty"):
             return "Every key needs a kty."
-        if PRIVATE_JWK_MEMBERS & set(key):
+        if PRIVATE_MEMBERS & set(key):
             return "A key holds private material: register the public keys only."
         try:
             if not KeyBundle(keys=[dict(key)], ignore_invalid_keys=False).keys():

@@ -123,32 +123,3 @@ def test_private_key_jwt_mistakes(db, extra, message):
         create("--client-id", "pk", "--redirect-uri", "https://a.example/cb", "--token-endpoint-auth-method",
                "private_key_jwt", *extra)
     assert not Client.objects.exists()
-
-
-def test_rotatekeys_command(db):
-    from oidc_provider.models import SigningKey
-
-    before = set(SigningKey.objects.values_list("kid", "state"))
-    out = io.StringIO()
-    call_command("rotatekeys", "--dry-run", "--alg", "ES256", "--force", stdout=out)
-    assert "[dry run] ES256: promote" in out.getvalue() and "RS256" not in out.getvalue()
-    assert set(SigningKey.objects.values_list("kid", "state")) == before
-    call_command("rotatekeys", "--alg", "ES256", "--force", "--retire-after", "60", stdout=out)
-    retired = SigningKey.objects.get(state="retired")
-    assert retired.alg == "ES256" and (retired.remove_after - retired.retired_at).total_seconds() == 60
-    out = io.StringIO()
-    call_command("rotatekeys", "--reencrypt", stdout=out)
-    assert "re-encrypted 9 key(s)" in out.getvalue()
-    with pytest.raises(CommandError):
-        call_command("rotatekeys", "--retire-after", "-1")
-
-
-def test_rotatekeys_exits_non_zero_on_a_bad_algorithm():
-    import subprocess
-    import sys
-
-    result = subprocess.run(
-        [sys.executable, "-m", "django", "rotatekeys", "--alg", "none"],
-        capture_output=True, text=True, env={"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "/usr/bin:/bin"},
-    )
-    assert result.returncode != 0 and "invalid choice" in result.stderr

@@ -1,6 +1,7 @@
 """Signing keys as rows: encryption at rest, the key jar every worker reloads, rotation, client keys."""
 
 import datetime as dt
+import io
 import json
 import threading
 import time
@@ -10,6 +11,7 @@ from cryptojwt.jws.jws import factory as jws_factory
 from cryptojwt.jwt import JWT
 from cryptojwt.key_bundle import KeyBundle
 from cryptojwt.key_jar import KeyJar
+from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -176,6 +178,14 @@ def test_missing_current_key_is_recreated_on_refresh(keyjar):
     SigningKey.objects.filter(alg="EdDSA").delete()
     assert keyjar.refresh_if_due() is True
     assert kid_of(sign(keyjar, "EdDSA")) == current("EdDSA").kid
+
+
+def test_an_unreadable_row_does_not_break_signing(keyjar, caplog):
+    before = kid_of(sign(keyjar))
+    broken = create_signing_key("ES256", SigningKey.RETIRED)
+    SigningKey.objects.filter(pk=broken.pk).update(public_jwk={"kty": "EC", "kid": broken.kid, "crv": "P-256", "x": "!"})
+    assert keyjar.refresh_if_due(force=True) is False
+    assert kid_of(sign(keyjar)) == before and "not reloaded" in caplog.text
 
 
 def test_signing_during_reloads_from_other_threads(keyjar):
@@ -376,3 +386,39 @@ def test_a_rotation_racing_another_plans_again(db, monkeypatch):
     lines = rotate_keys(["RS256"])
     assert calls == ["next", "next"] and lines == ["RS256: publish a next key; it can sign after 2 s (run rotatekeys again then)"]
     assert sorted(SigningKey.objects.filter(alg="RS256").values_list("state", flat=True)) == ["current", "next"]
+
+
+# --- manage.py rotatekeys ---------------------------------------------------------------------------
+
+
+def test_rotatekeys_command(db):
+    before = set(SigningKey.objects.values_list("kid", "state"))
+    out = io.StringIO()
+    call_command("rotatekeys", "--dry-run", "--alg", "ES256", "--force", stdout=out)
+    assert "[dry run] ES256: promote" in out.getvalue() and "RS256" not in out.getvalue()
+    assert set(SigningKey.objects.values_list("kid", "state")) == before
+    call_command("rotatekeys", "--alg", "ES256", "--force", "--retire-after", "60", stdout=out)
+    retired = SigningKey.objects.get(state="retired")
+    assert retired.alg == "ES256" and (retired.remove_after - retired.retired_at).total_seconds() == 60
+    out = io.StringIO()
+    call_command("rotatekeys", "--reencrypt", stdout=out)
+    assert "re-encrypted 9 key(s)" in out.getvalue()
+    with pytest.raises(CommandError):
+        call_command("rotatekeys", "--retire-after", "-1")
+
+
+def test_reencrypt_without_the_old_secret_is_a_clear_error(db, settings):
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "KEY_ENCRYPTION_SECRET": "new"}
+    with pytest.raises(CommandError, match="cannot decrypt"):
+        call_command("rotatekeys", "--reencrypt", stdout=io.StringIO())
+
+
+def test_rotatekeys_exits_non_zero_on_a_bad_algorithm():
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "django", "rotatekeys", "--alg", "none"],
+        capture_output=True, text=True, env={"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode != 0 and "invalid choice" in result.stderr

@@ -64,6 +64,8 @@ def check_assertion(request, issuer):
         header, claims = jws.jwt.headers, jws.jwt.payload()
     except Exception as err:  # malformed JSON in either part
         raise ClientAuthenticationError("malformed client_assertion") from err
+    if not isinstance(claims, dict):
+        raise ClientAuthenticationError("malformed client_assertion")
     if header.get("alg") not in ASSERTION_ALGS:
         raise ClientAuthenticationError("client_assertion algorithm not accepted")
     iss = claims.get("iss")

@@ -114,10 +114,13 @@ class ProviderKeyJar(KeyJar):
                     if not set(oidc_settings.SIGNING_ALGS) <= key_set.signing_algs:
                         key_rows.ensure_signing_keys()
                         key_set = key_rows.load_key_set()
+                self.reload(key_set)
             except DatabaseError as err:
                 logger.warning("signing keys not refreshed (%s); keeping the loaded ones", type(err).__name__)
                 return False
-            self.reload(key_set)
+            except Exception:  # a row cryptojwt cannot read: keep signing with what works
+                logger.exception("signing keys not reloaded; keeping the loaded ones")
+                return False
             logger.info("signing keys reloaded: %s", ", ".join(f"{kid}={state}" for kid, state in key_set.version))
             return True
         finally:

@@ -25,7 +25,7 @@ from oidc_provider.models import SigningKey
 
 logger = logging.getLogger(__name__)
 
-PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "k", "oth", "r", "t"}
+PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "k", "oth"}  # RFC 7518 §6
 
 # Every algorithm cryptojwt 1.11 signs with that is worth offering for ID tokens (RFC 7518, RFC 8037).
 GENERATORS = {
@@ -95,6 +95,7 @@ def ensure_signing_keys(algs=None) -> list:
 
 
 def ensure_signing_key(alg="RS256") -> None:
+    """``ensure_signing_keys`` for one algorithm."""
     ensure_signing_keys([alg])
 
 
@@ -125,7 +126,7 @@ def _sort_key(row):
 
 
 def load_key_set() -> KeySet:
-    """The rows as JWKs. A current key that cannot be decrypted is published but cannot sign (check E008)."""
+    """The rows as JWKs. A current key that cannot be decrypted is published but cannot sign (check E009)."""
     rows = sorted(SigningKey.objects.all(), key=_sort_key)
     signing = []
     for row in rows:
@@ -279,9 +280,7 @@ def reencrypt_keys() -> int:
     count = 0
     with transaction.atomic():
         for row in SigningKey.objects.select_for_update():
-            updated = crypto.reencrypt_text(row.private_jwk_encrypted)
-            if updated != row.private_jwk_encrypted:
-                row.private_jwk_encrypted = updated
-                row.save(update_fields=["private_jwk_encrypted", "updated_at"])
-                count += 1
+            row.private_jwk_encrypted = crypto.reencrypt_text(row.private_jwk_encrypted)
+            row.save(update_fields=["private_jwk_encrypted", "updated_at"])
+            count += 1
     return count

@@ -102,6 +102,7 @@ BAD_ASSERTIONS = {
                                             "exp": int(time.time()) + 60}), alg="none").sign_compact(),
     "not a JWT": lambda key: "not-a-jwt",
     "garbage parts": lambda key: "e30.bm90IGpzb24.c2ln",
+    "claims not an object": lambda key: JWS(json.dumps(["pk1"]), alg="ES256", kid=key.kid).sign_compact([key]),
 }
 
 

@@ -14,8 +14,8 @@ from oidc_provider.server import get_server
 from oidc_provider.storage.keys import rotate_keys
 from tests import flows
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
+with warnings.catch_warnings():  # authlib.jose is deprecated in favour of joserfc, still fine here
+    warnings.simplefilter("ignore")
     from authlib.jose import JsonWebKey, jwt
     from authlib.oidc.core import CodeIDToken
 
