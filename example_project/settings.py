@@ -103,6 +103,8 @@ OIDC_PROVIDER = {
     "ISSUER": env("OIDC_ISSUER"),
     # the OP's master secret; unset in the demo, so keys derive from SECRET_KEY
     "SECRET": env("OIDC_SECRET", default=None),
+    # encrypts the signing keys at rest; unset in the demo, so derived from SECRET (docs/keys.md)
+    "KEY_ENCRYPTION_SECRET": env("OIDC_KEY_ENCRYPTION_SECRET", default=None),
     "CLAIMS_PROVIDER": "example_project.demo.claims.DemoClaimsProvider",
 }
 

@@ -1,4 +1,4 @@
-"""The Django admin: clients (secret shown once), session tree and consents (revoke / withdraw), keys (read-only)."""
+"""The Django admin: clients (secret shown once), session tree and consents (revoke / withdraw), keys (rotate)."""
 
 import datetime as dt
 import json
@@ -10,7 +10,7 @@ from django.utils.html import format_html, format_html_join
 from oidc_provider.crypto import generate_client_secret
 from oidc_provider.forms import ClientForm
 from oidc_provider.models import Client, Consent, SessionNode, SigningKey
-from oidc_provider.storage.keys import public_jwk
+from oidc_provider.storage.keys import public_jwk, rotate_keys
 from oidc_provider.storage.sessions import revoke_nodes
 
 
@@ -45,6 +45,7 @@ class ClientAdmin(admin.ModelAdmin):
         ("Redirection", {"fields": ("redirect_uris", "post_logout_redirect_uris")}),
         ("Protocol", {"fields": ("grant_types", "response_types", "scope")}),
         ("Authentication", {"fields": ("token_endpoint_auth_method", "client_secret", "require_pkce", "skip_consent")}),
+        ("Keys and algorithms", {"fields": ("jwks_uri", "jwks", "id_token_signed_response_alg", "userinfo_signed_response_alg")}),
         ("History", {"fields": ("created_at", "updated_at")}),
     )
     actions = ["new_secret"]
@@ -57,6 +58,8 @@ class ClientAdmin(admin.ModelAdmin):
     def client_secret(self, obj):
         if obj.is_public:
             return "none (public client)"
+        if not obj.has_secret:
+            return "none: the client signs with the private key of its jwks or jwks_uri"
         if obj.client_secret_hash:
             return "•••••••• stored as a hash; use the “Generate a new secret” action to replace it"
         return "generated and shown once when the client is saved"
@@ -65,6 +68,7 @@ class ClientAdmin(admin.ModelAdmin):
         secret = None
         if obj.is_public:
             obj.require_pkce = True
+        if not obj.has_secret:
             obj.set_secret(None)
         elif not obj.client_secret_hash:  # new confidential client, or a public one made confidential
             secret = generate_client_secret()
@@ -80,8 +84,9 @@ class ClientAdmin(admin.ModelAdmin):
             self.message_user(request, "Select exactly one client: its new secret is shown only once.", messages.ERROR)
             return
         client = clients[0]
-        if client.is_public:
-            self.message_user(request, f"{client.client_id} is a public client: it has no secret.", messages.ERROR)
+        if not client.has_secret:
+            kind = "a public client" if client.is_public else f"a {client.token_endpoint_auth_method} client"
+            self.message_user(request, f"{client.client_id} is {kind}: it has no secret.", messages.ERROR)
             return
         secret = generate_client_secret()
         client.set_secret(secret)
@@ -163,14 +168,29 @@ class ConsentAdmin(ReadOnlyAdmin):
 
 @admin.register(SigningKey)
 class SigningKeyAdmin(ReadOnlyAdmin):
-    list_display = ("kid", "alg", "state", "created_at")
+    """Keys are made and retired by rotation only (here or ``manage.py rotatekeys``), never edited."""
+
+    list_display = ("kid", "alg", "state", "created_at", "activated_at", "retired_at", "remove_after")
     list_filter = ("state", "alg")
     # never `private_jwk_encrypted`
-    fields = ("kid", "alg", "use", "state", "public_key", "created_at", "updated_at")
+    fields = ("kid", "alg", "use", "state", "public_key", "created_at", "activated_at", "retired_at", "remove_after", "updated_at")
     readonly_fields = fields
+    actions = ["rotate"]
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def has_rotate_permission(self, request):
+        """Rotating needs the model's change permission, which this admin otherwise never uses."""
+        return request.user.has_perm(f"{self.opts.app_label}.{get_permission_codename('change', self.opts)}")
+
+    @admin.action(description="Rotate the keys of the selected keys' algorithms", permissions=["rotate"])
+    def rotate(self, request, queryset):
+        algs = sorted(set(queryset.values_list("alg", flat=True)))
+        for line in rotate_keys(algs):
+            self.message_user(request, line, messages.INFO)
+        self.message_user(request, "Rotation done; every worker uses the new keys within KEYS_REFRESH_INTERVAL seconds.",
+                          messages.SUCCESS)
 
     @admin.display(description="public JWK")
     def public_key(self, obj):

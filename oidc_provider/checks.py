@@ -42,16 +42,7 @@ def check_settings(app_configs=None, **kwargs):
                 id="oidc_provider.E004",
             )
         )
-    from oidc_provider.storage.keys import SUPPORTED_ALGS
-
-    if oidc_settings.SIGNING_ALG not in SUPPORTED_ALGS:
-        errors.append(
-            Error(
-                f"{SETTING_NAME}['SIGNING_ALG'] {oidc_settings.SIGNING_ALG!r} is not supported.",
-                hint=f"Choose one of {', '.join(SUPPORTED_ALGS)}.",
-                id="oidc_provider.E005",
-            )
-        )
+    errors += check_algorithms()
     if oidc_settings.SUBJECT_IDENTIFIER not in ("public", "user_id"):
         errors.append(
             Error(
@@ -66,39 +57,142 @@ def check_settings(app_configs=None, **kwargs):
     return errors
 
 
+def check_algorithms():
+    from oidc_provider.storage.keys import SUPPORTED_ALGS
+
+    errors = []
+    algs = oidc_settings.SIGNING_ALGS
+    if not algs or isinstance(algs, str) or any(alg not in SUPPORTED_ALGS for alg in algs):
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['SIGNING_ALGS'] {algs!r} must be a non-empty list of supported algorithms.",
+                hint=f"Choose from {', '.join(SUPPORTED_ALGS)}.",
+                id="oidc_provider.E008",
+            )
+        )
+    elif "RS256" not in algs:
+        errors.append(
+            Warning(
+                f"{SETTING_NAME}['SIGNING_ALGS'] has no RS256.",
+                hint="OIDC Core §15.1: an OP must support RS256; relying parties that registered no algorithm expect it.",
+                id="oidc_provider.W006",
+            )
+        )
+    if oidc_settings.SIGNING_ALG not in SUPPORTED_ALGS or (isinstance(algs, (list, tuple)) and oidc_settings.SIGNING_ALG not in algs):
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['SIGNING_ALG'] {oidc_settings.SIGNING_ALG!r} is not one of SIGNING_ALGS.",
+                hint=f"Choose one of {', '.join(a for a in SUPPORTED_ALGS if a in (algs or ()))}.",
+                id="oidc_provider.E005",
+            )
+        )
+    periods = ("KEY_ROTATION_PERIOD", "KEYS_REFRESH_INTERVAL", "JWKS_MAX_AGE", "CLIENT_JWKS_TIMEOUT",
+               "CLIENT_JWKS_MAX_BYTES", "CLIENT_JWKS_CACHE_TTL", "KEY_RETIREMENT_PERIOD")
+    bad = [name for name in periods if not _non_negative(getattr(oidc_settings, name), allow_none=name == "KEY_RETIREMENT_PERIOD")]
+    if bad:
+        errors.append(Error(f"{SETTING_NAME}: {', '.join(bad)} must be numbers of seconds (bytes), not negative.",
+                            id="oidc_provider.E010"))
+    elif oidc_settings.JWKS_MAX_AGE + oidc_settings.KEYS_REFRESH_INTERVAL >= oidc_settings.KEY_ROTATION_PERIOD:
+        errors.append(
+            Error(
+                f"{SETTING_NAME}: JWKS_MAX_AGE + KEYS_REFRESH_INTERVAL is not shorter than KEY_ROTATION_PERIOD.",
+                hint="A next key is published for JWKS_MAX_AGE + KEYS_REFRESH_INTERVAL before it signs; rotations cannot be that frequent.",
+                id="oidc_provider.E010",
+            )
+        )
+    return errors
+
+
+def _non_negative(value, allow_none=False):
+    if value is None:
+        return allow_none
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+
+
 @register(Tags.database)
 def check_signing_key(app_configs=None, databases=None, **kwargs):
-    """Only when ``check --database`` asks for it: is there a key to sign with?"""
+    """Only when ``check --database`` asks for it (``migrate`` does): are the keys usable and fresh?"""
     if not databases:
         return []
     from django.db import DatabaseError
+    from django.utils import timezone
 
+    from oidc_provider import crypto
     from oidc_provider.models import SigningKey
 
     try:
-        has_key = SigningKey.objects.filter(state=SigningKey.CURRENT, alg=oidc_settings.SIGNING_ALG).exists()
+        rows = list(SigningKey.objects.exclude(state=SigningKey.RETIRED))
     except DatabaseError:
-        return []  # not migrated yet: migrate creates the key
-    if has_key:
-        return []
-    return [
-        Warning(
-            f"No current {oidc_settings.SIGNING_ALG} signing key in the database.",
-            hint="Run `manage.py migrate`: it creates one (and so does the first request that needs it).",
-            id="oidc_provider.W001",
+        return []  # not migrated yet: migrate creates the keys
+    messages = []
+    algs = oidc_settings.SIGNING_ALGS if isinstance(oidc_settings.SIGNING_ALGS, (list, tuple)) else []
+    current = {r.alg: r for r in rows if r.state == SigningKey.CURRENT}
+    upcoming = {r.alg for r in rows if r.state == SigningKey.NEXT}
+    missing = [alg for alg in algs if alg not in current]
+    if missing:
+        messages.append(
+            Warning(
+                f"No current signing key for {', '.join(missing)} in the database.",
+                hint="Run `manage.py migrate`: it creates them (and so does the first request that needs them).",
+                id="oidc_provider.W001",
+            )
         )
-    ]
+    for row in current.values():
+        try:
+            crypto.decrypt_text(row.private_jwk_encrypted)
+        except ValueError:
+            messages.append(
+                Error(
+                    f"The current {row.alg} signing key {row.kid} cannot be decrypted.",
+                    hint="KEY_ENCRYPTION_SECRET (or SECRET, or SECRET_KEY) changed: put the old value in "
+                         "KEY_ENCRYPTION_SECRET_FALLBACKS, then run `manage.py rotatekeys --reencrypt`.",
+                    id="oidc_provider.E009",
+                )
+            )
+    if settings.DEBUG:
+        return messages  # the rest is about production
+    alone = [alg for alg in algs if alg in current and alg not in upcoming]
+    if alone:
+        messages.append(
+            Warning(
+                f"Only one {', '.join(alone)} signing key: no next key is published ahead of a rotation.",
+                hint="Run `manage.py rotatekeys`: it publishes a next key (see docs/keys.md).",
+                id="oidc_provider.W004",
+            )
+        )
+    now = timezone.now()
+    for row in current.values():
+        age = (now - (row.activated_at or row.created_at)).total_seconds()
+        if age > oidc_settings.KEY_ROTATION_PERIOD:
+            messages.append(
+                Warning(
+                    f"The current {row.alg} signing key {row.kid} is {int(age // 86400)} days old, older than KEY_ROTATION_PERIOD.",
+                    hint="Run `manage.py rotatekeys`, and schedule `rotatekeys --if-due` (see docs/keys.md).",
+                    id="oidc_provider.W005",
+                )
+            )
+    return messages
 
 
 @register(Tags.security, deploy=True)
 def check_deploy(app_configs=None, **kwargs):
     warnings = []
-    if not (getattr(settings, SETTING_NAME, None) or {}).get("SECRET"):
+    configured = getattr(settings, SETTING_NAME, None) or {}
+    if not configured.get("SECRET"):
         warnings.append(
             Warning(
                 f"{SETTING_NAME}['SECRET'] is not set; keys are derived from SECRET_KEY.",
                 hint="Set a dedicated secret so rotating SECRET_KEY does not invalidate tokens, sub values and client secrets.",
                 id="oidc_provider.W002",
+            )
+        )
+    if not configured.get("KEY_ENCRYPTION_SECRET"):
+        warnings.append(
+            Warning(
+                f"{SETTING_NAME}['KEY_ENCRYPTION_SECRET'] is not set; the signing keys are encrypted at rest with a key "
+                f"derived from {'SECRET' if configured.get('SECRET') else 'SECRET_KEY'}.",
+                hint="Set a dedicated secret, kept apart from the database backups (docs/keys.md).",
+                id="oidc_provider.W003",
             )
         )
     return warnings

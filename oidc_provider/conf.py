@@ -19,7 +19,29 @@ DEFAULTS = {
     # the `sub` salt, secret hashing). Falls back to SECRET_KEY. Changing it invalidates all
     # outstanding codes and tokens and changes every `sub`.
     "SECRET": None,
+    # Signing keys (docs/keys.md). One key life cycle per algorithm: next -> current -> retired.
+    # Algorithms the OP signs ID tokens (and signed userinfo) with; each gets its own keys.
+    "SIGNING_ALGS": ["RS256", "PS256", "ES256", "EdDSA"],
+    # The algorithm of a client that registered none (OIDC Core §2: RS256 by default).
     "SIGNING_ALG": "RS256",
+    # Secret the at-rest encryption key of the private keys is derived from. None: SECRET.
+    "KEY_ENCRYPTION_SECRET": None,
+    # Earlier key-encryption secrets, still tried for decryption (`rotatekeys --reencrypt`).
+    "KEY_ENCRYPTION_SECRET_FALLBACKS": [],
+    # A current key older than this is due for rotation (`rotatekeys --if-due`, check W004).
+    "KEY_ROTATION_PERIOD": 90 * 86400,
+    # Seconds a retired key stays published. None: the longest lifetime of what it signed
+    # (ID token, access token) plus KEYS_REFRESH_INTERVAL.
+    "KEY_RETIREMENT_PERIOD": None,
+    # Seconds a worker may keep using its key set before checking the database for a change.
+    "KEYS_REFRESH_INTERVAL": 30,
+    # Cache-Control max-age of the JWKS; a next key must be published this long (plus
+    # KEYS_REFRESH_INTERVAL) before it may sign.
+    "JWKS_MAX_AGE": 3600,
+    # Fetching a client's jwks_uri: timeout (s), largest accepted document (bytes), cache (s).
+    "CLIENT_JWKS_TIMEOUT": 5,
+    "CLIENT_JWKS_MAX_BYTES": 65536,
+    "CLIENT_JWKS_CACHE_TTL": 300,
     "CODE_LIFETIME": 600,
     "ACCESS_TOKEN_LIFETIME": 3600,
     "ID_TOKEN_LIFETIME": 3600,
@@ -67,6 +89,8 @@ class OIDCSettings:
             value = import_string(value)
         if attr == "SECRET" and not value:
             value = settings.SECRET_KEY
+        if attr == "KEY_ENCRYPTION_SECRET" and not value:
+            value = self.SECRET
         if attr == "ISSUER" and value:
             value = value.rstrip("/")
         if attr == "LOGIN_URL" and not value:

@@ -1,4 +1,5 @@
-"""Keys derived from the one OIDC_PROVIDER["SECRET"], and the secret comparisons built on them.
+"""Keys derived from OIDC_PROVIDER["SECRET"] (and ["KEY_ENCRYPTION_SECRET"] for signing keys at
+rest), and the secret comparisons built on them.
 
 Every process derives the same keys, so a code minted by one worker is redeemed by another and
 ``sub`` never changes across restarts (DESIGN.md, rule 2).
@@ -9,14 +10,14 @@ import hashlib
 import hmac
 import secrets
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from oidc_provider.conf import oidc_settings
 
 
-def derive_key(purpose: str, length: int = 32) -> bytes:
-    """A ``length``-byte key for ``purpose`` (HKDF-like expand of the master secret)."""
-    master = oidc_settings.SECRET.encode()
+def derive_key(purpose: str, length: int = 32, secret: str = None) -> bytes:
+    """A ``length``-byte key for ``purpose`` (HKDF-like expand of ``secret``, by default SECRET)."""
+    master = (secret if secret is not None else oidc_settings.SECRET).encode()
     out, block, counter = b"", b"", 1
     while len(out) < length:
         block = hmac.new(master, block + purpose.encode() + bytes([counter]), hashlib.sha256).digest()
@@ -42,16 +43,32 @@ def generate_client_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-def _fernet() -> Fernet:
-    return Fernet(base64.urlsafe_b64encode(derive_key("signing-keys-at-rest")))
+KEYS_AT_REST = "signing-keys-at-rest"
+
+
+def _key_fernet() -> MultiFernet:
+    """Encrypts with KEY_ENCRYPTION_SECRET; also decrypts what its fallbacks encrypted."""
+    secrets_ = [oidc_settings.KEY_ENCRYPTION_SECRET, *oidc_settings.KEY_ENCRYPTION_SECRET_FALLBACKS]
+    return MultiFernet([Fernet(base64.urlsafe_b64encode(derive_key(KEYS_AT_REST, secret=s))) for s in secrets_])
 
 
 def encrypt_text(text: str) -> str:
-    return _fernet().encrypt(text.encode()).decode()
+    return _key_fernet().encrypt(text.encode()).decode()
 
 
 def decrypt_text(token: str) -> str:
     try:
-        return _fernet().decrypt(token.encode()).decode()
+        return _key_fernet().decrypt(token.encode()).decode()
     except InvalidToken as err:
-        raise ValueError("cannot decrypt: was OIDC_PROVIDER['SECRET'] (or SECRET_KEY) changed?") from err
+        raise ValueError(
+            "cannot decrypt: KEY_ENCRYPTION_SECRET (or SECRET, or SECRET_KEY) changed without the old value "
+            "in KEY_ENCRYPTION_SECRET_FALLBACKS"
+        ) from err
+
+
+def reencrypt_text(token: str) -> str:
+    """``token`` encrypted with the current KEY_ENCRYPTION_SECRET (MultiFernet.rotate)."""
+    try:
+        return _key_fernet().rotate(token.encode()).decode()
+    except InvalidToken as err:
+        raise ValueError("cannot decrypt a signing key with KEY_ENCRYPTION_SECRET or its fallbacks") from err

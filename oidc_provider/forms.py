@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from oidc_provider import metadata
+from oidc_provider.conf import oidc_settings
 from oidc_provider.models import Client
 
 GRANT_TYPES = [(g, g) for g in metadata.GRANT_TYPES]
@@ -49,6 +50,8 @@ class ClientForm(forms.ModelForm):
     post_logout_redirect_uris = URIListField(required=False, help_text="One per line, same rules.")
     grant_types = forms.MultipleChoiceField(choices=GRANT_TYPES, widget=forms.CheckboxSelectMultiple)
     response_types = forms.MultipleChoiceField(choices=RESPONSE_TYPES, widget=forms.CheckboxSelectMultiple)
+    jwks_uri = forms.URLField(required=False, max_length=2000, assume_scheme="https",
+                              help_text="Where the client publishes its public keys (private_key_jwt). Or paste them in jwks.")
 
     class Meta:
         model = Client
@@ -64,11 +67,21 @@ class ClientForm(forms.ModelForm):
             "token_endpoint_auth_method",
             "require_pkce",
             "skip_consent",
+            "jwks_uri",
+            "jwks",
+            "id_token_signed_response_alg",
+            "userinfo_signed_response_alg",
         ]
         help_texts = {"scope": "Space-separated; must include openid. Empty: every configured scope."}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        offered = [(alg, alg) for alg in oidc_settings.SIGNING_ALGS]
+        for name, default in (("id_token_signed_response_alg", f"OP default ({oidc_settings.SIGNING_ALG})"),
+                              ("userinfo_signed_response_alg", "none: plain JSON")):
+            current = self.initial.get(name) or ""
+            extra = [(current, current)] if current and (current, current) not in offered else []  # a stale value shows
+            self.fields[name].widget = forms.Select(choices=[("", default), *offered, *extra])
         if self.instance.pk is None:  # the model default is [], which would leave every box unticked
             self.initial["grant_types"] = self.initial.get("grant_types") or ["authorization_code"]
             self.initial["response_types"] = self.initial.get("response_types") or ["code"]
@@ -92,8 +105,40 @@ class ClientForm(forms.ModelForm):
             raise ValidationError(problem)
         return " ".join(scopes)
 
+    def _clean_alg(self, name):
+        alg = self.cleaned_data[name]
+        problem = metadata.signing_alg_problem(alg)
+        if problem:
+            raise ValidationError(problem)
+        return alg
+
+    def clean_id_token_signed_response_alg(self):
+        return self._clean_alg("id_token_signed_response_alg")
+
+    def clean_userinfo_signed_response_alg(self):
+        return self._clean_alg("userinfo_signed_response_alg")
+
+    def clean_jwks(self):
+        jwks = self.cleaned_data["jwks"]
+        problem = metadata.jwks_problem(jwks) if jwks else None
+        if problem:
+            raise ValidationError(problem)
+        return jwks or None
+
+    def clean_jwks_uri(self):
+        uri = self.cleaned_data["jwks_uri"]
+        problem = metadata.jwks_uri_problem(uri) if uri else None
+        if problem:
+            raise ValidationError(problem)
+        return uri
+
     def clean(self):
         cleaned = super().clean()
+        problem = metadata.client_keys_problem(
+            cleaned.get("token_endpoint_auth_method"), cleaned.get("jwks"), cleaned.get("jwks_uri")
+        )
+        if problem:
+            raise ValidationError(problem)
         if cleaned.get("token_endpoint_auth_method") == "none":
             cleaned["require_pkce"] = True  # public clients cannot keep a secret: PKCE protects their codes
         return cleaned

@@ -9,6 +9,7 @@ from oidc_provider import crypto
 AUTH_METHODS = [
     ("client_secret_basic", "client_secret_basic"),
     ("client_secret_post", "client_secret_post"),
+    ("private_key_jwt", "private_key_jwt (keys in jwks or jwks_uri)"),
     ("none", "none (public client)"),
 ]
 
@@ -72,6 +73,11 @@ class Client(models.Model):
     @property
     def is_public(self):
         return self.token_endpoint_auth_method == "none"
+
+    @property
+    def has_secret(self):
+        """Only client_secret_* clients have a secret; public and private_key_jwt clients have none."""
+        return self.token_endpoint_auth_method.startswith("client_secret_")
 
     @property
     def scopes(self):
@@ -140,7 +146,11 @@ class Consent(models.Model):
 
 
 class SigningKey(models.Model):
-    """A signing key of the OP. Private material is encrypted at rest."""
+    """A signing key of the OP. Private material is encrypted at rest (never shown, never served).
+
+    Life cycle, per algorithm (docs/keys.md): *next* (published, not signing) -> *current* (signing;
+    one per algorithm) -> *retired* (published for verification until ``remove_after``) -> deleted.
+    """
 
     NEXT, CURRENT, RETIRED = "next", "current", "retired"
     STATES = [(NEXT, "next"), (CURRENT, "current"), (RETIRED, "retired")]
@@ -151,11 +161,29 @@ class SigningKey(models.Model):
     state = models.CharField(max_length=10, choices=STATES, default=CURRENT, db_index=True)
     public_jwk = models.JSONField()
     private_jwk_encrypted = models.TextField(editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, help_text="Published since (as next, or current on first run).")
+    activated_at = models.DateTimeField(null=True, blank=True, help_text="Became current.")
+    retired_at = models.DateTimeField(null=True, blank=True, help_text="Stopped signing.")
+    remove_after = models.DateTimeField(null=True, blank=True, help_text="Retired keys are deleted after this.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            # at most one signing and one upcoming key per algorithm, whatever runs concurrently
+            models.UniqueConstraint(fields=["alg"], condition=models.Q(state="current"), name="oidc_one_current_key_per_alg"),
+            models.UniqueConstraint(fields=["alg"], condition=models.Q(state="next"), name="oidc_one_next_key_per_alg"),
+        ]
 
     def __str__(self):
         return f"{self.kid} ({self.alg}, {self.state})"
+
+
+class ClientAssertion(models.Model):
+    """A client assertion (RFC 7523) already used: its ``jti`` may not be replayed until it expires."""
+
+    key = models.CharField(max_length=64, unique=True, help_text="SHA-256 of issuer and jti.")
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return self.key

@@ -9,7 +9,10 @@ from idpyoidc.server import Server
 from oidc_provider.conf import oidc_settings
 from oidc_provider.crypto import derive_key
 from oidc_provider.idpy import client_authn
-from oidc_provider.storage.keys import build_keyjar
+from oidc_provider.storage.assertions import AssertionReplayStore
+from oidc_provider.storage.clients import ClientDatabase
+from oidc_provider.storage.keyjar import ProviderKeyJar
+from oidc_provider.storage.keys import ensure_signing_keys
 from oidc_provider.storage.sessions import RowSessionStore
 from oidc_provider.storage.unit_of_work import unit_of_work
 
@@ -23,8 +26,8 @@ ENDPOINTS = {
 
 # Public clients authenticate with "public" (client_id in the body). idpyoidc's "none" method lets a
 # request through with no client at all (defect 31), so it is never configured.
-TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "public"]
-ADVERTISED_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "public"]
+ADVERTISED_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 
 _lock = threading.Lock()
 _server = None
@@ -65,8 +68,8 @@ def build_conf() -> dict:
         "preference": {
             "subject_types_supported": ["public"],
             "grant_types_supported": ["authorization_code"],
-            "id_token_signing_alg_values_supported": [s.SIGNING_ALG],
-            "userinfo_signing_alg_values_supported": [s.SIGNING_ALG],
+            "id_token_signing_alg_values_supported": list(s.SIGNING_ALGS),
+            "userinfo_signing_alg_values_supported": list(s.SIGNING_ALGS),
             "request_object_signing_alg_values_supported": [s.SIGNING_ALG],
             "token_endpoint_auth_methods_supported": ADVERTISED_AUTH_METHODS,
             "claims_parameter_supported": True,
@@ -88,10 +91,8 @@ def build_conf() -> dict:
             "code": {"kwargs": {"lifetime": s.CODE_LIFETIME, "crypt_conf": _fernet_conf("code")}},
             "token": {"kwargs": {"lifetime": s.ACCESS_TOKEN_LIFETIME, "crypt_conf": _fernet_conf("token")}},
             "refresh": {"kwargs": {"lifetime": s.REFRESH_TOKEN_LIFETIME, "crypt_conf": _fernet_conf("refresh")}},
-            "id_token": {
-                "class": "idpyoidc.server.token.id_token.IDToken",
-                "kwargs": {"lifetime": s.ID_TOKEN_LIFETIME, "sign_alg": s.SIGNING_ALG},
-            },
+            # the alg is the client's (storage/clients.py), never `none`
+            "id_token": {"class": "oidc_provider.idpy.id_token.IDToken", "kwargs": {"lifetime": s.ID_TOKEN_LIFETIME}},
         },
         "authz": {
             "class": "idpyoidc.server.authz.AuthzHandling",
@@ -151,11 +152,14 @@ def build_conf() -> dict:
 def _build() -> Server:
     issuer = oidc_settings.ISSUER
     with unit_of_work():
-        keyjar = build_keyjar(issuer, oidc_settings.SIGNING_ALG)
+        ensure_signing_keys()  # first run: no manual step
+        # Keys from rows, reloaded in place when they change; clients' keys from their rows.
+        keyjar = ProviderKeyJar(issuer, client_db=ClientDatabase())
     server = Server(build_conf(), keyjar=keyjar, cwd="")
     context = server.context
-    # The session tree lives in rows, not in a process-local dict (DESIGN.md rule 2).
+    # The session tree and used client assertions live in rows, not in process-local dicts (DESIGN.md rule 2).
     context.session_manager.db = RowSessionStore()
+    context.jti_db = AssertionReplayStore()
     # Client authentication against hashed secrets. idpyoidc's client_auth_setup lets its built-ins
     # overwrite configured classes of the same name, so ours are installed after construction.
     for name, cls in client_authn.METHODS.items():
@@ -172,9 +176,7 @@ UNADVERTISED = (
     "encrypt_userinfo_supported",
     "userinfo_encryption_alg_values_supported",
     "userinfo_encryption_enc_values_supported",
-    "userinfo_signing_alg_values_supported",
     "request_object_signing_alg_values_supported",
-    "token_endpoint_auth_signing_alg_values_supported",
     "token_endpoint_auth_methods",
     "userinfo_endpoint_auth_methods",
     "default_max_age",
@@ -195,6 +197,10 @@ def advertise(provider_info: dict, issuer: str) -> None:
             "claims_supported": sorted({"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "sid", "at_hash"}
                                        | {c for claims in oidc_settings.SCOPES_TO_CLAIMS.values() for c in claims}),
             "claim_types_supported": ["normal"],
+            # each has a current key (storage/keys.py); `none` is never one of them
+            "id_token_signing_alg_values_supported": list(oidc_settings.SIGNING_ALGS),
+            "userinfo_signing_alg_values_supported": list(oidc_settings.SIGNING_ALGS),
+            "token_endpoint_auth_signing_alg_values_supported": list(client_authn.ASSERTION_ALGS),
             "authorization_response_iss_parameter_supported": True,
             "request_parameter_supported": False,
             "request_uri_parameter_supported": False,

@@ -23,7 +23,6 @@ def remember_auth_time(sender, request, user, **kwargs):
 def create_first_signing_key(sender, app_config=None, using="default", **kwargs):
     if app_config is None or app_config.label != "oidc_provider":
         return
-    from oidc_provider.conf import oidc_settings
-    from oidc_provider.storage.keys import ensure_signing_key
+    from oidc_provider.storage.keys import ensure_signing_keys
 
-    ensure_signing_key(oidc_settings.SIGNING_ALG)
+    ensure_signing_keys()  # a current and a next key for every SIGNING_ALGS algorithm

@@ -72,6 +72,10 @@ else:
 OIDC_PROVIDER = {
     "ISSUER": os.environ.get("OIDC_TEST_ISSUER", "http://testserver/oidc"),
     "SECRET": "tests-only-oidc-secret",
+    "KEY_ENCRYPTION_SECRET": "tests-only-key-encryption-secret",
+    # short enough for the end-to-end suite to watch a rotation reach every server process
+    "KEYS_REFRESH_INTERVAL": 1,
+    "JWKS_MAX_AGE": 1,
 }
 
 # No LOGGING for idpyoidc here on purpose: the app itself keeps its loggers at WARNING.

@@ -1,7 +1,8 @@
-"""The admin: client secrets shown once, URI validation, revocation of the session tree, read-only keys."""
+"""The admin: client secrets shown once, URI validation, revocation of the session tree, key rotation."""
 
 import base64
 import hashlib
+import json
 import re
 import secrets
 from urllib.parse import parse_qs, urlsplit
@@ -333,7 +334,7 @@ def test_consent_can_be_withdrawn(admin_client, tokens):
 
 def test_signing_key_page_shows_no_private_material(admin_client):
     ensure_signing_key()
-    key = SigningKey.objects.first()
+    key = SigningKey.objects.filter(alg="RS256").first()
     page = admin_client.get(f"/admin/oidc_provider/signingkey/{key.pk}/change/").content.decode()
     assert key.kid in page and "&quot;n&quot;" in page
     assert '"d"' not in page and "&quot;d&quot;" not in page
@@ -353,3 +354,58 @@ def test_a_request_that_loaded_the_grant_before_the_revoke_cannot_undo_it(tokens
         grant.issued_token[0].used += 1  # the request changes the grant, so flush writes it
     assert SessionNode.objects.get(key=key).revoked
     assert userinfo(tokens["access_token"]).status_code == 401
+
+
+def test_rotate_action_rotates_the_selected_algorithms(admin_client):
+    import json as json_
+
+    old = SigningKey.objects.get(alg="ES256", state="current")
+    upcoming = SigningKey.objects.get(alg="ES256", state="next")
+    response = admin_client.post(
+        "/admin/oidc_provider/signingkey/", {"action": "rotate", "_selected_action": [old.pk]}, follow=True
+    )
+    assert any("promote" in text for text in message_texts(response))
+    old.refresh_from_db()
+    assert old.state == "retired" and old.remove_after
+    assert SigningKey.objects.get(alg="ES256", state="current").kid == upcoming.kid
+    assert SigningKey.objects.filter(state="retired").count() == 1  # other algorithms untouched
+    page = admin_client.get("/admin/oidc_provider/signingkey/").content.decode()
+    assert "private_jwk_encrypted" not in page and old.private_jwk_encrypted not in page
+    assert json_.dumps(old.public_jwk)  # noqa: the public part is what the admin shows
+
+
+def test_rotate_action_needs_the_change_permission(client, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    staff = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_signingkey"))
+    client.force_login(staff)
+    key = SigningKey.objects.get(alg="RS256", state="current")
+    page = client.get("/admin/oidc_provider/signingkey/").content.decode()
+    assert 'value="rotate"' not in page
+    client.post("/admin/oidc_provider/signingkey/", {"action": "rotate", "_selected_action": [key.pk]})
+    key.refresh_from_db()
+    assert key.state == "current"
+
+
+def test_private_key_jwt_client_in_the_admin(admin_client):
+    from cryptojwt.jwk.ec import new_ec_key
+
+    private = new_ec_key("P-256", kid="k1").serialize(private=True)
+    public = {k: v for k, v in private.items() if k != "d"}
+    form = client_form(token_endpoint_auth_method="private_key_jwt", id_token_signed_response_alg="ES256")
+    response = admin_client.post(f"{CHANGELIST}add/", {**form, "jwks": json.dumps({"keys": [private]})})
+    assert "private material" in response.content.decode() and not Client.objects.exists()
+    response = admin_client.post(f"{CHANGELIST}add/", {**form, "jwks": ""})
+    assert "jwks or jwks_uri" in response.content.decode()
+    response = admin_client.post(f"{CHANGELIST}add/", {**form, "jwks": json.dumps({"keys": [public]}),
+                                                       "jwks_uri": "https://web.example/jwks"})
+    assert "not both" in response.content.decode()
+    response = admin_client.post(f"{CHANGELIST}add/", {**form, "id_token_signed_response_alg": "none",
+                                                       "jwks": json.dumps({"keys": [public]})})
+    assert "not offered" in response.content.decode()
+    response = admin_client.post(f"{CHANGELIST}add/", {**form, "jwks": json.dumps({"keys": [public]})}, follow=True)
+    assert not any("Client secret" in text for text in message_texts(response))
+    client = Client.objects.get(client_id="web")
+    assert client.jwks == {"keys": [public]} and client.client_secret_hash == ""
+    assert client.id_token_signed_response_alg == "ES256"

@@ -1,8 +1,10 @@
 """``manage.py createclient``."""
 
 import io
+import json
 
 import pytest
+from cryptojwt.jwk.ec import new_ec_key
 from django.core.management import CommandError, call_command
 
 from oidc_provider.models import Client
@@ -80,3 +82,44 @@ def test_bad_choice_exits_non_zero(db, tmp_path):
         capture_output=True, text=True, env={"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "/usr/bin:/bin"},
     )
     assert result.returncode != 0 and "invalid choice" in result.stderr
+
+
+def test_private_key_jwt_client_with_jwks(db, tmp_path):
+    from cryptojwt.jwk.rsa import new_rsa_key
+
+    jwks = {"keys": [new_rsa_key(kid="k1").serialize()]}
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(jwks))
+    printed = create("--client-id", "pk", "--redirect-uri", "https://a.example/cb", "--token-endpoint-auth-method",
+                     "private_key_jwt", "--jwks", f"@{path}", "--id-token-signed-response-alg", "PS256",
+                     "--userinfo-signed-response-alg", "ES256")
+    client = Client.objects.get(client_id="pk")
+    assert "client_secret" not in printed and client.client_secret_hash == ""
+    assert client.jwks == jwks and client.id_token_signed_response_alg == "PS256"
+    assert client.userinfo_signed_response_alg == "ES256"
+    create("--client-id", "pk2", "--redirect-uri", "https://a.example/cb", "--token-endpoint-auth-method",
+           "private_key_jwt", "--jwks-uri", "https://a.example/jwks")
+    assert Client.objects.get(client_id="pk2").jwks_uri == "https://a.example/jwks"
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ([], "jwks or jwks_uri"),
+        (["--jwks", "{not json"], "--jwks"),
+        (["--jwks", '{"keys": []}'], "JWK Set"),
+        (["--jwks", '{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}'], "private material"),
+        (["--jwks", '{"keys": [{"kty": "RSA", "n": "x"}]}'], "Unusable"),
+        (["--jwks-uri", "http://a.example/jwks"], "https"),
+        (["--jwks-uri", "https://a.example/jwks", "--jwks", '{"keys": [{"kty": "EC"}]}'], "Unusable"),
+        (["--jwks-uri", "https://a.example/jwks", "--jwks", json.dumps({"keys": [new_ec_key("P-256").serialize()]})], "not both"),
+        (["--jwks-uri", "https://a.example/jwks", "--client-secret", "s"], "no secret"),
+        (["--jwks-uri", "https://a.example/jwks", "--id-token-signed-response-alg", "none"], "not offered"),
+        (["--jwks-uri", "https://a.example/jwks", "--userinfo-signed-response-alg", "HS256"], "not offered"),
+    ],
+)
+def test_private_key_jwt_mistakes(db, extra, message):
+    with pytest.raises(CommandError, match=message):
+        create("--client-id", "pk", "--redirect-uri", "https://a.example/cb", "--token-endpoint-auth-method",
+               "private_key_jwt", *extra)
+    assert not Client.objects.exists()

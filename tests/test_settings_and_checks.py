@@ -69,9 +69,35 @@ def test_http_issuer_outside_debug_is_E004(settings):
     assert ids(check_settings()) == ["oidc_provider.E004"]
 
 
-def test_unsupported_algorithm_is_E005(settings):
-    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "SIGNING_ALG": "none"}
+@pytest.mark.parametrize("alg", ["none", "HS256", "RS512"])
+def test_unsupported_algorithm_is_E005(settings, alg):
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "SIGNING_ALG": alg}
     assert ids(check_settings()) == ["oidc_provider.E005"]
+
+
+def test_default_algorithm_must_be_offered_E005(settings):
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "SIGNING_ALGS": ["RS256"], "SIGNING_ALG": "ES256"}
+    assert ids(check_settings()) == ["oidc_provider.E005"]
+
+
+@pytest.mark.parametrize("algs", [[], "RS256", ["RS256", "none"], ["RS256", "HS256"]])
+def test_bad_algorithm_list_is_E008(settings, algs):
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "SIGNING_ALGS": algs}
+    assert "oidc_provider.E008" in ids(check_settings())
+
+
+def test_no_rs256_is_W006(settings):
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "SIGNING_ALGS": ["ES256"], "SIGNING_ALG": "ES256"}
+    assert ids(check_settings()) == ["oidc_provider.W006"]
+
+
+@pytest.mark.parametrize("overrides", [
+    {"KEYS_REFRESH_INTERVAL": -1}, {"JWKS_MAX_AGE": "3600"}, {"KEY_RETIREMENT_PERIOD": -5},
+    {"JWKS_MAX_AGE": 86400, "KEY_ROTATION_PERIOD": 3600},
+])
+def test_inconsistent_key_timings_are_E010(settings, overrides):
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, **overrides}
+    assert ids(check_settings()) == ["oidc_provider.E010"]
 
 
 def test_bad_subject_identifier_is_E006(settings):
@@ -87,18 +113,49 @@ def test_scope_map_without_openid_is_E007(settings):
 def test_missing_signing_key_is_W001(db):
     from oidc_provider.models import SigningKey
 
-    SigningKey.objects.all().delete()
-    assert ids(check_signing_key(databases=["default"])) == ["oidc_provider.W001"]
+    SigningKey.objects.filter(alg="ES256", state="current").delete()
+    messages = check_signing_key(databases=["default"])
+    assert ids(messages) == ["oidc_provider.W001"] and "ES256" in messages[0].msg
 
 
-def test_signing_key_created_by_migrate(db):
+def test_signing_keys_created_by_migrate(db, settings):
+    settings.DEBUG = False
     assert check_signing_key(databases=["default"]) == []
 
 
-def test_deploy_check_wants_a_dedicated_secret(settings):
+def test_undecryptable_key_is_E009(db, settings):
+    from oidc_provider.models import SigningKey
+
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "KEY_ENCRYPTION_SECRET": "another"}
+    assert set(ids(check_signing_key(databases=["default"]))) == {"oidc_provider.E009"}
+    assert len(check_signing_key(databases=["default"])) == SigningKey.objects.filter(state="current").count()
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "KEY_ENCRYPTION_SECRET_FALLBACKS": ["tests-only-key-encryption-secret"]}
+    assert check_signing_key(databases=["default"]) == []
+
+
+def test_single_key_and_old_key_warn_in_production(db, settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from oidc_provider.models import SigningKey
+
+    SigningKey.objects.filter(alg="PS256", state="next").delete()
+    old = timezone.now() - dt.timedelta(days=91)
+    SigningKey.objects.filter(alg="ES256", state="current").update(activated_at=old)
+    assert check_signing_key(databases=["default"]) == []  # DEBUG: not production
+    settings.DEBUG = False
+    messages = check_signing_key(databases=["default"])
+    assert ids(messages) == ["oidc_provider.W004", "oidc_provider.W005"]
+    assert "PS256" in messages[0].msg and "ES256" in messages[1].msg and "91 days" in messages[1].msg
+
+
+def test_deploy_check_wants_dedicated_secrets(settings):
     assert check_deploy() == []
     settings.OIDC_PROVIDER = {"ISSUER": "https://op.example"}
-    assert ids(check_deploy()) == ["oidc_provider.W002"]
+    assert ids(check_deploy()) == ["oidc_provider.W002", "oidc_provider.W003"]
+    settings.OIDC_PROVIDER = {"ISSUER": "https://op.example", "SECRET": "s"}
+    assert ids(check_deploy()) == ["oidc_provider.W003"]
 
 
 def test_checks_are_registered():

@@ -1,15 +1,12 @@
-"""The seams between idpyoidc and the ORM: clients, the session-tree row store, keys."""
-
-import json
+"""The seams between idpyoidc and the ORM: clients and the session-tree row store (keys: test_keys.py)."""
 
 import pytest
 from idpyoidc.server.session.grant import Grant
 from idpyoidc.server.session.info import ClientSessionInfo, UserSessionInfo
 from idpyoidc.server.session.token import AccessToken
 
-from oidc_provider.models import Client, SessionNode, SigningKey
+from oidc_provider.models import Client, SessionNode
 from oidc_provider.storage.clients import ClientDatabase, client_to_idpy, split_redirect_uri
-from oidc_provider.storage.keys import PRIVATE_MEMBERS, build_keyjar, create_signing_key, published_jwks
 from oidc_provider.storage.sessions import RowSessionStore, prune_tokens
 from oidc_provider.storage.unit_of_work import unit_of_work
 
@@ -135,19 +132,3 @@ def test_prune_drops_dead_tokens_but_keeps_parents_of_live_ones():
     grant.issued_token = [dead, revoked, parent, child]
     prune_tokens(grant, now=100)
     assert [t.value for t in grant.issued_token] == ["parent", "child"]
-
-
-def test_jwks_has_no_private_members_and_keys_are_encrypted_at_rest(db):
-    key = create_signing_key("ES256", state=SigningKey.NEXT)
-    row = SigningKey.objects.get(pk=key.pk)
-    assert '"d"' not in row.private_jwk_encrypted and json.dumps(row.public_jwk).find('"d"') == -1
-    jwks = published_jwks(build_keyjar("https://op.example", "RS256"), "https://op.example")
-    assert {k["kid"] for k in jwks["keys"]} == set(SigningKey.objects.values_list("kid", flat=True))
-    assert all(not (PRIVATE_MEMBERS & set(k)) for k in jwks["keys"])
-
-
-def test_only_current_keys_sign(db):
-    next_key = create_signing_key("RS256", state=SigningKey.NEXT)
-    keyjar = build_keyjar("https://op.example", "RS256")
-    signing_kids = {k.kid for k in keyjar.get_signing_key(issuer_id="")}
-    assert next_key.kid not in signing_kids and signing_kids

@@ -1,13 +1,20 @@
-"""Client authentication against hashed secrets."""
+"""Client authentication: secrets against their hashes, and ``private_key_jwt`` (RFC 7523)."""
 
 import base64
 import binascii
 from urllib.parse import unquote_plus
 
+from cryptojwt.jws.jws import factory as jws_factory
 from idpyoidc.server import client_authn
+from idpyoidc.server.constant import JWT_BEARER
 from idpyoidc.server.exception import ClientAuthenticationError
+from idpyoidc.time_util import utc_time_sans_frac
 
 from oidc_provider.models import Client
+from oidc_provider.storage.assertions import CLOCK_SKEW, MAX_ASSERTION_LIFETIME
+
+# Asymmetric algorithms accepted for client assertions (token_endpoint_auth_signing_alg_values_supported).
+ASSERTION_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
 
 
 def basic_credentials(authorization: str) -> tuple[str, str]:
@@ -42,4 +49,62 @@ class ClientSecretPost(client_authn.ClientSecretPost):
         return _check(request["client_id"], request["client_secret"])
 
 
-METHODS = {"client_secret_basic": ClientSecretBasic, "client_secret_post": ClientSecretPost}
+def check_assertion(request, issuer):
+    """Defect 51: stock checks neither ``sub`` against ``iss`` nor that ``exp`` and ``jti`` are
+    present (RFC 7523 §3, OIDC Core §9), ignores ``client_assertion_type`` and a ``client_id``
+    parameter naming another client, and accepts assertions of any lifetime and algorithm. These
+    claims are read before the signature check that idpyoidc then does; nothing is accepted
+    unless both pass."""
+    if request.get("client_assertion_type") != JWT_BEARER:
+        raise ClientAuthenticationError("client_assertion_type must be " + JWT_BEARER)
+    jws = jws_factory(request["client_assertion"])
+    if jws is None:
+        raise ClientAuthenticationError("client_assertion is not a signed JWT")
+    try:
+        header, claims = jws.jwt.headers, jws.jwt.payload()
+    except Exception as err:  # malformed JSON in either part
+        raise ClientAuthenticationError("malformed client_assertion") from err
+    if not isinstance(claims, dict):
+        raise ClientAuthenticationError("malformed client_assertion")
+    if header.get("alg") not in ASSERTION_ALGS:
+        raise ClientAuthenticationError("client_assertion algorithm not accepted")
+    iss = claims.get("iss")
+    if not isinstance(iss, str) or not iss or claims.get("sub") != iss or iss == issuer:
+        raise ClientAuthenticationError("client_assertion iss and sub must both be the client_id")
+    if request.get("client_id", iss) != iss:
+        raise ClientAuthenticationError("client_id does not match the client_assertion")
+    exp, jti = claims.get("exp"), claims.get("jti")
+    if not isinstance(exp, int) or exp > utc_time_sans_frac() + MAX_ASSERTION_LIFETIME + CLOCK_SKEW:
+        raise ClientAuthenticationError(f"client_assertion needs an exp at most {MAX_ASSERTION_LIFETIME} s ahead")
+    if not isinstance(jti, str) or not jti:
+        raise ClientAuthenticationError("client_assertion needs a jti")
+
+
+class IssuerAudience:
+    """Defect 28: stock wants the assertion's ``aud`` to be the endpoint URL. RFC 7523 §3 lets it be
+    any value identifying the authorization server, and the issuer identifier is the one that
+    does (RFC 7523bis). The endpoint, with the issuer added to the audiences it accepts."""
+
+    def __init__(self, endpoint, issuer):
+        self._endpoint, self._issuer = endpoint, issuer
+
+    def allowed_target_uris(self):
+        return set(self._endpoint.allowed_target_uris()) | {self._issuer}
+
+    def __getattr__(self, name):
+        return getattr(self._endpoint, name)
+
+
+class PrivateKeyJWT(client_authn.PrivateKeyJWT):
+    """The client's keys come from its row (storage/keyjar.py); replays are refused across
+    workers (storage/assertions.py)."""
+
+    def _verify(self, request=None, authorization_token=None, endpoint=None, **kwargs):
+        issuer = self.upstream_get("context").issuer
+        check_assertion(request, issuer)
+        if endpoint is not None:
+            endpoint = IssuerAudience(endpoint, issuer)
+        return super()._verify(request=request, authorization_token=authorization_token, endpoint=endpoint, **kwargs)
+
+
+METHODS = {"client_secret_basic": ClientSecretBasic, "client_secret_post": ClientSecretPost, "private_key_jwt": PrivateKeyJWT}

@@ -40,10 +40,29 @@ def client_to_idpy(client: Client) -> dict:
         "client_secret_expires_at": 0,
         "skip_consent": client.skip_consent,
     }
+    info.update(signing_algorithms(client))
+    if client.jwks_uri:  # RFC 7591 §2: jwks_uri and jwks are exclusive; the URI wins
+        info["jwks_uri"] = client.jwks_uri
+    elif client.jwks:
+        info["jwks"] = client.jwks
     if client.post_logout_redirect_uris:
         # defects 5/26: idpyoidc's end_session only knows the singular, pre-final name
         info["post_logout_redirect_uri"] = split_redirect_uri(client.post_logout_redirect_uris[0])
     return info
+
+
+def signing_algorithms(client: Client) -> dict:
+    """The algorithms idpyoidc signs this client's ID tokens (always) and userinfo (if asked) with.
+
+    Only algorithms the OP has keys for; a stale row falls back to SIGNING_ALG, never to ``none``.
+    """
+    supported = oidc_settings.SIGNING_ALGS
+    algs = {"id_token_signed_response_alg": oidc_settings.SIGNING_ALG}
+    if client.id_token_signed_response_alg in supported:
+        algs["id_token_signed_response_alg"] = client.id_token_signed_response_alg
+    if client.userinfo_signed_response_alg in supported:
+        algs["userinfo_signed_response_alg"] = client.userinfo_signed_response_alg
+    return algs
 
 
 class ClientDatabase(MutableMapping, DictType):

@@ -1,7 +1,6 @@
 """One generic view: a Django request -> idpyoidc ``parse_request`` -> ``process_request`` ->
 ``do_response`` -> an ``HttpResponse`` (DESIGN.md rule 3)."""
 
-import json
 import logging
 
 from django.http import HttpResponse, JsonResponse, QueryDict
@@ -170,12 +169,25 @@ class ProviderConfigurationView(EndpointView):
 
 
 class JWKSView(View):
-    """The OP's public keys: current, next and retired, never a private member."""
+    """The OP's public keys: current, next and retired, never a private member (RFC 7517 §5).
+
+    Served from the worker's key set (no query); cacheable for JWKS_MAX_AGE, which rotation
+    respects (a next key is published that long before it signs), with an ETag for revalidation.
+    """
 
     def get(self, request):
-        from oidc_provider.storage.keys import published_jwks
-
-        server = get_server()
-        response = HttpResponse(json.dumps(published_jwks(server.keyjar, oidc_settings.ISSUER)), content_type="application/json")
-        response["Cache-Control"] = "public, max-age=300"
+        published = get_server().keyjar.published
+        headers = {"Cache-Control": f"public, max-age={oidc_settings.JWKS_MAX_AGE}", "ETag": published.etag}
+        if etag_matches(request.headers.get("If-None-Match", ""), published.etag):
+            response = HttpResponse(status=304)
+        else:
+            response = HttpResponse(published.body, content_type="application/json")
+        for key, value in headers.items():
+            response[key] = value
         return response
+
+
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """RFC 9110 §13.1.2: weak comparison against a list of entity tags, or ``*``."""
+    tags = [t.strip() for t in if_none_match.split(",")]
+    return "*" in tags or etag in (t.removeprefix("W/") for t in tags)

@@ -73,9 +73,11 @@ def op_discovery(op_server):
     return response.json()
 
 
-def register_clients(server, count=1, *, secret=None, auth_method="client_secret_basic", scope="openid profile email"):
+def register_clients(server, count=1, *, secret=None, auth_method="client_secret_basic", scope="openid profile email",
+                     extra=()):
     """``createclient`` ``count`` times in one ``django-admin shell`` run (one Django start-up, not
-    ``count``), each with a fresh client_id; returns their id, secret, redirect_uri, scope and auth method."""
+    ``count``), each with a fresh client_id and ``extra`` arguments; returns their id, secret,
+    redirect_uri, scope and auth method."""
     calls = []
     for _ in range(count):
         args = ["createclient", "--client-id", f"rp-{uuid.uuid4().hex[:12]}", "--redirect-uri", REDIRECT_URI,
@@ -84,14 +86,15 @@ def register_clients(server, count=1, *, secret=None, auth_method="client_secret
             args.append("--public")
         else:
             args += ["--token-endpoint-auth-method", auth_method] + (["--client-secret", secret] if secret else [])
-        calls.append(args)
+        calls.append(args + list(extra))
     script = (
         "import json\nfrom django.core.management import call_command\n"
         f"for args in json.loads({json.dumps(calls)!r}):\n    call_command(*args)"
     )
     output = server.manage("shell", "-c", script)
     ids = re.findall(r"^client_id=(.*)$", output, re.M)
-    secrets = re.findall(r"^client_secret=(.*)$", output, re.M) if auth_method != "none" else [None] * count
+    has_secret = auth_method.startswith("client_secret_")
+    secrets = re.findall(r"^client_secret=(.*)$", output, re.M) if has_secret else [None] * count
     assert len(ids) == len(secrets) == count, output
     return [
         SimpleNamespace(client_id=i, client_secret=s, redirect_uri=REDIRECT_URI, scope=scope, auth_method=auth_method)

@@ -126,9 +126,9 @@ class LiveServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log()}")
             try:
-                if requests.get(discovery, timeout=2).status_code == 200:
+                if requests.get(discovery, timeout=5).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a slow first request
                 pass
             time.sleep(0.1)
         self.stop()

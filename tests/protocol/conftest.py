@@ -41,3 +41,14 @@ def browser(user):
 def http():
     """A client with no cookies: what an RP's back channel looks like."""
     return HttpClient()
+
+
+@pytest.fixture
+def jwks_server(settings):
+    """A client's jwks_uri on http://127.0.0.1 (accepted only with DEBUG)."""
+    from tests.jwks_server import JWKSServer
+
+    settings.DEBUG = True
+    server = JWKSServer()
+    yield server
+    server.close()

@@ -18,8 +18,12 @@ def test_discovery_lists_what_works(db, http):
     assert info["grant_types_supported"] == ["authorization_code"]
     assert info["code_challenge_methods_supported"] == ["S256"]
     assert info["subject_types_supported"] == ["public"]
-    assert info["id_token_signing_alg_values_supported"] == ["RS256"]
-    assert set(info["token_endpoint_auth_methods_supported"]) == {"client_secret_basic", "client_secret_post", "none"}
+    assert info["id_token_signing_alg_values_supported"] == ["RS256", "PS256", "ES256", "EdDSA"]
+    assert info["userinfo_signing_alg_values_supported"] == ["RS256", "PS256", "ES256", "EdDSA"]
+    assert set(info["token_endpoint_auth_methods_supported"]) == {
+        "client_secret_basic", "client_secret_post", "private_key_jwt", "none"
+    }
+    assert "none" not in info["token_endpoint_auth_signing_alg_values_supported"]
     assert {"openid", "profile", "email", "address", "phone"} <= set(info["scopes_supported"])
     assert {"sub", "email", "name", "auth_time"} <= set(info["claims_supported"])
     assert info["authorization_response_iss_parameter_supported"] is True
@@ -35,7 +39,7 @@ def test_jwks_serves_public_keys_only(db, http):
     response = http.get("/oidc/jwks")
     assert response.status_code == 200 and response["Content-Type"] == "application/json"
     keys = response.json()["keys"]
-    assert keys and all(k["kty"] in ("RSA", "EC") and k["kid"] for k in keys)
+    assert {k["kty"] for k in keys} == {"RSA", "EC", "OKP"} and all(k["kid"] and k["use"] == "sig" for k in keys)
     assert not any(PRIVATE_MEMBERS & set(k) for k in keys)
     assert "max-age" in response["Cache-Control"]
 

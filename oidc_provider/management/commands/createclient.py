@@ -3,7 +3,18 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from oidc_provider.metadata import GRANT_TYPES, RESPONSE_TYPES, redirect_uri_problem, scope_problem
+import json
+
+from oidc_provider.metadata import (
+    GRANT_TYPES,
+    RESPONSE_TYPES,
+    client_keys_problem,
+    jwks_problem,
+    jwks_uri_problem,
+    redirect_uri_problem,
+    scope_problem,
+    signing_alg_problem,
+)
 from oidc_provider.crypto import generate_client_secret
 from oidc_provider.models import AUTH_METHODS, Client
 
@@ -32,6 +43,10 @@ class Command(BaseCommand):
         parser.add_argument("--skip-consent", action="store_true", help="Trusted client: no consent page")
         parser.add_argument("--require-pkce", action="store_true")
         parser.add_argument("--public", action="store_true", help="Public client: no secret, PKCE required")
+        parser.add_argument("--jwks", help="The client's public JWK Set, as JSON or @path/to/file.json (private_key_jwt)")
+        parser.add_argument("--jwks-uri", default="", help="Where the client publishes its JWK Set (private_key_jwt)")
+        parser.add_argument("--id-token-signed-response-alg", default="", help="Default: SIGNING_ALG")
+        parser.add_argument("--userinfo-signed-response-alg", default="", help="Default: userinfo as plain JSON")
 
     def handle(self, *args, **opts):
         client_id = opts["client_id"].strip()
@@ -54,7 +69,20 @@ class Command(BaseCommand):
             raise CommandError("--token-endpoint-auth-method none requires --public")
         if opts["public"] and opts["client_secret"]:
             raise CommandError("--public clients have no secret")
-        secret = None if opts["public"] else (opts["client_secret"] or generate_client_secret())
+        if method == "private_key_jwt" and opts["client_secret"]:
+            raise CommandError("private_key_jwt clients have no secret: they sign with their private key")
+        jwks = self.read_jwks(opts["jwks"]) if opts["jwks"] else None
+        problem = (
+            (jwks_problem(jwks) if jwks is not None else None)
+            or (jwks_uri_problem(opts["jwks_uri"]) if opts["jwks_uri"] else None)
+            or client_keys_problem(method, jwks, opts["jwks_uri"])
+            or signing_alg_problem(opts["id_token_signed_response_alg"])
+            or signing_alg_problem(opts["userinfo_signed_response_alg"])
+        )
+        if problem:
+            raise CommandError(problem)
+        has_secret = method.startswith("client_secret_")
+        secret = (opts["client_secret"] or generate_client_secret()) if has_secret else None
         grant_types = opts["grant_types"] or ["authorization_code"]
         if "offline_access" in scopes and "refresh_token" not in grant_types:
             grant_types.append("refresh_token")
@@ -70,6 +98,10 @@ class Command(BaseCommand):
             skip_consent=opts["skip_consent"],
             require_pkce=opts["require_pkce"] or opts["public"],
             registered_via="command",
+            jwks=jwks,
+            jwks_uri=opts["jwks_uri"],
+            id_token_signed_response_alg=opts["id_token_signed_response_alg"],
+            userinfo_signed_response_alg=opts["userinfo_signed_response_alg"],
         )
         client.set_secret(secret)
         with transaction.atomic():
@@ -79,3 +111,13 @@ class Command(BaseCommand):
             self.stdout.write(f"client_secret={secret}")
             if not opts["client_secret"]:
                 self.stdout.write(self.style.WARNING("Store the secret now: it is kept only as a hash."))
+
+    @staticmethod
+    def read_jwks(value: str):
+        try:
+            if value.startswith("@"):
+                with open(value[1:]) as file:
+                    return json.load(file)
+            return json.loads(value)
+        except (OSError, ValueError) as err:
+            raise CommandError(f"--jwks: {err}") from err

@@ -1,0 +1,27 @@
+"""ID tokens with the right hash claims for every signing algorithm."""
+
+import base64
+import hashlib
+
+from idpyoidc.server.token.id_token import IDToken as IdpyIDToken
+
+HASHES = {"256": hashlib.sha256, "384": hashlib.sha384, "512": hashlib.sha512}
+
+
+def half_hash(value: str, alg: str) -> str:
+    """OIDC Core §3.1.3.6 ``at_hash``/``c_hash``: the left half of the hash the JWS ``alg`` uses,
+    base64url. EdDSA (Ed25519) uses SHA-512 (OIDC Core errata set 2)."""
+    digest = (hashlib.sha512 if alg == "EdDSA" else HASHES[alg[-3:]])(value.encode()).digest()
+    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
+
+
+class IDToken(IdpyIDToken):
+    def payload(self, session_id, alg="RS256", code=None, access_token=None, **kwargs):
+        """Defect 50: stock hashes with ``"HS" + alg[-3:]``, so an EdDSA ID token gets
+        ``"at_hash": null`` (``HSDSA`` is no hash cryptojwt knows) and fails validation."""
+        claims = super().payload(session_id, alg=alg, code=None, access_token=None, **kwargs)
+        if code:
+            claims["c_hash"] = half_hash(code, alg)
+        if access_token:
+            claims["at_hash"] = half_hash(access_token, alg)
+        return claims
