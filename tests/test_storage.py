@@ -24,7 +24,7 @@ def test_client_maps_rfc7591_names_to_what_idpyoidc_reads(db):
     assert info["redirect_uris"] == [["https://rp.example/cb", {"x": ["1"]}]]
     assert info["grant_types_supported"] == ["authorization_code"]
     assert info["response_types_supported"] == ["code"]
-    assert info["post_logout_redirect_uri"] == ["https://rp.example/bye", {}]
+    assert info["post_logout_redirect_uri"] == [["https://rp.example/bye", {}]]  # defect 5: every URI, as pairs
     assert info["token_endpoint_client_authn_method"] == ["client_secret_basic"]
     assert info["allowed_scopes"] == ["openid", "email"]
     assert "client_secret" not in info and info["pkce_essential"] is False

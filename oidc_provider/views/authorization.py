@@ -7,6 +7,7 @@ The parsed request (not the URL) waits in the Django session while the user logs
 import secrets
 from urllib.parse import urlencode
 
+from django.contrib import auth
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -19,6 +20,7 @@ from idpyoidc.server.oauth2.authorization import FORM_POST, get_uri, inputs
 from idpyoidc.time_util import utc_time_sans_frac
 
 from oidc_provider.conf import oidc_settings
+from oidc_provider.logout import op_session_ended, op_session_key
 from oidc_provider.models import Client
 from oidc_provider.server import get_server
 from oidc_provider.signals import AUTH_TIME_SESSION_KEY, LOGIN_ID_SESSION_KEY
@@ -29,9 +31,9 @@ PENDING_SESSION_KEY = "oidc_provider.pending"
 MAX_PENDING = 10
 
 
-def error_page(request, description, status=400):
+def error_page(request, description, status=400, title="This sign-in request cannot be completed"):
     """Errors that cannot be sent to a verified redirect_uri are shown, never redirected."""
-    return render(request, "oidc_provider/error.html", {"description": description}, status=status)
+    return render(request, "oidc_provider/error.html", {"title": title, "description": description}, status=status)
 
 
 def authorization_endpoint():
@@ -122,9 +124,17 @@ class AuthorizationFlow:
     def error(self, error, description=""):
         return redirect_error(self.parsed.to_dict(), self.parsed["redirect_uri"], error, description)
 
+    def sign_out_if_ended(self):
+        """An OP session the admin ended takes the Django session with it: the user signs in again."""
+        if self.request.user.is_authenticated and op_session_ended(self.request):
+            auth.logout(self.request)
+            return True
+        return False
+
     def run(self, resumed=False):
         if "none" in self.prompt and len(self.prompt) > 1:
             return self.error("invalid_request", "prompt=none cannot be combined with other values")
+        self.sign_out_if_ended()
         user = self.request.user
         login_needed = not user.is_authenticated or "login" in self.prompt
         if user.is_authenticated and not resumed:
@@ -158,10 +168,12 @@ class AuthorizationFlow:
         return response
 
     def issue(self):
+        if self.sign_out_if_ended():
+            return self.redirect_to_login()
         endpoint = authorization_endpoint()
         user = self.request.user
         authn = {"uid": str(user.pk), "authn_time": auth_time(self.request)}
-        with unit_of_work():
+        with unit_of_work(op_session=op_session_key(self.request)):
             result = endpoint.process_request(self.parsed, http_info=http_info(self.request), authn=authn)
             if "http_response" in result:  # idpyoidc still wants a login (e.g. max_age): do it
                 return self.redirect_to_login()
