@@ -72,6 +72,8 @@ else:
 OIDC_PROVIDER = {
     "ISSUER": os.environ.get("OIDC_TEST_ISSUER", "http://testserver/oidc"),
     "SECRET": "tests-only-oidc-secret",
+    # the end-to-end RPs register themselves; tests of the other policies override it
+    "REGISTRATION_POLICY": "open",
 }
 
 # No LOGGING for idpyoidc here on purpose: the app itself keeps its loggers at WARNING.

@@ -1,6 +1,7 @@
 """Dynamic client registration (RFC 7591) and client configuration read (RFC 7592), with the
 5.0.0 defects on their path repaired. Clients are stored as rows by ``save_registered_client``."""
 
+import copy
 import json
 
 from idpyoidc.message import OPTIONAL_LIST_OF_STRINGS, SINGLE_OPTIONAL_STRING
@@ -74,12 +75,14 @@ class Registration(IdpyRegistration):
         (REQUIRED with a secret, RFC 7591 §3.2.1) is left out when the secret does not expire.
         """
         set_secret = request.get("token_endpoint_auth_method") != "none"
+        jwks = copy.deepcopy(request.get("jwks"))  # importing it into the key jar mutates it (drops "use")
         result = super().process_request(request, set_secret=set_secret, **kwargs)
         if "error" in result:
             error = result["error"] if result["error"] == "invalid_redirect_uri" else INVALID
             return self.error_cls(error=error, error_description=result.get("error_description", ""))
         response = result["response_args"]
-        save_registered_client(self.upstream_get("context").cdb[response["client_id"]])
+        cinfo = self.upstream_get("context").cdb[response["client_id"]]
+        save_registered_client({**cinfo, "jwks": jwks} if jwks else cinfo)
         if "client_secret" in response:
             response.setdefault("client_secret_expires_at", 0)
         return result

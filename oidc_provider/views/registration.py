@@ -52,5 +52,10 @@ class ClientConfigurationView(EndpointView):
         response["Allow"] = "GET"
         return response
 
+    def handle(self, request, params):
+        if not request.headers.get("Authorization"):
+            return bearer_challenge()  # RFC 6750 §3.1: no token, no error details
+        return super().handle(request, params)
+
     def client_auth_failed(self):
         return bearer_challenge("Unknown registration access token or client_id")  # RFC 7592 §2.1
