@@ -10,8 +10,8 @@ from django.utils.html import format_html, format_html_join
 from oidc_provider.crypto import generate_client_secret
 from oidc_provider.forms import ClientForm
 from oidc_provider.models import Client, Consent, SessionNode, SigningKey
+from oidc_provider.logout import revoke_subtrees
 from oidc_provider.storage.keys import public_jwk
-from oidc_provider.storage.sessions import revoke_nodes
 
 
 def show_secret_once(request, client, secret):
@@ -113,10 +113,15 @@ class SessionNodeAdmin(ReadOnlyAdmin):
         """Revoking needs the model's change permission, which this admin otherwise never uses."""
         return request.user.has_perm(f"{self.opts.app_label}.{get_permission_codename('change', self.opts)}")
 
-    @admin.action(description="Revoke, with everything under it and every token", permissions=["revoke"])
+    @admin.action(description="Revoke, with everything under it and every token; sign the user out", permissions=["revoke"])
     def revoke(self, request, queryset):
-        count = revoke_nodes(queryset)
-        self.message_user(request, f"Revoked {count} session node(s) and their tokens.", messages.SUCCESS)
+        count = revoke_subtrees(queryset)
+        self.message_user(
+            request,
+            f"Revoked {count} session node(s) and their tokens. The sign-in sessions they belong to ended: "
+            "their clients were notified and the user signs in again.",
+            messages.SUCCESS,
+        )
 
     @admin.display(description="summary")
     def summary(self, obj):
