@@ -5,7 +5,7 @@ import json
 import pytest
 from idpyoidc.server.session.grant import Grant
 from idpyoidc.server.session.info import ClientSessionInfo, UserSessionInfo
-from idpyoidc.server.session.token import AccessToken
+from idpyoidc.server.session.token import AccessToken, IDToken
 
 from oidc_provider.models import Client, SessionNode, SigningKey
 from oidc_provider.storage.clients import ClientDatabase, client_to_idpy, split_redirect_uri
@@ -135,6 +135,19 @@ def test_prune_drops_dead_tokens_but_keeps_parents_of_live_ones():
     grant.issued_token = [dead, revoked, parent, child]
     prune_tokens(grant, now=100)
     assert [t.value for t in grant.issued_token] == ["parent", "child"]
+
+
+def test_prune_keeps_the_latest_id_token_for_logout():
+    """Its session_id is the sid a logout token must carry, long after the ID token expired."""
+    grant = Grant()
+    older = IDToken(token_class="id_token", value="older", session_id="sid-1", issued_at=10, expires_at=20)
+    latest = IDToken(token_class="id_token", value="latest", session_id="sid-1", issued_at=30, expires_at=40)
+    grant.issued_token = [older, latest]
+    prune_tokens(grant, now=100)
+    assert [t.value for t in grant.issued_token] == ["latest"]
+    latest.revoked = True
+    prune_tokens(grant, now=100)
+    assert grant.issued_token == []
 
 
 def test_jwks_has_no_private_members_and_keys_are_encrypted_at_rest(db):
