@@ -61,13 +61,14 @@ class MetadataError(ValueError):
 
 INVALID = "invalid_client_metadata"
 
-# Understood but not offered: refusing is kinder than a client that breaks at its first token.
+# Understood but not offered, and not to be quietly replaced (an unencrypted token instead of an
+# encrypted one). Others (userinfo_signed_response_alg, default_max_age…) are left out of the
+# registered metadata, which RFC 7591 §3.2.1 allows: the client reads what it got in the response.
 UNSUPPORTED = (
     "id_token_encrypted_response_alg",
     "id_token_encrypted_response_enc",
     "userinfo_encrypted_response_alg",
     "userinfo_encrypted_response_enc",
-    "userinfo_signed_response_alg",
     "request_object_encryption_alg",
     "request_object_encryption_enc",
     "sector_identifier_uri",

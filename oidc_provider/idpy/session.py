@@ -65,15 +65,18 @@ class Session(IdpySession):
         query = parse_qsl(parts.query) + [("iss", self.upstream_get("context").issuer), ("sid", sid)]
         return urlunsplit(parts._replace(query=urlencode(query)))
 
-    def do_back_channel_logout(self, cinfo: dict, sid: str):
-        """Defect 39 (part): the stock logout token is untyped and valid for a day. Back-Channel
-        Logout 1.0 §2.4 wants ``typ: logout+jwt`` (RPs that check it refused ours) and §4 a short
-        lifetime. Claims as stock: iss, aud, iat, exp, jti, events, sid; never nonce."""
+    def do_back_channel_logout(self, cinfo: dict, sid: str, sub: str = ""):
+        """Defect 39 (part): the stock logout token is untyped, valid for a day and carries ``sid``
+        only. Back-Channel Logout 1.0 §2.4 wants ``typ: logout+jwt`` (RPs that check it refuse an
+        untyped token), §4 a short lifetime; ``sub`` (allowed beside ``sid``) is what idpyoidc's own
+        RP finds its session by. Claims: iss, aud, iat, exp, jti, events, sid, sub; never nonce."""
         context = self.upstream_get("context")
         alg = cinfo.get("id_token_signed_response_alg") or context.provider_info["id_token_signing_alg_values_supported"][0]
         jwt = JWT(self.upstream_get("attribute", "keyjar"), iss=context.issuer, lifetime=LOGOUT_TOKEN_LIFETIME, sign_alg=alg)
         jwt.with_jti = True
         payload = {"sid": sid, "events": {messages.BACK_CHANNEL_LOGOUT_EVENT: {}}}
+        if sub:
+            payload["sub"] = sub
         token = jwt.pack(payload=payload, recv=cinfo["client_id"], jws_headers={"typ": "logout+jwt"})
         return cinfo["backchannel_logout_uri"], token
 
@@ -95,7 +98,7 @@ class Session(IdpySession):
             if id_token is None or cinfo is None or not grant.authentication_event:
                 continue
             if "backchannel_logout_uri" in cinfo:
-                uri, logout_token = self.do_back_channel_logout(cinfo, id_token.session_id)
+                uri, logout_token = self.do_back_channel_logout(cinfo, id_token.session_id, grant.sub)
                 back.append({"client_id": client_id, "uri": uri, "logout_token": logout_token})
             url = self.frontchannel_logout_url(cinfo, id_token.session_id)
             if url and url not in front:
