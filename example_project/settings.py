@@ -104,6 +104,8 @@ OIDC_PROVIDER = {
     # the OP's master secret; unset in the demo, so keys derive from SECRET_KEY
     "SECRET": env("OIDC_SECRET", default=None),
     "CLAIMS_PROVIDER": "example_project.demo.claims.DemoClaimsProvider",
+    # open, so that idpy's example RP (flask_rp) can register itself; see docs/idpy-example-rp.md
+    "REGISTRATION_POLICY": env("OIDC_REGISTRATION_POLICY", default="open"),
 }
 
 LOGGING = {
