@@ -21,7 +21,7 @@ def remember_auth_time(sender, request, user, **kwargs):
 
 
 @receiver(user_logged_out, dispatch_uid="oidc_provider.end_op_session")
-def end_op_session(sender, request, user, **kwargs):
+def end_op_session_at_logout(sender, request, user, **kwargs):
     """Logging out of the site by any view ends the OP session: its tokens are revoked and its
     clients get back-channel logout tokens (front-channel needs our end_session page)."""
     if request is not None and hasattr(request, "session"):

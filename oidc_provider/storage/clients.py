@@ -105,9 +105,9 @@ def hash_registration_access_token(token: str) -> str:
     return crypto.hash_token(token, "registration-access-token")
 
 
-class RegistrationAccessTokens(MutableMapping):
+class RegistrationAccessTokens:
     """idpyoidc's ``context.registration_access_token`` (token -> client_id) over the hashes kept
-    on ``Client`` rows, instead of a dict in one process."""
+    on ``Client`` rows, instead of a dict in one process. idpyoidc only sets and looks up."""
 
     def __getitem__(self, token):
         if not isinstance(token, str):
@@ -124,17 +124,6 @@ class RegistrationAccessTokens(MutableMapping):
     def __setitem__(self, token, client_id):
         # Registration calls this before the client exists; save_registered_client stores the hash.
         pass
-
-    def __delitem__(self, token):
-        Client.objects.filter(registration_access_token_hash=hash_registration_access_token(token)).update(
-            registration_access_token_hash=""
-        )
-
-    def __iter__(self):
-        return iter(())  # never listed: a token is only ever looked up
-
-    def __len__(self):
-        return 0
 
 
 class ClientDatabase(MutableMapping, DictType):

@@ -243,6 +243,15 @@ def test_read_with_the_registration_access_token(db, http):
         assert config[name] == body[name], name
 
 
+def test_read_works_in_another_process(db, http):
+    """The registration access token is a row, not an entry in the registering process's memory."""
+    from oidc_provider.server import reset_server
+
+    body = register(http).json()
+    reset_server()  # a new idpyoidc Server: what another worker has
+    assert read(http, body["client_id"], body["registration_access_token"]).status_code == 200
+
+
 def test_read_without_a_token_is_a_bare_bearer_challenge(db, http):
     body = register(http).json()
     response = read(http, body["client_id"])
