@@ -63,9 +63,17 @@ class Registration(IdpyRegistration):
     def do_client_registration(self, request, client_id, ignore=None):
         """Defect 19: the stock method ends with an eagerly formatted debug line that raises
         ``IssuerNotFound`` for a client without keys (no secret, no jwks), failing the registration.
-        The client is given an (empty) entry in the key jar first."""
-        self.upstream_get("attribute", "keyjar").return_issuer(client_id)
-        return super().do_client_registration(request, client_id, ignore=ignore)
+        The client is given an (empty) entry in the key jar first.
+
+        Defect 27 (the registration half): the stock method puts the client's keys into this
+        process's key jar, where no other process sees them and they stay forever (memory that
+        open registration lets anyone grow). They are taken out again; the row is the truth."""
+        keyjar = self.upstream_get("attribute", "keyjar")
+        keyjar.return_issuer(client_id)
+        try:
+            return super().do_client_registration(request, client_id, ignore=ignore)
+        finally:
+            del keyjar[client_id]
 
     def process_request(self, request=None, **kwargs):
         """Register through idpyoidc, then store the client as a row in the same transaction.
@@ -83,6 +91,9 @@ class Registration(IdpyRegistration):
         response = result["response_args"]
         cinfo = self.upstream_get("context").cdb[response["client_id"]]
         save_registered_client({**cinfo, "jwks": jwks} if jwks else cinfo)
+        keyjar = self.upstream_get("attribute", "keyjar")
+        if response["client_id"] in keyjar:  # the secret, added as a symmetric key (defect 27)
+            del keyjar[response["client_id"]]
         if "client_secret" in response:
             response.setdefault("client_secret_expires_at", 0)
         return result

@@ -108,6 +108,21 @@ def test_keys_and_informational_metadata_are_kept(db, http):
     assert Client.objects.get(client_id=other["client_id"]).jwks_uri == "https://rp.example/jwks.json"
 
 
+def test_no_client_keys_stay_in_the_process(db, http):
+    """Defect 27: idpyoidc kept every registered client's secret and keys in the registering
+    process's key jar (unseen by other processes, and growing with every registration)."""
+    from oidc_provider.server import get_server
+
+    jwks = {"keys": [{"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                      "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", "kid": "k1"}]}
+    owners = set(get_server().keyjar.owners())
+    register(http)
+    register(http, {"redirect_uris": ["https://rp.example/cb"], "jwks": jwks, "token_endpoint_auth_method": "none"})
+    register(http, {"redirect_uris": ["https://rp.example/cb"], "jwks_uri": "https://rp.example/jwks"})
+    register(http, {"redirect_uris": ["https://rp.example/cb"], "logo_uri": "https://cdn.example/logo.png"})  # refused
+    assert set(get_server().keyjar.owners()) == owners
+
+
 def test_unknown_and_unoffered_metadata_is_left_out(db, http):
     """RFC 7591 §2: metadata the server does not understand is ignored; §3.2.1: values it does not
     offer may be replaced, and the response says what was registered (idpyoidc's RP asks for all of these)."""
