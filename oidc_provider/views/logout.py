@@ -38,7 +38,7 @@ def language(ui_locales) -> str:
 
 
 def page(request, template, context, lang, status=200):
-    """A logout page: in ``lang``, never cached, never framed by another site."""
+    """A logout page in ``lang``, never cached."""
     with translation.override(lang):
         response = render(request, template, context, status=status)
     response["Cache-Control"] = "no-store"
@@ -107,8 +107,8 @@ class EndSessionView(View):
             return log_out(request, target, lang)
         # §2: without a hint of the current session, the user is asked
         client = Client.objects.filter(client_id=client_id, is_active=True).first() if client_id else None
-        state = signing.dumps({"target": target, "lang": lang}, salt=CONFIRM_SALT)
-        return page(request, "oidc_provider/logout_confirm.html", {"client": client, "state": state}, lang)
+        pending = signing.dumps({"target": target, "lang": lang}, salt=CONFIRM_SALT)
+        return page(request, "oidc_provider/logout_confirm.html", {"client": client, "pending": pending}, lang)
 
 
 @method_decorator(xframe_options_deny, name="dispatch")
@@ -119,12 +119,13 @@ class LogoutConfirmView(View):
 
     def post(self, request):
         try:
-            state = signing.loads(request.POST.get("state", ""), salt=CONFIRM_SALT, max_age=oidc_settings.PENDING_REQUEST_LIFETIME)
+            pending = signing.loads(request.POST.get("pending", ""), salt=CONFIRM_SALT,
+                                    max_age=oidc_settings.PENDING_REQUEST_LIFETIME)
         except signing.BadSignature:
             return error_page(request, "This sign-out request has expired. Go back to the application and start again.",
                               title=LOGOUT_ERROR)
         if request.POST.get("decision") != "logout":
-            return page(request, "oidc_provider/signed_out.html", {"stayed": True}, state["lang"])
+            return page(request, "oidc_provider/signed_out.html", {"stayed": True}, pending["lang"])
         if not request.user.is_authenticated:
-            return signed_out(request, [], state["target"], state["lang"])
-        return log_out(request, state["target"], state["lang"])
+            return signed_out(request, [], pending["target"], pending["lang"])
+        return log_out(request, pending["target"], pending["lang"])

@@ -202,7 +202,7 @@ def confirm_form(response):
     page = response.content.decode()
     assert response.status_code == 200 and "Sign out?" in page
     assert 'method="post" action="/oidc/end_session/confirm"' in page and "csrfmiddlewaretoken" in page
-    return {"state": page.split('name="state" value="', 1)[1].split('"', 1)[0]}
+    return {"pending": page.split('name="pending" value="', 1)[1].split('"', 1)[0]}
 
 
 def test_without_a_hint_the_user_is_asked(rp, browser, http, django_capture_on_commit_callbacks, deliveries):
@@ -248,7 +248,7 @@ def test_confirmation_is_csrf_protected(rp, user):
 
 
 def test_tampered_confirmation_is_refused(rp, browser):
-    response = browser.post("/oidc/end_session/confirm", {"state": "forged", "decision": "logout"})
+    response = browser.post("/oidc/end_session/confirm", {"pending": "forged", "decision": "logout"})
     assert response.status_code == 400 and b"This sign-out request has expired" in response.content
     assert is_logged_in(browser)
 
