@@ -99,10 +99,15 @@ def _boolean(data, name):
     return data[name]
 
 
+MAX_URL = 2000  # the length of the Client model's URL fields
+
+
 def _url(data, name):
     problem = url_problem(data[name])
     if problem:
         raise MetadataError(INVALID, f"{name}: {problem}")
+    if len(data[name]) > MAX_URL:
+        raise MetadataError(INVALID, f"{name} must be at most {MAX_URL} characters.")
     return data[name]
 
 
@@ -192,7 +197,7 @@ def clean_registration(data) -> dict:
         problem = frontchannel_logout_uri_problem(data["frontchannel_logout_uri"], clean["redirect_uris"])
         if problem:
             raise MetadataError(INVALID, f"frontchannel_logout_uri: {problem}")
-        clean["frontchannel_logout_uri"] = data["frontchannel_logout_uri"]
+        clean["frontchannel_logout_uri"] = _url(data, "frontchannel_logout_uri")
     for name in ("backchannel_logout_session_required", "frontchannel_logout_session_required"):
         if name in data:
             clean[name] = _boolean(data, name)

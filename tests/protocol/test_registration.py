@@ -193,6 +193,8 @@ URI = "https://rp.example/cb"
         ({"jwks": {"keys": []}, "jwks_uri": "https://rp.example/jwks"}, "invalid_client_metadata", "jwks and jwks_uri"),
         ({"jwks": {"kty": "RSA"}}, "invalid_client_metadata", "jwks must be a JWK Set"),
         ({"jwks_uri": "jwks.json"}, "invalid_client_metadata", "jwks_uri"),
+        ({"jwks_uri": "https://rp.example/" + "k" * 2000}, "invalid_client_metadata", "jwks_uri must be at most 2000"),
+        ({"backchannel_logout_uri": "https://rp.example/" + "b" * 2000}, "invalid_client_metadata", "backchannel_logout_uri must be at most"),
         ({"id_token_signed_response_alg": "HS256"}, "invalid_client_metadata", "id_token_signed_response_alg"),
         ({"id_token_encrypted_response_alg": "RSA-OAEP"}, "invalid_client_metadata", "id_token_encrypted_response_alg"),
         ({"sector_identifier_uri": "https://rp.example/s.json"}, "invalid_client_metadata", "sector_identifier_uri"),

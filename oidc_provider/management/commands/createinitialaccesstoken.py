@@ -18,6 +18,8 @@ class Command(BaseCommand):
         parser.add_argument("--expires-in", type=int, default=None, help="Seconds until it expires (default: never).")
 
     def handle(self, *args, **opts):
+        if len(opts["description"]) > 255:
+            raise CommandError("--description must be at most 255 characters")
         if opts["uses"] < 1:
             raise CommandError("--uses must be at least 1")
         if opts["expires_in"] is not None and opts["expires_in"] < 1:
