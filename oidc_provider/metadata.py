@@ -80,6 +80,16 @@ INFORMATIONAL = (
 )
 
 
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def _strings(data, name, error=INVALID):
     value = data[name]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -128,6 +138,8 @@ def clean_registration(data) -> dict:
 
     if not isinstance(data, dict):
         raise MetadataError(INVALID, "The request body must be a JSON object.")
+    if _has_nul(data):  # no database stores it (PostgreSQL raises)
+        raise MetadataError(INVALID, "Client metadata must not contain NUL characters.")
     for name in UNSUPPORTED:
         if name in data:
             raise MetadataError(INVALID, f"{name} is not supported by this provider.")

@@ -90,6 +90,8 @@ class EndSessionView(View):
         repeated = repeated_parameter(params)
         if repeated:
             return error_page(request, f"Repeated parameter: {repeated}", title=LOGOUT_ERROR)
+        if any("\x00" in value for value in params.values()):  # no database takes it (PostgreSQL raises)
+            return error_page(request, "Malformed request", title=LOGOUT_ERROR)
         parsed = get_server().get_endpoint("session").parse_request(params.dict())
         if is_error(parsed):
             return error_page(request, parsed["error_description"], title=LOGOUT_ERROR)

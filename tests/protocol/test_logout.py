@@ -185,6 +185,12 @@ def test_repeated_parameter_is_refused(rp, browser, end_session):
     assert is_logged_in(browser)
 
 
+@pytest.mark.parametrize("params", [{"client_id": "rp\x00"}, {"post_logout_redirect_uri": "https://rp.example/\x00"}])
+def test_nul_bytes_are_refused(rp, browser, params):
+    response = browser.get("/oidc/end_session", {"client_id": "rp1", **params})
+    assert response.status_code == 400 and b"Malformed request" in response.content
+
+
 def test_not_logged_in_goes_straight_back(rp, browser, http, end_session):
     tokens = flows.get_tokens(browser, http)
     response = end_session(HttpClient(), id_token_hint=tokens["id_token"], post_logout_redirect_uri=BYE, state="x")

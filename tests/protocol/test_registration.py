@@ -205,6 +205,8 @@ URI = "https://rp.example/cb"
         ({"frontchannel_logout_uri": "https://other.example/fc"}, "invalid_client_metadata", "frontchannel_logout_uri"),
         ({"frontchannel_logout_session_required": 1}, "invalid_client_metadata", "frontchannel_logout_session_required"),
         ({"client_name": 7}, "invalid_client_metadata", "client_name"),
+        ({"client_name": "a\x00b"}, "invalid_client_metadata", "NUL"),
+        ({"contacts": ["ops@rp.example\x00"]}, "invalid_client_metadata", "NUL"),
         ({"client_name": "x" * 256}, "invalid_client_metadata", "client_name"),
         ({"contacts": "ops@rp.example"}, "invalid_client_metadata", "contacts"),
         ({"logo_uri": "logo.png"}, "invalid_client_metadata", "logo_uri"),
