@@ -106,6 +106,8 @@ OIDC_PROVIDER = {
     # encrypts the signing keys at rest; unset in the demo, so derived from SECRET (docs/keys.md)
     "KEY_ENCRYPTION_SECRET": env("OIDC_KEY_ENCRYPTION_SECRET", default=None),
     "CLAIMS_PROVIDER": "example_project.demo.claims.DemoClaimsProvider",
+    # open, so that idpy's example RP (flask_rp) can register itself; see docs/idpy-example-rp.md
+    "REGISTRATION_POLICY": env("OIDC_REGISTRATION_POLICY", default="open"),
 }
 
 LOGGING = {

@@ -9,9 +9,9 @@ from django.utils.html import format_html, format_html_join
 
 from oidc_provider.crypto import generate_client_secret
 from oidc_provider.forms import ClientForm
-from oidc_provider.models import Client, Consent, SessionNode, SigningKey
+from oidc_provider.logout import revoke_subtrees
+from oidc_provider.models import BackchannelLogoutFailure, Client, Consent, InitialAccessToken, SessionNode, SigningKey
 from oidc_provider.storage.keys import public_jwk, rotate_keys
-from oidc_provider.storage.sessions import revoke_nodes
 
 
 def show_secret_once(request, client, secret):
@@ -36,17 +36,23 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(Client)
 class ClientAdmin(admin.ModelAdmin):
     form = ClientForm
-    list_display = ("client_id", "client_name", "token_endpoint_auth_method", "skip_consent", "is_active", "created_at")
+    list_display = (
+        "client_id", "client_name", "token_endpoint_auth_method", "registered_via", "skip_consent", "is_active", "created_at"
+    )
     search_fields = ("client_id", "client_name")
-    list_filter = ("is_active", "skip_consent", "token_endpoint_auth_method", "require_pkce")
-    readonly_fields = ("client_secret", "created_at", "updated_at")
+    list_filter = ("is_active", "registered_via", "skip_consent", "token_endpoint_auth_method", "require_pkce")
+    readonly_fields = ("client_secret", "registered_via", "client_secret_expires_at", "registered_metadata", "created_at",
+                       "updated_at")
     fieldsets = (
         (None, {"fields": ("client_id", "client_name", "is_active")}),
         ("Redirection", {"fields": ("redirect_uris", "post_logout_redirect_uris")}),
         ("Protocol", {"fields": ("grant_types", "response_types", "scope")}),
         ("Authentication", {"fields": ("token_endpoint_auth_method", "client_secret", "require_pkce", "skip_consent")}),
         ("Keys and algorithms", {"fields": ("jwks_uri", "jwks", "id_token_signed_response_alg", "userinfo_signed_response_alg")}),
-        ("History", {"fields": ("created_at", "updated_at")}),
+        ("Logout", {"fields": ("backchannel_logout_uri", "backchannel_logout_session_required", "frontchannel_logout_uri",
+                               "frontchannel_logout_session_required")}),
+        ("Origin", {"fields": ("registered_via", "client_secret_expires_at", "registered_metadata", "created_at",
+                               "updated_at")}),
     )
     actions = ["new_secret"]
 
@@ -63,6 +69,10 @@ class ClientAdmin(admin.ModelAdmin):
         if obj.client_secret_hash:
             return "•••••••• stored as a hash; use the “Generate a new secret” action to replace it"
         return "generated and shown once when the client is saved"
+
+    @admin.display(description="other registered metadata")
+    def registered_metadata(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.metadata, indent=2, sort_keys=True)) if obj.metadata else "—"
 
     def save_model(self, request, obj, form, change):
         secret = None
@@ -118,10 +128,15 @@ class SessionNodeAdmin(ReadOnlyAdmin):
         """Revoking needs the model's change permission, which this admin otherwise never uses."""
         return request.user.has_perm(f"{self.opts.app_label}.{get_permission_codename('change', self.opts)}")
 
-    @admin.action(description="Revoke, with everything under it and every token", permissions=["revoke"])
+    @admin.action(description="Revoke, with everything under it and every token; sign the user out", permissions=["revoke"])
     def revoke(self, request, queryset):
-        count = revoke_nodes(queryset)
-        self.message_user(request, f"Revoked {count} session node(s) and their tokens.", messages.SUCCESS)
+        count = revoke_subtrees(queryset)
+        self.message_user(
+            request,
+            f"Revoked {count} session node(s) and their tokens. The sign-in sessions they belong to ended: "
+            "their clients were notified and the user signs in again.",
+            messages.SUCCESS,
+        )
 
     @admin.display(description="summary")
     def summary(self, obj):
@@ -195,3 +210,22 @@ class SigningKeyAdmin(ReadOnlyAdmin):
     @admin.display(description="public JWK")
     def public_key(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(public_jwk(obj.public_jwk), indent=2, sort_keys=True))
+
+
+@admin.register(InitialAccessToken)
+class InitialAccessTokenAdmin(ReadOnlyAdmin):
+    """Made with ``manage.py createinitialaccesstoken`` (the token is shown once); deleting one revokes it."""
+
+    list_display = ("__str__", "uses_left", "expires_at", "created_at")
+    fields = ("description", "uses_left", "expires_at", "created_at")  # never the hash
+    readonly_fields = fields
+
+
+@admin.register(BackchannelLogoutFailure)
+class BackchannelLogoutFailureAdmin(ReadOnlyAdmin):
+    """Logout tokens that never reached their client: the RP may still hold a session there."""
+
+    list_display = ("client_id", "uri", "attempts", "error", "created_at")
+    list_filter = ("client_id",)
+    fields = list_display
+    readonly_fields = fields

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from oidc_provider.conf import SETTING_NAME, oidc_settings
+from oidc_provider.conf import REGISTRATION_POLICIES, SETTING_NAME, oidc_settings
 
 
 @register(Tags.security)
@@ -54,6 +54,18 @@ def check_settings(app_configs=None, **kwargs):
         errors.append(
             Error(f"{SETTING_NAME}['SCOPES_TO_CLAIMS'] has no 'openid' scope.", id="oidc_provider.E007")
         )
+    if oidc_settings.REGISTRATION_POLICY not in REGISTRATION_POLICIES:
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['REGISTRATION_POLICY'] {oidc_settings.REGISTRATION_POLICY!r} is not a policy.",
+                hint=f"Choose one of {', '.join(REGISTRATION_POLICIES)}.",
+                id="oidc_provider.E011",
+            )
+        )
+    for key in ("BACKCHANNEL_LOGOUT_TIMEOUT", "BACKCHANNEL_LOGOUT_ATTEMPTS"):
+        value = getattr(oidc_settings, key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            errors.append(Error(f"{SETTING_NAME}[{key!r}] must be a positive number.", id="oidc_provider.E012"))
     return errors
 
 
@@ -193,6 +205,14 @@ def check_deploy(app_configs=None, **kwargs):
                 f"derived from {'SECRET' if configured.get('SECRET') else 'SECRET_KEY'}.",
                 hint="Set a dedicated secret, kept apart from the database backups (docs/keys.md).",
                 id="oidc_provider.W003",
+            )
+        )
+    if oidc_settings.REGISTRATION_POLICY == "open":
+        warnings.append(
+            Warning(
+                f"{SETTING_NAME}['REGISTRATION_POLICY'] is 'open': anyone can register clients.",
+                hint="Use 'initial_access_token' (manage.py createinitialaccesstoken) or 'none' unless that is intended.",
+                id="oidc_provider.W007",
             )
         )
     return warnings

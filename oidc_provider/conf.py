@@ -59,9 +59,19 @@ DEFAULTS = {
     "LOGIN_URL": None,
     # Seconds a pending authorization request waits in the Django session for login or consent.
     "PENDING_REQUEST_LIFETIME": 1800,
+    # Dynamic client registration (RFC 7591): "open", "initial_access_token" (RFC 7591 §3) or "none".
+    "REGISTRATION_POLICY": "none",
+    # Seconds until the secret of a dynamically registered client expires; 0: never.
+    "REGISTRATION_SECRET_LIFETIME": 0,
+    # Back-channel logout delivery: the dispatcher class, and the default one's per-attempt timeout
+    # (seconds) and number of attempts.
+    "LOGOUT_DISPATCHER": "oidc_provider.backchannel.ThreadDispatcher",
+    "BACKCHANNEL_LOGOUT_TIMEOUT": 5,
+    "BACKCHANNEL_LOGOUT_ATTEMPTS": 3,
 }
 
-IMPORT_STRINGS = {"CLAIMS_PROVIDER", "CONSENT_POLICY"}
+IMPORT_STRINGS = {"CLAIMS_PROVIDER", "CONSENT_POLICY", "LOGOUT_DISPATCHER"}
+REGISTRATION_POLICIES = ("open", "initial_access_token", "none")
 
 
 class OIDCSettings:

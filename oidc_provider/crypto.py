@@ -26,10 +26,15 @@ def derive_key(purpose: str, length: int = 32, secret: str = None) -> bytes:
     return out[:length]
 
 
-def hash_client_secret(secret: str) -> str:
-    """Keyed SHA-256 of a client secret: fast (secrets are high-entropy), useless without SECRET."""
-    digest = hmac.new(derive_key("client-secret"), secret.encode(), hashlib.sha256).hexdigest()
+def hash_token(token: str, purpose: str) -> str:
+    """Keyed SHA-256 of a high-entropy secret: fast, deterministic (so rows can be looked up by it)
+    and useless without SECRET."""
+    digest = hmac.new(derive_key(purpose), token.encode(), hashlib.sha256).hexdigest()
     return f"hmac-sha256${digest}"
+
+
+def hash_client_secret(secret: str) -> str:
+    return hash_token(secret, "client-secret")
 
 
 def check_client_secret(secret, stored: str) -> bool:

@@ -48,6 +48,10 @@ class ClientForm(forms.ModelForm):
 
     redirect_uris = URIListField(help_text="One per line: absolute http(s) URIs without a fragment. At least one.")
     post_logout_redirect_uris = URIListField(required=False, help_text="One per line, same rules.")
+    backchannel_logout_uri = forms.URLField(required=False, max_length=2000, assume_scheme="https",
+                                            help_text="Where logout tokens are POSTed (Back-Channel Logout 1.0).")
+    frontchannel_logout_uri = forms.URLField(required=False, max_length=2000, assume_scheme="https",
+                                             help_text="Loaded in an iframe at logout; same origin as a redirect URI.")
     grant_types = forms.MultipleChoiceField(choices=GRANT_TYPES, widget=forms.CheckboxSelectMultiple)
     response_types = forms.MultipleChoiceField(choices=RESPONSE_TYPES, widget=forms.CheckboxSelectMultiple)
     jwks_uri = forms.URLField(required=False, max_length=2000, assume_scheme="https",
@@ -71,6 +75,10 @@ class ClientForm(forms.ModelForm):
             "jwks",
             "id_token_signed_response_alg",
             "userinfo_signed_response_alg",
+            "backchannel_logout_uri",
+            "backchannel_logout_session_required",
+            "frontchannel_logout_uri",
+            "frontchannel_logout_session_required",
         ]
         help_texts = {"scope": "Space-separated; must include openid. Empty: every configured scope."}
 
@@ -132,6 +140,12 @@ class ClientForm(forms.ModelForm):
             raise ValidationError(problem)
         return uri
 
+    def clean_backchannel_logout_uri(self):
+        uri = self.cleaned_data["backchannel_logout_uri"]
+        if uri:
+            check_redirect_uri(uri)  # Back-Channel Logout 1.0 §2.2: absolute, no fragment
+        return uri
+
     def clean(self):
         cleaned = super().clean()
         problem = metadata.client_keys_problem(
@@ -139,6 +153,11 @@ class ClientForm(forms.ModelForm):
         )
         if problem:
             raise ValidationError(problem)
+        uri = cleaned.get("frontchannel_logout_uri")
+        if uri and cleaned.get("redirect_uris"):
+            problem = metadata.frontchannel_logout_uri_problem(uri, cleaned["redirect_uris"])
+            if problem:
+                self.add_error("frontchannel_logout_uri", problem)
         if cleaned.get("token_endpoint_auth_method") == "none":
             cleaned["require_pkce"] = True  # public clients cannot keep a secret: PKCE protects their codes
         return cleaned

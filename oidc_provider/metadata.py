@@ -79,3 +79,209 @@ def client_keys_problem(method: str, jwks, jwks_uri: str):
     if method == "private_key_jwt" and not (jwks or jwks_uri):
         return "private_key_jwt needs the client's public keys: jwks or jwks_uri."
     return None
+
+
+def url_problem(uri) -> str | None:
+    """Why ``uri`` is not an absolute http(s) URL without fragment, or None."""
+    if not isinstance(uri, str):
+        return f"{uri!r} is not a string."
+    return redirect_uri_problem(uri)
+
+
+def frontchannel_logout_uri_problem(uri: str, redirect_uris: list) -> str | None:
+    """Front-Channel Logout 1.0 §2: scheme, host and port must be those of a redirect URI."""
+    problem = url_problem(uri)
+    if problem:
+        return problem
+    origin = urlsplit(uri)[:2]
+    if not any(urlsplit(r)[:2] == origin for r in redirect_uris):
+        return f"{uri} must have the scheme, host and port of a redirect URI."
+    return None
+
+
+class MetadataError(ValueError):
+    """Registered metadata that cannot be accepted; ``error`` is an RFC 7591 §3.2.2 code."""
+
+    def __init__(self, error, description):
+        super().__init__(description)
+        self.error = error
+        self.description = description
+
+
+INVALID = "invalid_client_metadata"
+
+# Understood but not offered, and not to be quietly replaced (an unencrypted token instead of an
+# encrypted one). Others (an unoffered userinfo_signed_response_alg, default_max_age…) are left out of the
+# registered metadata, which RFC 7591 §3.2.1 allows: the client reads what it got in the response.
+UNSUPPORTED = (
+    "id_token_encrypted_response_alg",
+    "id_token_encrypted_response_enc",
+    "userinfo_encrypted_response_alg",
+    "userinfo_encrypted_response_enc",
+    "request_object_encryption_alg",
+    "request_object_encryption_enc",
+    "sector_identifier_uri",
+)
+# Registered metadata kept in ``Client.metadata``: shown back to the client, never acted upon.
+INFORMATIONAL = (
+    "software_id", "software_version", "logo_uri", "client_uri", "policy_uri", "tos_uri", "contacts",
+    "application_type", "subject_type",
+)
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _strings(data, name, error=INVALID):
+    value = data[name]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise MetadataError(error, f"{name} must be an array of strings.")
+    return list(dict.fromkeys(value))
+
+
+def _string(data, name):
+    if not isinstance(data[name], str):
+        raise MetadataError(INVALID, f"{name} must be a string.")
+    return data[name]
+
+
+def _boolean(data, name):
+    if not isinstance(data[name], bool):
+        raise MetadataError(INVALID, f"{name} must be true or false.")
+    return data[name]
+
+
+MAX_URL = 2000  # the length of the Client model's URL fields
+
+
+def _url(data, name):
+    problem = url_problem(data[name])
+    if problem:
+        raise MetadataError(INVALID, f"{name}: {problem}")
+    if len(data[name]) > MAX_URL:
+        raise MetadataError(INVALID, f"{name} must be at most {MAX_URL} characters.")
+    return data[name]
+
+
+def _uris(data, name, error):
+    uris = _strings(data, name, error)
+    for uri in uris:
+        problem = redirect_uri_problem(uri)
+        if problem:
+            raise MetadataError(error, f"{name}: {problem}")
+    return uris
+
+
+def clean_registration(data) -> dict:
+    """The metadata of a registration request (RFC 7591 §2, OIDC Registration §2, the logout specs)
+    that this OP honours, validated. Unknown names are ignored (RFC 7591 §2); names it understands
+    but cannot honour are refused. Raises ``MetadataError``."""
+    from oidc_provider.models import AUTH_METHODS
+
+    if not isinstance(data, dict):
+        raise MetadataError(INVALID, "The request body must be a JSON object.")
+    if _has_nul(data):  # no database stores it (PostgreSQL raises)
+        raise MetadataError(INVALID, "Client metadata must not contain NUL characters.")
+    for name in UNSUPPORTED:
+        if name in data:
+            raise MetadataError(INVALID, f"{name} is not supported by this provider.")
+    if "redirect_uris" not in data:
+        raise MetadataError("invalid_redirect_uri", "redirect_uris is required for the authorization code flow.")
+    clean = {"redirect_uris": _uris(data, "redirect_uris", "invalid_redirect_uri")}
+    if not clean["redirect_uris"]:
+        raise MetadataError("invalid_redirect_uri", "redirect_uris must not be empty.")
+
+    logout_uris = []
+    if "post_logout_redirect_uris" in data:
+        logout_uris = _uris(data, "post_logout_redirect_uris", INVALID)
+    if "post_logout_redirect_uri" in data:  # the name of pre-final RP-Initiated Logout drafts
+        logout_uris += _uris({"post_logout_redirect_uri": [data["post_logout_redirect_uri"]]}, "post_logout_redirect_uri", INVALID)
+    if logout_uris:
+        clean["post_logout_redirect_uris"] = list(dict.fromkeys(logout_uris))
+
+    response_types = _strings(data, "response_types") if "response_types" in data else ["code"]
+    if response_types != ["code"]:
+        raise MetadataError(INVALID, "response_types: only [\"code\"] is supported.")
+    clean["response_types"] = response_types
+    grant_types = _strings(data, "grant_types") if "grant_types" in data else ["authorization_code"]
+    unknown = [g for g in grant_types if g not in GRANT_TYPES]
+    if unknown:
+        raise MetadataError(INVALID, f"grant_types: unsupported {', '.join(unknown)}.")
+    if "authorization_code" not in grant_types:
+        raise MetadataError(INVALID, "grant_types must include authorization_code (RFC 7591 §2.1: response_type code).")
+    clean["grant_types"] = grant_types
+
+    method = data.get("token_endpoint_auth_method", "client_secret_basic")
+    if method not in [m for m, _ in AUTH_METHODS]:
+        raise MetadataError(INVALID, f"token_endpoint_auth_method: unsupported {method!r}.")
+    clean["token_endpoint_auth_method"] = method
+
+    if "scope" in data:
+        scopes = _string(data, "scope").split()
+        problem = scope_problem(scopes)
+        if problem:
+            raise MetadataError(INVALID, f"scope: {problem}")
+        clean["scope"] = " ".join(dict.fromkeys(scopes))
+
+    if "jwks" in data and "jwks_uri" in data:
+        raise MetadataError(INVALID, "jwks and jwks_uri must not both be present (RFC 7591 §2).")
+    if "jwks" in data:
+        problem = jwks_problem(data["jwks"])
+        if problem:
+            raise MetadataError(INVALID, f"jwks: {problem}")
+        clean["jwks"] = data["jwks"]
+    if "jwks_uri" in data:
+        problem = jwks_uri_problem(_url(data, "jwks_uri"))
+        if problem:
+            raise MetadataError(INVALID, f"jwks_uri: {problem}")
+        clean["jwks_uri"] = data["jwks_uri"]
+    problem = client_keys_problem(method, clean.get("jwks"), clean.get("jwks_uri", ""))
+    if problem:
+        raise MetadataError(INVALID, problem)
+
+    if "id_token_signed_response_alg" in data:
+        problem = signing_alg_problem(_string(data, "id_token_signed_response_alg"))
+        if problem:
+            raise MetadataError(INVALID, f"id_token_signed_response_alg: {problem}")
+        clean["id_token_signed_response_alg"] = data["id_token_signed_response_alg"]
+    # a signed userinfo response the OP cannot make is left out: the client gets plain JSON
+    alg = data.get("userinfo_signed_response_alg")
+    if isinstance(alg, str) and alg and not signing_alg_problem(alg):
+        clean["userinfo_signed_response_alg"] = alg
+    if data.get("subject_type", "public") != "public":
+        raise MetadataError(INVALID, "subject_type: only public is supported.")
+    if data.get("application_type", "web") not in ("web", "native"):
+        raise MetadataError(INVALID, "application_type must be web or native.")
+    for name in ("subject_type", "application_type"):
+        if name in data:
+            clean[name] = data[name]
+
+    if "backchannel_logout_uri" in data:
+        clean["backchannel_logout_uri"] = _url(data, "backchannel_logout_uri")
+    if "frontchannel_logout_uri" in data:
+        problem = frontchannel_logout_uri_problem(data["frontchannel_logout_uri"], clean["redirect_uris"])
+        if problem:
+            raise MetadataError(INVALID, f"frontchannel_logout_uri: {problem}")
+        clean["frontchannel_logout_uri"] = _url(data, "frontchannel_logout_uri")
+    for name in ("backchannel_logout_session_required", "frontchannel_logout_session_required"):
+        if name in data:
+            clean[name] = _boolean(data, name)
+
+    for name in ("client_name", "software_id", "software_version"):
+        if name in data:
+            clean[name] = _string(data, name)
+    if len(clean.get("client_name", "")) > 255:
+        raise MetadataError(INVALID, "client_name must be at most 255 characters.")
+    for name in ("logo_uri", "client_uri", "policy_uri", "tos_uri"):
+        if name in data:
+            clean[name] = _url(data, name)
+    if "contacts" in data:
+        clean["contacts"] = _strings(data, "contacts")
+    return clean

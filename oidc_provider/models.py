@@ -1,5 +1,8 @@
 """The OP's state as rows: clients, the idpyoidc session tree, consent and signing keys."""
 
+import datetime as dt
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -58,7 +61,7 @@ class Client(models.Model):
         max_length=20, choices=[("admin", "admin"), ("command", "createclient"), ("registration", "dynamic registration")],
         default="admin",
     )
-    registration_access_token_hash = models.CharField(max_length=128, blank=True, editable=False)
+    registration_access_token_hash = models.CharField(max_length=128, blank=True, editable=False, db_index=True)
     client_secret_expires_at = models.BigIntegerField(default=0, help_text="0: never (RFC 7591 §3.2.1).")
     metadata = models.JSONField(default=dict, blank=True, help_text="Other registered metadata (contacts, logo_uri, …).")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -111,6 +114,8 @@ class SessionNode(models.Model):
     data = models.JSONField()
     revoked = models.BooleanField(default=False, db_index=True)
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # the OPSession a grant was made in (empty for nodes other than grants)
+    op_session = models.CharField(max_length=64, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -187,3 +192,65 @@ class ClientAssertion(models.Model):
 
     def __str__(self):
         return self.key
+class OPSession(models.Model):
+    """One browser's sign-in at the OP (the session of OpenID Connect logout): the grants made in it
+    end with it. Its key lives in the Django session, so it survives a re-login of the same user and
+    dies with a logout."""
+
+    key = models.CharField(max_length=64, unique=True)
+    user_id = models.CharField(max_length=255, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "OP session"
+
+    def __str__(self):
+        return f"{self.user_id} since {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class InitialAccessToken(models.Model):
+    """A bearer token that lets its holder register clients (RFC 7591 §3). Stored as a keyed hash."""
+
+    token_hash = models.CharField(max_length=128, unique=True, editable=False)
+    description = models.CharField(max_length=255, blank=True, help_text="Who it was issued to.")
+    uses_left = models.PositiveIntegerField(default=1)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.description or f"initial access token #{self.pk}"
+
+    @staticmethod
+    def hash(token: str) -> str:
+        return crypto.hash_token(token, "initial-access-token")
+
+    @classmethod
+    def mint(cls, description="", uses=1, expires_in=None) -> tuple["InitialAccessToken", str]:
+        """A new token: the row, and the token itself (shown once, never stored)."""
+        token = secrets.token_urlsafe(32)
+        expires_at = timezone.now() + dt.timedelta(seconds=expires_in) if expires_in else None
+        row = cls.objects.create(token_hash=cls.hash(token), description=description, uses_left=uses, expires_at=expires_at)
+        return row, token
+
+    @classmethod
+    def usable(cls, token: str):
+        """The row of ``token`` if it is unexpired and has uses left (a queryset, to lock it)."""
+        live = models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=timezone.now())
+        return cls.objects.filter(live, token_hash=cls.hash(token), uses_left__gt=0)
+
+
+class BackchannelLogoutFailure(models.Model):
+    """A logout token that never reached its client (OpenID Connect Back-Channel Logout 1.0 §2.5)."""
+
+    client_id = models.CharField(max_length=255, db_index=True)
+    uri = models.URLField(max_length=2000)
+    attempts = models.PositiveSmallIntegerField()
+    error = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.client_id}: {self.error}"

@@ -10,7 +10,7 @@ from oidc_provider.conf import oidc_settings
 from oidc_provider.crypto import derive_key
 from oidc_provider.idpy import client_authn
 from oidc_provider.storage.assertions import AssertionReplayStore
-from oidc_provider.storage.clients import ClientDatabase
+from oidc_provider.storage.clients import ClientDatabase, RegistrationAccessTokens
 from oidc_provider.storage.keyjar import ProviderKeyJar
 from oidc_provider.storage.keys import ensure_signing_keys
 from oidc_provider.storage.sessions import RowSessionStore
@@ -22,6 +22,9 @@ ENDPOINTS = {
     "authorization": ("authorize", "oidc_provider.idpy.authorization.Authorization"),
     "token": ("token", "oidc_provider.idpy.token.Token"),
     "userinfo": ("userinfo", "oidc_provider.idpy.userinfo.UserInfo"),
+    "registration": ("register", "oidc_provider.idpy.registration.Registration"),
+    "registration_read": ("register/client", "oidc_provider.idpy.registration.RegistrationRead"),
+    "session": ("end_session", "oidc_provider.idpy.session.Session"),
 }
 
 # Public clients authenticate with "public" (client_id in the body). idpyoidc's "none" method lets a
@@ -145,6 +148,22 @@ def build_conf() -> dict:
                 "class": ENDPOINTS["userinfo"][1],
                 "kwargs": {"client_authn_method": ["bearer_header", "bearer_body"], "claim_types_supported": ["normal"]},
             },
+            "registration": {
+                "path": ENDPOINTS["registration"][0],
+                "class": ENDPOINTS["registration"][1],
+                # defect 18: stock secrets expire after 30 days; here only when configured
+                "kwargs": {
+                    "client_authn_method": None,
+                    "client_secret_expires": bool(s.REGISTRATION_SECRET_LIFETIME),
+                    "client_secret_expires_in": s.REGISTRATION_SECRET_LIFETIME,
+                },
+            },
+            "registration_read": {
+                "path": ENDPOINTS["registration_read"][0],
+                "class": ENDPOINTS["registration_read"][1],
+                "kwargs": {"client_authn_method": ["bearer_header"]},
+            },
+            "session": {"path": ENDPOINTS["session"][0], "class": ENDPOINTS["session"][1], "kwargs": {"client_authn_method": None}},
         },
     }
 
@@ -157,9 +176,11 @@ def _build() -> Server:
         keyjar = ProviderKeyJar(issuer, client_db=ClientDatabase())
     server = Server(build_conf(), keyjar=keyjar, cwd="")
     context = server.context
-    # The session tree and used client assertions live in rows, not in process-local dicts (DESIGN.md rule 2).
+    # The session tree, used client assertions and registration access tokens live in rows, not in
+    # process-local dicts (DESIGN.md rule 2).
     context.session_manager.db = RowSessionStore()
     context.jti_db = AssertionReplayStore()
+    context.registration_access_token = RegistrationAccessTokens()
     # Client authentication against hashed secrets. idpyoidc's client_auth_setup lets its built-ins
     # overwrite configured classes of the same name, so ours are installed after construction.
     for name, cls in client_authn.METHODS.items():
@@ -181,6 +202,10 @@ UNADVERTISED = (
     "userinfo_endpoint_auth_methods",
     "default_max_age",
     "deny_unknown_scopes",
+    "require_request_uri_registration",
+    # defect 37: OP metadata is *_session_supported (Back-Channel Logout §2.1, Front-Channel §3)
+    "backchannel_logout_session_required",
+    "frontchannel_logout_session_required",
 )
 
 
@@ -204,8 +229,14 @@ def advertise(provider_info: dict, issuer: str) -> None:
             "authorization_response_iss_parameter_supported": True,
             "request_parameter_supported": False,
             "request_uri_parameter_supported": False,
+            "backchannel_logout_supported": True,
+            "backchannel_logout_session_supported": True,
+            "frontchannel_logout_supported": True,
+            "frontchannel_logout_session_supported": True,
         }
     )
+    if oidc_settings.REGISTRATION_POLICY == "none":
+        provider_info.pop("registration_endpoint", None)
 
 
 def get_server() -> Server:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from oidc_provider.views import authorization, base
+from oidc_provider.views import authorization, base, logout, registration
 
 app_name = "oidc_provider"
 
@@ -14,4 +14,8 @@ urlpatterns = [
     path("consent", authorization.ConsentView.as_view(), name="consent"),
     path("token", base.TokenView.as_view(), name="token"),
     path("userinfo", base.UserInfoView.as_view(), name="userinfo"),
+    path("register", registration.RegistrationView.as_view(), name="registration"),
+    path("register/client", registration.ClientConfigurationView.as_view(), name="client-configuration"),
+    path("end_session", logout.EndSessionView.as_view(), name="end-session"),
+    path("end_session/confirm", logout.LogoutConfirmView.as_view(), name="end-session-confirm"),
 ]

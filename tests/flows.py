@@ -77,3 +77,20 @@ def redeem(http, code, verifier, client_id="rp1", secret="s3cret", **extra):
 def jwt_claims(token):
     """The claims of a JWT, unverified (signature checks live in the end-to-end suite)."""
     return json.loads(jws_factory(token).jwt.part[1])
+
+
+def get_tokens(browser, http, client_id="rp1", secret="s3cret", **overrides):
+    """The whole code flow for the logged-in ``browser``: the token response as a dict."""
+    code, verifier = get_code(browser, client_id=client_id, **overrides)
+    response = redeem(http, code, verifier, client_id=client_id, secret=secret)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def verified_claims(http, token):
+    """The claims of a JWT whose signature verifies against the OP's published JWKS; and its header."""
+    from cryptojwt.key_bundle import KeyBundle
+
+    keys = KeyBundle(keys=http.get("/oidc/jwks").json()["keys"]).get()
+    jws = jws_factory(token)
+    return jws.verify_compact(token, keys), jws.jwt.headers

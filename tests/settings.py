@@ -76,6 +76,8 @@ OIDC_PROVIDER = {
     # short enough for the end-to-end suite to watch a rotation reach every server process
     "KEYS_REFRESH_INTERVAL": 1,
     "JWKS_MAX_AGE": 1,
+    # the end-to-end RPs register themselves; tests of the other policies override it
+    "REGISTRATION_POLICY": "open",
 }
 
 # No LOGGING for idpyoidc here on purpose: the app itself keeps its loggers at WARNING.

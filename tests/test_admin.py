@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.test import Client as Browser
 from django.utils.html import escape
 
-from oidc_provider.models import Client, Consent, SessionNode, SigningKey
+from oidc_provider.models import BackchannelLogoutFailure, Client, Consent, InitialAccessToken, SessionNode, SigningKey
 from oidc_provider.storage.keys import ensure_signing_key
 
 pytestmark = pytest.mark.django_db
@@ -111,10 +111,15 @@ def client_form(**overrides):
 # pages render
 
 
-@pytest.mark.parametrize("model", ["client", "sessionnode", "consent", "signingkey"])
+@pytest.mark.parametrize(
+    "model", ["client", "sessionnode", "consent", "signingkey", "initialaccesstoken", "backchannellogoutfailure"]
+)
 def test_changelist_and_change_pages_render(admin_client, tokens, model):
     ensure_signing_key()
-    objects = {"client": Client, "sessionnode": SessionNode, "consent": Consent, "signingkey": SigningKey}[model].objects
+    InitialAccessToken.mint("partner")
+    BackchannelLogoutFailure.objects.create(client_id="rp1", uri="https://rp.example/bc", attempts=3, error="HTTP 503")
+    objects = {"client": Client, "sessionnode": SessionNode, "consent": Consent, "signingkey": SigningKey,
+               "initialaccesstoken": InitialAccessToken, "backchannellogoutfailure": BackchannelLogoutFailure}[model].objects
     assert objects.exists()
     assert admin_client.get(f"/admin/oidc_provider/{model}/").status_code == 200
     assert admin_client.get(f"/admin/oidc_provider/{model}/?q=rp1").status_code == 200
@@ -248,6 +253,8 @@ def test_switching_between_public_and_confidential(admin_client):
         ("scope", "openid bogus", "Unknown scope(s): bogus"),
         ("grant_types", ["refresh_token"], "authorization_code is required"),
         ("client_id", "has space", "cannot contain whitespace"),
+        ("backchannel_logout_uri", "https://web.example/bc#x", "must not contain a fragment"),
+        ("frontchannel_logout_uri", "https://other.example/fc", "must have the scheme, host and port of a redirect URI"),
     ],
 )
 def test_invalid_client_form_is_rerendered_with_the_error(admin_client, field, value, error):
@@ -257,6 +264,32 @@ def test_invalid_client_form_is_rerendered_with_the_error(admin_client, field, v
     assert field in errors and any(error in e for e in errors[field]), errors
     assert escape(error) in response.content.decode()
     assert not Client.objects.filter(client_id__in=["web", "has space"]).exists()
+
+
+def test_logout_uris_are_edited_in_the_admin(admin_client):
+    data = client_form(backchannel_logout_uri="https://web.example/bc", backchannel_logout_session_required="on",
+                       frontchannel_logout_uri="https://web.example/fc")
+    assert admin_client.post(f"{CHANGELIST}add/", data).status_code == 302
+    client = Client.objects.get(client_id="web")
+    assert client.backchannel_logout_uri == "https://web.example/bc" and client.backchannel_logout_session_required
+    assert client.frontchannel_logout_uri == "https://web.example/fc" and client.registered_via == "admin"
+
+
+def test_registered_clients_show_where_they_came_from(admin_client, client):
+    import json as jsonlib
+
+    body = client.post("/oidc/register", jsonlib.dumps({"redirect_uris": ["https://rp.example/cb"], "contacts": ["ops@rp.example"]}),
+                       content_type="application/json").json()
+    listing = admin_client.get(f"{CHANGELIST}?registered_via__exact=registration")
+    assert listing.context["cl"].result_count == 1 and "dynamic registration" in listing.content.decode()
+    page = admin_client.get(f"{CHANGELIST}{Client.objects.get(client_id=body['client_id']).pk}/change/").content.decode()
+    assert "dynamic registration" in page and "ops@rp.example" in page
+
+
+def test_initial_access_token_page_never_shows_the_hash(admin_client):
+    row, token = InitialAccessToken.mint("partner")
+    page = admin_client.get(f"/admin/oidc_provider/initialaccesstoken/{row.pk}/change/").content.decode()
+    assert "partner" in page and row.token_hash not in page and token not in page
 
 
 def test_change_form_edits_redirect_uris_one_per_line(admin_client):

@@ -110,6 +110,24 @@ def test_scope_map_without_openid_is_E007(settings):
     assert ids(check_settings()) == ["oidc_provider.E007"]
 
 
+def test_unknown_registration_policy_is_E011(settings):
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "REGISTRATION_POLICY": "closed"}
+    assert ids(check_settings()) == ["oidc_provider.E011"]
+
+
+@pytest.mark.parametrize("key, value", [("BACKCHANNEL_LOGOUT_TIMEOUT", 0), ("BACKCHANNEL_LOGOUT_ATTEMPTS", "3"),
+                                        ("BACKCHANNEL_LOGOUT_ATTEMPTS", True)])
+def test_bad_backchannel_numbers_are_E012(settings, key, value):
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, key: value}
+    assert ids(check_settings()) == ["oidc_provider.E012"]
+
+
+def test_logout_dispatcher_is_imported(settings):
+    from oidc_provider.backchannel import ThreadDispatcher
+
+    assert oidc_settings.LOGOUT_DISPATCHER is ThreadDispatcher
+
+
 def test_missing_signing_key_is_W001(db):
     from oidc_provider.models import SigningKey
 
@@ -150,7 +168,14 @@ def test_single_key_and_old_key_warn_in_production(db, settings):
     assert "PS256" in messages[0].msg and "ES256" in messages[1].msg and "91 days" in messages[1].msg
 
 
+def test_deploy_check_warns_of_open_registration(settings):
+    assert ids(check_deploy()) == ["oidc_provider.W007"]  # the test project registers its RPs openly
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "REGISTRATION_POLICY": "initial_access_token"}
+    assert check_deploy() == []
+
+
 def test_deploy_check_wants_dedicated_secrets(settings):
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "REGISTRATION_POLICY": "none"}
     assert check_deploy() == []
     settings.OIDC_PROVIDER = {"ISSUER": "https://op.example"}
     assert ids(check_deploy()) == ["oidc_provider.W002", "oidc_provider.W003"]

@@ -3,7 +3,7 @@
 import pytest
 from idpyoidc.server.session.grant import Grant
 from idpyoidc.server.session.info import ClientSessionInfo, UserSessionInfo
-from idpyoidc.server.session.token import AccessToken
+from idpyoidc.server.session.token import AccessToken, IDToken
 
 from oidc_provider.models import Client, SessionNode
 from oidc_provider.storage.clients import ClientDatabase, client_to_idpy, split_redirect_uri
@@ -21,7 +21,7 @@ def test_client_maps_rfc7591_names_to_what_idpyoidc_reads(db):
     assert info["redirect_uris"] == [["https://rp.example/cb", {"x": ["1"]}]]
     assert info["grant_types_supported"] == ["authorization_code"]
     assert info["response_types_supported"] == ["code"]
-    assert info["post_logout_redirect_uri"] == ["https://rp.example/bye", {}]
+    assert info["post_logout_redirect_uri"] == [["https://rp.example/bye", {}]]  # defect 5: every URI, as pairs
     assert info["token_endpoint_client_authn_method"] == ["client_secret_basic"]
     assert info["allowed_scopes"] == ["openid", "email"]
     assert "client_secret" not in info and info["pkce_essential"] is False
@@ -132,3 +132,16 @@ def test_prune_drops_dead_tokens_but_keeps_parents_of_live_ones():
     grant.issued_token = [dead, revoked, parent, child]
     prune_tokens(grant, now=100)
     assert [t.value for t in grant.issued_token] == ["parent", "child"]
+
+
+def test_prune_keeps_the_latest_id_token_for_logout():
+    """Its session_id is the sid a logout token must carry, long after the ID token expired."""
+    grant = Grant()
+    older = IDToken(token_class="id_token", value="older", session_id="sid-1", issued_at=10, expires_at=20)
+    latest = IDToken(token_class="id_token", value="latest", session_id="sid-1", issued_at=30, expires_at=40)
+    grant.issued_token = [older, latest]
+    prune_tokens(grant, now=100)
+    assert [t.value for t in grant.issued_token] == ["latest"]
+    latest.revoked = True
+    prune_tokens(grant, now=100)
+    assert grant.issued_token == []

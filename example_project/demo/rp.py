@@ -10,7 +10,7 @@ Web requests may be served by different threads or processes, so a fresh
 Django session: :func:`begin` dumps ``cstate`` after building the authorization
 request, :func:`finalize` loads it back before handling the callback.
 """
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from cryptojwt.key_jar import KeyJar
 from django.conf import settings
@@ -60,6 +60,12 @@ def client_config() -> dict:
             }
         },
     }
+
+
+def logout_url() -> str:
+    """The OP's end_session endpoint, asking to come back to the demo's home page afterwards."""
+    query = urlencode({"client_id": DEMO_CLIENT_ID, "post_logout_redirect_uri": f"{site_origin()}/"})
+    return f"{issuer()}/end_session?{query}"
 
 
 def make_handler() -> RPHandler:

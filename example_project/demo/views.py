@@ -113,5 +113,7 @@ def rp_callback(request):
             "id_token_json": json.dumps(id_token, indent=2, sort_keys=True, default=str),
             "userinfo_json": json.dumps(userinfo, indent=2, sort_keys=True, default=str),
             "access_token": result.get("token"),
+            # RP-initiated logout without id_token_hint: the OP asks for confirmation, then returns home
+            "logout_url": rp.logout_url(),
         },
     )

@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import time
 from urllib.parse import unquote_plus
 
 from cryptojwt.jws.jws import factory as jws_factory
@@ -32,10 +33,15 @@ def basic_credentials(authorization: str) -> tuple[str, str]:
 
 
 def _check(client_id, secret):
-    """Defect 18: stock compares plain secrets with ``==``; ours are hashed, compared in constant time."""
-    client = Client.objects.filter(client_id=client_id, is_active=True).only("client_secret_hash").first()
+    """Defect 18: stock compares plain secrets with ``==``; ours are hashed, compared in constant time.
+    A secret with a ``client_secret_expires_at`` in the past no longer works (RFC 7591 §3.2.1)."""
+    client = (
+        Client.objects.filter(client_id=client_id, is_active=True).only("client_secret_hash", "client_secret_expires_at").first()
+    )
     if client is None or not client.check_secret(secret):
         raise ClientAuthenticationError("Invalid client credentials")
+    if client.client_secret_expires_at and client.client_secret_expires_at < time.time():
+        raise ClientAuthenticationError("Expired client secret")
     return {"client_id": client_id}
 
 

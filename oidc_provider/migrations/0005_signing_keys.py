@@ -23,7 +23,7 @@ def one_current_key_per_alg(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('oidc_provider', '0002_client_metadata'),
+        ('oidc_provider', '0004_registration_logout'),
     ]
 
     operations = [

@@ -5,11 +5,13 @@ mapping happens here, in one place. Rows are read once per unit of work.
 """
 
 from collections.abc import MutableMapping
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from idpyoidc.storage import DictType
 
+from oidc_provider import crypto
 from oidc_provider.conf import oidc_settings
+from oidc_provider.metadata import INFORMATIONAL
 from oidc_provider.models import Client
 from oidc_provider.storage.unit_of_work import _current
 
@@ -21,23 +23,34 @@ def split_redirect_uri(uri):
     return [base, parse_qs(parts.query) if parts.query else {}]
 
 
+def join_redirect_uri(base, query):
+    """The inverse of ``split_redirect_uri``."""
+    return f"{base}?{urlencode(query, doseq=True)}" if query else base
+
+
 def client_to_idpy(client: Client) -> dict:
-    """The dict idpyoidc expects for ``client``."""
+    """The dict idpyoidc expects for ``client``: the keys it reads, plus the RFC 7591 names that
+    client configuration (RFC 7592) shows back."""
     allowed = client.scopes or list(oidc_settings.SCOPES_TO_CLAIMS)
     info = {
         "client_id": client.client_id,
         "client_name": client.client_name,
         "redirect_uris": [split_redirect_uri(u) for u in client.redirect_uris],
         "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
+        "grant_types": list(client.grant_types or ["authorization_code"]),
+        "response_types": list(client.response_types or ["code"]),
         # defect 25: idpyoidc reads *_supported, not the RFC 7591 names
         "grant_types_supported": list(client.grant_types or ["authorization_code"]),
         "response_types_supported": list(client.response_types or ["code"]),
         # defect 18: enforce the registered token_endpoint_auth_method
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
         "token_endpoint_client_authn_method": ["public" if client.is_public else client.token_endpoint_auth_method],
+        "scope": client.scope or " ".join(allowed),
         "allowed_scopes": allowed,
         "pkce_essential": client.is_public or client.require_pkce or oidc_settings.REQUIRE_PKCE,
-        "client_secret_expires_at": 0,
+        "client_id_issued_at": int(client.created_at.timestamp()) if client.created_at else 0,
+        # idpyoidc refuses the client once this has passed (0: never)
+        "client_secret_expires_at": client.client_secret_expires_at,
         "skip_consent": client.skip_consent,
     }
     info.update(signing_algorithms(client))
@@ -46,8 +59,17 @@ def client_to_idpy(client: Client) -> dict:
     elif client.jwks:
         info["jwks"] = client.jwks
     if client.post_logout_redirect_uris:
-        # defects 5/26: idpyoidc's end_session only knows the singular, pre-final name
-        info["post_logout_redirect_uri"] = split_redirect_uri(client.post_logout_redirect_uris[0])
+        # defects 5/26: idpyoidc's end_session matches against the singular, pre-final name
+        info["post_logout_redirect_uri"] = [split_redirect_uri(u) for u in client.post_logout_redirect_uris]
+    # idpyoidc tests these by presence ("backchannel_logout_uri" in cinfo), so only when set
+    for name in ("backchannel_logout_uri", "frontchannel_logout_uri"):
+        if getattr(client, name):
+            info[name] = getattr(client, name)
+    if client.backchannel_logout_uri:
+        info["backchannel_logout_session_required"] = client.backchannel_logout_session_required
+    if client.frontchannel_logout_uri:
+        info["frontchannel_logout_session_required"] = client.frontchannel_logout_session_required
+    info.update({k: v for k, v in client.metadata.items() if k in INFORMATIONAL})
     return info
 
 
@@ -63,6 +85,61 @@ def signing_algorithms(client: Client) -> dict:
     if client.userinfo_signed_response_alg in supported:
         algs["userinfo_signed_response_alg"] = client.userinfo_signed_response_alg
     return algs
+def save_registered_client(cinfo: dict) -> Client:
+    """Store the client idpyoidc's registration endpoint made (``cinfo``, its cdb entry) as a row:
+    the inverse of ``client_to_idpy``. Secret and registration access token are kept hashed."""
+    method = cinfo.get("token_endpoint_auth_method", "client_secret_basic")
+    client = Client(
+        client_id=cinfo["client_id"],
+        client_name=cinfo.get("client_name", ""),
+        redirect_uris=[join_redirect_uri(base, query) for base, query in cinfo["redirect_uris"]],
+        post_logout_redirect_uris=cinfo.get("post_logout_redirect_uris", []),
+        grant_types=cinfo.get("grant_types", ["authorization_code"]),
+        response_types=cinfo.get("response_types", ["code"]),
+        token_endpoint_auth_method=method,
+        scope=cinfo.get("scope", ""),
+        require_pkce=method == "none",
+        jwks=cinfo.get("jwks"),
+        jwks_uri=cinfo.get("jwks_uri", ""),
+        id_token_signed_response_alg=cinfo.get("id_token_signed_response_alg", ""),
+        userinfo_signed_response_alg=cinfo.get("userinfo_signed_response_alg", ""),
+        backchannel_logout_uri=cinfo.get("backchannel_logout_uri", ""),
+        backchannel_logout_session_required=cinfo.get("backchannel_logout_session_required", False),
+        frontchannel_logout_uri=cinfo.get("frontchannel_logout_uri", ""),
+        frontchannel_logout_session_required=cinfo.get("frontchannel_logout_session_required", False),
+        registered_via="registration",
+        registration_access_token_hash=hash_registration_access_token(cinfo["registration_access_token"]),
+        client_secret_expires_at=cinfo.get("client_secret_expires_at", 0),
+        metadata={k: cinfo[k] for k in INFORMATIONAL if k in cinfo},
+    )
+    client.set_secret(cinfo.get("client_secret"))
+    client.save()
+    return client
+
+
+def hash_registration_access_token(token: str) -> str:
+    return crypto.hash_token(token, "registration-access-token")
+
+
+class RegistrationAccessTokens:
+    """idpyoidc's ``context.registration_access_token`` (token -> client_id) over the hashes kept
+    on ``Client`` rows, instead of a dict in one process. idpyoidc only sets and looks up."""
+
+    def __getitem__(self, token):
+        if not isinstance(token, str):
+            raise KeyError(token)
+        client_id = (
+            Client.objects.filter(registration_access_token_hash=hash_registration_access_token(token), is_active=True)
+            .values_list("client_id", flat=True)
+            .first()
+        )
+        if client_id is None:
+            raise KeyError("unknown registration access token")
+        return client_id
+
+    def __setitem__(self, token, client_id):
+        # Registration calls this before the client exists; save_registered_client stores the hash.
+        pass
 
 
 class ClientDatabase(MutableMapping, DictType):

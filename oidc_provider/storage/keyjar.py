@@ -157,6 +157,12 @@ class ProviderKeyJar(KeyJar):
         issuer.add_kb(bundle)
         return issuer
 
+    def key_summary(self, issuer_id):
+        """Defect 19: registration's eagerly formatted debug line asks for the summary of a client
+        that has no keys here (none are kept in memory), which raised ``IssuerNotFound``."""
+        issuer = self._get_issuer(issuer_id)
+        return issuer.key_summary() if issuer is not None else ""
+
     def _add_issuer(self, issuer_id):
         if issuer_id == "" or issuer_id == self.issuer:
             return super()._add_issuer(issuer_id)

@@ -38,9 +38,19 @@ def _is_live(token, now):
 
 
 def prune_tokens(grant, now):
-    """Drop expired and revoked tokens that no live token is based on (notes §5.3: rows grow forever)."""
+    """Drop expired and revoked tokens that no live token is based on (notes §5.3: rows grow forever).
+    The latest ID token stays, expired or not: its ``sid`` is what a logout token must carry."""
     needed = {t.based_on for t in grant.issued_token if _is_live(t, now) and t.based_on}
-    grant.issued_token = [t for t in grant.issued_token if _is_live(t, now) or t.value in needed]
+    id_token = grant.last_issued_token_of_type("id_token")
+    grant.issued_token = [
+        t for t in grant.issued_token
+        if _is_live(t, now) or t.value in needed or (t is id_token and not t.revoked)
+    ]
+
+
+def load_node(row):
+    """The idpyoidc object (``UserSessionInfo``, ``ClientSessionInfo``, ``Grant``) a row holds."""
+    return importer(row.class_name)().load(row.data)
 
 
 class RowSessionStore:
@@ -58,7 +68,7 @@ class RowSessionStore:
         row = rows.first()
         if row is None:
             return None
-        obj = importer(row.class_name)().load(row.data)
+        obj = load_node(row)
         if isinstance(obj, NodeInfo):
             obj.subordinate = list(
                 SessionNode.objects.filter(parent_key=key).order_by("created_at", "id").values_list("key", flat=True)
@@ -144,7 +154,7 @@ def flush(unit):
             except IntegrityError:
                 pass
         elif fingerprint is None:
-            SessionNode.objects.create(key=key, **fields)
+            SessionNode.objects.create(key=key, op_session=unit.op_session, **fields)
         else:
             rows = SessionNode.objects.filter(key=key)
             if not fields["revoked"]:
@@ -164,6 +174,14 @@ def revoked_data(data, is_grant):
     return data
 
 
+def subtree(keys) -> Q:
+    """Matches the nodes ``keys`` and every node under them."""
+    match = Q(key__in=keys)
+    for key in keys:
+        match |= Q(key__startswith=key + DIVIDER)
+    return match
+
+
 def revoke_nodes(queryset):
     """Revoke the selected session-tree nodes, every node under them and every token in their grants.
 
@@ -175,10 +193,7 @@ def revoke_nodes(queryset):
         keys = list(queryset.values_list("key", flat=True))
         if not keys:
             return 0
-        match = Q(key__in=keys)
-        for key in keys:
-            match |= Q(key__startswith=key + DIVIDER)
-        rows = list(SessionNode.objects.select_for_update().filter(match).order_by("pk"))
+        rows = list(SessionNode.objects.select_for_update().filter(subtree(keys)).order_by("pk"))
         for row in rows:
             row.revoked = True
             row.data = revoked_data(row.data, row.kind == SessionNode.GRANT)

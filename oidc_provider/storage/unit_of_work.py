@@ -14,8 +14,9 @@ _current = contextvars.ContextVar("oidc_unit_of_work", default=None)
 
 
 class UnitOfWork:
-    def __init__(self, lock=False):
+    def __init__(self, lock=False, op_session=""):
         self.lock = lock  # lock grant rows on load (requests that spend a single-use thing)
+        self.op_session = op_session  # the OPSession key that grants created here belong to
         self.nodes = {}  # key -> [obj, dump-at-load or None if created here]
         self.deleted = set()
         self.clients = {}  # client_id -> idpyoidc client dict (or None when unknown)
@@ -29,15 +30,16 @@ def current():
 
 
 @contextmanager
-def unit_of_work(lock=False):
-    """Run idpyoidc work against the database: one transaction, changed nodes written at the end."""
+def unit_of_work(lock=False, op_session=""):
+    """Run idpyoidc work against the database: one transaction, changed nodes written at the end.
+    Grants created in it are recorded as made in the OP session ``op_session`` (the logout key)."""
     from oidc_provider.storage.sessions import flush
 
     outer = _current.get()
     if outer is not None:  # nested use joins the outer unit
         yield outer
         return
-    unit = UnitOfWork(lock=lock)
+    unit = UnitOfWork(lock=lock, op_session=op_session)
     token = _current.set(unit)
     try:
         with transaction.atomic():

@@ -7,6 +7,7 @@ The parsed request (not the URL) waits in the Django session while the user logs
 import secrets
 from urllib.parse import urlencode
 
+from django.contrib import auth
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -19,6 +20,7 @@ from idpyoidc.server.oauth2.authorization import FORM_POST, get_uri, inputs
 from idpyoidc.time_util import utc_time_sans_frac
 
 from oidc_provider.conf import oidc_settings
+from oidc_provider.logout import op_session_ended, op_session_key
 from oidc_provider.models import Client
 from oidc_provider.server import get_server
 from oidc_provider.signals import AUTH_TIME_SESSION_KEY, LOGIN_ID_SESSION_KEY
@@ -36,9 +38,10 @@ def never_framed(response):
     return response
 
 
-def error_page(request, description, status=400):
+def error_page(request, description, status=400, title="This sign-in request cannot be completed"):
     """Errors that cannot be sent to a verified redirect_uri are shown, never redirected."""
-    return never_framed(render(request, "oidc_provider/error.html", {"description": description}, status=status))
+    context = {"title": title, "description": description}
+    return never_framed(render(request, "oidc_provider/error.html", context, status=status))
 
 
 def authorization_endpoint():
@@ -118,6 +121,21 @@ def matches_login_hint(user, hint) -> bool:
     return hint in (user.get_username(), getattr(user, email_field, None))
 
 
+def matches_id_token_hint(user, id_token) -> bool:
+    """Defect 17: idpyoidc stores the verified id_token_hint as ``verified_id_token_hint`` and looks
+    for ``__verified_it_token_hint``, so it never tells whose session the client means (OIDC Core
+    §3.1.2.1); and it would compare ``sub`` with a user id. The hint's ``sid`` names the user; its
+    signature was checked against the key jar, and its issuer must be this OP (a client's own keys
+    are in the key jar too)."""
+    if id_token.get("iss") != oidc_settings.ISSUER or not id_token.get("sid"):
+        return False
+    try:
+        uid = get_server().context.session_manager.decrypt_session_id(id_token["sid"])[0]
+    except Exception:  # not a session id of this OP's
+        return False
+    return uid == str(user.pk)
+
+
 class AuthorizationFlow:
     """Decides, for a parsed request, between login, consent, an error and the code response."""
 
@@ -129,9 +147,17 @@ class AuthorizationFlow:
     def error(self, error, description=""):
         return redirect_error(self.parsed.to_dict(), self.parsed["redirect_uri"], error, description)
 
+    def sign_out_if_ended(self):
+        """An OP session the admin ended takes the Django session with it: the user signs in again."""
+        if self.request.user.is_authenticated and op_session_ended(self.request):
+            auth.logout(self.request)
+            return True
+        return False
+
     def run(self, resumed=False):
         if "none" in self.prompt and len(self.prompt) > 1:
             return self.error("invalid_request", "prompt=none cannot be combined with other values")
+        self.sign_out_if_ended()
         user = self.request.user
         login_needed = not user.is_authenticated or "login" in self.prompt
         if user.is_authenticated and not resumed:
@@ -140,6 +166,9 @@ class AuthorizationFlow:
                 login_needed = True
             hint = self.parsed.get("login_hint")
             if hint and not matches_login_hint(user, hint):
+                login_needed = True
+            id_token = self.parsed.get("verified_id_token_hint")  # sic: not verified_claim_name()
+            if id_token is not None and not matches_id_token_hint(user, id_token):
                 login_needed = True
         if login_needed:
             if "none" in self.prompt:
@@ -165,10 +194,12 @@ class AuthorizationFlow:
         return response
 
     def issue(self):
+        if self.sign_out_if_ended():
+            return self.redirect_to_login()
         endpoint = authorization_endpoint()
         user = self.request.user
         authn = {"uid": str(user.pk), "authn_time": auth_time(self.request)}
-        with unit_of_work():
+        with unit_of_work(op_session=op_session_key(self.request)):
             result = endpoint.process_request(self.parsed, http_info=http_info(self.request), authn=authn)
             if "http_response" in result:  # idpyoidc still wants a login (e.g. max_age): do it
                 return self.redirect_to_login()

@@ -60,6 +60,21 @@ def invalid_client(description="Client authentication failed"):
     )
 
 
+def bearer_challenge(description=None):
+    """RFC 6750 §3: a 401 for a missing bearer token (bare challenge, no body) or, with a
+    ``description``, for an invalid one (``invalid_token``)."""
+    challenge = f'Bearer realm="{oidc_settings.ISSUER}"'
+    if description is None:
+        response = HttpResponse(status=401)
+        for key, value in NO_STORE.items():
+            response[key] = value
+    else:
+        challenge += f', error="invalid_token", error_description="{description}"'
+        response = oauth_error("invalid_token", description, status=401)
+    response["WWW-Authenticate"] = challenge
+    return response
+
+
 def create_response(result: dict, status=200, no_store=True) -> HttpResponse:
     """Turn idpyoidc's ``do_response`` output into an ``HttpResponse``."""
     headers = dict(result.get("http_headers") or [])
@@ -139,20 +154,11 @@ class UserInfoView(EndpointView):
         code = error.get("error", "invalid_token")
         if code != "invalid_token":
             return oauth_error(code, error.get("error_description", ""))
-        description = error.get("error_description", "")
-        challenge = f'Bearer realm="{oidc_settings.ISSUER}", error="invalid_token"'
-        if description:
-            challenge += f', error_description="{description}"'
-        return oauth_error("invalid_token", description, status=401, headers={"WWW-Authenticate": challenge})
+        return bearer_challenge(error.get("error_description") or "Invalid token")
 
     def handle(self, request, params):
         if not (request.headers.get("Authorization") or "access_token" in params):
-            # RFC 6750 §3.1: a request without any token gets a bare challenge
-            response = HttpResponse(status=401)
-            response["WWW-Authenticate"] = f'Bearer realm="{oidc_settings.ISSUER}"'
-            for key, value in NO_STORE.items():
-                response[key] = value
-            return response
+            return bearer_challenge()  # RFC 6750 §3.1: no token, no error details
         return super().handle(request, params)
 
     def client_auth_failed(self):

@@ -85,3 +85,18 @@ def authorize(session, url, redirect_uri, username=None, password=None, consent=
             raise AssertionError(f"unexpected page {response.url}: {response.text[:1000]}")
         response = session.post(response.url, data=form, allow_redirects=False)
     raise AssertionError(f"no redirect to {redirect_uri} after {max_steps} steps")
+
+
+def lands_on_login(session, url, max_steps=10) -> bool:
+    """Whether following ``url`` like a browser ends on the OP's login page (a new login is asked)."""
+    response = session.get(url, allow_redirects=False)
+    for _ in range(max_steps):
+        if not response.is_redirect:
+            return response.status_code == 200 and urlsplit(response.url).path == LOGIN_PATH
+        response = session.get(urljoin(response.url, response.headers["Location"]), allow_redirects=False)
+    return False
+
+
+def csrf_header(session) -> dict:
+    """The header Django's CSRF check accepts for a POST from ``session`` (which has seen a form)."""
+    return {"X-CSRFToken": session.cookies["csrftoken"]}

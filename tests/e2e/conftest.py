@@ -15,6 +15,7 @@ import pytest
 
 from tests.e2e.browser import new_session
 from tests.e2e.live import Database, LiveServer
+from tests.rp_server import RPServer
 
 REDIRECT_URI = "https://rp.example/cb"
 
@@ -121,3 +122,28 @@ def make_client(op_server, client_pool):
         return pool.pop()
 
     return make
+
+
+@pytest.fixture(scope="session")
+def rp_server():
+    """Relying parties' logout endpoints: an HTTP server in the test process that records requests."""
+    server = RPServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def register(op_discovery):
+    """``register(**metadata)``: a client made through the OP's registration endpoint (RFC 7591)."""
+
+    def register(**metadata):
+        body = {"redirect_uris": [REDIRECT_URI], "scope": "openid profile email", **metadata}
+        response = new_session().post(op_discovery["registration_endpoint"], json=body)
+        assert response.status_code == 201, response.text
+        info = response.json()
+        return SimpleNamespace(
+            client_id=info["client_id"], client_secret=info.get("client_secret"), redirect_uri=body["redirect_uris"][0],
+            scope=body["scope"], auth_method=info["token_endpoint_auth_method"], registration=info,
+        )
+
+    return register

@@ -105,3 +105,22 @@ def fetch_jwks(discovery) -> dict:
     response = new_session().get(discovery["jwks_uri"])
     assert response.status_code == 200
     return response.json()
+
+
+BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+
+
+def validate_logout_token(token, jwks, *, issuer, client_id, id_token_claims, leeway=5):
+    """Back-Channel Logout 1.0 §2.6 as an RP does it: signature against the OP's JWKS, typ, iss, aud,
+    iat, exp, jti, events, no nonce; and sid and sub those of the ID token it ends."""
+    claims = jwt.decode(token, JsonWebKey.import_key_set(jwks))
+    assert claims.header["typ"] == "logout+jwt"
+    assert claims["iss"] == issuer
+    assert claims["aud"] in ([client_id], client_id)
+    now = time.time()
+    assert claims["iat"] <= now + leeway < claims["exp"] + leeway
+    assert claims["jti"]
+    assert claims["events"] == {BACKCHANNEL_LOGOUT_EVENT: {}}
+    assert "nonce" not in claims
+    assert claims["sid"] == id_token_claims["sid"] and claims["sub"] == id_token_claims["sub"]
+    return claims

@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client as HttpClient
 
+from oidc_provider.backchannel import LogoutDispatcher
 from oidc_provider.server import reset_server
 from tests import flows
 
@@ -52,3 +53,19 @@ def jwks_server(settings):
     server = JWKSServer()
     yield server
     server.close()
+class RecordingDispatcher(LogoutDispatcher):
+    """Keeps the back-channel deliveries instead of sending them (the end-to-end suite sends them)."""
+
+    deliveries = []
+
+    def dispatch(self, deliveries):
+        type(self).deliveries.extend(deliveries)
+
+
+@pytest.fixture(autouse=True)
+def deliveries(settings):
+    """The back-channel logout deliveries dispatched during the test (after their commit); nothing
+    in this suite is sent for real."""
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "LOGOUT_DISPATCHER": "tests.protocol.conftest.RecordingDispatcher"}
+    RecordingDispatcher.deliveries = []
+    return RecordingDispatcher.deliveries

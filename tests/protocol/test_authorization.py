@@ -194,6 +194,58 @@ def test_login_hint_matching_current_user_goes_on(rp, browser):
     assert response["Location"].startswith("/oidc/consent")
 
 
+@pytest.fixture
+def alices_id_token(rp, browser, http):
+    return flows.get_tokens(browser, http)["id_token"]
+
+
+def test_id_token_hint_of_the_current_user_goes_on_silently(rp, browser, http, alices_id_token):
+    """Defect 17: idpyoidc never looked at id_token_hint (a misspelt claim name)."""
+    code, verifier = flows.get_code(browser, prompt="none", id_token_hint=alices_id_token)
+    assert flows.redeem(http, code, verifier).status_code == 200
+    # through a new login, the stored request keeps its verified hint
+    _, challenge = flows.pkce_pair()
+    asked = browser.get("/oidc/authorize", flows.auth_params(challenge, prompt="login", id_token_hint=alices_id_token))
+    resume = flows.query(asked)["next"]
+    browser.post("/accounts/login/", {"username": "alice", "password": "pw", "next": resume})
+    assert browser.get(resume)["Location"].startswith(flows.REDIRECT_URI)
+
+
+def test_id_token_hint_of_another_user_asks_for_login(rp, browser, http, alices_id_token, django_user_model):
+    from django.test import Client as HttpClient
+
+    django_user_model.objects.create_user("bob", "bob@example.com", "pw")
+    bob = HttpClient()
+    bob.login(username="bob", password="pw")
+    _, challenge = flows.pkce_pair()
+    silent = bob.get("/oidc/authorize", flows.auth_params(challenge, prompt="none", id_token_hint=alices_id_token))
+    assert error_redirect(silent)["error"] == "login_required"
+    asked = bob.get("/oidc/authorize", flows.auth_params(challenge, id_token_hint=alices_id_token))
+    assert asked["Location"].startswith("/accounts/login/")
+
+
+def test_id_token_hint_not_issued_by_the_op_asks_for_login(rp, browser, alices_id_token):
+    from cryptojwt.jwk.ec import new_ec_key
+    from cryptojwt.jwt import JWT
+    from cryptojwt.key_jar import KeyJar
+
+    from oidc_provider.server import get_server
+
+    from oidc_provider.models import Client
+
+    key = new_ec_key("P-256", kid="rp-key")
+    Client.objects.filter(client_id="rp1").update(jwks={"keys": [key.serialize()]})  # the client's registered keys
+    client_keys = KeyJar()
+    client_keys.add_keys("rp1", [key])
+    claims = flows.jwt_claims(alices_id_token)
+    forged = JWT(client_keys, iss="rp1", lifetime=600, sign_alg="ES256").pack(
+        payload={"sub": claims["sub"], "sid": claims["sid"]}, recv="rp1", issuer_id="rp1"
+    )
+    _, challenge = flows.pkce_pair()
+    response = browser.get("/oidc/authorize", flows.auth_params(challenge, prompt="none", id_token_hint=forged))
+    assert error_redirect(response)["error"] == "login_required"
+
+
 def test_form_post_response_mode(rp, browser):
     flows.get_code(browser)
     response = browser.get("/oidc/authorize", flows.auth_params(flows.pkce_pair()[1], response_mode="form_post"))

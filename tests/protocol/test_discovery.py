@@ -27,7 +27,7 @@ def test_discovery_lists_what_works(db, http):
     assert {"openid", "profile", "email", "address", "phone"} <= set(info["scopes_supported"])
     assert {"sub", "email", "name", "auth_time"} <= set(info["claims_supported"])
     assert info["authorization_response_iss_parameter_supported"] is True
-    for absent in ("jwks", "version", "registration_endpoint", "userinfo_encryption_alg_values_supported", "check_session_iframe"):
+    for absent in ("jwks", "version", "userinfo_encryption_alg_values_supported", "check_session_iframe"):
         assert absent not in info
 
 

@@ -1,0 +1,133 @@
+"""RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0) and the pages a person sees on the
+way: the confirmation, and the signed-out page that loads the clients' front-channel logout URLs
+(Front-Channel Logout 1.0) before it continues to the post-logout redirect."""
+
+from urllib.parse import urlencode
+
+from django.contrib import auth
+from django.core import signing
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.utils import translation
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.clickjacking import xframe_options_deny
+from django.views.decorators.csrf import csrf_exempt
+from idpyoidc.message.oidc import verified_claim_name
+from idpyoidc.server.oauth2.authorization import verify_uri
+
+from oidc_provider.conf import oidc_settings
+from oidc_provider.logout import end_op_session, id_token_in_op_session
+from oidc_provider.models import Client
+from oidc_provider.server import get_server
+from oidc_provider.views.authorization import error_page
+from oidc_provider.views.base import is_error, repeated_parameter
+
+CONFIRM_SALT = "oidc_provider.logout.confirm"
+LOGOUT_ERROR = "This sign-out request cannot be completed"
+
+
+def language(ui_locales) -> str:
+    """The first of the client's ``ui_locales`` the site can show, else the current language."""
+    for tag in ui_locales or []:
+        try:
+            return translation.get_supported_language_variant(tag)
+        except LookupError:
+            continue
+    return translation.get_language()
+
+
+def page(request, template, context, lang, status=200):
+    """A logout page in ``lang``, never cached."""
+    with translation.override(lang):
+        response = render(request, template, context, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def post_logout_target(parsed, client_id):
+    """The ``post_logout_redirect_uri`` (with ``state``) if it is registered for the client, else None:
+    a URI that does not match exactly is never followed (RP-Initiated Logout 1.0 §3)."""
+    uri = parsed.get("post_logout_redirect_uri")
+    if not uri or not client_id:
+        return None
+    try:
+        verify_uri(get_server().context, {"post_logout_redirect_uri": uri}, "post_logout_redirect_uri", client_id=client_id)
+    except Exception:  # idpyoidc raises a different type for each way of not matching
+        return None
+    if parsed.get("state"):
+        uri += ("&" if "?" in uri else "?") + urlencode({"state": parsed["state"]})
+    return uri
+
+
+def signed_out(request, frontchannel_urls, target, lang):
+    """Straight to the client when no front-channel URL has to be loaded first."""
+    if target and not frontchannel_urls:
+        return HttpResponseRedirect(target)
+    return page(request, "oidc_provider/signed_out.html", {"frontchannel_urls": frontchannel_urls, "continue_url": target}, lang)
+
+
+def log_out(request, target, lang):
+    """End the OP session (tokens revoked, back-channel logout sent) and the Django session."""
+    frontchannel_urls = end_op_session(request)
+    auth.logout(request)
+    return signed_out(request, frontchannel_urls, target, lang)
+
+
+@method_decorator([csrf_exempt, xframe_options_deny], name="dispatch")
+class EndSessionView(View):
+    """The end_session_endpoint, GET or POST (RP-Initiated Logout 1.0 §2)."""
+
+    http_method_names = ["get", "post"]
+
+    def get(self, request):
+        return self.end_session(request, request.GET)
+
+    def post(self, request):
+        return self.end_session(request, request.POST)
+
+    def end_session(self, request, params):
+        repeated = repeated_parameter(params)
+        if repeated:
+            return error_page(request, f"Repeated parameter: {repeated}", title=LOGOUT_ERROR)
+        if any("\x00" in value for value in params.values()):  # no database takes it (PostgreSQL raises)
+            return error_page(request, "Malformed request", title=LOGOUT_ERROR)
+        parsed = get_server().get_endpoint("session").parse_request(params.dict())
+        if is_error(parsed):
+            return error_page(request, parsed["error_description"], title=LOGOUT_ERROR)
+        hint = parsed.get(verified_claim_name("id_token_hint"))
+        client_id = parsed.get("client_id")
+        if hint is not None:
+            if client_id and client_id not in hint["aud"]:
+                return error_page(request, "client_id is not the audience of id_token_hint.", title=LOGOUT_ERROR)
+            client_id = client_id or hint["aud"][0]
+        target = post_logout_target(parsed, client_id)
+        lang = language(parsed.get("ui_locales"))
+        if not request.user.is_authenticated:
+            return signed_out(request, [], target, lang)
+        if hint is not None and id_token_in_op_session(request, hint):
+            return log_out(request, target, lang)
+        # §2: without a hint of the current session, the user is asked
+        client = Client.objects.filter(client_id=client_id, is_active=True).first() if client_id else None
+        pending = signing.dumps({"target": target, "lang": lang}, salt=CONFIRM_SALT)
+        return page(request, "oidc_provider/logout_confirm.html", {"client": client, "pending": pending}, lang)
+
+
+@method_decorator(xframe_options_deny, name="dispatch")
+class LogoutConfirmView(View):
+    """The confirmation form's target (CSRF-protected): sign out, or stay signed in."""
+
+    http_method_names = ["post"]
+
+    def post(self, request):
+        try:
+            pending = signing.loads(request.POST.get("pending", ""), salt=CONFIRM_SALT,
+                                    max_age=oidc_settings.PENDING_REQUEST_LIFETIME)
+        except signing.BadSignature:
+            return error_page(request, "This sign-out request has expired. Go back to the application and start again.",
+                              title=LOGOUT_ERROR)
+        if request.POST.get("decision") != "logout":
+            return page(request, "oidc_provider/signed_out.html", {"stayed": True}, pending["lang"])
+        if not request.user.is_authenticated:
+            return signed_out(request, [], pending["target"], pending["lang"])
+        return log_out(request, pending["target"], pending["lang"])

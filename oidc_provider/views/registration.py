@@ -1,0 +1,61 @@
+"""Dynamic client registration (RFC 7591) behind ``REGISTRATION_POLICY``, and client configuration
+(RFC 7592) with the registration access token."""
+
+from django.db import transaction
+from django.db.models import F
+
+from oidc_provider.conf import oidc_settings
+from oidc_provider.models import InitialAccessToken
+from oidc_provider.views.base import EndpointView, bearer_challenge, oauth_error
+
+
+class RegistrationView(EndpointView):
+    """POST client metadata as JSON; 201 with the client's id, secret and registration access token."""
+
+    endpoint_name = "registration"
+    http_method_names = ["post"]
+
+    def request_arg(self, params):
+        return self.request.body
+
+    def handle(self, request, params):
+        policy = oidc_settings.REGISTRATION_POLICY
+        if policy == "none":
+            return oauth_error("access_denied", "This provider does not accept dynamic client registration.", status=403)
+        with transaction.atomic():
+            token = None
+            if policy == "initial_access_token":
+                header = request.headers.get("Authorization", "")
+                if not header.startswith("Bearer "):
+                    return bearer_challenge()  # RFC 7591 §3: the initial access token is a bearer token
+                token = InitialAccessToken.usable(header[7:].strip()).select_for_update().first()
+                if token is None:
+                    return bearer_challenge("The initial access token is unknown, expired or used up")
+            response = super().handle(request, params)
+            if token is not None and response.status_code == 201:
+                InitialAccessToken.objects.filter(pk=token.pk).update(uses_left=F("uses_left") - 1)
+        return response
+
+
+class ClientConfigurationView(EndpointView):
+    """RFC 7592: GET reads the client's configuration. idpyoidc 5.0.0 has no update or delete."""
+
+    endpoint_name = "registration_read"
+    http_method_names = ["get", "put", "delete"]
+
+    def put(self, request, *args, **kwargs):
+        return oauth_error("invalid_request", "Updating a registered client (RFC 7592 §2.2) is not supported.")
+
+    def delete(self, request, *args, **kwargs):
+        # RFC 7592 §2.3: a server that does not support deletion answers 405
+        response = oauth_error("invalid_request", "Deleting a registered client (RFC 7592 §2.3) is not supported.", status=405)
+        response["Allow"] = "GET"
+        return response
+
+    def handle(self, request, params):
+        if not request.headers.get("Authorization"):
+            return bearer_challenge()  # RFC 6750 §3.1: no token, no error details
+        return super().handle(request, params)
+
+    def client_auth_failed(self):
+        return bearer_challenge("Unknown registration access token or client_id")  # RFC 7592 §2.1

@@ -1,0 +1,429 @@
+"""Logout (OpenID Connect RP-Initiated, Back-Channel and Front-Channel Logout 1.0) through the OP's
+views: every path that ends the OP session revokes its tokens and tells its clients."""
+
+import time
+
+import pytest
+from cryptojwt.jwk.ec import new_ec_key
+from cryptojwt.jwt import JWT
+from cryptojwt.key_jar import KeyJar
+from django.contrib.auth import get_user_model
+from django.test import Client as HttpClient
+
+from oidc_provider.models import Client, OPSession, SessionNode
+from oidc_provider.server import get_server
+from tests import flows
+
+BCL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+BYE = "https://rp.example/bye"
+
+
+@pytest.fixture
+def rp(db):
+    flows.make_client()
+    Client.objects.filter(client_id="rp1").update(
+        post_logout_redirect_uris=[BYE, "https://rp.example/bye2?x=1"],
+        backchannel_logout_uri="https://rp.example/backchannel",
+        backchannel_logout_session_required=True,
+    )
+    return "rp1"
+
+
+@pytest.fixture
+def fc_rp(db):
+    """A second client that uses front-channel logout only."""
+    flows.make_client("rp2", "s3cret2")
+    Client.objects.filter(client_id="rp2").update(
+        frontchannel_logout_uri="https://rp.example/frontchannel?app=2", frontchannel_logout_session_required=True
+    )
+    return "rp2"
+
+
+@pytest.fixture
+def end_session(django_capture_on_commit_callbacks):
+    """GET /oidc/end_session as ``browser``; back-channel deliveries dispatch at commit as in production."""
+
+    def call(browser, method="get", **params):
+        with django_capture_on_commit_callbacks(execute=True):
+            return getattr(browser, method)("/oidc/end_session", params)
+
+    return call
+
+
+def userinfo(http, tokens):
+    return http.get("/oidc/userinfo", HTTP_AUTHORIZATION="Bearer " + tokens["access_token"])
+
+
+def is_logged_in(browser):
+    return "_auth_user_id" in browser.session
+
+
+def asks_for_login(browser, client_id="rp1"):
+    _, challenge = flows.pkce_pair()
+    response = browser.get("/oidc/authorize", flows.auth_params(challenge, client_id=client_id))
+    return response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def assert_valid_logout_token(http, delivery, client_id, id_token):
+    """Back-Channel Logout 1.0 §2.4 and §2.6, checked as an RP would."""
+    claims, header = flows.verified_claims(http, delivery["logout_token"])
+    assert header["typ"] == "logout+jwt"  # defect 39
+    assert claims["iss"] == "http://testserver/oidc" and claims["aud"] == [client_id]
+    assert claims["events"] == {BCL_EVENT: {}}
+    id_claims = flows.jwt_claims(id_token)
+    assert claims["sid"] == id_claims["sid"] and claims["sub"] == id_claims["sub"]
+    assert "nonce" not in claims and claims["jti"]
+    assert claims["iat"] <= time.time() + 5 and time.time() < claims["exp"] <= claims["iat"] + 120
+
+
+# RP-initiated logout
+
+
+def test_logout_with_a_hint_of_this_session_ends_everything(rp, browser, http, end_session, deliveries):
+    tokens = flows.get_tokens(browser, http)
+    response = end_session(browser, id_token_hint=tokens["id_token"], post_logout_redirect_uri=BYE, state="s-1")
+    # no confirmation page: the hint belongs to the current OP session
+    assert response.status_code == 302 and response["Location"] == f"{BYE}?state=s-1"
+    assert not is_logged_in(browser)  # the Django session ended too
+    assert userinfo(http, tokens).status_code == 401  # defect 6: the tokens are dead
+    assert OPSession.objects.get().ended_at is not None
+    assert all(node.revoked for node in SessionNode.objects.filter(kind=SessionNode.GRANT))
+    [delivery] = deliveries
+    assert delivery["client_id"] == "rp1" and delivery["uri"] == "https://rp.example/backchannel"
+    assert_valid_logout_token(http, delivery, "rp1", tokens["id_token"])
+    assert asks_for_login(browser)
+
+
+def test_logout_endpoint_accepts_post(rp, browser, http, end_session):
+    tokens = flows.get_tokens(browser, http)
+    response = end_session(browser, method="post", id_token_hint=tokens["id_token"], post_logout_redirect_uri=BYE)
+    assert response.status_code == 302 and response["Location"] == BYE
+    assert not is_logged_in(browser)
+
+
+def test_expired_hint_is_accepted(rp, browser, http, end_session):
+    """RP-Initiated Logout 1.0 §2: the OP accepts an expired ID token as id_token_hint."""
+    tokens = flows.get_tokens(browser, http)
+    claims = flows.jwt_claims(tokens["id_token"])
+    payload = {k: v for k, v in claims.items() if k not in ("iss", "aud", "iat", "exp")}
+    signer = JWT(get_server().keyjar, iss=claims["iss"], lifetime=60, sign_alg="RS256")
+    expired = signer.pack(payload=payload, recv="rp1", iat=int(time.time()) - 3600)
+    assert flows.jwt_claims(expired)["exp"] < time.time()
+    response = end_session(browser, id_token_hint=expired, post_logout_redirect_uri=BYE)
+    assert response.status_code == 302 and response["Location"] == BYE
+    assert userinfo(http, tokens).status_code == 401
+
+
+def test_second_registered_post_logout_redirect_uri_is_followed(rp, browser, http, end_session):
+    """Defect 5: idpyoidc knew the first registered URI only."""
+    tokens = flows.get_tokens(browser, http)
+    response = end_session(browser, id_token_hint=tokens["id_token"], post_logout_redirect_uri="https://rp.example/bye2?x=1")
+    assert response["Location"] == "https://rp.example/bye2?x=1"
+
+
+@pytest.mark.parametrize("uri", ["https://evil.example/bye", f"{BYE}/", f"{BYE}?x=1", "https://rp.example/bye2", f"{BYE}#f"])
+def test_unregistered_post_logout_redirect_uri_is_not_followed(rp, browser, http, end_session, deliveries, uri):
+    tokens = flows.get_tokens(browser, http)
+    response = end_session(browser, id_token_hint=tokens["id_token"], post_logout_redirect_uri=uri, state="s-1")
+    assert response.status_code == 200 and "Location" not in response
+    page = response.content.decode()
+    assert "You are signed out" in page and "evil.example" not in page and 'id="continue"' not in page
+    # the logout itself happened
+    assert not is_logged_in(browser) and userinfo(http, tokens).status_code == 401 and len(deliveries) == 1
+
+
+def test_post_logout_redirect_uri_without_any_client_is_not_followed(db, http):
+    response = http.get("/oidc/end_session", {"post_logout_redirect_uri": BYE})
+    assert response.status_code == 200 and "Location" not in response
+
+
+def test_client_id_without_hint_verifies_the_redirect(rp, http):
+    """Defect 37: the stock request refused post_logout_redirect_uri without id_token_hint."""
+    response = http.get("/oidc/end_session", {"client_id": "rp1", "post_logout_redirect_uri": BYE, "state": "s"})
+    assert response.status_code == 302 and response["Location"] == f"{BYE}?state=s"
+
+
+def test_client_id_must_match_the_hint(rp, fc_rp, browser, http, end_session):
+    tokens = flows.get_tokens(browser, http)
+    response = end_session(browser, id_token_hint=tokens["id_token"], client_id="rp2")
+    assert response.status_code == 400
+    assert b"This sign-out request cannot be completed" in response.content
+    assert b"client_id is not the audience of id_token_hint" in response.content
+    assert is_logged_in(browser) and userinfo(http, tokens).status_code == 200
+
+
+def forged_hints(tokens):
+    """ID tokens the OP did not sign: a bad signature, alg none, and one signed by a client's own key
+    with the client as issuer (a registered client's keys are in the OP's key jar too)."""
+    header, payload, signature = tokens["id_token"].split(".")
+    flipped = signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")
+    claims = flows.jwt_claims(tokens["id_token"])
+    none_token = JWT(KeyJar(), iss=claims["iss"], sign_alg="none").pack(payload={"sub": claims["sub"], "sid": claims["sid"]}, recv="rp1")
+    client_key = new_ec_key("P-256", kid="c1")
+    client_keys = KeyJar()
+    client_keys.add_keys("rp1", [client_key])
+    get_server().keyjar.add_keys("rp1", [client_key])  # what registration with jwks does
+    by_client = JWT(client_keys, iss="rp1", lifetime=600, sign_alg="ES256").pack(
+        payload={"sub": claims["sub"], "sid": claims["sid"]}, recv="rp1", issuer_id="rp1"
+    )
+    return {"bad signature": f"{header}.{payload}.{flipped}", "alg none": none_token, "client-signed": by_client,
+            "garbage": "not-a-jwt"}
+
+
+@pytest.mark.parametrize("case", ["bad signature", "alg none", "client-signed", "garbage"])
+def test_hint_not_signed_by_the_op_is_refused(rp, browser, http, end_session, case):
+    tokens = flows.get_tokens(browser, http)
+    response = end_session(browser, id_token_hint=forged_hints(tokens)[case], post_logout_redirect_uri=BYE)
+    assert response.status_code == 400
+    assert b"id_token_hint is not an ID token of this provider" in response.content
+    assert is_logged_in(browser) and userinfo(http, tokens).status_code == 200
+
+
+def test_repeated_parameter_is_refused(rp, browser, end_session):
+    response = browser.get("/oidc/end_session?state=a&state=b")
+    assert response.status_code == 400 and b"Repeated parameter: state" in response.content
+    assert is_logged_in(browser)
+
+
+@pytest.mark.parametrize("params", [{"client_id": "rp\x00"}, {"post_logout_redirect_uri": "https://rp.example/\x00"}])
+def test_nul_bytes_are_refused(rp, browser, params):
+    response = browser.get("/oidc/end_session", {"client_id": "rp1", **params})
+    assert response.status_code == 400 and b"Malformed request" in response.content
+
+
+def test_not_logged_in_goes_straight_back(rp, browser, http, end_session):
+    tokens = flows.get_tokens(browser, http)
+    response = end_session(HttpClient(), id_token_hint=tokens["id_token"], post_logout_redirect_uri=BYE, state="x")
+    assert response.status_code == 302 and response["Location"] == f"{BYE}?state=x"
+    # another browser's hint ends nothing
+    assert is_logged_in(browser) and userinfo(http, tokens).status_code == 200
+    plain = HttpClient().get("/oidc/end_session")
+    assert plain.status_code == 200 and b"You are signed out" in plain.content
+
+
+# the confirmation page
+
+
+def confirm_form(response):
+    page = response.content.decode()
+    assert response.status_code == 200 and "Sign out?" in page
+    assert 'method="post" action="/oidc/end_session/confirm"' in page and "csrfmiddlewaretoken" in page
+    return {"pending": page.split('name="pending" value="', 1)[1].split('"', 1)[0]}
+
+
+def test_without_a_hint_the_user_is_asked(rp, browser, http, django_capture_on_commit_callbacks, deliveries):
+    tokens = flows.get_tokens(browser, http)
+    form = confirm_form(browser.get("/oidc/end_session", {"client_id": "rp1", "post_logout_redirect_uri": BYE}))
+    assert is_logged_in(browser)  # nothing happened yet
+    with django_capture_on_commit_callbacks(execute=True):
+        response = browser.post("/oidc/end_session/confirm", {**form, "decision": "logout"})
+    assert response.status_code == 302 and response["Location"] == BYE
+    assert not is_logged_in(browser) and userinfo(http, tokens).status_code == 401 and len(deliveries) == 1
+
+
+def test_the_user_may_stay_signed_in(rp, browser, http):
+    tokens = flows.get_tokens(browser, http)
+    form = confirm_form(browser.get("/oidc/end_session"))
+    response = browser.post("/oidc/end_session/confirm", {**form, "decision": "stay"})
+    assert response.status_code == 200 and b"You are still signed in" in response.content
+    assert is_logged_in(browser) and userinfo(http, tokens).status_code == 200
+
+
+def test_hint_of_another_browser_asks_and_ends_only_this_browser(rp, browser, http, django_capture_on_commit_callbacks,
+                                                               deliveries):
+    """Defect 39: idpyoidc's logout_all_clients ended the user's sessions in every browser."""
+    elsewhere = flows.get_tokens(browser, http)
+    other = HttpClient()
+    other.login(username="alice", password="pw")
+    here = flows.get_tokens(other, http)
+    form = confirm_form(other.get("/oidc/end_session", {"id_token_hint": elsewhere["id_token"]}))
+    with django_capture_on_commit_callbacks(execute=True):
+        other.post("/oidc/end_session/confirm", {**form, "decision": "logout"})
+    assert userinfo(http, here).status_code == 401 and not is_logged_in(other)
+    assert userinfo(http, elsewhere).status_code == 200 and is_logged_in(browser)
+    assert [d["client_id"] for d in deliveries] == ["rp1"]
+    assert flows.jwt_claims(deliveries[0]["logout_token"])["sid"] == flows.jwt_claims(here["id_token"])["sid"]
+
+
+def test_confirmation_is_csrf_protected(rp, user):
+    browser = HttpClient(enforce_csrf_checks=True)
+    browser.login(username="alice", password="pw")
+    form = confirm_form(browser.get("/oidc/end_session"))
+    assert browser.post("/oidc/end_session/confirm", {**form, "decision": "logout"}).status_code == 403
+    assert is_logged_in(browser)
+
+
+def test_tampered_confirmation_is_refused(rp, browser):
+    response = browser.post("/oidc/end_session/confirm", {"pending": "forged", "decision": "logout"})
+    assert response.status_code == 400 and b"This sign-out request has expired" in response.content
+    assert is_logged_in(browser)
+
+
+def test_confirmation_takes_post_only(rp, browser):
+    assert browser.get("/oidc/end_session/confirm").status_code == 405
+
+
+def test_ui_locales_picks_the_page_language(rp, browser):
+    response = browser.get("/oidc/end_session", {"ui_locales": "tlh fr-CA de"})
+    assert '<html lang="fr">' in response.content.decode()
+
+
+def test_logout_pages_are_not_cached_or_framed(rp, browser, http, end_session):
+    confirm = browser.get("/oidc/end_session")
+    tokens = flows.get_tokens(browser, http)
+    done = end_session(browser, id_token_hint=tokens["id_token"])
+    for response in (confirm, done):
+        assert response.status_code == 200
+        assert response["X-Frame-Options"] == "DENY" and response["Cache-Control"] == "no-store"
+
+
+# front-channel logout
+
+
+def test_signed_out_page_loads_each_front_channel_uri_then_continues(rp, fc_rp, browser, http, end_session, deliveries):
+    back = flows.get_tokens(browser, http)
+    front = flows.get_tokens(browser, http, client_id="rp2", secret="s3cret2")
+    response = end_session(browser, id_token_hint=back["id_token"], post_logout_redirect_uri=BYE, state="s")
+    assert response.status_code == 200
+    page = response.content.decode()
+    sid = flows.jwt_claims(front["id_token"])["sid"]
+    from urllib.parse import urlencode
+
+    iframe = "https://rp.example/frontchannel?" + urlencode({"app": "2", "iss": "http://testserver/oidc", "sid": sid})
+    assert f'<iframe src="{iframe.replace("&", "&amp;")}"' in page
+    assert f'<a id="continue" href="{BYE}?state=s">' in page
+    assert userinfo(http, front).status_code == 401 and userinfo(http, back).status_code == 401
+    assert [d["client_id"] for d in deliveries] == ["rp1"]  # rp2 registered no back-channel URI
+
+
+def test_front_channel_uri_is_escaped(rp, browser, http, end_session):
+    """Defect 38: the stock iframe was formatted without escaping the client's URI."""
+    Client.objects.filter(client_id="rp1").update(frontchannel_logout_uri='https://rp.example/fc?a="><script>x()</script>')
+    tokens = flows.get_tokens(browser, http)
+    page = end_session(browser, id_token_hint=tokens["id_token"]).content.decode()
+    assert "<script>x()" not in page and "&quot;&gt;&lt;script&gt;x()" in page
+
+
+def test_without_session_required_the_uri_is_loaded_as_registered(fc_rp, browser, http, end_session):
+    Client.objects.filter(client_id="rp2").update(frontchannel_logout_session_required=False)
+    tokens = flows.get_tokens(browser, http, client_id="rp2", secret="s3cret2")
+    page = end_session(browser, id_token_hint=tokens["id_token"]).content.decode()
+    assert '<iframe src="https://rp.example/frontchannel?app=2"' in page
+
+
+# back-channel details
+
+
+def test_logout_token_carries_the_current_grants_sid(rp, user, http, end_session, deliveries):
+    """Defect 39: idpyoidc took the first grant with an ID token, a revoked one of an earlier login as readily."""
+    browser = HttpClient()
+    for _ in range(2):
+        browser.login(username="alice", password="pw")
+        tokens = flows.get_tokens(browser, http)
+        deliveries.clear()
+        end_session(browser, id_token_hint=tokens["id_token"])
+        [delivery] = deliveries
+        assert flows.jwt_claims(delivery["logout_token"])["sid"] == flows.jwt_claims(tokens["id_token"])["sid"]
+
+
+def test_each_grant_of_the_session_is_notified(rp, browser, http, end_session, deliveries):
+    first = flows.get_tokens(browser, http)
+    second = flows.get_tokens(browser, http)
+    end_session(browser, id_token_hint=second["id_token"])
+    sids = sorted(flows.jwt_claims(d["logout_token"])["sid"] for d in deliveries)
+    assert sids == sorted(flows.jwt_claims(t["id_token"])["sid"] for t in (first, second))
+
+
+def test_client_that_never_got_an_id_token_is_not_notified(rp, browser, http, end_session, deliveries):
+    flows.get_code(browser)  # authorized, code never redeemed: the RP has no session to end
+    end_session(browser)  # no hint: asks first
+    assert deliveries == [] and is_logged_in(browser)
+    form = confirm_form(browser.get("/oidc/end_session"))
+    browser.post("/oidc/end_session/confirm", {**form, "decision": "logout"})
+    assert deliveries == []
+
+
+# every way out of the site ends the OP session
+
+
+def test_the_sites_own_logout_view_ends_the_op_session(rp, browser, http, django_capture_on_commit_callbacks, deliveries):
+    tokens = flows.get_tokens(browser, http)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = browser.post("/accounts/logout/")
+    assert response.status_code == 200 and not is_logged_in(browser)
+    assert userinfo(http, tokens).status_code == 401
+    assert OPSession.objects.get().ended_at is not None
+    [delivery] = deliveries
+    assert_valid_logout_token(http, delivery, "rp1", tokens["id_token"])
+
+
+def test_logout_of_a_site_session_that_never_used_the_op(db, user):
+    browser = HttpClient()
+    browser.login(username="alice", password="pw")
+    response = browser.post("/accounts/logout/")
+    assert response.status_code == 200 and not OPSession.objects.exists()
+
+
+def test_admin_revoke_ends_the_op_session(rp, browser, http, django_capture_on_commit_callbacks, deliveries):
+    tokens = flows.get_tokens(browser, http)
+    admin = HttpClient()
+    admin.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "pw"))
+    root = SessionNode.objects.get(kind=SessionNode.USER)
+    with django_capture_on_commit_callbacks(execute=True):
+        admin.post("/admin/oidc_provider/sessionnode/", {"action": "revoke", "_selected_action": [root.pk]})
+    assert userinfo(http, tokens).status_code == 401
+    assert [d["client_id"] for d in deliveries] == ["rp1"]
+    # the browser's Django session is still there, but its OP session ended: sign in again
+    assert is_logged_in(browser)
+    assert asks_for_login(browser) and not is_logged_in(browser)
+
+
+def test_admin_revoke_of_one_grant_ends_its_op_session(rp, fc_rp, browser, http):
+    first = flows.get_tokens(browser, http)
+    second = flows.get_tokens(browser, http, client_id="rp2", secret="s3cret2")
+    admin = HttpClient()
+    admin.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "pw"))
+    grant = SessionNode.objects.get(kind=SessionNode.GRANT, client_id="rp1")
+    admin.post("/admin/oidc_provider/sessionnode/", {"action": "revoke", "_selected_action": [grant.pk]})
+    assert userinfo(http, first).status_code == 401 and userinfo(http, second).status_code == 401
+    assert asks_for_login(browser, "rp2")
+
+
+def test_prompt_none_after_the_admin_ended_the_session_is_login_required(rp, browser, http):
+    flows.get_tokens(browser, http)
+    OPSession.objects.update(ended_at="2030-01-01T00:00:00Z")
+    _, challenge = flows.pkce_pair()
+    response = browser.get("/oidc/authorize", flows.auth_params(challenge, prompt="none"))
+    assert flows.query(response)["error"] == "login_required"
+
+
+# single sign-on
+
+
+def test_a_second_client_does_not_ask_for_the_password(rp, fc_rp, user, http):
+    browser = HttpClient()
+    _, challenge = flows.pkce_pair()
+    first = browser.get("/oidc/authorize", flows.auth_params(challenge))
+    assert first["Location"].startswith("/accounts/login/")
+    browser.post("/accounts/login/", {"username": "alice", "password": "pw", "next": flows.query(first)["next"]})
+    flows.get_tokens(browser, http)
+    second = browser.get("/oidc/authorize", flows.auth_params(challenge, client_id="rp2"))
+    assert second["Location"].startswith("/oidc/consent")  # consent for the new client, no login
+    tokens = flows.get_tokens(browser, http, client_id="rp2", secret="s3cret2")
+    assert flows.jwt_claims(tokens["id_token"])["sub"] == userinfo(http, tokens).json()["sub"]
+    assert OPSession.objects.count() == 1  # one sign-in, two clients
+
+
+# discovery
+
+
+def test_discovery_advertises_logout(db, http):
+    """Defect 37: idpyoidc advertised the RP's *_session_required names instead of the OP's."""
+    discovery = http.get("/oidc/.well-known/openid-configuration").json()
+    assert discovery["end_session_endpoint"] == "http://testserver/oidc/end_session"
+    for name in ("backchannel_logout_supported", "backchannel_logout_session_supported", "frontchannel_logout_supported",
+                 "frontchannel_logout_session_supported"):
+        assert discovery[name] is True, name
+    assert "backchannel_logout_session_required" not in discovery
+    assert "frontchannel_logout_session_required" not in discovery
+    assert "check_session_iframe" not in discovery
