@@ -45,7 +45,9 @@ class URIListField(forms.Field):
 class ClientForm(forms.ModelForm):
     """A relying party's registration as an administrator edits it; the secret is never a field."""
 
-    redirect_uris = URIListField(help_text="One per line: absolute http(s) URIs without a fragment. At least one.")
+    redirect_uris = URIListField(
+        required=False, help_text="One per line: absolute http(s) URIs without a fragment. At least one for authorization_code."
+    )
     post_logout_redirect_uris = URIListField(required=False, help_text="One per line, same rules.")
     grant_types = forms.MultipleChoiceField(choices=GRANT_TYPES, widget=forms.CheckboxSelectMultiple)
     response_types = forms.MultipleChoiceField(choices=RESPONSE_TYPES, widget=forms.CheckboxSelectMultiple)
@@ -61,6 +63,8 @@ class ClientForm(forms.ModelForm):
             "grant_types",
             "response_types",
             "scope",
+            "access_token_format",
+            "token_exchange",
             "token_endpoint_auth_method",
             "require_pkce",
             "skip_consent",
@@ -79,12 +83,6 @@ class ClientForm(forms.ModelForm):
             raise ValidationError("A client_id cannot contain whitespace.")
         return client_id
 
-    def clean_grant_types(self):
-        grant_types = self.cleaned_data["grant_types"]
-        if "authorization_code" not in grant_types:
-            raise ValidationError("authorization_code is required: it is the only flow this provider offers.")
-        return grant_types
-
     def clean_scope(self):
         scopes = list(dict.fromkeys(self.cleaned_data["scope"].split()))
         problem = metadata.scope_problem(scopes)
@@ -92,8 +90,20 @@ class ClientForm(forms.ModelForm):
             raise ValidationError(problem)
         return " ".join(scopes)
 
+    def clean_token_exchange(self):
+        policy = self.cleaned_data["token_exchange"] or {}
+        problem = policy and metadata.token_exchange_problem(policy)
+        if problem:
+            raise ValidationError(problem)
+        return policy
+
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("token_endpoint_auth_method") == "none":
+        is_public = cleaned.get("token_endpoint_auth_method") == "none"
+        if is_public:
             cleaned["require_pkce"] = True  # public clients cannot keep a secret: PKCE protects their codes
+        if "grant_types" in cleaned and "redirect_uris" in cleaned:
+            problem = metadata.grant_types_problem(cleaned["grant_types"], cleaned["redirect_uris"], is_public)
+            if problem:
+                self.add_error("grant_types", problem)
         return cleaned

@@ -1,11 +1,17 @@
 """``manage.py createclient``: register a relying party without the admin."""
 
+import json
+
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from oidc_provider.metadata import GRANT_TYPES, RESPONSE_TYPES, redirect_uri_problem, scope_problem
 from oidc_provider.crypto import generate_client_secret
+from oidc_provider.metadata import (
+    ACCESS_TOKEN_FORMATS, GRANT_TYPES, RESPONSE_TYPES, grant_types_problem, redirect_uri_problem, scope_problem,
+    token_exchange_problem,
+)
 from oidc_provider.models import AUTH_METHODS, Client
+
 
 def validate_redirect_uri(uri: str, option: str) -> str:
     problem = redirect_uri_problem(uri)
@@ -32,6 +38,10 @@ class Command(BaseCommand):
         parser.add_argument("--skip-consent", action="store_true", help="Trusted client: no consent page")
         parser.add_argument("--require-pkce", action="store_true")
         parser.add_argument("--public", action="store_true", help="Public client: no secret, PKCE required")
+        parser.add_argument("--access-token-format", choices=ACCESS_TOKEN_FORMATS, default="", help="Default: the OP's")
+        parser.add_argument(
+            "--token-exchange-policy", default="", metavar="JSON", help="RFC 8693 policy (default: the OP's; docs/token-exchange.md)"
+        )
 
     def handle(self, *args, **opts):
         client_id = opts["client_id"].strip()
@@ -39,8 +49,6 @@ class Command(BaseCommand):
             raise CommandError("--client-id must be 1-255 characters without whitespace")
         if Client.objects.filter(client_id=client_id).exists():
             raise CommandError(f"A client with client_id {client_id!r} already exists")
-        if not opts["redirect_uris"]:
-            raise CommandError("At least one --redirect-uri is required for the authorization code flow")
         redirect_uris = [validate_redirect_uri(u, "--redirect-uri") for u in opts["redirect_uris"]]
         logout_uris = [validate_redirect_uri(u, "--post-logout-redirect-uri") for u in opts["post_logout_redirect_uris"]]
         scopes = opts["scope"].split()
@@ -58,6 +66,16 @@ class Command(BaseCommand):
         grant_types = opts["grant_types"] or ["authorization_code"]
         if "offline_access" in scopes and "refresh_token" not in grant_types:
             grant_types.append("refresh_token")
+        problem = grant_types_problem(grant_types, redirect_uris, opts["public"])
+        if problem:
+            raise CommandError(f"--grant-type: {problem}")
+        try:
+            policy = json.loads(opts["token_exchange_policy"]) if opts["token_exchange_policy"] else {}
+        except ValueError as err:
+            raise CommandError(f"--token-exchange-policy is not JSON: {err}") from err
+        problem = policy and token_exchange_problem(policy)
+        if problem:
+            raise CommandError(f"--token-exchange-policy: {problem}")
         client = Client(
             client_id=client_id,
             client_name=opts["name"],
@@ -70,6 +88,8 @@ class Command(BaseCommand):
             skip_consent=opts["skip_consent"],
             require_pkce=opts["require_pkce"] or opts["public"],
             registered_via="command",
+            access_token_format=opts["access_token_format"],
+            token_exchange=policy,
         )
         client.set_secret(secret)
         with transaction.atomic():
