@@ -36,7 +36,10 @@ class UserInfo:
         self.upstream_get = upstream_get
 
     def __call__(self, user_id, client_id, user_info_claims=None, **kwargs):
-        user = get_user_model()._default_manager.filter(pk=user_id).first()
+        try:
+            user = get_user_model()._default_manager.filter(pk=user_id).first()
+        except (ValueError, TypeError):  # not a user: the session tree's "client_credentials" branch
+            return {}
         if user is None or not user.is_active:
             return {}
         return oidc_settings.CLAIMS_PROVIDER().get_claims(user)

@@ -19,12 +19,23 @@ ENDPOINTS = {
     "authorization": ("authorize", "oidc_provider.idpy.authorization.Authorization"),
     "token": ("token", "oidc_provider.idpy.token.Token"),
     "userinfo": ("userinfo", "oidc_provider.idpy.userinfo.UserInfo"),
+    "introspection": ("introspect", "oidc_provider.idpy.introspection.Introspection"),
+    "token_revocation": ("revoke", "oidc_provider.idpy.token_revocation.TokenRevocation"),
 }
 
 # Public clients authenticate with "public" (client_id in the body). idpyoidc's "none" method lets a
 # request through with no client at all (defect 31), so it is never configured.
 TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "public"]
 ADVERTISED_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+# Introspection needs a client that can authenticate; a public client may revoke its own tokens.
+INTROSPECTION_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+REVOCATION_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "public"]
+GRANT_TYPES = {
+    "authorization_code": "oidc_provider.idpy.token.AccessTokenHelper",
+    "refresh_token": "oidc_provider.idpy.refresh_token.RefreshTokenHelper",
+    "client_credentials": "oidc_provider.idpy.client_credentials.ClientCredentialsHelper",
+    "urn:ietf:params:oauth:grant-type:token-exchange": "oidc_provider.idpy.token_exchange.TokenExchangeHelper",
+}
 
 _lock = threading.Lock()
 _server = None
@@ -50,7 +61,8 @@ def build_conf() -> dict:
             "max_usage": 1,
             "expires_in": s.CODE_LIFETIME,
         },
-        "access_token": {"expires_in": s.ACCESS_TOKEN_LIFETIME},
+        # minting from an access token is token exchange (RFC 8693)
+        "access_token": {"supports_minting": ["access_token", "refresh_token"], "expires_in": s.ACCESS_TOKEN_LIFETIME},
         "refresh_token": {
             "supports_minting": ["access_token", "refresh_token", "id_token"],
             "expires_in": s.REFRESH_TOKEN_LIFETIME,
@@ -64,7 +76,7 @@ def build_conf() -> dict:
         "httpc_params": {"verify": True, "timeout": 5},
         "preference": {
             "subject_types_supported": ["public"],
-            "grant_types_supported": ["authorization_code"],
+            "grant_types_supported": list(GRANT_TYPES),
             "id_token_signing_alg_values_supported": [s.SIGNING_ALG],
             "userinfo_signing_alg_values_supported": [s.SIGNING_ALG],
             "request_object_signing_alg_values_supported": [s.SIGNING_ALG],
@@ -86,7 +98,10 @@ def build_conf() -> dict:
         "session_params": session_params,
         "token_handler_args": {
             "code": {"kwargs": {"lifetime": s.CODE_LIFETIME, "crypt_conf": _fernet_conf("code")}},
-            "token": {"kwargs": {"lifetime": s.ACCESS_TOKEN_LIFETIME, "crypt_conf": _fernet_conf("token")}},
+            "token": {
+                "class": "oidc_provider.idpy.access_tokens.AccessTokenHandler",
+                "kwargs": {"lifetime": s.ACCESS_TOKEN_LIFETIME, "crypt_conf": _fernet_conf("token"), "alg": s.SIGNING_ALG},
+            },
             "refresh": {"kwargs": {"lifetime": s.REFRESH_TOKEN_LIFETIME, "crypt_conf": _fernet_conf("refresh")}},
             "id_token": {
                 "class": "idpyoidc.server.token.id_token.IDToken",
@@ -134,10 +149,19 @@ def build_conf() -> dict:
                 "class": ENDPOINTS["token"][1],
                 "kwargs": {
                     "client_authn_method": TOKEN_AUTH_METHODS,
-                    "grant_types_helpers": {
-                        "authorization_code": {"class": "oidc_provider.idpy.token.AccessTokenHelper", "kwargs": {}},
-                    },
+                    "grant_types_helpers": {grant: {"class": cls, "kwargs": None} for grant, cls in GRANT_TYPES.items()},
+                    "revoke_refresh_on_issue": True,  # defect 12: rotation
                 },
+            },
+            "introspection": {
+                "path": ENDPOINTS["introspection"][0],
+                "class": ENDPOINTS["introspection"][1],
+                "kwargs": {"client_authn_method": INTROSPECTION_AUTH_METHODS},
+            },
+            "token_revocation": {
+                "path": ENDPOINTS["token_revocation"][0],
+                "class": ENDPOINTS["token_revocation"][1],
+                "kwargs": {"client_authn_method": REVOCATION_AUTH_METHODS},
             },
             "userinfo": {
                 "path": ENDPOINTS["userinfo"][0],
@@ -179,6 +203,10 @@ UNADVERTISED = (
     "userinfo_endpoint_auth_methods",
     "default_max_age",
     "deny_unknown_scopes",
+    # introspection's internal list, and idpyoidc's pre-RFC 8414 names (set below)
+    "client_authn_method",
+    "introspection_endpoint_auth_methods",
+    "revocation_endpoint_auth_methods",
 )
 
 
@@ -198,6 +226,9 @@ def advertise(provider_info: dict, issuer: str) -> None:
             "authorization_response_iss_parameter_supported": True,
             "request_parameter_supported": False,
             "request_uri_parameter_supported": False,
+            # RFC 8414 §2; "none" is how RFC 8414 names a public client's client_id-only request
+            "introspection_endpoint_auth_methods_supported": INTROSPECTION_AUTH_METHODS,
+            "revocation_endpoint_auth_methods_supported": [m if m != "public" else "none" for m in REVOCATION_AUTH_METHODS],
         }
     )
 

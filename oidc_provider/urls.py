@@ -14,4 +14,6 @@ urlpatterns = [
     path("consent", authorization.ConsentView.as_view(), name="consent"),
     path("token", base.TokenView.as_view(), name="token"),
     path("userinfo", base.UserInfoView.as_view(), name="userinfo"),
+    path("introspect", base.IntrospectionView.as_view(), name="introspection"),
+    path("revoke", base.RevocationView.as_view(), name="revocation"),
 ]

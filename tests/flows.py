@@ -77,3 +77,58 @@ def redeem(http, code, verifier, client_id="rp1", secret="s3cret", **extra):
 def jwt_claims(token):
     """The claims of a JWT, unverified (signature checks live in the end-to-end suite)."""
     return json.loads(jws_factory(token).jwt.part[1])
+
+
+OFFLINE_SCOPE = "openid profile email offline_access"
+EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+AT_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+RT_TYPE = "urn:ietf:params:oauth:token-type:refresh_token"
+
+
+def make_offline_client(client_id="rp1", secret="s3cret", *extra):
+    """A confidential client that may hold refresh tokens and exchange tokens."""
+    make_client(client_id, secret, "--scope", OFFLINE_SCOPE, "--grant-type", "authorization_code",
+                "--grant-type", "refresh_token", "--grant-type", EXCHANGE, *extra)
+
+
+def offline_tokens(browser, http, client_id="rp1", secret="s3cret", **overrides):
+    """The code flow with offline_access (and prompt=consent, OIDC Core §11): the token response."""
+    overrides = {"scope": OFFLINE_SCOPE, "prompt": "consent", "client_id": client_id, **overrides}
+    code, verifier = get_code(browser, **overrides)
+    response = redeem(http, code, verifier, client_id, secret)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def token_request(http, data, client_id="rp1", secret="s3cret"):
+    """POST /oidc/token with client_secret_basic (``secret`` None: no client authentication)."""
+    headers = {"HTTP_AUTHORIZATION": basic(client_id, secret)} if secret else {}
+    return http.post("/oidc/token", data, **headers)
+
+
+def refresh(http, refresh_token, client_id="rp1", secret="s3cret", **extra):
+    return token_request(http, {"grant_type": "refresh_token", "refresh_token": refresh_token, **extra}, client_id, secret)
+
+
+def exchange(http, subject_token, client_id="rp1", secret="s3cret", **extra):
+    data = {"grant_type": EXCHANGE, "subject_token": subject_token, "subject_token_type": AT_TYPE, **extra}
+    return token_request(http, {k: v for k, v in data.items() if v is not None}, client_id, secret)
+
+
+def introspect(http, token, client_id="rp1", secret="s3cret", **extra):
+    return http.post("/oidc/introspect", {"token": token, **extra}, HTTP_AUTHORIZATION=basic(client_id, secret))
+
+
+def revoke(http, token, client_id="rp1", secret="s3cret", **extra):
+    return http.post("/oidc/revoke", {"token": token, **extra}, HTTP_AUTHORIZATION=basic(client_id, secret))
+
+
+def userinfo(http, access_token):
+    return http.get("/oidc/userinfo", HTTP_AUTHORIZATION="Bearer " + access_token)
+
+
+def error_of(response, status=400):
+    """The OAuth error code of a spec-shaped error response (RFC 6749 §5.2)."""
+    assert response.status_code == status, response.content
+    assert response["Cache-Control"] == "no-store" and response["Content-Type"] == "application/json"
+    return response.json()["error"]

@@ -38,8 +38,10 @@ def _is_live(token, now):
 
 
 def prune_tokens(grant, now):
-    """Drop expired and revoked tokens that no live token is based on (notes §5.3: rows grow forever)."""
-    needed = {t.based_on for t in grant.issued_token if _is_live(t, now) and t.based_on}
+    """Drop expired and revoked tokens (notes §5.3: rows grow forever), except the parent of a live
+    token without a scope of its own: ``find_scope`` reads it there. (Rotation would otherwise keep
+    every refresh token of the last access-token lifetime.)"""
+    needed = {t.based_on for t in grant.issued_token if _is_live(t, now) and t.based_on and not t.scope}
     grant.issued_token = [t for t in grant.issued_token if _is_live(t, now) or t.value in needed]
 
 

@@ -131,20 +131,38 @@ class TokenView(EndpointView):
     lock = True
 
 
+class IntrospectionView(EndpointView):
+    """RFC 7662."""
+
+    endpoint_name = "introspection"
+    http_method_names = ["post"]
+
+
+class RevocationView(EndpointView):
+    """RFC 7009."""
+
+    endpoint_name = "token_revocation"
+    http_method_names = ["post"]
+    lock = True
+
+
 class UserInfoView(EndpointView):
     """OIDC Core §5.3 with RFC 6750 errors (defects 20, 21)."""
 
     endpoint_name = "userinfo"
 
+    # RFC 6750 §3.1: these errors come with a Bearer challenge
+    CHALLENGE_STATUS = {"invalid_token": 401, "insufficient_scope": 403}
+
     def error_response(self, error: dict):
         code = error.get("error", "invalid_token")
-        if code != "invalid_token":
+        if code not in self.CHALLENGE_STATUS:
             return oauth_error(code, error.get("error_description", ""))
         description = error.get("error_description", "")
-        challenge = f'Bearer realm="{oidc_settings.ISSUER}", error="invalid_token"'
+        challenge = f'Bearer realm="{oidc_settings.ISSUER}", error="{code}"'
         if description:
             challenge += f', error_description="{description}"'
-        return oauth_error("invalid_token", description, status=401, headers={"WWW-Authenticate": challenge})
+        return oauth_error(code, description, status=self.CHALLENGE_STATUS[code], headers={"WWW-Authenticate": challenge})
 
     def handle(self, request, params):
         if not (request.headers.get("Authorization") or "access_token" in params):

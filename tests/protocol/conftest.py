@@ -41,3 +41,16 @@ def browser(user):
 def http():
     """A client with no cookies: what an RP's back channel looks like."""
     return HttpClient()
+
+
+@pytest.fixture
+def offline_rp(db):
+    """rp1, allowed offline_access (refresh tokens) and token exchange."""
+    flows.make_offline_client()
+    return "rp1"
+
+
+@pytest.fixture
+def tokens(offline_rp, browser, http):
+    """A token response of rp1 with an access, a refresh and an ID token."""
+    return flows.offline_tokens(browser, http)
