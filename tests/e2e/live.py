@@ -128,7 +128,7 @@ class LiveServer:
             try:
                 if requests.get(discovery, timeout=2).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still building its Server
                 pass
             time.sleep(0.1)
         self.stop()
