@@ -1,6 +1,7 @@
 """Token exchange (RFC 8693) under a per-client policy (``Client.token_exchange``, or the
 ``TOKEN_EXCHANGE_POLICY`` setting), mapped to idpyoidc's helper config in storage/clients.py."""
 
+from idpyoidc.message.oauth2 import TokenExchangeRequest
 from idpyoidc.message.oidc import TokenErrorResponse
 from idpyoidc.server.oauth2.token_helper import validate_token_exchange_policy as idpy_validate_token_exchange_policy
 from idpyoidc.server.oidc.token_helper.token_exchange import TokenExchangeHelper as IdpyTokenExchangeHelper
@@ -33,6 +34,8 @@ class TokenExchangeHelper(MintingFixes, IdpyTokenExchangeHelper):
         request sends none."""
         context = self.endpoint.upstream_get("context")
         config = context.cdb[client_id]["token_exchange"]
+        if config is None:
+            return self.error_cls(error="unauthorized_client", error_description="The client's token exchange policy is invalid")
         if not request.get("subject_token"):
             return self.error_cls(error="invalid_request", error_description="Missing subject_token")
         hint = TOKEN_CLASSES.get(request.get("subject_token_type"))
@@ -63,7 +66,8 @@ class TokenExchangeHelper(MintingFixes, IdpyTokenExchangeHelper):
         session_id, grant = info["branch_id"], info["grant"]
         if client_id != info["client_id"]:
             session_id = manager.create_exchange_session(
-                exchange_request=request,
+                # kept in the grant row: the exchange parameters, never the client's credentials
+                exchange_request=TokenExchangeRequest(client_id=client_id, **{k: v for k, v in request.items() if k in TokenExchangeRequest.c_param}),
                 original_grant=grant,
                 original_session_id=session_id,
                 user_id=info["user_id"],

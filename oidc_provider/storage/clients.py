@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 from idpyoidc.storage import DictType
 
 from oidc_provider.conf import oidc_settings
-from oidc_provider.metadata import TOKEN_TYPE_URNS
+from oidc_provider.metadata import TOKEN_TYPE_URNS, token_exchange_problem
 from oidc_provider.models import Client
 from oidc_provider.storage.unit_of_work import _current
 
@@ -22,8 +22,11 @@ def split_redirect_uri(uri):
     return [base, parse_qs(parts.query) if parts.query else {}]
 
 
-def token_exchange_config(policy: dict) -> dict:
-    """An RFC 8693 policy as edited in the admin -> the per-client config idpyoidc's helper reads."""
+def token_exchange_config(policy: dict):
+    """An RFC 8693 policy as edited in the admin -> the per-client config idpyoidc's helper reads
+    (None for a policy that is not one: the admin and createclient refuse those, a raw edit may not)."""
+    if token_exchange_problem(policy):
+        return None
     requested = [TOKEN_TYPE_URNS[t] for t in policy["requested_token_types"]]
     targets = policy.get("audiences", [])
     return {

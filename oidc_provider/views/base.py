@@ -32,10 +32,11 @@ def http_info(request) -> dict:
     }
 
 
-def repeated_parameter(params):
-    """RFC 6749 §3.1/§3.2: request parameters MUST NOT be included more than once."""
+def repeated_parameter(params, multi_valued=()):
+    """RFC 6749 §3.1/§3.2: request parameters MUST NOT be included more than once (except those an
+    extension defines as repeatable)."""
     for key, values in params.lists():
-        if len(values) > 1:
+        if len(values) > 1 and key not in multi_valued:
             return key
     return None
 
@@ -82,6 +83,7 @@ class EndpointView(View):
     http_method_names = ["get", "post"]
     lock = False  # lock grant rows: this endpoint spends single-use things
     no_store = True
+    multi_valued = ()  # parameters that may repeat; idpyoidc gets them as lists
 
     def get(self, request, *args, **kwargs):
         return self.handle(request, request.GET)
@@ -94,13 +96,13 @@ class EndpointView(View):
         return get_server().get_endpoint(self.endpoint_name)
 
     def request_arg(self, params):
-        return params.dict()
+        return {**params.dict(), **{key: params.getlist(key) for key in self.multi_valued if key in params}}
 
     def error_response(self, error: dict):
         return oauth_error(error.get("error", "invalid_request"), error.get("error_description", ""))
 
     def handle(self, request, params):
-        repeated = repeated_parameter(params)
+        repeated = repeated_parameter(params, self.multi_valued)
         if repeated:
             return self.error_response({"error": "invalid_request", "error_description": f"Repeated parameter: {repeated}"})
         endpoint = self.endpoint
@@ -129,6 +131,7 @@ class TokenView(EndpointView):
     endpoint_name = "token"
     http_method_names = ["post"]
     lock = True
+    multi_valued = ("audience", "resource")  # RFC 8693 §2.1, RFC 8707 §2
 
 
 class IntrospectionView(EndpointView):

@@ -97,6 +97,18 @@ def test_audience_and_resource_must_be_listed_in_the_policy(tokens, http):
     assert flows.error_of(flows.exchange(http, tokens["access_token"], audience="https://other.example")) == "invalid_target"
 
 
+def test_several_audiences_and_resources(tokens, http):
+    """RFC 8693 §2.1 and RFC 8707 §2: audience and resource may repeat; every value must be allowed."""
+    set_policy(audiences=["rp2", "https://api.example", "https://other.example"])
+    body = flows.exchange(http, tokens["access_token"], audience=["rp2", "https://api.example"],
+                          resource="https://other.example").json()
+    assert sorted(flows.introspect(http, body["access_token"]).json()["aud"]) == ["https://api.example", "https://other.example", "rp2"]
+    response = flows.exchange(http, tokens["access_token"], audience=["rp2", "https://evil.example"])
+    assert flows.error_of(response) == "invalid_target"
+    response = flows.exchange(http, tokens["access_token"], scope=["openid", "email"])
+    assert flows.error_of(response) == "invalid_request"  # other parameters still may not repeat
+
+
 def test_a_client_may_not_exchange_a_token_it_may_not_see(tokens, http):
     """Defect 16: stock lets any authenticated client exchange any token."""
     make_rp2()
@@ -118,6 +130,22 @@ def test_a_client_named_in_the_audience_may_exchange_it(tokens, http):
     assert flows.userinfo(http, body["access_token"]).json()["email"] == "alice@example.com"
     assert flows.introspect(http, body["access_token"]).json() == {"active": False}  # rp1 is not its audience
     assert SessionNode.objects.filter(kind=SessionNode.GRANT, client_id="rp2").count() == 1
+
+
+def test_an_invalid_stored_policy_is_unauthorized_client(tokens, http):
+    Client.objects.filter(client_id="rp1").update(token_exchange={"subject_token_types": "access_token"})
+    assert flows.error_of(flows.exchange(http, tokens["access_token"])) == "unauthorized_client"
+
+
+def test_the_exchange_grant_row_keeps_no_client_secret(tokens, http):
+    make_rp2("--token-endpoint-auth-method", "client_secret_post")
+    set_policy(audiences=["rp2"])
+    for_rp2 = flows.exchange(http, tokens["access_token"], audience="rp2").json()["access_token"]
+    data = {"grant_type": flows.EXCHANGE, "subject_token": for_rp2, "client_id": "rp2", "client_secret": "other"}
+    assert http.post("/oidc/token", data).status_code == 200
+    row = SessionNode.objects.get(kind=SessionNode.GRANT, client_id="rp2")
+    stored = row.data["exchange_request"]["idpyoidc.message.oauth2.TokenExchangeRequest"]
+    assert stored["client_id"] == "rp2" and "client_secret" not in stored and "other" not in str(row.data)
 
 
 def test_a_client_without_the_grant_type_is_unauthorized_client(tokens, http):
