@@ -1,18 +1,10 @@
 """Token introspection (RFC 7662)."""
 
-from django.contrib.auth import get_user_model
 from idpyoidc.server.oauth2.introspection import Introspection as IdpyIntrospection
 
+from oidc_provider.claims import user_by_id
 from oidc_provider.conf import oidc_settings
 from oidc_provider.idpy.tokens import find_token, is_live, visible_to
-
-
-def username(user_id):
-    try:
-        user = get_user_model()._default_manager.filter(pk=user_id).first()
-    except (ValueError, TypeError):  # a client_credentials token: no user
-        return None
-    return user.get_username() if user else None
 
 
 class Introspection(IdpyIntrospection):
@@ -31,10 +23,10 @@ class Introspection(IdpyIntrospection):
             return inactive
         # RFC 7662 §2.2 token_type is an RFC 6749 §5.1 type; a refresh token has none (RFC 8693's N_A)
         answer["token_type"] = "Bearer" if token.token_class == "access_token" else "N_A"
-        if oidc_settings.INTROSPECTION_USERNAME:
-            answer["username"] = username(info["user_id"])
+        user = oidc_settings.INTROSPECTION_USERNAME and user_by_id(info["user_id"])
+        if user:
+            answer["username"] = user.get_username()
         response = self.response_cls(**answer)
         response.weed()
-        response.rm_blanks()
         response["active"] = True
         return {"response_args": response}
