@@ -63,7 +63,7 @@ class Command(BaseCommand):
         if opts["public"] and opts["client_secret"]:
             raise CommandError("--public clients have no secret")
         secret = None if opts["public"] else (opts["client_secret"] or generate_client_secret())
-        grant_types = opts["grant_types"] or ["authorization_code"]
+        grant_types = list(dict.fromkeys(opts["grant_types"] or ["authorization_code"]))
         if "offline_access" in scopes and "refresh_token" not in grant_types:
             grant_types.append("refresh_token")
         problem = grant_types_problem(grant_types, redirect_uris, opts["public"])
