@@ -100,6 +100,15 @@ def offline_tokens(browser, http, client_id="rp1", secret="s3cret", **overrides)
     return response.json()
 
 
+def public_offline_tokens(browser, http, client_id="spa"):
+    """A public client, made here, through the code flow with offline_access: the token response."""
+    make_client(client_id, None, "--public", "--scope", OFFLINE_SCOPE)
+    code, verifier = get_code(browser, client_id=client_id, scope=OFFLINE_SCOPE, prompt="consent")
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+            "code_verifier": verifier, "client_id": client_id}
+    return http.post("/oidc/token", data).json()
+
+
 def token_request(http, data, client_id="rp1", secret="s3cret"):
     """POST /oidc/token with client_secret_basic (``secret`` None: no client authentication)."""
     headers = {"HTTP_AUTHORIZATION": basic(client_id, secret)} if secret else {}

@@ -200,11 +200,7 @@ def test_a_revoked_grant_whose_tokens_look_active_refuses_them(tokens, http):
 
 
 def test_public_client_refreshes_with_rotation(db, browser, http):
-    flows.make_client("spa", None, "--public", "--scope", flows.OFFLINE_SCOPE)
-    code, verifier = flows.get_code(browser, client_id="spa", scope=flows.OFFLINE_SCOPE, prompt="consent")
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": flows.REDIRECT_URI,
-            "code_verifier": verifier, "client_id": "spa"}
-    tokens = http.post("/oidc/token", data).json()
+    tokens = flows.public_offline_tokens(browser, http)
     data = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": "spa"}
     assert http.post("/oidc/token", data).status_code == 200
     assert flows.error_of(http.post("/oidc/token", data)) == "invalid_grant"

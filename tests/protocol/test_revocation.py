@@ -55,11 +55,7 @@ def test_an_authorization_code_is_an_unsupported_token_type(offline_rp, browser,
 
 
 def test_a_public_client_revokes_its_own_tokens_with_its_client_id(db, browser, http):
-    flows.make_client("spa", None, "--public", "--scope", flows.OFFLINE_SCOPE)
-    code, verifier = flows.get_code(browser, client_id="spa", scope=flows.OFFLINE_SCOPE, prompt="consent")
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": flows.REDIRECT_URI,
-            "code_verifier": verifier, "client_id": "spa"}
-    tokens = http.post("/oidc/token", data).json()
+    tokens = flows.public_offline_tokens(browser, http)
     assert http.post("/oidc/revoke", {"token": tokens["refresh_token"], "client_id": "spa"}).status_code == 200
     assert flows.userinfo(http, tokens["access_token"]).status_code == 401
 
