@@ -46,7 +46,7 @@ class ClientAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("client_id", "client_name", "is_active")}),
         ("Redirection", {"fields": ("redirect_uris", "post_logout_redirect_uris")}),
-        ("Protocol", {"fields": ("grant_types", "response_types", "scope")}),
+        ("Protocol", {"fields": ("grant_types", "response_types", "scope", "access_token_format", "token_exchange")}),
         ("Authentication", {"fields": ("token_endpoint_auth_method", "client_secret", "require_pkce", "skip_consent")}),
         ("Keys and algorithms", {"fields": ("jwks_uri", "jwks", "id_token_signed_response_alg", "userinfo_signed_response_alg")}),
         ("Logout", {"fields": ("backchannel_logout_uri", "backchannel_logout_session_required", "frontchannel_logout_uri",

@@ -66,6 +66,38 @@ def check_settings(app_configs=None, **kwargs):
         value = getattr(oidc_settings, key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             errors.append(Error(f"{SETTING_NAME}[{key!r}] must be a positive number.", id="oidc_provider.E012"))
+    return errors + check_token_settings()
+
+
+def check_token_settings():
+    from oidc_provider.metadata import ACCESS_TOKEN_FORMATS, token_exchange_problem
+
+    errors = []
+    if oidc_settings.ACCESS_TOKEN_FORMAT not in ACCESS_TOKEN_FORMATS:
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['ACCESS_TOKEN_FORMAT'] must be one of {', '.join(ACCESS_TOKEN_FORMATS)}.",
+                id="oidc_provider.E020",
+            )
+        )
+    problem = token_exchange_problem(oidc_settings.TOKEN_EXCHANGE_POLICY)
+    if problem:
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['TOKEN_EXCHANGE_POLICY'] is invalid: {problem}",
+                hint="See docs/token-exchange.md.",
+                id="oidc_provider.E021",
+            )
+        )
+    absolute = oidc_settings.REFRESH_TOKEN_ABSOLUTE_LIFETIME
+    if absolute is not None and not (isinstance(absolute, int) and 0 < absolute <= oidc_settings.GRANT_LIFETIME):
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['REFRESH_TOKEN_ABSOLUTE_LIFETIME'] must be a positive number of seconds, at most GRANT_LIFETIME.",
+                hint="A grant's tokens, refresh tokens included, end with the grant. Raise GRANT_LIFETIME too.",
+                id="oidc_provider.E022",
+            )
+        )
     return errors
 
 

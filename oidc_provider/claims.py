@@ -6,8 +6,18 @@ returns its own profile data from ``get_claims``. idpyoidc releases only what th
 """
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 
 from oidc_provider.conf import oidc_settings
+
+
+def user_by_id(user_id):
+    """The user whose primary key idpyoidc holds as ``uid``, or None (for the session tree's
+    "client_credentials" branch, any key type)."""
+    try:
+        return get_user_model()._default_manager.filter(pk=user_id).first()
+    except (ValueError, TypeError, ValidationError):
+        return None
 
 
 class ClaimsProvider:
@@ -36,7 +46,7 @@ class UserInfo:
         self.upstream_get = upstream_get
 
     def __call__(self, user_id, client_id, user_info_claims=None, **kwargs):
-        user = get_user_model()._default_manager.filter(pk=user_id).first()
+        user = user_by_id(user_id)
         if user is None or not user.is_active:
             return {}
         return oidc_settings.CLAIMS_PROVIDER().get_claims(user)

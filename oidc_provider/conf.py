@@ -45,7 +45,20 @@ DEFAULTS = {
     "CODE_LIFETIME": 600,
     "ACCESS_TOKEN_LIFETIME": 3600,
     "ID_TOKEN_LIFETIME": 3600,
+    # Idle lifetime: a refresh token unused for this long expires; each refresh issues a new one.
     "REFRESH_TOKEN_LIFETIME": 30 * 86400,
+    # Absolute lifetime of a refresh-token family, counted from the authorization. None: GRANT_LIFETIME.
+    "REFRESH_TOKEN_ABSOLUTE_LIFETIME": None,
+    # "opaque" or "jwt" (RFC 9068); a client's own access_token_format wins.
+    "ACCESS_TOKEN_FORMAT": "opaque",
+    # RFC 8693 policy for clients allowed the token-exchange grant whose own policy is empty.
+    "TOKEN_EXCHANGE_POLICY": {
+        "subject_token_types": ["access_token", "refresh_token"],
+        "requested_token_types": ["access_token", "refresh_token"],
+        "audiences": [],
+    },
+    # Add the user's username to introspection responses (RFC 7662 §2.2).
+    "INTROSPECTION_USERNAME": False,
     # How long a grant (and so the whole OP session for one client) stays usable.
     "GRANT_LIFETIME": 30 * 86400,
     "CONSENT_LIFETIME": 90 * 86400,

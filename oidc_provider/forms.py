@@ -46,7 +46,9 @@ class URIListField(forms.Field):
 class ClientForm(forms.ModelForm):
     """A relying party's registration as an administrator edits it; the secret is never a field."""
 
-    redirect_uris = URIListField(help_text="One per line: absolute http(s) URIs without a fragment. At least one.")
+    redirect_uris = URIListField(
+        required=False, help_text="One per line: absolute http(s) URIs without a fragment. At least one for authorization_code."
+    )
     post_logout_redirect_uris = URIListField(required=False, help_text="One per line, same rules.")
     backchannel_logout_uri = forms.URLField(required=False, max_length=2000, assume_scheme="https",
                                             help_text="Where logout tokens are POSTed (Back-Channel Logout 1.0).")
@@ -68,6 +70,8 @@ class ClientForm(forms.ModelForm):
             "grant_types",
             "response_types",
             "scope",
+            "access_token_format",
+            "token_exchange",
             "token_endpoint_auth_method",
             "require_pkce",
             "skip_consent",
@@ -99,12 +103,6 @@ class ClientForm(forms.ModelForm):
         if any(c.isspace() for c in client_id):
             raise ValidationError("A client_id cannot contain whitespace.")
         return client_id
-
-    def clean_grant_types(self):
-        grant_types = self.cleaned_data["grant_types"]
-        if "authorization_code" not in grant_types:
-            raise ValidationError("authorization_code is required: it is the only flow this provider offers.")
-        return grant_types
 
     def clean_scope(self):
         scopes = list(dict.fromkeys(self.cleaned_data["scope"].split()))
@@ -146,6 +144,13 @@ class ClientForm(forms.ModelForm):
             check_redirect_uri(uri)  # Back-Channel Logout 1.0 §2.2: absolute, no fragment
         return uri
 
+    def clean_token_exchange(self):
+        policy = self.cleaned_data["token_exchange"] or {}
+        problem = policy and metadata.token_exchange_problem(policy)
+        if problem:
+            raise ValidationError(problem)
+        return policy
+
     def clean(self):
         cleaned = super().clean()
         problem = metadata.client_keys_problem(
@@ -158,6 +163,11 @@ class ClientForm(forms.ModelForm):
             problem = metadata.frontchannel_logout_uri_problem(uri, cleaned["redirect_uris"])
             if problem:
                 self.add_error("frontchannel_logout_uri", problem)
-        if cleaned.get("token_endpoint_auth_method") == "none":
+        is_public = cleaned.get("token_endpoint_auth_method") == "none"
+        if is_public:
             cleaned["require_pkce"] = True  # public clients cannot keep a secret: PKCE protects their codes
+        if "grant_types" in cleaned and "redirect_uris" in cleaned:
+            problem = metadata.grant_types_problem(cleaned["grant_types"], cleaned["redirect_uris"], is_public)
+            if problem:
+                self.add_error("grant_types", problem)
         return cleaned

@@ -51,10 +51,11 @@ class Client(models.Model):
     backchannel_logout_session_required = models.BooleanField(default=False)
     frontchannel_logout_uri = models.URLField(max_length=2000, blank=True)
     frontchannel_logout_session_required = models.BooleanField(default=False)
-    # Token exchange (RFC 8693) policy: empty means this client may not exchange tokens.
+    # Token exchange (RFC 8693) policy, for a client allowed the token-exchange grant type.
     token_exchange = models.JSONField(
         default=dict, blank=True,
-        help_text='{"subject_token_types": [...], "requested_token_types": [...], "audiences": [...], "scopes": [...]}',
+        help_text='{"subject_token_types": [...], "requested_token_types": [...], "audiences": [...], "scopes": [...]}; '
+        "empty: the OP's TOKEN_EXCHANGE_POLICY.",
     )
     # Where the client came from, and dynamic-registration bookkeeping (RFC 7591/7592)
     registered_via = models.CharField(

@@ -25,12 +25,23 @@ ENDPOINTS = {
     "registration": ("register", "oidc_provider.idpy.registration.Registration"),
     "registration_read": ("register/client", "oidc_provider.idpy.registration.RegistrationRead"),
     "session": ("end_session", "oidc_provider.idpy.session.Session"),
+    "introspection": ("introspect", "oidc_provider.idpy.introspection.Introspection"),
+    "token_revocation": ("revoke", "oidc_provider.idpy.token_revocation.TokenRevocation"),
 }
 
 # Public clients authenticate with "public" (client_id in the body). idpyoidc's "none" method lets a
 # request through with no client at all (defect 31), so it is never configured.
 TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "public"]
 ADVERTISED_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+# Introspection needs a client that can authenticate; a public client may revoke its own tokens.
+INTROSPECTION_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+REVOCATION_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "public"]
+GRANT_TYPES = {
+    "authorization_code": "oidc_provider.idpy.token.AccessTokenHelper",
+    "refresh_token": "oidc_provider.idpy.refresh_token.RefreshTokenHelper",
+    "client_credentials": "oidc_provider.idpy.client_credentials.ClientCredentialsHelper",
+    "urn:ietf:params:oauth:grant-type:token-exchange": "oidc_provider.idpy.token_exchange.TokenExchangeHelper",
+}
 
 _lock = threading.Lock()
 _server = None
@@ -56,7 +67,8 @@ def build_conf() -> dict:
             "max_usage": 1,
             "expires_in": s.CODE_LIFETIME,
         },
-        "access_token": {"expires_in": s.ACCESS_TOKEN_LIFETIME},
+        # minting from an access token is token exchange (RFC 8693)
+        "access_token": {"supports_minting": ["access_token", "refresh_token"], "expires_in": s.ACCESS_TOKEN_LIFETIME},
         "refresh_token": {
             "supports_minting": ["access_token", "refresh_token", "id_token"],
             "expires_in": s.REFRESH_TOKEN_LIFETIME,
@@ -70,7 +82,7 @@ def build_conf() -> dict:
         "httpc_params": {"verify": True, "timeout": 5},
         "preference": {
             "subject_types_supported": ["public"],
-            "grant_types_supported": ["authorization_code"],
+            "grant_types_supported": list(GRANT_TYPES),
             "id_token_signing_alg_values_supported": list(s.SIGNING_ALGS),
             "userinfo_signing_alg_values_supported": list(s.SIGNING_ALGS),
             "request_object_signing_alg_values_supported": [s.SIGNING_ALG],
@@ -92,7 +104,10 @@ def build_conf() -> dict:
         "session_params": session_params,
         "token_handler_args": {
             "code": {"kwargs": {"lifetime": s.CODE_LIFETIME, "crypt_conf": _fernet_conf("code")}},
-            "token": {"kwargs": {"lifetime": s.ACCESS_TOKEN_LIFETIME, "crypt_conf": _fernet_conf("token")}},
+            "token": {
+                "class": "oidc_provider.idpy.access_tokens.AccessTokenHandler",
+                "kwargs": {"lifetime": s.ACCESS_TOKEN_LIFETIME, "crypt_conf": _fernet_conf("token"), "alg": s.SIGNING_ALG},
+            },
             "refresh": {"kwargs": {"lifetime": s.REFRESH_TOKEN_LIFETIME, "crypt_conf": _fernet_conf("refresh")}},
             # the alg is the client's (storage/clients.py), never `none`
             "id_token": {"class": "oidc_provider.idpy.id_token.IDToken", "kwargs": {"lifetime": s.ID_TOKEN_LIFETIME}},
@@ -138,10 +153,19 @@ def build_conf() -> dict:
                 "class": ENDPOINTS["token"][1],
                 "kwargs": {
                     "client_authn_method": TOKEN_AUTH_METHODS,
-                    "grant_types_helpers": {
-                        "authorization_code": {"class": "oidc_provider.idpy.token.AccessTokenHelper", "kwargs": {}},
-                    },
+                    "grant_types_helpers": {grant: {"class": cls, "kwargs": None} for grant, cls in GRANT_TYPES.items()},
+                    "revoke_refresh_on_issue": True,  # defect 12: rotation
                 },
+            },
+            "introspection": {
+                "path": ENDPOINTS["introspection"][0],
+                "class": ENDPOINTS["introspection"][1],
+                "kwargs": {"client_authn_method": INTROSPECTION_AUTH_METHODS},
+            },
+            "token_revocation": {
+                "path": ENDPOINTS["token_revocation"][0],
+                "class": ENDPOINTS["token_revocation"][1],
+                "kwargs": {"client_authn_method": REVOCATION_AUTH_METHODS},
             },
             "userinfo": {
                 "path": ENDPOINTS["userinfo"][0],
@@ -206,6 +230,10 @@ UNADVERTISED = (
     # defect 37: OP metadata is *_session_supported (Back-Channel Logout §2.1, Front-Channel §3)
     "backchannel_logout_session_required",
     "frontchannel_logout_session_required",
+    # introspection's internal list, and idpyoidc's pre-RFC 8414 names (set below)
+    "client_authn_method",
+    "introspection_endpoint_auth_methods",
+    "revocation_endpoint_auth_methods",
 )
 
 
@@ -233,6 +261,9 @@ def advertise(provider_info: dict, issuer: str) -> None:
             "backchannel_logout_session_supported": True,
             "frontchannel_logout_supported": True,
             "frontchannel_logout_session_supported": True,
+            # RFC 8414 §2; "none" is how RFC 8414 names a public client's client_id-only request
+            "introspection_endpoint_auth_methods_supported": INTROSPECTION_AUTH_METHODS,
+            "revocation_endpoint_auth_methods_supported": [m if m != "public" else "none" for m in REVOCATION_AUTH_METHODS],
         }
     )
     if oidc_settings.REGISTRATION_POLICY == "none":

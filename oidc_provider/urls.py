@@ -18,4 +18,6 @@ urlpatterns = [
     path("register/client", registration.ClientConfigurationView.as_view(), name="client-configuration"),
     path("end_session", logout.EndSessionView.as_view(), name="end-session"),
     path("end_session/confirm", logout.LogoutConfirmView.as_view(), name="end-session-confirm"),
+    path("introspect", base.IntrospectionView.as_view(), name="introspection"),
+    path("revoke", base.RevocationView.as_view(), name="revocation"),
 ]

@@ -94,3 +94,67 @@ def verified_claims(http, token):
     keys = KeyBundle(keys=http.get("/oidc/jwks").json()["keys"]).get()
     jws = jws_factory(token)
     return jws.verify_compact(token, keys), jws.jwt.headers
+
+
+OFFLINE_SCOPE = "openid profile email offline_access"
+EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+AT_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+RT_TYPE = "urn:ietf:params:oauth:token-type:refresh_token"
+
+
+def make_offline_client(client_id="rp1", secret="s3cret", *extra):
+    """A confidential client that may hold refresh tokens and exchange tokens."""
+    make_client(client_id, secret, "--scope", OFFLINE_SCOPE, "--grant-type", "authorization_code",
+                "--grant-type", "refresh_token", "--grant-type", EXCHANGE, *extra)
+
+
+def offline_tokens(browser, http, client_id="rp1", secret="s3cret", **overrides):
+    """The code flow with offline_access (and prompt=consent, OIDC Core §11): the token response."""
+    overrides = {"scope": OFFLINE_SCOPE, "prompt": "consent", "client_id": client_id, **overrides}
+    code, verifier = get_code(browser, **overrides)
+    response = redeem(http, code, verifier, client_id, secret)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def public_offline_tokens(browser, http, client_id="spa"):
+    """A public client, made here, through the code flow with offline_access: the token response."""
+    make_client(client_id, None, "--public", "--scope", OFFLINE_SCOPE)
+    code, verifier = get_code(browser, client_id=client_id, scope=OFFLINE_SCOPE, prompt="consent")
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+            "code_verifier": verifier, "client_id": client_id}
+    return http.post("/oidc/token", data).json()
+
+
+def token_request(http, data, client_id="rp1", secret="s3cret"):
+    """POST /oidc/token with client_secret_basic (``secret`` None: no client authentication)."""
+    headers = {"HTTP_AUTHORIZATION": basic(client_id, secret)} if secret else {}
+    return http.post("/oidc/token", data, **headers)
+
+
+def refresh(http, refresh_token, client_id="rp1", secret="s3cret", **extra):
+    return token_request(http, {"grant_type": "refresh_token", "refresh_token": refresh_token, **extra}, client_id, secret)
+
+
+def exchange(http, subject_token, client_id="rp1", secret="s3cret", **extra):
+    data = {"grant_type": EXCHANGE, "subject_token": subject_token, "subject_token_type": AT_TYPE, **extra}
+    return token_request(http, {k: v for k, v in data.items() if v is not None}, client_id, secret)
+
+
+def introspect(http, token, client_id="rp1", secret="s3cret", **extra):
+    return http.post("/oidc/introspect", {"token": token, **extra}, HTTP_AUTHORIZATION=basic(client_id, secret))
+
+
+def revoke(http, token, client_id="rp1", secret="s3cret", **extra):
+    return http.post("/oidc/revoke", {"token": token, **extra}, HTTP_AUTHORIZATION=basic(client_id, secret))
+
+
+def userinfo(http, access_token):
+    return http.get("/oidc/userinfo", HTTP_AUTHORIZATION="Bearer " + access_token)
+
+
+def error_of(response, status=400):
+    """The OAuth error code of a spec-shaped error response (RFC 6749 §5.2)."""
+    assert response.status_code == status, response.content
+    assert response["Cache-Control"] == "no-store" and response["Content-Type"] == "application/json"
+    return response.json()["error"]

@@ -247,11 +247,24 @@ def test_switching_between_public_and_confidential(admin_client):
         ("redirect_uris", "/cb", "is not an absolute http(s) URI"),
         ("redirect_uris", "https://web.example/cb#frag", "must not contain a fragment"),
         ("redirect_uris", "ftp://web.example/cb", "is not an absolute http(s) URI"),
-        ("redirect_uris", "", "This field is required"),
         ("post_logout_redirect_uris", "https://web.example/bye#x", "must not contain a fragment"),
         ("scope", "profile", "must include openid"),
         ("scope", "openid bogus", "Unknown scope(s): bogus"),
-        ("grant_types", ["refresh_token"], "authorization_code is required"),
+        ("grant_types", ["refresh_token"], "refresh_token needs authorization_code or token exchange"),
+        ("grant_types", [], "This field is required"),
+        ("grant_types", ["password"], "Select a valid choice"),
+        ("access_token_format", "xml", "Select a valid choice"),
+        ("token_exchange", "[1]", "must be a JSON object"),
+        ("token_exchange", '{"audiences": []}', "subject_token_types must be a non-empty list"),
+        ("token_exchange", '{"subject_token_types": ["id_token"], "requested_token_types": ["access_token"]}',
+         "subject_token_types must be a non-empty list of access_token and/or refresh_token"),
+        ("token_exchange", '{"subject_token_types": ["access_token"], "requested_token_types": ["access_token"], "colour": 1}',
+         "Unknown key(s): colour"),
+        ("token_exchange", '{"subject_token_types": ["access_token"], "requested_token_types": ["access_token"], "scopes": ["x"]}',
+         "Unknown scope(s) in scopes: x"),
+        ("token_exchange", '{"subject_token_types": ["access_token"], "requested_token_types": ["access_token"], "audiences": [""]}',
+         "audiences must be a list of non-empty strings"),
+        ("token_exchange", "{not json", "Enter a valid JSON"),
         ("client_id", "has space", "cannot contain whitespace"),
         ("backchannel_logout_uri", "https://web.example/bc#x", "must not contain a fragment"),
         ("frontchannel_logout_uri", "https://other.example/fc", "must have the scheme, host and port of a redirect URI"),
@@ -290,6 +303,43 @@ def test_initial_access_token_page_never_shows_the_hash(admin_client):
     row, token = InitialAccessToken.mint("partner")
     page = admin_client.get(f"/admin/oidc_provider/initialaccesstoken/{row.pk}/change/").content.decode()
     assert "partner" in page and row.token_hash not in page and token not in page
+
+
+@pytest.mark.parametrize(
+    "overrides, error",
+    [
+        ({"redirect_uris": ""}, "authorization_code needs at least one redirect URI"),
+        ({"grant_types": ["authorization_code", "client_credentials"], "token_endpoint_auth_method": "none"},
+         "A public client cannot use client_credentials"),
+        ({"grant_types": ["authorization_code", "urn:ietf:params:oauth:grant-type:token-exchange"],
+          "token_endpoint_auth_method": "none"}, "A public client cannot use urn:ietf:params:oauth:grant-type:token-exchange"),
+    ],
+)
+def test_grant_types_that_cannot_work_are_refused(admin_client, overrides, error):
+    response = admin_client.post(f"{CHANGELIST}add/", client_form(**overrides))
+    assert response.status_code == 200
+    assert any(error in e for e in response.context["adminform"].form.errors["grant_types"])
+    assert not Client.objects.filter(client_id="web").exists()
+
+
+def test_machine_client_needs_no_redirect_uri_and_takes_a_policy_and_format(admin_client):
+    policy = '{"subject_token_types": ["access_token"], "requested_token_types": ["access_token"], "audiences": ["api"]}'
+    data = client_form(
+        redirect_uris="", grant_types=["client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"],
+        access_token_format="jwt", token_exchange=policy,
+    )
+    response = admin_client.post(f"{CHANGELIST}add/", data, follow=True)
+    assert response.status_code == 200 and shown_secret(response)
+    client = Client.objects.get(client_id="web")
+    assert client.redirect_uris == [] and client.access_token_format == "jwt"
+    assert client.grant_types == ["client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"]
+    assert client.token_exchange == {"subject_token_types": ["access_token"], "requested_token_types": ["access_token"], "audiences": ["api"]}
+
+
+def test_empty_exchange_policy_is_stored_as_empty(admin_client):
+    response = admin_client.post(f"{CHANGELIST}add/", client_form(token_exchange=""), follow=True)
+    assert response.status_code == 200
+    assert Client.objects.get(client_id="web").token_exchange == {}
 
 
 def test_change_form_edits_redirect_uris_one_per_line(admin_client):

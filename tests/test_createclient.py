@@ -41,6 +41,20 @@ def test_all_options(db):
     assert client.skip_consent and client.require_pkce and client.check_secret("given")
 
 
+def test_machine_client_with_exchange_policy_and_jwt_access_tokens(db):
+    policy = '{"subject_token_types": ["refresh_token"], "requested_token_types": ["access_token"], "scopes": ["openid"]}'
+    printed = create(
+        "--client-id", "m2m", "--grant-type", "client_credentials",
+        "--grant-type", "urn:ietf:params:oauth:grant-type:token-exchange",
+        "--access-token-format", "jwt", "--token-exchange-policy", policy,
+    )
+    client = Client.objects.get(client_id="m2m")
+    assert printed["client_secret"] and client.redirect_uris == []
+    assert client.grant_types == ["client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"]
+    assert client.access_token_format == "jwt"
+    assert client.token_exchange == {"subject_token_types": ["refresh_token"], "requested_token_types": ["access_token"], "scopes": ["openid"]}
+
+
 def test_public_client_has_no_secret_and_requires_pkce(db):
     printed = create("--client-id", "spa", "--public", "--redirect-uri", "https://spa.example/cb")
     client = Client.objects.get(client_id="spa")
@@ -51,7 +65,13 @@ def test_public_client_has_no_secret_and_requires_pkce(db):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--client-id", "x"], "--redirect-uri"),
+        (["--client-id", "x"], "authorization_code needs at least one redirect URI"),
+        (["--client-id", "x", "--grant-type", "client_credentials", "--public"], "A public client cannot use client_credentials"),
+        (["--client-id", "x", "--grant-type", "refresh_token", "--redirect-uri", "https://a.example/cb"],
+         "refresh_token needs authorization_code"),
+        (["--client-id", "x", "--grant-type", "client_credentials", "--token-exchange-policy", "{"], "not JSON"),
+        (["--client-id", "x", "--grant-type", "client_credentials", "--token-exchange-policy", '{"audiences": 1}'],
+         "subject_token_types must be"),
         (["--client-id", "x", "--redirect-uri", "/relative"], "absolute"),
         (["--client-id", "x", "--redirect-uri", "https://a.example/cb#frag"], "fragment"),
         (["--client-id", "x", "--redirect-uri", "https://a.example/cb", "--scope", "openid nonsense"], "Unknown scope"),

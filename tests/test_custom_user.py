@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_code_flow_with_a_custom_user_model():
+def test_code_flow_and_tokens_with_a_custom_user_model():
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings_custom_user"}
     env.pop("DATABASE_URL", None)  # in-memory SQLite: the swapped user model needs its own tables
     result = subprocess.run(
@@ -16,4 +16,4 @@ def test_code_flow_with_a_custom_user_model():
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 passed" in result.stdout
+    assert "2 passed" in result.stdout

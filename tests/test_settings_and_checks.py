@@ -128,6 +128,23 @@ def test_logout_dispatcher_is_imported(settings):
     assert oidc_settings.LOGOUT_DISPATCHER is ThreadDispatcher
 
 
+def test_unknown_access_token_format_is_E020(settings):
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "ACCESS_TOKEN_FORMAT": "paseto"}
+    assert ids(check_settings()) == ["oidc_provider.E020"]
+
+
+@pytest.mark.parametrize("policy", [None, {}, {"subject_token_types": ["access_token"]}, {"subject_token_types": ["access_token"], "requested_token_types": ["access_token"], "scopes": ["bogus"]}])
+def test_bad_token_exchange_policy_is_E021(settings, policy):
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "TOKEN_EXCHANGE_POLICY": policy}
+    assert ids(check_settings()) == ["oidc_provider.E021"]
+
+
+@pytest.mark.parametrize("lifetime", [0, -5, "1 day", 31 * 86400])
+def test_bad_absolute_refresh_lifetime_is_E022(settings, lifetime):
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "REFRESH_TOKEN_ABSOLUTE_LIFETIME": lifetime}
+    assert ids(check_settings()) == ["oidc_provider.E022"]
+
+
 def test_missing_signing_key_is_W001(db):
     from oidc_provider.models import SigningKey
 

@@ -123,15 +123,18 @@ def test_grant_under_encrypted_session_id_is_ignored(db):
     assert not SessionNode.objects.exists()
 
 
-def test_prune_drops_dead_tokens_but_keeps_parents_of_live_ones():
+def test_prune_drops_dead_tokens_but_keeps_parents_that_give_a_live_one_its_scope():
     grant = Grant()
     dead = AccessToken(value="dead", expires_at=1)
     revoked = AccessToken(value="revoked", revoked=True)
-    parent = AccessToken(value="parent", expires_at=1)
+    parent = AccessToken(value="parent", expires_at=1, scope=["openid"])
     child = AccessToken(value="child", based_on="parent", expires_at=0)
-    grant.issued_token = [dead, revoked, parent, child]
+    scoped_parent = AccessToken(value="scoped-parent", revoked=True)
+    scoped_child = AccessToken(value="scoped-child", based_on="scoped-parent", scope=["openid"])
+    grant.issued_token = [dead, revoked, parent, child, scoped_parent, scoped_child]
     prune_tokens(grant, now=100)
-    assert [t.value for t in grant.issued_token] == ["parent", "child"]
+    assert [t.value for t in grant.issued_token] == ["parent", "child", "scoped-child"]
+    assert grant.find_scope(grant.get_token("child")) == ["openid"]
 
 
 def test_prune_keeps_the_latest_id_token_for_logout():

@@ -28,3 +28,17 @@ class Authorization(IdpyAuthorization):
             client_id=request["client_id"],
             token_usage_rules=context.authz.usage_rules(request["client_id"]),
         )
+
+    def verify_request(self, request, keyjar, client_id, verify_args, lap=0):
+        """Defect 40: OIDC Core §11 says an OP MUST *ignore* ``offline_access`` asked for without
+        ``prompt=consent`` unless other conditions permit offline access; stock rejects the whole
+        request. Here the scope is dropped, except for trusted clients (``skip_consent``): an
+        administrator trusting the client is that other condition."""
+        scope = list(request.get("scope", []))
+        if "offline_access" not in scope or "consent" in request.get("prompt", []):
+            return super().verify_request(request, keyjar, client_id, verify_args, lap)
+        request["scope"] = [s for s in scope if s != "offline_access"]
+        error = super().verify_request(request, keyjar, client_id, verify_args, lap)
+        if error is None and (self.upstream_get("context").cdb.get(client_id) or {}).get("skip_consent"):
+            request["scope"] = scope
+        return error

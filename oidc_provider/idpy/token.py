@@ -1,8 +1,11 @@
-"""The token endpoint with RFC 6749 §5.2 error codes (defect 22)."""
+"""The token endpoint with RFC 6749 §5.2 error codes (defect 22), and what its helpers share."""
 
 from idpyoidc.server.oidc.token import Token as IdpyToken
 from idpyoidc.server.oidc.token_helper.access_token import AccessTokenHelper as IdpyAccessTokenHelper
 from idpyoidc.server.token.exception import UnknownToken
+from idpyoidc.time_util import utc_time_sans_frac
+
+from oidc_provider.conf import oidc_settings
 
 
 class Token(IdpyToken):
@@ -24,7 +27,39 @@ class Token(IdpyToken):
         return helper
 
 
-class AccessTokenHelper(IdpyAccessTokenHelper):
+def refresh_deadline(grant) -> int:
+    """When a grant's refresh tokens stop, however often they were rotated (absolute lifetime)."""
+    return grant.issued_at + (oidc_settings.REFRESH_TOKEN_ABSOLUTE_LIFETIME or oidc_settings.GRANT_LIFETIME)
+
+
+class MintingFixes:
+    """Minting as our token endpoint helpers do it; mixed in before an idpyoidc helper."""
+
+    def _mint_token(self, token_class, grant, session_id, client_id, based_on=None, lifetime=None, **kwargs):
+        """Defect 32: the stock helpers mint the ID token without the access token issued with it, so
+        it has no ``at_hash`` (OIDC Core §3.1.3.6). ``lifetime`` shortens the token's configured
+        lifetime; a refresh token never outlives the grant's absolute refresh lifetime."""
+        if token_class == "id_token" and based_on is not None:
+            issued = [t for t in grant.issued_token if t.token_class == "access_token" and t.based_on == based_on.value]
+            if issued:
+                kwargs["token_args"] = {**(kwargs.get("token_args") or {}), "access_token": issued[-1].value}
+        rules = grant.usage_rules.get(token_class) or {}
+        limits = [x for x in (rules.get("expires_in"), lifetime) if x]
+        if token_class == "refresh_token":
+            limits.append(refresh_deadline(grant) - utc_time_sans_frac())
+        if not limits or min(limits) == rules.get("expires_in"):
+            return super()._mint_token(token_class, grant, session_id, client_id, based_on=based_on, **kwargs)
+        # idpyoidc takes the lifetime (a JWT's exp, the row's expires_at) from the grant's usage
+        # rules: lend this token its own for the mint. The grant object belongs to this request.
+        saved = grant.usage_rules
+        grant.usage_rules = {**saved, token_class: {**rules, "expires_in": max(min(limits), 1)}}
+        try:
+            return super()._mint_token(token_class, grant, session_id, client_id, based_on=based_on, **kwargs)
+        finally:
+            grant.usage_rules = saved
+
+
+class AccessTokenHelper(MintingFixes, IdpyAccessTokenHelper):
     def post_parse_request(self, request, client_id="", **kwargs):
         """Defect 22: a missing ``code`` is ``invalid_request``; a ``redirect_uri`` that differs from
         (or omits) the authorization request's is ``invalid_grant`` (RFC 6749 §4.1.3)."""
@@ -43,11 +78,3 @@ class AccessTokenHelper(IdpyAccessTokenHelper):
             return self.error_cls(error="invalid_grant", error_description="redirect_uri mismatch")
         return request
 
-    def _mint_token(self, token_class, grant, session_id, client_id, based_on=None, **kwargs):
-        """Defect 32: the stock helper mints the ID token without the access token issued with it,
-        so it has no ``at_hash`` (OIDC Core §3.1.3.6)."""
-        if token_class == "id_token" and based_on is not None:
-            issued = [t for t in grant.issued_token if t.token_class == "access_token" and t.based_on == based_on.value]
-            if issued:
-                kwargs["token_args"] = {**(kwargs.get("token_args") or {}), "access_token": issued[-1].value}
-        return super()._mint_token(token_class, grant, session_id, client_id, based_on=based_on, **kwargs)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('oidc_provider', '0002_client_metadata'),
+        ('oidc_provider', '0003_token_lifecycle'),
     ]
 
     operations = [

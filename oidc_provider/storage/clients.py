@@ -11,7 +11,7 @@ from idpyoidc.storage import DictType
 
 from oidc_provider import crypto
 from oidc_provider.conf import oidc_settings
-from oidc_provider.metadata import INFORMATIONAL
+from oidc_provider.metadata import INFORMATIONAL, TOKEN_TYPE_URNS, token_exchange_problem
 from oidc_provider.models import Client
 from oidc_provider.storage.unit_of_work import _current
 
@@ -28,30 +28,60 @@ def join_redirect_uri(base, query):
     return f"{base}?{urlencode(query, doseq=True)}" if query else base
 
 
+def token_exchange_config(policy: dict):
+    """An RFC 8693 policy as edited in the admin -> the per-client config idpyoidc's helper reads
+    (None for a policy that is not one: the admin and createclient refuse those, a raw edit may not)."""
+    if token_exchange_problem(policy):
+        return None
+    requested = [TOKEN_TYPE_URNS[t] for t in policy["requested_token_types"]]
+    targets = policy.get("audiences", [])
+    return {
+        "subject_token_types_supported": [TOKEN_TYPE_URNS[t] for t in policy["subject_token_types"]],
+        "requested_token_types_supported": requested,
+        "default_requested_token_type": TOKEN_TYPE_URNS["access_token"] if "access_token" in policy["requested_token_types"] else requested[0],
+        "policy": {
+            "": {
+                "function": "oidc_provider.idpy.token_exchange.validate_token_exchange_policy",
+                "kwargs": {"audience": targets, "resource": targets, "scope": policy.get("scopes")},
+            }
+        },
+    }
+
+
 def client_to_idpy(client: Client) -> dict:
     """The dict idpyoidc expects for ``client``: the keys it reads, plus the RFC 7591 names that
     client configuration (RFC 7592) shows back."""
+    grant_types = list(client.grant_types or ["authorization_code"])
     allowed = client.scopes or list(oidc_settings.SCOPES_TO_CLAIMS)
+    if "refresh_token" not in grant_types:
+        allowed = [s for s in allowed if s != "offline_access"]  # a refresh token it could not use
+    # Confidential clients may use Basic or post at introspection and revocation, whatever they
+    # registered for the token endpoint (the use cases introspect with Basic).
+    back_channel = ["public"] if client.is_public else sorted({"client_secret_basic", "client_secret_post", client.token_endpoint_auth_method})
     info = {
         "client_id": client.client_id,
         "client_name": client.client_name,
         "redirect_uris": [split_redirect_uri(u) for u in client.redirect_uris],
         "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
-        "grant_types": list(client.grant_types or ["authorization_code"]),
+        "grant_types": grant_types,
         "response_types": list(client.response_types or ["code"]),
         # defect 25: idpyoidc reads *_supported, not the RFC 7591 names
-        "grant_types_supported": list(client.grant_types or ["authorization_code"]),
+        "grant_types_supported": grant_types,
         "response_types_supported": list(client.response_types or ["code"]),
         # defect 18: enforce the registered token_endpoint_auth_method
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
         "token_endpoint_client_authn_method": ["public" if client.is_public else client.token_endpoint_auth_method],
         "scope": client.scope or " ".join(allowed),
+        "introspection_endpoint_client_authn_method": back_channel,
+        "revocation_endpoint_client_authn_method": back_channel,
         "allowed_scopes": allowed,
         "pkce_essential": client.is_public or client.require_pkce or oidc_settings.REQUIRE_PKCE,
         "client_id_issued_at": int(client.created_at.timestamp()) if client.created_at else 0,
         # idpyoidc refuses the client once this has passed (0: never)
         "client_secret_expires_at": client.client_secret_expires_at,
         "skip_consent": client.skip_consent,
+        "access_token_format": client.access_token_format or oidc_settings.ACCESS_TOKEN_FORMAT,
+        "token_exchange": token_exchange_config(client.token_exchange or oidc_settings.TOKEN_EXCHANGE_POLICY),
     }
     info.update(signing_algorithms(client))
     if client.jwks_uri:  # RFC 7591 §2: jwks_uri and jwks are exclusive; the URI wins

@@ -38,9 +38,11 @@ def _is_live(token, now):
 
 
 def prune_tokens(grant, now):
-    """Drop expired and revoked tokens that no live token is based on (notes §5.3: rows grow forever).
-    The latest ID token stays, expired or not: its ``sid`` is what a logout token must carry."""
-    needed = {t.based_on for t in grant.issued_token if _is_live(t, now) and t.based_on}
+    """Drop expired and revoked tokens (notes §5.3: rows grow forever), except the parent of a live
+    token without a scope of its own (``find_scope`` reads it there; rotation would otherwise keep
+    every refresh token of the last access-token lifetime) and the latest ID token, expired or not:
+    its ``sid`` is what a logout token must carry."""
+    needed = {t.based_on for t in grant.issued_token if _is_live(t, now) and t.based_on and not t.scope}
     id_token = grant.last_issued_token_of_type("id_token")
     grant.issued_token = [
         t for t in grant.issued_token

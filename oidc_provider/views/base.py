@@ -31,10 +31,11 @@ def http_info(request) -> dict:
     }
 
 
-def repeated_parameter(params):
-    """RFC 6749 §3.1/§3.2: request parameters MUST NOT be included more than once."""
+def repeated_parameter(params, multi_valued=()):
+    """RFC 6749 §3.1/§3.2: request parameters MUST NOT be included more than once (except those an
+    extension defines as repeatable)."""
     for key, values in params.lists():
-        if len(values) > 1:
+        if len(values) > 1 and key not in multi_valued:
             return key
     return None
 
@@ -60,17 +61,17 @@ def invalid_client(description="Client authentication failed"):
     )
 
 
-def bearer_challenge(description=None):
+def bearer_challenge(description=None, error="invalid_token", status=401):
     """RFC 6750 §3: a 401 for a missing bearer token (bare challenge, no body) or, with a
-    ``description``, for an invalid one (``invalid_token``)."""
+    ``description``, an ``error`` (``invalid_token`` 401, ``insufficient_scope`` 403)."""
     challenge = f'Bearer realm="{oidc_settings.ISSUER}"'
     if description is None:
         response = HttpResponse(status=401)
         for key, value in NO_STORE.items():
             response[key] = value
     else:
-        challenge += f', error="invalid_token", error_description="{description}"'
-        response = oauth_error("invalid_token", description, status=401)
+        challenge += f', error="{error}", error_description="{description}"'
+        response = oauth_error(error, description, status=status)
     response["WWW-Authenticate"] = challenge
     return response
 
@@ -96,6 +97,7 @@ class EndpointView(View):
     http_method_names = ["get", "post"]
     lock = False  # lock grant rows: this endpoint spends single-use things
     no_store = True
+    multi_valued = ()  # parameters that may repeat; idpyoidc gets them as lists
 
     def get(self, request, *args, **kwargs):
         return self.handle(request, request.GET)
@@ -108,13 +110,13 @@ class EndpointView(View):
         return get_server().get_endpoint(self.endpoint_name)
 
     def request_arg(self, params):
-        return params.dict()
+        return {**params.dict(), **{key: params.getlist(key) for key in self.multi_valued if key in params}}
 
     def error_response(self, error: dict):
         return oauth_error(error.get("error", "invalid_request"), error.get("error_description", ""))
 
     def handle(self, request, params):
-        repeated = repeated_parameter(params)
+        repeated = repeated_parameter(params, self.multi_valued)
         if repeated:
             return self.error_response({"error": "invalid_request", "error_description": f"Repeated parameter: {repeated}"})
         endpoint = self.endpoint
@@ -143,6 +145,22 @@ class TokenView(EndpointView):
     endpoint_name = "token"
     http_method_names = ["post"]
     lock = True
+    multi_valued = ("audience", "resource")  # RFC 8693 §2.1, RFC 8707 §2
+
+
+class IntrospectionView(EndpointView):
+    """RFC 7662."""
+
+    endpoint_name = "introspection"
+    http_method_names = ["post"]
+
+
+class RevocationView(EndpointView):
+    """RFC 7009."""
+
+    endpoint_name = "token_revocation"
+    http_method_names = ["post"]
+    lock = True
 
 
 class UserInfoView(EndpointView):
@@ -150,11 +168,14 @@ class UserInfoView(EndpointView):
 
     endpoint_name = "userinfo"
 
+    # RFC 6750 §3.1: these errors come with a Bearer challenge
+    CHALLENGE_STATUS = {"invalid_token": 401, "insufficient_scope": 403}
+
     def error_response(self, error: dict):
         code = error.get("error", "invalid_token")
-        if code != "invalid_token":
+        if code not in self.CHALLENGE_STATUS:
             return oauth_error(code, error.get("error_description", ""))
-        return bearer_challenge(error.get("error_description") or "Invalid token")
+        return bearer_challenge(error.get("error_description") or "Invalid token", code, self.CHALLENGE_STATUS[code])
 
     def handle(self, request, params):
         if not (request.headers.get("Authorization") or "access_token" in params):

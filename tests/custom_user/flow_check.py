@@ -18,3 +18,18 @@ def test_code_flow_with_a_uuid_email_user(db):
     assert info["preferred_username"] == "member@example.com" and info["email"] == "member@example.com"
     assert info["sub"] == flows.jwt_claims(tokens["id_token"])["sub"] != str(user.pk)
     assert "name" not in info and "given_name" not in info
+
+
+def test_tokens_without_a_user_and_usernames_with_a_uuid_key(db, settings):
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "INTROSPECTION_USERNAME": True}
+    get_user_model().objects.create_user("member@example.com", "pw")
+    flows.make_client("rp1", "s3cret", "--grant-type", "authorization_code", "--grant-type", "client_credentials")
+    browser = HttpClient()
+    browser.login(email="member@example.com", password="pw")
+    http = HttpClient()
+    tokens = flows.redeem(http, *flows.get_code(browser)).json()
+    assert flows.introspect(http, tokens["access_token"]).json()["username"] == "member@example.com"
+    machine = flows.token_request(http, {"grant_type": "client_credentials"}).json()["access_token"]
+    info = flows.introspect(http, machine).json()
+    assert info["active"] and info["sub"] == "rp1" and "username" not in info
+    assert flows.userinfo(http, machine).status_code == 403

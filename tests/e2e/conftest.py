@@ -48,6 +48,22 @@ def op_server(op_db):
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def start_server(op_db):
+    """``start_server(**kwargs)``: another LiveServer on the session's database, stopped with the module."""
+    servers = []
+
+    def start(**kwargs):
+        server = LiveServer(op_db, **kwargs)
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.stop()
+        assert "Traceback" not in server.log(), server.log()
+
+
 @pytest.fixture(autouse=True)
 def no_server_errors(request):
     """Fail a test during which the session's OP logged a traceback (a 5xx, or worse)."""
@@ -82,7 +98,7 @@ def register_clients(server, count=1, *, secret=None, auth_method="client_secret
     calls = []
     for _ in range(count):
         args = ["createclient", "--client-id", f"rp-{uuid.uuid4().hex[:12]}", "--redirect-uri", REDIRECT_URI,
-                "--scope", scope]
+                "--scope", scope, *extra]
         if auth_method == "none":
             args.append("--public")
         else:
@@ -111,14 +127,15 @@ def client_pool():
 
 @pytest.fixture
 def make_client(op_server, client_pool):
-    """``make_client(auth_method=..., secret=...)``: a client of its own for the calling test."""
+    """``make_client(auth_method=..., secret=..., scope=..., extra=(createclient arguments))``: a
+    client of its own for the calling test."""
 
-    def make(auth_method="client_secret_basic", secret=None):
+    def make(auth_method="client_secret_basic", secret=None, scope="openid profile email", extra=()):
         if secret:
-            return register_clients(op_server, secret=secret, auth_method=auth_method)[0]
-        pool = client_pool.setdefault(auth_method, [])
+            return register_clients(op_server, secret=secret, auth_method=auth_method, scope=scope, extra=extra)[0]
+        pool = client_pool.setdefault((auth_method, scope, tuple(extra)), [])
         if not pool:
-            pool.extend(register_clients(op_server, 10, auth_method=auth_method))
+            pool.extend(register_clients(op_server, 10, auth_method=auth_method, scope=scope, extra=extra))
         return pool.pop()
 
     return make

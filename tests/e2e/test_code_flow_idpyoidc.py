@@ -72,3 +72,21 @@ def test_rp_handler_code_flow(make_client, op_server, op_user, auth_method):
     else:
         assert "Authorization" not in token_request.headers
         assert "client_secret=" in token_request.body
+
+
+def test_rp_handler_refreshes_its_access_token(make_client, op_server, op_user):
+    """idpyoidc's RP asks for offline_access with prompt=consent and refreshes; the OP rotates."""
+    client = make_client(scope="openid profile email offline_access")
+    rph = rp_handler(op_server.issuer, client, new_session())
+    url = rph.begin(issuer_id=op_server.issuer)
+    assert "prompt=consent" in url
+    response = authorize(new_session(), url, client.redirect_uri, op_user.username, op_user.password)
+    result = rph.finalize(op_server.issuer, response)
+    assert "error" not in result, result
+
+    refreshed = rph.refresh_access_token(result["state"])
+    assert "error" not in refreshed, refreshed.to_dict()
+    assert refreshed["access_token"] != result["token"]
+    assert "offline_access" in refreshed["scope"] and refreshed["refresh_token"]
+    refreshed_again = rph.refresh_access_token(result["state"])  # the RP keeps the rotated refresh token
+    assert refreshed_again["access_token"] != refreshed["access_token"]

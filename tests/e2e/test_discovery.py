@@ -25,6 +25,13 @@ def test_discovery_document(op_server, op_discovery):
         op_discovery["claims_supported"]
     )
     assert op_discovery["authorization_response_iss_parameter_supported"] is True
+    assert op_discovery["grant_types_supported"] == [
+        "authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange",
+    ]
+    assert op_discovery["introspection_endpoint"] == f"{issuer}/introspect"
+    assert op_discovery["revocation_endpoint"] == f"{issuer}/revoke"
+    assert op_discovery["introspection_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"]
+    assert op_discovery["revocation_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post", "none"]
 
 
 def test_discovery_is_json(op_server):

@@ -10,26 +10,9 @@ from threading import Barrier
 import pytest
 
 from tests.e2e.browser import new_session
-from tests.e2e.live import LiveServer
 from tests.e2e.rp import code_flow, get_code, redeem, validate_id_token
 
 pytestmark = pytest.mark.live
-
-
-@pytest.fixture(scope="module")
-def start_server(op_db):
-    """``start_server(**kwargs)``: another LiveServer on the session's database, stopped with the module."""
-    servers = []
-
-    def start(**kwargs):
-        server = LiveServer(op_db, **kwargs)
-        servers.append(server)
-        return server.start()
-
-    yield start
-    for server in servers:
-        server.stop()
-        assert "Traceback" not in server.log(), server.log()
 
 
 @pytest.fixture(scope="module")

@@ -119,6 +119,41 @@ def test_token_endpoint(hostile, tried, payload, authorization):
     assert response.status_code in (400, 401)
 
 
+GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials", flows.EXCHANGE]
+GRANT_KEYS = [*TOKEN_KEYS, "requested_token_type", "actor_token", "actor_token_type", "resource"]
+
+
+@EXAMPLES
+@given(grant_type=st.sampled_from(GRANT_TYPES), params=params_from(GRANT_KEYS))
+def test_token_endpoint_grants_of_an_authenticated_client(hostile, tried, grant_type, params):
+    """Past client authentication, every grant's own parsing meets hostile values."""
+    if not Client.objects.filter(client_id="machine").exists():
+        flows.make_offline_client("machine", "s3cret", "--grant-type", "client_credentials")
+    before = row_counts()
+    data = {**params, "grant_type": grant_type}
+    response = HttpClient().post("/oidc/token", data, HTTP_AUTHORIZATION=flows.basic("machine", "s3cret"))
+    tried["token (authenticated)"] += 1
+    check(response, before)
+    assert response.status_code in (200, 400)
+
+
+@EXAMPLES
+@given(
+    params=params_from(["token", "token_type_hint", "client_id", "client_secret"]),
+    authorization=st.one_of(authorization_header, st.just(flows.basic())),
+    path=st.sampled_from(["/oidc/introspect", "/oidc/revoke"]),
+)
+def test_introspection_and_revocation_endpoints(hostile, tried, params, authorization, path):
+    headers = {"HTTP_AUTHORIZATION": authorization} if authorization is not None else {}
+    before = row_counts()
+    response = HttpClient().post(path, params, **headers)
+    tried[path.rsplit("/", 1)[-1]] += 1
+    check(response, before)
+    assert response.status_code in (200, 400, 401)
+    if response.status_code == 200 and path.endswith("introspect"):
+        assert response.json() == {"active": False}
+
+
 @EXAMPLES
 @given(authorization=authorization_header, params=params_from(["access_token", "schema", "claims"]), method=st.sampled_from(["get", "post"]))
 def test_userinfo_endpoint(hostile, tried, authorization, params, method):

@@ -69,3 +69,16 @@ def deliveries(settings):
     settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "LOGOUT_DISPATCHER": "tests.protocol.conftest.RecordingDispatcher"}
     RecordingDispatcher.deliveries = []
     return RecordingDispatcher.deliveries
+
+
+@pytest.fixture
+def offline_rp(db):
+    """rp1, allowed offline_access (refresh tokens) and token exchange."""
+    flows.make_offline_client()
+    return "rp1"
+
+
+@pytest.fixture
+def tokens(offline_rp, browser, http):
+    """A token response of rp1 with an access, a refresh and an ID token."""
+    return flows.offline_tokens(browser, http)

@@ -15,7 +15,13 @@ def test_discovery_lists_what_works(db, http):
     assert info["userinfo_endpoint"] == ISSUER + "/userinfo"
     assert info["jwks_uri"] == ISSUER + "/jwks"
     assert info["response_types_supported"] == ["code"]
-    assert info["grant_types_supported"] == ["authorization_code"]
+    assert info["grant_types_supported"] == [
+        "authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange",
+    ]
+    assert info["introspection_endpoint"] == ISSUER + "/introspect"
+    assert info["revocation_endpoint"] == ISSUER + "/revoke"
+    assert info["introspection_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"]
+    assert info["revocation_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post", "none"]
     assert info["code_challenge_methods_supported"] == ["S256"]
     assert info["subject_types_supported"] == ["public"]
     assert info["id_token_signing_alg_values_supported"] == ["RS256", "PS256", "ES256", "EdDSA"]
@@ -27,7 +33,8 @@ def test_discovery_lists_what_works(db, http):
     assert {"openid", "profile", "email", "address", "phone"} <= set(info["scopes_supported"])
     assert {"sub", "email", "name", "auth_time"} <= set(info["claims_supported"])
     assert info["authorization_response_iss_parameter_supported"] is True
-    for absent in ("jwks", "version", "userinfo_encryption_alg_values_supported", "check_session_iframe"):
+    for absent in ("jwks", "version", "userinfo_encryption_alg_values_supported", "check_session_iframe",
+                   "client_authn_method", "introspection_endpoint_auth_methods", "revocation_endpoint_auth_methods"):
         assert absent not in info
 
 

@@ -6,12 +6,7 @@ import pytest
 
 from oidc_provider.models import Client
 from tests import flows
-
-
-def error_of(response, status=400):
-    assert response.status_code == status, response.content
-    assert response["Cache-Control"] == "no-store"
-    return response.json()["error"]
+from tests.flows import error_of
 
 
 def test_wrong_secret_is_401_invalid_client_with_challenge(rp, browser, http):

@@ -1,22 +1,26 @@
 """``manage.py createclient``: register a relying party without the admin."""
 
+import json
+
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-import json
-
+from oidc_provider.crypto import generate_client_secret
 from oidc_provider.metadata import (
+    ACCESS_TOKEN_FORMATS,
     GRANT_TYPES,
     RESPONSE_TYPES,
     client_keys_problem,
+    grant_types_problem,
     jwks_problem,
     jwks_uri_problem,
     redirect_uri_problem,
     scope_problem,
     signing_alg_problem,
+    token_exchange_problem,
 )
-from oidc_provider.crypto import generate_client_secret
 from oidc_provider.models import AUTH_METHODS, Client
+
 
 def validate_redirect_uri(uri: str, option: str) -> str:
     problem = redirect_uri_problem(uri)
@@ -47,6 +51,10 @@ class Command(BaseCommand):
         parser.add_argument("--jwks-uri", default="", help="Where the client publishes its JWK Set (private_key_jwt)")
         parser.add_argument("--id-token-signed-response-alg", default="", help="Default: SIGNING_ALG")
         parser.add_argument("--userinfo-signed-response-alg", default="", help="Default: userinfo as plain JSON")
+        parser.add_argument("--access-token-format", choices=ACCESS_TOKEN_FORMATS, default="", help="Default: the OP's")
+        parser.add_argument(
+            "--token-exchange-policy", default="", metavar="JSON", help="RFC 8693 policy (default: the OP's; docs/token-exchange.md)"
+        )
 
     def handle(self, *args, **opts):
         client_id = opts["client_id"].strip()
@@ -54,8 +62,6 @@ class Command(BaseCommand):
             raise CommandError("--client-id must be 1-255 characters without whitespace")
         if Client.objects.filter(client_id=client_id).exists():
             raise CommandError(f"A client with client_id {client_id!r} already exists")
-        if not opts["redirect_uris"]:
-            raise CommandError("At least one --redirect-uri is required for the authorization code flow")
         redirect_uris = [validate_redirect_uri(u, "--redirect-uri") for u in opts["redirect_uris"]]
         logout_uris = [validate_redirect_uri(u, "--post-logout-redirect-uri") for u in opts["post_logout_redirect_uris"]]
         scopes = opts["scope"].split()
@@ -83,9 +89,19 @@ class Command(BaseCommand):
             raise CommandError(problem)
         has_secret = method.startswith("client_secret_")
         secret = (opts["client_secret"] or generate_client_secret()) if has_secret else None
-        grant_types = opts["grant_types"] or ["authorization_code"]
+        grant_types = list(dict.fromkeys(opts["grant_types"] or ["authorization_code"]))
         if "offline_access" in scopes and "refresh_token" not in grant_types:
             grant_types.append("refresh_token")
+        problem = grant_types_problem(grant_types, redirect_uris, opts["public"])
+        if problem:
+            raise CommandError(f"--grant-type: {problem}")
+        try:
+            policy = json.loads(opts["token_exchange_policy"]) if opts["token_exchange_policy"] else {}
+        except ValueError as err:
+            raise CommandError(f"--token-exchange-policy is not JSON: {err}") from err
+        problem = policy and token_exchange_problem(policy)
+        if problem:
+            raise CommandError(f"--token-exchange-policy: {problem}")
         client = Client(
             client_id=client_id,
             client_name=opts["name"],
@@ -102,6 +118,8 @@ class Command(BaseCommand):
             jwks_uri=opts["jwks_uri"],
             id_token_signed_response_alg=opts["id_token_signed_response_alg"],
             userinfo_signed_response_alg=opts["userinfo_signed_response_alg"],
+            access_token_format=opts["access_token_format"],
+            token_exchange=policy,
         )
         client.set_secret(secret)
         with transaction.atomic():

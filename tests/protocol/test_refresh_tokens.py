@@ -1,0 +1,214 @@
+"""Refresh tokens (RFC 6749 §6, OIDC Core §11-12, RFC 9700 §4.14): offline access, rotation, replay."""
+
+import time
+
+import pytest
+
+from oidc_provider.models import Client, SessionNode
+from oidc_provider.storage.sessions import revoke_nodes
+from tests import flows
+
+
+def grant_tokens(token_class):
+    grant = SessionNode.objects.get(kind=SessionNode.GRANT)
+    return [t for item in grant.data["issued_token"] for t in item.values() if t["token_class"] == token_class]
+
+
+def test_offline_access_with_prompt_consent_gives_a_refresh_token(tokens):
+    assert tokens["refresh_token"] and tokens["scope"] == flows.OFFLINE_SCOPE
+
+
+def test_no_refresh_token_without_offline_access(offline_rp, browser, http):
+    code, verifier = flows.get_code(browser)
+    assert "refresh_token" not in flows.redeem(http, code, verifier).json()
+
+
+def test_offline_access_without_prompt_consent_is_ignored(offline_rp, browser, http):
+    """Defect 40: OIDC Core §11 — ignore offline_access without prompt=consent; stock rejects the request."""
+    code, verifier = flows.get_code(browser, scope=flows.OFFLINE_SCOPE)
+    response = flows.redeem(http, code, verifier).json()
+    assert "refresh_token" not in response and response["scope"] == "openid profile email"
+
+
+def test_trusted_client_gets_offline_access_without_prompt_consent(db, browser, http):
+    """Defect 40: for a trusted (skip_consent) client, the administrator's trust is the other condition."""
+    flows.make_offline_client("rp1", "s3cret", "--skip-consent")
+    code, verifier = flows.get_code(browser, scope=flows.OFFLINE_SCOPE)
+    response = flows.redeem(http, code, verifier).json()
+    assert response["refresh_token"] and response["scope"] == flows.OFFLINE_SCOPE
+
+
+def test_client_without_refresh_grant_gets_no_offline_access(db, browser, http):
+    flows.make_client("rp1", "s3cret", "--scope", "")  # every scope allowed, but grant types: authorization_code
+    code, verifier = flows.get_code(browser, scope=flows.OFFLINE_SCOPE, prompt="consent")
+    response = flows.redeem(http, code, verifier).json()
+    assert "refresh_token" not in response and "offline_access" not in response["scope"]
+
+
+def test_refresh_gives_new_tokens_and_a_fresh_id_token(tokens, http):
+    time.sleep(1)  # a later iat
+    response = flows.refresh(http, tokens["refresh_token"])
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    new = response.json()
+    assert set(new) == {"access_token", "token_type", "expires_in", "scope", "refresh_token", "id_token"}
+    assert new["token_type"] == "Bearer" and 3590 <= new["expires_in"] <= 3600
+    assert new["scope"] == flows.OFFLINE_SCOPE
+    assert new["access_token"] != tokens["access_token"] and new["refresh_token"] != tokens["refresh_token"]
+    first, fresh = flows.jwt_claims(tokens["id_token"]), flows.jwt_claims(new["id_token"])
+    for claim in ("iss", "sub", "aud", "auth_time"):  # OIDC Core §12.2
+        assert fresh[claim] == first[claim]
+    assert fresh["iat"] > first["iat"] and fresh["at_hash"] != first["at_hash"]
+    assert flows.userinfo(http, new["access_token"]).json()["email"] == "alice@example.com"
+
+
+def test_rotation_retires_the_old_refresh_token(tokens, http):
+    """Defect 12: stock leaves a rotated-out refresh token valid."""
+    assert flows.refresh(http, tokens["refresh_token"]).status_code == 200
+    assert flows.error_of(flows.refresh(http, tokens["refresh_token"])) == "invalid_grant"
+
+
+def test_replay_of_a_rotated_out_refresh_token_revokes_the_family(tokens, http):
+    """Defect 43, RFC 9700 §4.14.2: the replay means two holders; every token of the grant dies."""
+    new = flows.refresh(http, tokens["refresh_token"]).json()
+    replay = flows.refresh(http, tokens["refresh_token"])
+    assert flows.error_of(replay) == "invalid_grant" and "revoked" in replay.json()["error_description"]
+    assert flows.error_of(flows.refresh(http, new["refresh_token"])) == "invalid_grant"
+    for access_token in (tokens["access_token"], new["access_token"]):
+        assert flows.userinfo(http, access_token).status_code == 401
+        assert flows.introspect(http, access_token).json() == {"active": False}
+    assert SessionNode.objects.get(kind=SessionNode.GRANT).revoked
+
+
+def test_replay_of_a_refresh_token_pruned_from_its_row_revokes_the_family(tokens, http):
+    """Revoked tokens leave the row (storage pruning); the expiry sealed in the token still tells a
+    replay from an expired token."""
+    new = flows.refresh(http, tokens["refresh_token"]).json()
+    newer = flows.refresh(http, new["refresh_token"]).json()
+    grant = SessionNode.objects.get(kind=SessionNode.GRANT)
+    grant.data["issued_token"] = [i for i in grant.data["issued_token"] if list(i.values())[0]["value"] != tokens["refresh_token"]]
+    grant.save()
+    assert flows.error_of(flows.refresh(http, tokens["refresh_token"])) == "invalid_grant"
+    assert flows.error_of(flows.refresh(http, newer["refresh_token"])) == "invalid_grant"
+    assert flows.userinfo(http, newer["access_token"]).status_code == 401
+
+
+def test_an_expired_refresh_token_is_invalid_grant_and_kills_nothing(offline_rp, browser, http, settings):
+    """Idle lifetime: REFRESH_TOKEN_LIFETIME. An expired token is no replay: the family lives on."""
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "REFRESH_TOKEN_LIFETIME": 1}
+    tokens = flows.offline_tokens(browser, http)
+    time.sleep(2.1)
+    assert flows.error_of(flows.refresh(http, tokens["refresh_token"])) == "invalid_grant"
+    assert flows.userinfo(http, tokens["access_token"]).status_code == 200
+
+
+def test_refresh_tokens_never_outlive_the_absolute_lifetime(offline_rp, browser, http, settings):
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "REFRESH_TOKEN_ABSOLUTE_LIFETIME": 120}
+    tokens = flows.offline_tokens(browser, http)
+    issued_at = SessionNode.objects.get(kind=SessionNode.GRANT).data["issued_at"]
+    assert flows.introspect(http, tokens["refresh_token"]).json()["exp"] == issued_at + 120
+    time.sleep(1)
+    new = flows.refresh(http, tokens["refresh_token"]).json()
+    assert flows.introspect(http, new["refresh_token"]).json()["exp"] == issued_at + 120
+
+
+def test_idle_lifetime_is_counted_from_each_rotation(offline_rp, browser, http, settings):
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "REFRESH_TOKEN_LIFETIME": 500}
+    tokens = flows.offline_tokens(browser, http)
+    info = flows.introspect(http, tokens["refresh_token"]).json()
+    assert info["exp"] - info["iat"] == 500
+
+
+def test_an_expired_grant_is_invalid_grant(offline_rp, browser, http, settings):
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "GRANT_LIFETIME": 1}
+    tokens = flows.offline_tokens(browser, http)
+    time.sleep(2.1)
+    assert flows.error_of(flows.refresh(http, tokens["refresh_token"])) == "invalid_grant"
+
+
+def test_narrower_scope_is_honoured_and_the_refresh_token_keeps_its_scope(tokens, http):
+    """RFC 6749 §6: the access token may be narrower; a new refresh token has the old one's scope (defect 44)."""
+    narrow = flows.refresh(http, tokens["refresh_token"], scope="openid offline_access").json()
+    assert narrow["scope"] == "openid offline_access"
+    assert "email" not in flows.userinfo(http, narrow["access_token"]).json()
+    assert flows.introspect(http, narrow["refresh_token"]).json()["scope"] == flows.OFFLINE_SCOPE
+    full = flows.refresh(http, narrow["refresh_token"]).json()
+    assert full["scope"] == flows.OFFLINE_SCOPE
+
+
+def test_narrowing_away_offline_access_still_rotates(tokens, http):
+    """Defect 44: stock issues no new refresh token then, having revoked the old one: offline access lost."""
+    narrow = flows.refresh(http, tokens["refresh_token"], scope="openid profile").json()
+    assert narrow["scope"] == "openid profile" and "id_token" in narrow
+    assert flows.refresh(http, narrow["refresh_token"]).status_code == 200
+
+
+def test_narrowing_away_openid_gives_no_id_token(tokens, http):
+    narrow = flows.refresh(http, tokens["refresh_token"], scope="profile offline_access").json()
+    assert "id_token" not in narrow and narrow["refresh_token"]
+
+
+def test_wider_scope_is_invalid_scope(tokens, http):
+    """Defect 42: stock answers invalid_request."""
+    assert flows.error_of(flows.refresh(http, tokens["refresh_token"], scope="openid address")) == "invalid_scope"
+    assert flows.refresh(http, tokens["refresh_token"]).status_code == 200  # not spent by the refusal
+
+
+def test_another_clients_refresh_token_is_invalid_grant_and_kills_nothing(tokens, http):
+    flows.make_offline_client("rp2", "other")
+    assert flows.error_of(flows.refresh(http, tokens["refresh_token"], "rp2", "other")) == "invalid_grant"
+    assert flows.refresh(http, tokens["refresh_token"]).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["nonsense", "Z0FBQUFBQnJCX1Y0" * 20, "a.b.c", "access", "code", "id"])
+def test_unknown_or_wrong_refresh_tokens_are_invalid_grant(tokens, http, value):
+    value = {"access": tokens["access_token"], "id": tokens["id_token"]}.get(value, value)
+    assert flows.error_of(flows.refresh(http, value)) == "invalid_grant"
+
+
+def test_an_authorization_code_is_not_a_refresh_token(offline_rp, browser, http):
+    code, _ = flows.get_code(browser, scope=flows.OFFLINE_SCOPE, prompt="consent")
+    assert flows.error_of(flows.refresh(http, code)) == "invalid_grant"
+
+
+@pytest.mark.parametrize("extra", [{}, {"refresh_token": ""}])
+def test_missing_refresh_token_is_invalid_request(offline_rp, http, extra):
+    response = flows.token_request(http, {"grant_type": "refresh_token", **extra})
+    assert flows.error_of(response) == "invalid_request"
+
+
+def test_client_without_the_refresh_grant_is_unauthorized_client(tokens, http):
+    Client.objects.filter(client_id="rp1").update(grant_types=["authorization_code"])
+    assert flows.error_of(flows.refresh(http, tokens["refresh_token"])) == "unauthorized_client"
+
+
+def test_refresh_needs_client_authentication(tokens, http):
+    assert flows.error_of(flows.refresh(http, tokens["refresh_token"], secret=None), 401) == "invalid_client"
+    assert flows.error_of(flows.refresh(http, tokens["refresh_token"], secret="wrong"), 401) == "invalid_client"
+
+
+def test_a_revoked_grant_refuses_its_refresh_token(tokens, http):
+    revoke_nodes(SessionNode.objects.filter(kind=SessionNode.GRANT))
+    assert flows.error_of(flows.refresh(http, tokens["refresh_token"])) == "invalid_grant"
+
+
+def test_a_revoked_grant_whose_tokens_look_active_refuses_them(tokens, http):
+    """Defect 6: idpyoidc's logout marks grants revoked but not their tokens."""
+    grant = SessionNode.objects.get(kind=SessionNode.GRANT)
+    grant.data["revoked"] = True
+    grant.save()
+    assert flows.error_of(flows.refresh(http, tokens["refresh_token"])) == "invalid_grant"
+
+
+def test_public_client_refreshes_with_rotation(db, browser, http):
+    tokens = flows.public_offline_tokens(browser, http)
+    data = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": "spa"}
+    assert http.post("/oidc/token", data).status_code == 200
+    assert flows.error_of(http.post("/oidc/token", data)) == "invalid_grant"
+
+
+def test_refresh_rows_stay_small(tokens, http):
+    """Rotated-out tokens leave the grant row once nothing live is based on them (notes §5.3)."""
+    refresh_token = tokens["refresh_token"]
+    for _ in range(10):
+        refresh_token = flows.refresh(http, refresh_token).json()["refresh_token"]
+    assert len(grant_tokens("refresh_token")) == 1 and len(grant_tokens("access_token")) == 11
