@@ -50,11 +50,19 @@ def end_session(browser, op_discovery, **params):
     return response, time.monotonic() - started
 
 
+def introspection(op_discovery, client, value):
+    response = new_session().post(op_discovery["introspection_endpoint"], data={"token": value},
+                                  auth=(client.client_id, client.client_secret))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
 def assert_signed_out(browser, op_discovery, client, *tokens):
-    """The tokens are dead and a new authorization request asks for the password again."""
+    """The tokens are dead at userinfo and introspection, and a new authorization request asks for
+    the password again."""
     for token in tokens:
         assert userinfo_status(op_discovery, token) == 401
-    # TODO(issue 4): test_tokens_dead_after_logout_at_introspection — the same tokens inactive at introspection
+        assert introspection(op_discovery, client, token["access_token"]) == {"active": False}
     url = f"{op_discovery['authorization_endpoint']}?response_type=code&client_id={client.client_id}" \
           f"&redirect_uri={client.redirect_uri}&scope=openid&state=s&nonce=n"
     assert lands_on_login(browser, url)
@@ -63,6 +71,7 @@ def assert_signed_out(browser, op_discovery, client, *tokens):
 def test_rp_initiated_logout(op_server, op_discovery, signed_in, rp_server):
     browser = new_session()
     client, name, token, claims = signed_in(browser)
+    assert introspection(op_discovery, client, token["access_token"])["active"] is True
     response, took = end_session(browser, op_discovery, id_token_hint=token["id_token"],
                                  post_logout_redirect_uri=f"{rp_server.url}/bye/{name}", state="st-9")
     assert response.status_code == 302 and response.headers["Location"] == f"{rp_server.url}/bye/{name}?state=st-9"
