@@ -148,3 +148,10 @@ def test_prune_keeps_the_latest_id_token_for_logout():
     latest.revoked = True
     prune_tokens(grant, now=100)
     assert grant.issued_token == []
+
+
+def test_client_authentication_never_counts_every_client(db, django_assert_num_queries):
+    """idpyoidc tests ``if … and _cdb:`` per authentication; that must not be a COUNT(*) (bench/)."""
+    assert bool(ClientDatabase())
+    with django_assert_num_queries(0):
+        bool(ClientDatabase())

@@ -182,7 +182,8 @@ class ClientDatabase(MutableMapping, DictType):
         unit = _current.get()
         if unit is not None and client_id in unit.clients:
             return unit.clients[client_id]
-        client = Client.objects.filter(client_id=client_id, is_active=True).first() if isinstance(client_id, str) else None
+        # order_by(): a unique key needs no ORDER BY (the model's default ordering adds one)
+        client = Client.objects.filter(client_id=client_id, is_active=True).order_by().first() if isinstance(client_id, str) else None
         info = client_to_idpy(client) if client else None
         if unit is not None:
             unit.clients[client_id] = info
@@ -213,6 +214,11 @@ class ClientDatabase(MutableMapping, DictType):
 
     def __len__(self):
         return Client.objects.count()
+
+    def __bool__(self):
+        # idpyoidc tests the database's truth on every client authentication (client_authn.py:591);
+        # without this, Python would call __len__: a COUNT(*) over every client per request.
+        return True
 
     def keys(self):
         return []
