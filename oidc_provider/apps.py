@@ -17,3 +17,7 @@ class OIDCProviderConfig(AppConfig):
             logger = logging.getLogger(name)
             if logger.level == logging.NOTSET:
                 logger.setLevel(logging.WARNING)
+        # and whatever level the site chose, their records are redacted
+        from oidc_provider import redaction
+
+        redaction.install()

@@ -66,7 +66,41 @@ def check_settings(app_configs=None, **kwargs):
         value = getattr(oidc_settings, key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             errors.append(Error(f"{SETTING_NAME}[{key!r}] must be a positive number.", id="oidc_provider.E012"))
-    return errors + check_token_settings()
+    return errors + check_token_settings() + check_limits()
+
+
+RATE_LIMITS = ("CLIENT_AUTHN_FAILURE_LIMIT", "CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT", "TOKEN_RATE_LIMIT", "INTROSPECTION_RATE_LIMIT")
+
+
+def _positive(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+def check_limits():
+    from django.conf import settings as django_settings
+
+    errors = []
+    if oidc_settings.RATE_LIMIT_CACHE not in django_settings.CACHES:
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['RATE_LIMIT_CACHE'] {oidc_settings.RATE_LIMIT_CACHE!r} is not an alias in CACHES.",
+                id="oidc_provider.E030",
+            )
+        )
+    bad = [name for name in RATE_LIMITS if getattr(oidc_settings, name) is not None and not (
+        isinstance(getattr(oidc_settings, name), (list, tuple)) and len(getattr(oidc_settings, name)) == 2
+        and isinstance(getattr(oidc_settings, name)[0], int) and all(_positive(v) for v in getattr(oidc_settings, name)))]
+    if not (isinstance(oidc_settings.MAX_REQUEST_BODY, int) and _positive(oidc_settings.MAX_REQUEST_BODY)):
+        bad.append("MAX_REQUEST_BODY")
+    if bad:
+        errors.append(
+            Error(
+                f"{SETTING_NAME}: {', '.join(bad)} must be None or (count, seconds) with positive numbers "
+                "(MAX_REQUEST_BODY: a positive number of bytes).",
+                id="oidc_provider.E031",
+            )
+        )
+    return errors
 
 
 def check_token_settings():
@@ -245,6 +279,100 @@ def check_deploy(app_configs=None, **kwargs):
                 f"{SETTING_NAME}['REGISTRATION_POLICY'] is 'open': anyone can register clients.",
                 hint="Use 'initial_access_token' (manage.py createinitialaccesstoken) or 'none' unless that is intended.",
                 id="oidc_provider.W007",
+            )
+        )
+    return warnings + check_deploy_transport() + check_deploy_protocol() + check_deploy_limits()
+
+
+def check_deploy_transport():
+    """An https OP whose Django does not know it: cookies sent in clear, http URLs built."""
+    if urlsplit(oidc_settings.ISSUER or "").scheme != "https":
+        return []  # E004 reports an http issuer
+    warnings = []
+    if not settings.SESSION_COOKIE_SECURE:
+        warnings.append(
+            Warning(
+                "SESSION_COOKIE_SECURE is off: the session cookie that carries the user's OP login can travel over http.",
+                hint="Set SESSION_COOKIE_SECURE = True.",
+                id="oidc_provider.W030",
+            )
+        )
+    if not settings.CSRF_COOKIE_SECURE:
+        warnings.append(
+            Warning(
+                "CSRF_COOKIE_SECURE is off: the CSRF cookie of the consent and logout forms can travel over http.",
+                hint="Set CSRF_COOKIE_SECURE = True.",
+                id="oidc_provider.W031",
+            )
+        )
+    if not settings.SECURE_PROXY_SSL_HEADER and not settings.SECURE_SSL_REDIRECT:
+        warnings.append(
+            Warning(
+                "The issuer is https, but neither SECURE_PROXY_SSL_HEADER nor SECURE_SSL_REDIRECT is set.",
+                hint="Behind a proxy that terminates TLS, set SECURE_PROXY_SSL_HEADER so Django builds https URLs "
+                     "(client assertion audiences, login redirects); otherwise set SECURE_SSL_REDIRECT = True.",
+                id="oidc_provider.W032",
+            )
+        )
+    return warnings
+
+
+# RFC 6749 §4.1.2: a code lives at most 10 minutes; tokens that outlive a day are bearer credentials
+# a leak keeps usable for long (RFC 9700 §2.2.2: short-lived, sender-constrained access tokens).
+LONGEST_LIFETIMES = {"CODE_LIFETIME": 600, "ACCESS_TOKEN_LIFETIME": 86400, "ID_TOKEN_LIFETIME": 86400}
+
+
+def check_deploy_protocol():
+    warnings = []
+    if not oidc_settings.REQUIRE_PKCE:
+        warnings.append(
+            Warning(
+                f"{SETTING_NAME}['REQUIRE_PKCE'] is off: confidential clients may use the code flow without PKCE.",
+                hint="RFC 9700 §2.1.1: use PKCE for every client to stop code injection. Set REQUIRE_PKCE = True "
+                     "once your clients send code_challenge (public clients always must).",
+                id="oidc_provider.W033",
+            )
+        )
+    long = [name for name, most in LONGEST_LIFETIMES.items()
+            if isinstance(getattr(oidc_settings, name), (int, float)) and getattr(oidc_settings, name) > most]
+    if long:
+        warnings.append(
+            Warning(
+                f"{SETTING_NAME}: {', '.join(long)} longer than recommended.",
+                hint="Codes at most 600 s (RFC 6749 §4.1.2); access and ID tokens at most a day. "
+                     "Use refresh tokens for long access.",
+                id="oidc_provider.W034",
+            )
+        )
+    return warnings
+
+
+def check_deploy_limits():
+    from django.core.cache import caches
+    from django.core.cache.backends.dummy import DummyCache
+    from django.core.cache.backends.locmem import LocMemCache
+
+    warnings = []
+    if not oidc_settings.CLIENT_AUTHN_FAILURE_LIMIT or not oidc_settings.CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT:
+        warnings.append(
+            Warning(
+                f"{SETTING_NAME}: a limit on failed client authentications is off.",
+                hint="Set CLIENT_AUTHN_FAILURE_LIMIT and CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT (count, seconds) "
+                     "to slow down client secret guessing (docs/settings.md).",
+                id="oidc_provider.W035",
+            )
+        )
+    try:
+        cache = caches[oidc_settings.RATE_LIMIT_CACHE]
+    except Exception:
+        return warnings  # E030
+    if isinstance(cache, (LocMemCache, DummyCache)):
+        warnings.append(
+            Warning(
+                f"The rate-limit cache {oidc_settings.RATE_LIMIT_CACHE!r} is {type(cache).__name__}: "
+                "each worker process counts on its own (or not at all).",
+                hint="Point RATE_LIMIT_CACHE at a cache every worker shares (Redis, Memcached or the database cache).",
+                id="oidc_provider.W036",
             )
         )
     return warnings

@@ -81,6 +81,20 @@ DEFAULTS = {
     "LOGOUT_DISPATCHER": "oidc_provider.backchannel.ThreadDispatcher",
     "BACKCHANNEL_LOGOUT_TIMEOUT": 5,
     "BACKCHANNEL_LOGOUT_ATTEMPTS": 3,
+    # Largest request body (bytes) the token, introspection, revocation, userinfo and registration
+    # endpoints read; a larger one is answered 413 before it is parsed.
+    "MAX_REQUEST_BODY": 65536,
+    # Rate limits, each (count, seconds) or None for none, counted in this cache (CACHES alias).
+    # Use a cache every worker shares (Redis, Memcached, database) so the limits hold site-wide.
+    "RATE_LIMIT_CACHE": "default",
+    # Failed client authentications at the token, introspection and revocation endpoints, per
+    # claimed client_id and per REMOTE_ADDR; when reached, every request of that client (address)
+    # is answered 429 until the window ends.
+    "CLIENT_AUTHN_FAILURE_LIMIT": (10, 60),
+    "CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT": (100, 60),
+    # Authenticated requests per client at the token and introspection endpoints.
+    "TOKEN_RATE_LIMIT": None,
+    "INTROSPECTION_RATE_LIMIT": None,
 }
 
 IMPORT_STRINGS = {"CLAIMS_PROVIDER", "CONSENT_POLICY", "LOGOUT_DISPATCHER"}

@@ -6,6 +6,7 @@ import threading
 from cryptojwt.jwk.hmac import SYMKey
 from idpyoidc.server import Server
 
+from oidc_provider import redaction
 from oidc_provider.conf import oidc_settings
 from oidc_provider.crypto import derive_key
 from oidc_provider.idpy import client_authn
@@ -210,6 +211,7 @@ def _build() -> Server:
     for name, cls in client_authn.METHODS.items():
         context.client_authn_methods[name] = cls(server.unit_get)
     advertise(context.provider_info, issuer)
+    redaction.install()  # the endpoint modules just imported made their loggers
     return server
 
 

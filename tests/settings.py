@@ -78,6 +78,10 @@ OIDC_PROVIDER = {
     "JWKS_MAX_AGE": 1,
     # the end-to-end RPs register themselves; tests of the other policies override it
     "REGISTRATION_POLICY": "open",
+    # the hostile-input and end-to-end suites send floods of bad credentials from one address;
+    # tests/protocol/test_rate_limits.py turns the (default) limits back on
+    "CLIENT_AUTHN_FAILURE_LIMIT": None,
+    "CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT": None,
 }
 
 # No LOGGING for idpyoidc here on purpose: the app itself keeps its loggers at WARNING.

@@ -186,18 +186,90 @@ def test_single_key_and_old_key_warn_in_production(db, settings):
 
 
 def test_deploy_check_warns_of_open_registration(settings):
-    assert ids(check_deploy()) == ["oidc_provider.W007"]  # the test project registers its RPs openly
+    assert "oidc_provider.W007" in ids(check_deploy())  # the test project registers its RPs openly
     settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "REGISTRATION_POLICY": "initial_access_token"}
-    assert check_deploy() == []
+    assert "oidc_provider.W007" not in ids(check_deploy())
+
+
+SECRETS = {"oidc_provider.W002", "oidc_provider.W003"}
 
 
 def test_deploy_check_wants_dedicated_secrets(settings):
     settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "REGISTRATION_POLICY": "none"}
-    assert check_deploy() == []
+    assert SECRETS.isdisjoint(ids(check_deploy()))
     settings.OIDC_PROVIDER = {"ISSUER": "https://op.example"}
-    assert ids(check_deploy()) == ["oidc_provider.W002", "oidc_provider.W003"]
+    assert SECRETS <= set(ids(check_deploy()))
     settings.OIDC_PROVIDER = {"ISSUER": "https://op.example", "SECRET": "s"}
-    assert ids(check_deploy()) == ["oidc_provider.W003"]
+    assert SECRETS & set(ids(check_deploy())) == {"oidc_provider.W003"}
+
+
+@pytest.fixture
+def hardened(settings):
+    """A deployment that passes every OP deploy check."""
+    settings.OIDC_PROVIDER = {
+        "ISSUER": "https://op.example", "SECRET": "s", "KEY_ENCRYPTION_SECRET": "k", "REQUIRE_PKCE": True,
+        "RATE_LIMIT_CACHE": "shared",
+    }
+    settings.CACHES = {**settings.CACHES, "shared": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "t"}}
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    return settings
+
+
+def test_a_hardened_deployment_passes_the_deploy_checks(hardened):
+    assert check_deploy() == [] and check_settings() == []
+
+
+@pytest.mark.parametrize(
+    "setting, value, check_id",
+    [
+        ("SESSION_COOKIE_SECURE", False, "W030"),
+        ("CSRF_COOKIE_SECURE", False, "W031"),
+        ("SECURE_PROXY_SSL_HEADER", None, "W032"),
+    ],
+)
+def test_deploy_checks_of_an_https_site(hardened, setting, value, check_id):
+    setattr(hardened, setting, value)
+    assert ids(check_deploy()) == [f"oidc_provider.{check_id}"]
+
+
+def test_ssl_redirect_is_enough_without_a_proxy(hardened):
+    hardened.SECURE_PROXY_SSL_HEADER = None
+    hardened.SECURE_SSL_REDIRECT = True
+    assert check_deploy() == []
+
+
+@pytest.mark.parametrize(
+    "override, check_id",
+    [
+        ({"REQUIRE_PKCE": False}, "W033"),
+        ({"CODE_LIFETIME": 3600}, "W034"),
+        ({"ACCESS_TOKEN_LIFETIME": 7 * 86400}, "W034"),
+        ({"ID_TOKEN_LIFETIME": 2 * 86400}, "W034"),
+        ({"CLIENT_AUTHN_FAILURE_LIMIT": None}, "W035"),
+        ({"CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT": None}, "W035"),
+        ({"RATE_LIMIT_CACHE": "default"}, "W036"),  # the test project's default cache is locmem
+    ],
+)
+def test_deploy_checks_of_op_settings(hardened, override, check_id):
+    hardened.OIDC_PROVIDER = {**hardened.OIDC_PROVIDER, **override}
+    assert ids(check_deploy()) == [f"oidc_provider.{check_id}"]
+
+
+@pytest.mark.parametrize(
+    "override, check_id",
+    [
+        ({"RATE_LIMIT_CACHE": "nope"}, "E030"),
+        ({"TOKEN_RATE_LIMIT": 10}, "E031"),
+        ({"INTROSPECTION_RATE_LIMIT": (0, 60)}, "E031"),
+        ({"CLIENT_AUTHN_FAILURE_LIMIT": (10, -1)}, "E031"),
+        ({"CLIENT_AUTHN_FAILURE_LIMIT": ("10", 60)}, "E031"),
+        ({"MAX_REQUEST_BODY": None}, "E031"),
+    ],
+)
+def test_limit_settings_are_checked(hardened, override, check_id):
+    hardened.OIDC_PROVIDER = {**hardened.OIDC_PROVIDER, **override}
+    assert ids(check_settings()) == [f"oidc_provider.{check_id}"]
 
 
 def test_checks_are_registered():

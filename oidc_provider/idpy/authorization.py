@@ -1,11 +1,33 @@
 """The OIDC authorization endpoint, with the 5.0.0 defects on its path repaired."""
 
 from idpyoidc.server.authn_event import create_authn_event
+from idpyoidc.server.oauth2.authorization import join_query
 from idpyoidc.server.oidc.authorization import Authorization as IdpyAuthorization
 from idpyoidc.time_util import utc_time_sans_frac
 
 
+def registered_redirect_uri(cinfo, redirect_uri) -> bool:
+    """Defect 60: RFC 9700 §4.1.3 and OIDC Core §3.1.2.1 want the redirect_uri to match a
+    registered one by simple string comparison (RFC 3986 §6.2.1). Stock ``verify_uri`` unquotes
+    the URI first and matches its query as a set, so ``%2F``-encodings, reordered or added query
+    parameters pass."""
+    if not cinfo or not isinstance(redirect_uri, str):
+        return False
+    registered = cinfo.get("registered_redirect_uris")
+    if registered is None:
+        registered = [u if isinstance(u, str) else join_query(*u) for u in cinfo.get("redirect_uris") or []]
+    return redirect_uri in registered
+
+
 class Authorization(IdpyAuthorization):
+    def _post_parse_request(self, request, client_id, context, **kwargs):
+        """Defect 60: exact redirect_uri matching before idpyoidc's lenient one."""
+        if "redirect_uri" in request and not registered_redirect_uri(context.cdb.get(client_id), request["redirect_uri"]):
+            return self.authentication_error_response(
+                request, error="invalid_request", error_description="redirect_uri is not registered for this client"
+            )
+        return super()._post_parse_request(request, client_id, context, **kwargs)
+
     def _unwrap_identity(self, identity):
         """Defect 1: the stock method base64-decodes the uid and crashes on ids like ``"140"``."""
         return identity

@@ -62,6 +62,8 @@ def client_to_idpy(client: Client) -> dict:
         "client_id": client.client_id,
         "client_name": client.client_name,
         "redirect_uris": [split_redirect_uri(u) for u in client.redirect_uris],
+        # defect 60: the strings as registered, for exact matching (not a registration response field)
+        "registered_redirect_uris": list(client.redirect_uris),
         "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
         "grant_types": grant_types,
         "response_types": list(client.response_types or ["code"]),

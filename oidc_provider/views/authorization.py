@@ -20,6 +20,7 @@ from idpyoidc.server.oauth2.authorization import FORM_POST, get_uri, inputs
 from idpyoidc.time_util import utc_time_sans_frac
 
 from oidc_provider.conf import oidc_settings
+from oidc_provider.idpy.authorization import registered_redirect_uri
 from oidc_provider.logout import op_session_ended, op_session_key
 from oidc_provider.models import Client
 from oidc_provider.server import get_server
@@ -53,7 +54,10 @@ def verified_redirect_uri(params: dict):
     if not params.get("client_id") or not params.get("redirect_uri"):
         return None
     try:
-        return get_uri(get_server().context, params, "redirect_uri")
+        context = get_server().context
+        if not registered_redirect_uri(context.cdb.get(params["client_id"]), params["redirect_uri"]):
+            return None  # defect 60: never redirect to a URI that only idpyoidc's lenient match accepts
+        return get_uri(context, params, "redirect_uri")
     except Exception:
         return None
 

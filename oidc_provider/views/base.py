@@ -3,6 +3,7 @@
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpResponse, JsonResponse, QueryDict
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -10,6 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from idpyoidc.message import Message
 from idpyoidc.server.exception import ClientAuthenticationError, InvalidClient, UnAuthorizedClient, UnknownClient
 
+from oidc_provider import throttling
 from oidc_provider.conf import oidc_settings
 from oidc_provider.server import get_server
 from oidc_provider.storage.unit_of_work import unit_of_work
@@ -61,6 +63,21 @@ def invalid_client(description="Client authentication failed"):
     )
 
 
+def too_many_requests(retry_after):
+    """RFC 6585 §4 with ``Retry-After``. The body is ``temporarily_unavailable`` (RFC 6749
+    §4.1.2.1: the server cannot handle the request now), which generic clients treat as
+    retryable; ``slow_down`` belongs to RFC 8628's device-code polling and clients outside it
+    do not know it."""
+    return oauth_error(
+        "temporarily_unavailable", "Too many requests; retry later", status=429, headers={"Retry-After": str(retry_after)}
+    )
+
+
+def body_too_large():
+    """RFC 9110 §15.5.14, as a JSON OAuth error (DESIGN.md rule 4)."""
+    return oauth_error("invalid_request", "Request body too large", status=413)
+
+
 def bearer_challenge(description=None, error="invalid_token", status=401):
     """RFC 6750 §3: a 401 for a missing bearer token (bare challenge, no body) or, with a
     ``description``, an ``error`` (``invalid_token`` 401, ``insufficient_scope`` 403)."""
@@ -98,6 +115,22 @@ class EndpointView(View):
     lock = False  # lock grant rows: this endpoint spends single-use things
     no_store = True
     multi_valued = ()  # parameters that may repeat; idpyoidc gets them as lists
+    authenticates_client = False  # failed client authentications here count against the limits
+    rate_limit = None  # the setting with this endpoint's per-client request limit
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return oauth_error("invalid_request", "Invalid Content-Length")
+        if length > oidc_settings.MAX_REQUEST_BODY:
+            return body_too_large()
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except RequestDataTooBig:  # DATA_UPLOAD_MAX_MEMORY_SIZE, below MAX_REQUEST_BODY
+            return body_too_large()
+        except TooManyFieldsSent:  # DATA_UPLOAD_MAX_NUMBER_FIELDS
+            return oauth_error("invalid_request", "Too many parameters", status=413)
 
     def get(self, request, *args, **kwargs):
         return self.handle(request, request.GET)
@@ -119,6 +152,13 @@ class EndpointView(View):
         repeated = repeated_parameter(params, self.multi_valued)
         if repeated:
             return self.error_response({"error": "invalid_request", "error_description": f"Repeated parameter: {repeated}"})
+        client_id = throttling.claimed_client_id(request, params) if self.authenticates_client else None
+        address = request.META.get("REMOTE_ADDR")
+        limit = getattr(oidc_settings, self.rate_limit) if self.rate_limit else None
+        wait = max(self.authn_lockout(client_id, address), throttling.retry_after(self.endpoint_name, client_id, limit))
+        if wait:
+            logger.warning("rate limit reached at %s", self.endpoint_name)
+            return too_many_requests(wait)
         endpoint = self.endpoint
         info = http_info(request)
         with unit_of_work(lock=self.lock):
@@ -126,16 +166,35 @@ class EndpointView(View):
                 parsed = endpoint.parse_request(self.request_arg(params), http_info=info)
             except CLIENT_AUTH_ERRORS as err:
                 logger.info("client authentication failed at %s: %s", self.endpoint_name, type(err).__name__)
+                self.count_authn_failure(client_id, address)
                 return self.client_auth_failed()
             except Exception as err:  # hostile input reaches idpyoidc's parsers first
                 logger.info("unparseable request at %s: %s", self.endpoint_name, type(err).__name__)
                 return self.error_response({"error": "invalid_request", "error_description": "Malformed request"})
+            if is_error(parsed) and parsed.get("error") == "invalid_client":
+                self.count_authn_failure(client_id, address)
+            else:  # counted once the client is authenticated: claiming a client_id spends none of its quota
+                throttling.hit(self.endpoint_name, client_id, limit)
             if is_error(parsed):
                 return self.error_response(parsed)
             result = endpoint.process_request(parsed, http_info=info)
             if is_error(result):
                 return self.error_response(result)
             return create_response(endpoint.do_response(request=parsed, **result), no_store=self.no_store)
+
+    def authn_lockout(self, client_id, address):
+        """Seconds this client (address) must wait after too many failed client authentications."""
+        if not self.authenticates_client:
+            return 0
+        return max(
+            throttling.retry_after("authn-client", client_id, oidc_settings.CLIENT_AUTHN_FAILURE_LIMIT),
+            throttling.retry_after("authn-address", address, oidc_settings.CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT),
+        )
+
+    def count_authn_failure(self, client_id, address):
+        if self.authenticates_client:
+            throttling.hit("authn-client", client_id, oidc_settings.CLIENT_AUTHN_FAILURE_LIMIT)
+            throttling.hit("authn-address", address, oidc_settings.CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT)
 
     def client_auth_failed(self):
         return invalid_client()
@@ -145,6 +204,8 @@ class TokenView(EndpointView):
     endpoint_name = "token"
     http_method_names = ["post"]
     lock = True
+    authenticates_client = True
+    rate_limit = "TOKEN_RATE_LIMIT"
     multi_valued = ("audience", "resource")  # RFC 8693 §2.1, RFC 8707 §2
 
 
@@ -153,6 +214,8 @@ class IntrospectionView(EndpointView):
 
     endpoint_name = "introspection"
     http_method_names = ["post"]
+    authenticates_client = True
+    rate_limit = "INTROSPECTION_RATE_LIMIT"
 
 
 class RevocationView(EndpointView):
@@ -161,6 +224,7 @@ class RevocationView(EndpointView):
     endpoint_name = "token_revocation"
     http_method_names = ["post"]
     lock = True
+    authenticates_client = True
 
 
 class UserInfoView(EndpointView):
