@@ -116,7 +116,7 @@ def test_token_endpoint(hostile, tried, payload, authorization):
     response = HttpClient().post("/oidc/token", data, content_type=content_type, **headers)
     tried["token"] += 1
     check(response, before)
-    assert response.status_code in (400, 401)
+    assert response.status_code in (400, 401, 413)
 
 
 GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials", flows.EXCHANGE]
@@ -134,7 +134,7 @@ def test_token_endpoint_grants_of_an_authenticated_client(hostile, tried, grant_
     response = HttpClient().post("/oidc/token", data, HTTP_AUTHORIZATION=flows.basic("machine", "s3cret"))
     tried["token (authenticated)"] += 1
     check(response, before)
-    assert response.status_code in (200, 400)
+    assert response.status_code in (200, 400, 413)
 
 
 @EXAMPLES
@@ -149,7 +149,7 @@ def test_introspection_and_revocation_endpoints(hostile, tried, params, authoriz
     response = HttpClient().post(path, params, **headers)
     tried[path.rsplit("/", 1)[-1]] += 1
     check(response, before)
-    assert response.status_code in (200, 400, 401)
+    assert response.status_code in (200, 400, 401, 413)
     if response.status_code == 200 and path.endswith("introspect"):
         assert response.json() == {"active": False}
 
