@@ -81,6 +81,8 @@ DEFAULTS = {
     "LOGOUT_DISPATCHER": "oidc_provider.backchannel.ThreadDispatcher",
     "BACKCHANNEL_LOGOUT_TIMEOUT": 5,
     "BACKCHANNEL_LOGOUT_ATTEMPTS": 3,
+    # Seconds a failed back-channel delivery stays recorded before `clearexpired` removes it.
+    "BACKCHANNEL_LOGOUT_FAILURE_RETENTION": 30 * 86400,
 }
 
 IMPORT_STRINGS = {"CLAIMS_PROVIDER", "CONSENT_POLICY", "LOGOUT_DISPATCHER"}
