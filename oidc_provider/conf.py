@@ -95,6 +95,8 @@ DEFAULTS = {
     # Authenticated requests per client at the token and introspection endpoints.
     "TOKEN_RATE_LIMIT": None,
     "INTROSPECTION_RATE_LIMIT": None,
+    # Seconds a failed back-channel delivery stays recorded before `clearexpired` removes it.
+    "BACKCHANNEL_LOGOUT_FAILURE_RETENTION": 30 * 86400,
 }
 
 IMPORT_STRINGS = {"CLAIMS_PROVIDER", "CONSENT_POLICY", "LOGOUT_DISPATCHER"}

@@ -10,7 +10,7 @@ import datetime as dt
 import json
 
 from cryptojwt.utils import importer, qualified_name
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from idpyoidc.server.constant import DIVIDER
@@ -38,16 +38,34 @@ def _is_live(token, now):
 
 
 def prune_tokens(grant, now):
-    """Drop expired and revoked tokens (notes §5.3: rows grow forever), except the parent of a live
-    token without a scope of its own (``find_scope`` reads it there; rotation would otherwise keep
-    every refresh token of the last access-token lifetime) and the latest ID token, expired or not:
-    its ``sid`` is what a logout token must carry."""
+    """Drop what no request will read again (notes §5.3: idpyoidc keeps every token forever, so a
+    grant's row would grow with each refresh):
+
+    - expired and revoked tokens, except the parent of a live token without a scope of its own
+      (``find_scope`` reads it there; rotation would otherwise keep every refresh token of the last
+      access-token lifetime);
+    - every ID token but the latest, expired or not: its ``sid`` is what a logout token must carry
+      (``last_issued_token_of_type``), and nothing reads the older ones;
+    - the ``based_on`` of a token whose parent is gone and that has a scope of its own: a dangling
+      reference (about 1 kB each) that nothing can follow.
+
+    What remains grows only with the access tokens still live: refreshes within ACCESS_TOKEN_LIFETIME.
+    """
     needed = {t.based_on for t in grant.issued_token if _is_live(t, now) and t.based_on and not t.scope}
     id_token = grant.last_issued_token_of_type("id_token")
     grant.issued_token = [
         t for t in grant.issued_token
-        if _is_live(t, now) or t.value in needed or (t is id_token and not t.revoked)
+        if (t is id_token and not t.revoked)
+        or (t.token_class != "id_token" and (_is_live(t, now) or t.value in needed))
     ]
+    values = {t.value for t in grant.issued_token}
+    for token in grant.issued_token:
+        if token.based_on and token.scope and token.based_on not in values:
+            token.based_on = None
+
+
+def _now():
+    return int(dt.datetime.now(tz=dt.timezone.utc).timestamp())
 
 
 def load_node(row):
@@ -134,9 +152,44 @@ def _row_fields(key, obj, data):
     return fields
 
 
+def _lock_parent(key):
+    """Does the row ``key`` exist? On PostgreSQL, also hold it with FOR KEY SHARE (what a foreign
+    key takes) until the transaction ends, so ``clearexpired`` cannot delete it meanwhile."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {connection.ops.quote_name(SessionNode._meta.db_table)} WHERE \"key\" = %s FOR KEY SHARE", [key])
+            return cursor.fetchone() is not None
+    return SessionNode.objects.filter(key=key).exists()  # SQLite: one writer at a time
+
+
+def _ensure_parent(unit, key):
+    """Make sure the parent ``key`` of a node about to be inserted exists and stays until commit.
+
+    ``clearexpired`` deletes client and user nodes left without children; one may go between the
+    moment this request loaded it and the insert of its new child. The parent is then re-created
+    from this unit's identity map (and its own parent first), so no node is ever orphaned. See
+    ``cleanup._delete_batch`` for the other half of the protocol.
+    """
+    if _lock_parent(key):
+        return
+    entry = unit.nodes.get(key)
+    if entry is None:
+        return  # not loaded here: nothing to re-create it from (idpyoidc loads it before adding a child)
+    obj = entry[0]
+    fields = _row_fields(key, obj, _dump(obj))
+    if fields["parent_key"]:
+        _ensure_parent(unit, fields["parent_key"])
+    try:
+        with transaction.atomic():
+            SessionNode.objects.create(key=key, **fields)
+    except IntegrityError:  # re-created by another request meanwhile
+        pass
+    _lock_parent(key)
+
+
 def flush(unit):
     """Write the nodes this unit created or changed; delete the ones it removed."""
-    now = int(dt.datetime.now(tz=dt.timezone.utc).timestamp())
+    now = _now()
     if unit.deleted:
         SessionNode.objects.filter(key__in=unit.deleted).delete()
     # parents first, so a crash between rows never leaves an orphan
@@ -148,6 +201,8 @@ def flush(unit):
         if fingerprint is not None and _fingerprint(data) == fingerprint:
             continue
         fields = _row_fields(key, obj, data)
+        if fingerprint is None and fields["parent_key"]:
+            _ensure_parent(unit, fields["parent_key"])
         if fingerprint is None and not isinstance(obj, Grant):
             # user and client nodes may be created by two requests at once: first one wins
             try:

@@ -11,7 +11,7 @@ from django.test import Client as HttpClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oidc_provider.models import Client, Consent, SessionNode, SigningKey
+from oidc_provider.models import Client, Consent, InitialAccessToken, OPSession, SessionNode, SigningKey
 from oidc_provider.server import reset_server
 from tests import flows
 
@@ -68,7 +68,7 @@ body = st.one_of(
 
 
 def row_counts():
-    return tuple(m.objects.count() for m in (Client, Consent, SessionNode, SigningKey))
+    return tuple(m.objects.count() for m in (Client, Consent, SessionNode, SigningKey, OPSession, InitialAccessToken))
 
 
 def failed(response):
@@ -184,3 +184,90 @@ def test_discovery_and_jwks(hostile, tried, params, method):
         response = getattr(HttpClient(), method)(path, params)
         tried[path.rsplit("/", 1)[-1]] += 1
         assert response.status_code in (200, 405)
+
+
+# Registration (RFC 7591): JSON of any shape and size, bodies that are not JSON at all.
+any_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | hostile_text,
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3), max_leaves=20,
+)
+REGISTRATION_FIELDS = [
+    "redirect_uris", "post_logout_redirect_uris", "grant_types", "response_types", "token_endpoint_auth_method",
+    "scope", "client_name", "jwks", "jwks_uri", "contacts", "logo_uri", "id_token_signed_response_alg",
+    "userinfo_signed_response_alg", "backchannel_logout_uri", "backchannel_logout_session_required",
+    "frontchannel_logout_uri", "software_statement", "client_id", "client_secret", "token_exchange",
+]
+
+
+def nested(depth):
+    return ("[" * depth + "]" * depth).encode()
+
+
+registration_body = st.one_of(
+    # a valid request with some fields replaced by values of the wrong type or shape
+    st.dictionaries(st.sampled_from(REGISTRATION_FIELDS), any_json, max_size=5)
+    .map(lambda bad: ("application/json", json.dumps({"redirect_uris": [flows.REDIRECT_URI], **bad}).encode())),
+    any_json.map(lambda j: ("application/json", json.dumps(j).encode())),
+    st.integers(min_value=100, max_value=100_000).map(lambda d: ("application/json", nested(d))),
+    st.integers(min_value=10_000, max_value=200_000).map(
+        lambda n: ("application/json", json.dumps({"redirect_uris": [flows.REDIRECT_URI] * (n // 30), "client_name": "x" * n}).encode())),
+    st.binary(max_size=200).map(lambda b: ("application/json", b)),  # mostly invalid UTF-8 / not JSON
+    st.binary(min_size=1, max_size=50).map(lambda b: ("application/json", b'{"redirect_uris": ["' + b + b'"]}')),
+    st.sampled_from([b'{"redirect_uris": ["https://rp.example/cb\\u0000"]}', b'{"client_name": "\\u0000"}',
+                     b'{"redirect_uris": ["https://rp.example/cb"], "client_name": "a\\u0000b"}', b"\x00", b"",
+                     b'{"redirect_uris": ["https://rp.example/cb"]}\x00']).map(lambda b: ("application/json", b)),
+    st.sampled_from(["application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=xx",
+                     "application/json; charset=latin-1", "application/jwt", ""])
+    .map(lambda ct: (ct, json.dumps({"redirect_uris": [flows.REDIRECT_URI]}).encode())),
+)
+
+
+@EXAMPLES
+@given(payload=registration_body, authorization=st.one_of(st.none(), hostile_text.map(lambda s: "Bearer " + s)))
+def test_registration_endpoint(hostile, tried, payload, authorization):
+    content_type, data = payload
+    headers = {"HTTP_AUTHORIZATION": authorization} if authorization is not None else {}
+    before = row_counts()
+    response = HttpClient().post("/oidc/register", data, content_type=content_type, **headers)
+    tried["registration"] += 1
+    check(response, before)
+    assert response.status_code in (201, 400, 401, 413, 415), response.content[:300]
+    if response.status_code == 201:
+        assert Client.objects.filter(client_id=response.json()["client_id"]).exists()
+
+
+@EXAMPLES
+@given(payload=registration_body, method=st.sampled_from(["get", "put", "delete"]), token=hostile_text)
+def test_client_configuration_endpoint(hostile, tried, payload, method, token):
+    content_type, data = payload
+    before = row_counts()
+    response = HttpClient().generic(method.upper(), "/oidc/register/client?client_id=rp1", data, content_type,
+                                    HTTP_AUTHORIZATION="Bearer " + token)
+    tried["client configuration"] += 1
+    assert response.status_code in (400, 401, 403, 404, 405, 413, 415), response.content[:300]
+    assert row_counts() == before
+
+
+END_SESSION_KEYS = ["id_token_hint", "post_logout_redirect_uri", "state", "client_id", "logout_hint", "ui_locales"]
+
+
+@EXAMPLES
+@given(
+    params=st.one_of(
+        params_from(END_SESSION_KEYS),
+        params_from(END_SESSION_KEYS).map(lambda p: {**p, "id_token_hint": p.get("id_token_hint") or "e30.e30.e30"}),
+    ),
+    method=st.sampled_from(["get", "post"]),
+    logged_in=st.booleans(),
+)
+def test_end_session_endpoint(hostile, tried, params, method, logged_in):
+    browser = hostile if logged_in else HttpClient()
+    before = row_counts()
+    response = getattr(browser, method)("/oidc/end_session", params)
+    tried["end_session"] += 1
+    assert response.status_code in (200, 302, 400, 403), response.content[:300]
+    assert row_counts() == before  # nothing is ended before the user confirms, nothing written on an error
+    if response.status_code == 302:
+        # never an open redirect: only the login page or a registered post-logout URI
+        location = response["Location"]
+        assert location.startswith("/") or location.startswith("https://rp.example/"), location
