@@ -163,6 +163,9 @@ def _profile_section(data):
            "for the measured window only (its overhead roughly doubles the times; read the proportions).", ""]
     for scenario, entry in data["profiles"].items():
         out += [f"### {LABELS[scenario]}", "", "```", entry["top"], "```", ""]
+    if data.get("queries"):
+        out += ["### SQL statements per request (in-process, Django test client)", "", "```", data["queries"].strip(),
+                "```", ""]
     return out
 
 

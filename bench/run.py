@@ -15,6 +15,7 @@ run builds one virtualenv per product under bench/.venvs/. See bench/README.md.
 import argparse
 import json
 import platform
+import signal
 import statistics
 import sys
 import tempfile
@@ -318,7 +319,11 @@ def main_profile(args, workdir):
                                str(result["iterations"])], check=True, capture_output=True, text=True).stdout
         out[scenario] = {"iterations": result["iterations"], "cpu_ms": result["cpu_ms"], "top": text}
         print(text, flush=True)
-    data = {"mode": "profile", "db": args.db, "machine": machine(), "profiles": out}
+    queries = subprocess.run([str(envs.python("ours")), str(envs.BENCH / "peers" / "ours" / "queries.py"),
+                              str(server.fixture_path)], cwd=envs.BENCH / "peers" / "ours", env=server.env(),
+                             check=True, capture_output=True, text=True).stdout
+    print(queries, flush=True)
+    data = {"mode": "profile", "db": args.db, "machine": machine(), "profiles": out, "queries": queries}
     save(f"profile-{args.db}", data)
     return data
 
@@ -345,6 +350,7 @@ def parse_args(argv=None):
 
 
 def main():
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers on the way out
     args = parse_args()
     if not args.report:
         for name in {"ours", "dot", "dop"}:

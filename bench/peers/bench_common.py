@@ -17,7 +17,7 @@ import secrets
 
 BASE_URL = os.environ.get("BENCH_BASE_URL", "http://127.0.0.1:8000")
 REDIRECT_URI = "http://127.0.0.1:9/cb"  # never requested: the load generator reads the Location header
-USERNAME, PASSWORD = "bench", "bench-password"
+USERNAME = "bench"
 USERS = 100  # pre-minted codes and tokens are spread over this many users
 SESSIONS = 8  # logged-in sessions for the full-flow scenario: one per client process, users 0..7
 SCOPE = "openid profile email"
@@ -69,8 +69,6 @@ TEMPLATES = [{
 }]
 ROOT_URLCONF = "peer_urls"
 LOGIN_URL = "/accounts/login/"
-# Bench users never log in with a password (their sessions are made by force_login): skip PBKDF2.
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DATABASES = _databases()
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
 
@@ -97,7 +95,9 @@ def create_users(count=USERS):
     from django.contrib.auth import get_user_model
 
     User = get_user_model()
-    return [User.objects.create_user(f"{USERNAME}{i}", f"bench{i}@example.org", PASSWORD, first_name="Bench",
+    # No password (their sessions come from force_login): Django's PASSWORD_HASHERS stay the
+    # defaults, which DOT also uses to hash client secrets.
+    return [User.objects.create_user(f"{USERNAME}{i}", f"bench{i}@example.org", None, first_name="Bench",
                                      last_name=f"Mark{i}") for i in range(count)]
 
 

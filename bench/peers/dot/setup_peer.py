@@ -38,6 +38,8 @@ def application(name, hashed, grant_type):
         redirect_uris=bc.REDIRECT_URI if grant_type == Application.GRANT_AUTHORIZATION_CODE else "",
         skip_authorization=True, algorithm=Application.RS256_ALGORITHM,
     )
+    if hashed and not app.client_secret.startswith("pbkdf2_sha256$"):
+        raise SystemExit(f"DOT stored {app.client_secret[:20]}...: not its default PBKDF2 hash")
     return app, secret
 
 
