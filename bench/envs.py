@@ -50,7 +50,9 @@ def versions(name: str) -> dict:
         "    except m.PackageNotFoundError: pass\n"
         "print(json.dumps(out))"
     )
-    return json.loads(subprocess.run([python(name), "-c", code], check=True, capture_output=True, text=True).stdout)
+    # cwd away from the checkout, whose egg-info would show up in every venv
+    return json.loads(subprocess.run([python(name), "-c", code], cwd=VENVS, check=True, capture_output=True,
+                                     text=True).stdout)
 
 
 if __name__ == "__main__":
