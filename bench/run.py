@@ -292,12 +292,12 @@ def main_memory(args, workdir):
 
 
 def main_profile(args, workdir):
-    """cProfile inside one gunicorn worker for the token and full-flow scenarios."""
+    """cProfile (CPU time) inside one gunicorn worker for the token, full-flow and userinfo scenarios."""
     import subprocess
 
     args.workers = 1
     out = {}
-    for scenario in ("token", "flow"):
+    for scenario in ("token", "flow", "userinfo"):
         prof = workdir / f"profile-{scenario}.pstats"
         specs = [(f"ours-profile-{scenario}", "ours", [])]
         server = Server(specs[0][0], "ours", Database(args.db, specs[0][0], workdir), workdir, workers=1,
@@ -343,7 +343,7 @@ def parse_args(argv=None):
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--growth", action="store_true", help="ours on an empty vs a grown database")
     mode.add_argument("--memory", type=int, metavar="N", help="one worker's RSS over N requests")
-    mode.add_argument("--profile", action="store_true", help="cProfile one worker (token, full flow)")
+    mode.add_argument("--profile", action="store_true", help="cProfile one worker (token, full flow, userinfo)")
     mode.add_argument("--report", action="store_true", help="only rebuild docs/benchmark.md")
     parser.add_argument("--no-report", action="store_true", help="do not rewrite docs/benchmark.md")
     return parser.parse_args(argv)
