@@ -100,7 +100,8 @@ def _compare_section(data, title):
            f"{st['workers']} gunicorn sync workers per server, {st['clients']} client processes, "
            f"{st['rounds']} interleaved rounds of {st['duration']:g} s per scenario and product. "
            f"{total:,} measured requests, **{errors} errors**.", "",
-           "Command: `python3 bench/run.py " + " ".join(data["argv"]) + "`", "",
+           "Command: `python3 bench/run.py " + " ".join(data["argv"]) + "`"
+           + (f"; `oidc_provider/` as of commit {m['oidc_provider_commit']}." if m.get("oidc_provider_commit") else "."), "",
            "Versions: " + "; ".join(f"{k}: " + ", ".join(f"{p} {v}" for p, v in vs.items()) for k, vs in data["versions"].items()),
            "", "### Targets (issue 6)", "", *_targets(data), "",
            "### Server CPU per request (ms, median of rounds; the robust figure)", "",
@@ -133,7 +134,10 @@ def _growth_section(data):
            "|---|---:|---:|---:|---:|---:|---:|"]
 
     def delta(a, b):
-        return f"{100 * (b / a - 1):+.0f}%" if a and b is not None else "–"
+        if not a or b is None:
+            return "–"
+        change = round(100 * (b / a - 1))
+        return f"{change:+d}%" if change else "0%"
 
     for scenario, empty in s.get("ours-empty", {}).items():
         grown = s.get("ours-grown", {}).get(scenario, {})
@@ -155,7 +159,10 @@ def _memory_section(data):
            f"Run of {data['machine']['date']}, command `python3 bench/run.py {' '.join(data['argv'])}`. One gunicorn "
            "worker; each iteration is a full code flow, userinfo, discovery and JWKS (5 requests). RSS after a "
            f"2,000-request warm-up: {first['rss_kib'] / 1024:.1f} MiB; after {last['requests']:,} more requests: "
-           f"{last['rss_kib'] / 1024:.1f} MiB (**{change:+.1f}%**).", "",
+           f"{last['rss_kib'] / 1024:.1f} MiB (**{change:+.1f}%**, target ±10%). Every flow adds a grant for the "
+           f"user of its client process, so by the end each of those users holds about "
+           f"{last['requests'] // 5 // data.get('settings', {}).get('clients', 4):,} grants with the benchmark "
+           "client: the CPU column shows what that costs (see *Where our time goes*, item 2).", "",
            "| requests | RSS (MiB) | CPU ms per request in the step | errors |", "|---:|---:|---:|---:|"]
     for row in samples:
         out.append(f"| {row['requests']:,} | {row['rss_kib'] / 1024:.1f} | {_num(row.get('cpu_ms_per_request'), 2)} | "

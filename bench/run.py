@@ -178,7 +178,12 @@ def machine():
                 if line.startswith("model name")), platform.processor())
     import os
 
+    import subprocess
+
+    commit = subprocess.run(["git", "-C", str(envs.ROOT), "log", "-1", "--format=%h", "--", "oidc_provider"],
+                            capture_output=True, text=True).stdout.strip()
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "kernel": platform.release(),
+            "oidc_provider_commit": commit,
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "load_before": Path("/proc/loadavg").read_text().split()[:3]}
 
@@ -286,7 +291,8 @@ def main_memory(args, workdir):
     finally:
         bench.close()
         server.stop()
-    data = {"mode": "memory", "db": args.db, "argv": sys.argv[1:], "machine": machine(), "samples": samples}
+    data = {"mode": "memory", "db": args.db, "argv": sys.argv[1:], "machine": machine(), "settings": vars(args),
+            "samples": samples}
     save(f"memory-{args.db}", data)
     return data
 
