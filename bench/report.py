@@ -111,8 +111,10 @@ def _compare_section(data, title):
            "### Latency p50 / p99 (ms, median of rounds)", "",
            *_table({p: {k: ({**e, "lat": f"{_num(e.get('p50_ms'))} / {_num(e.get('p99_ms'))}"} if "skipped" not in e else e)
                         for k, e in v.items()} for p, v in s.items()}, "lat", 0, scenarios), "",
-           "### Database CPU per request (ms, PostgreSQL backends of the server's database)", "",
-           *_table(s, "db_cpu_ms", 2, scenarios), ""]
+           ]
+    if data["db"] == "postgres":
+        out += ["### Database CPU per request (ms, PostgreSQL backends of the server's database)", "",
+                *_table(s, "db_cpu_ms", 2, scenarios), ""]
     skipped = sorted({e["skipped"] for v in s.values() for e in v.values() if "skipped" in e})
     if skipped:
         out += ["n/a: " + "; ".join(f"ours, {sc}: {e['skipped']}" for sc, e in s.get("ours", {}).items() if "skipped" in e), ""]

@@ -5,7 +5,7 @@
     python3 bench/run.py --db sqlite          # the same on SQLite
     python3 bench/run.py --growth             # ours: empty vs 100,000 grants and 10,000 clients
     python3 bench/run.py --memory 100000      # one worker's RSS over 100,000 requests
-    python3 bench/run.py --profile            # cProfile of one worker: token and full flow
+    python3 bench/run.py --profile            # cProfile of one worker: token, full flow, userinfo
     python3 bench/run.py --report             # only rebuild docs/benchmark.md from bench/results/
 
 Needs Python 3.11+ and a local PostgreSQL (127.0.0.1:5432, user postgres, trust auth). The first
@@ -14,9 +14,11 @@ run builds one virtualenv per product under bench/.venvs/. See bench/README.md.
 
 import argparse
 import json
+import os
 import platform
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -176,10 +178,6 @@ def summarize(runs, skipped):
 def machine():
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
-    import os
-
-    import subprocess
-
     commit = subprocess.run(["git", "-C", str(envs.ROOT), "log", "-1", "--format=%h", "--", "oidc_provider"],
                             capture_output=True, text=True).stdout.strip()
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "kernel": platform.release(),
@@ -189,8 +187,6 @@ def machine():
 
 
 def signatures():
-    import subprocess
-
     out = subprocess.run([str(envs.python("ours")), str(envs.BENCH / "signatures.py")], check=True,
                          capture_output=True, text=True).stdout
     return json.loads(out)
@@ -299,8 +295,6 @@ def main_memory(args, workdir):
 
 def main_profile(args, workdir):
     """cProfile (CPU time) inside one gunicorn worker for the token, full-flow and userinfo scenarios."""
-    import subprocess
-
     args.workers = 1
     out = {}
     for scenario in ("token", "flow", "userinfo"):
