@@ -1,0 +1,168 @@
+"""The load generator: closed-loop clients, one HTTP connection each, in separate processes.
+
+A ``Job`` says which scenario to play against which server, from when to when, and with which
+single-use items (codes, refresh tokens) if the scenario spends them. Each client process runs one
+job and returns its latencies and errors; the orchestrator adds them up. Standard library only.
+gunicorn's sync workers close the connection after each response, so ``http.client`` reconnects
+transparently; the client keeps the connection when the server allows it.
+"""
+
+import base64
+import http.client
+import time
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
+
+OK = (200, 302)
+
+
+@dataclass
+class Job:
+    port: int
+    scenario: str
+    fixture: dict
+    variant: str
+    start_at: float  # time.time() when the first request goes out
+    deadline: float  # no request starts after this
+    items: list = field(default_factory=list)  # single-use items for this client
+    max_iterations: int = 0  # 0: until the deadline (or the items run out)
+    session: str = ""
+
+
+class Failure(Exception):
+    pass
+
+
+def basic(client_id, secret):
+    raw = f"{quote(client_id, safe='')}:{quote(secret, safe='')}".encode()
+    return "Basic " + base64.b64encode(raw).decode()
+
+
+class Client:
+    """One keep-alive-if-allowed connection and the requests of every scenario."""
+
+    FORM = "application/x-www-form-urlencoded"
+
+    def __init__(self, job: Job):
+        self.job = job
+        self.fx = job.fixture
+        self.paths = self.fx["paths"]
+        self.var = self.fx["variants"][job.variant]
+        self.conn = http.client.HTTPConnection("127.0.0.1", job.port, timeout=60)
+        self.auth = basic(self.var["client_id"], self.var["client_secret"])
+
+    def call(self, method, path, body=None, headers=None, expect=(200,), must_contain=None):
+        headers = dict(headers or {})
+        if body is not None:
+            body = urlencode(body)
+            headers["Content-Type"] = self.FORM
+        try:
+            self.conn.request(method, path, body=body, headers=headers)
+            response = self.conn.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException) as err:
+            self.conn.close()
+            raise Failure(f"{method} {path}: {type(err).__name__}: {err}") from None
+        if response.status not in expect or (must_contain and must_contain not in data.replace(b" ", b"")):
+            raise Failure(f"{method} {path} -> {response.status}: {data[:200]!r}")
+        return response, data
+
+    def token(self, form, auth=None):
+        self.call("POST", self.paths["token"], form, {"Authorization": auth or self.auth}, must_contain=b'"access_token"')
+
+    # -- scenarios: one iteration each ----------------------------------------------------------
+    def discovery(self, item):
+        self.call("GET", self.paths["discovery"], must_contain=b'"issuer"')
+
+    def jwks(self, item):
+        self.call("GET", self.paths["jwks"], must_contain=b'"keys"')
+
+    def floor(self, item):
+        self.call("GET", self.paths["floor"])
+
+    def userinfo(self, item):
+        self.call("GET", self.paths["userinfo"], headers={"Authorization": f"Bearer {self.var['access_token']}"},
+                  must_contain=b'"sub"')
+
+    def introspection(self, item):
+        self.call("POST", self.paths["introspection"], {"token": self.var["access_token"]}, {"Authorization": self.auth},
+                  must_contain=b'"active":true')
+
+    def token_code(self, item):
+        self.token({"grant_type": "authorization_code", "code": item, "redirect_uri": self.var["redirect_uri"],
+                    "code_verifier": self.fx["code_verifier"]})
+
+    def refresh(self, item):
+        self.token({"grant_type": "refresh_token", "refresh_token": item})
+
+    def client_credentials(self, item):
+        cc = self.var["cc"]
+        self.token({"grant_type": "client_credentials"}, auth=basic(cc["client_id"], cc["client_secret"]))
+
+    def flow(self, item):
+        """Authorization request with a logged-in session (no consent), then the code redemption."""
+        query = urlencode({
+            "response_type": "code", "client_id": self.var["client_id"], "redirect_uri": self.var["redirect_uri"],
+            "scope": self.fx["scope"], "state": "st", "nonce": "nn",
+            "code_challenge": self.fx["code_challenge"], "code_challenge_method": "S256",
+        })
+        response, _ = self.call("GET", f"{self.paths['authorize']}?{query}", headers={"Cookie": f"sessionid={self.job.session}"},
+                                expect=(302,))
+        location = response.getheader("Location", "")
+        code = parse_qs(urlsplit(location).query).get("code")
+        if not code or not location.startswith(self.var["redirect_uri"]):
+            raise Failure(f"authorize redirected to {location[:200]}")
+        self.token_code(code[0])
+
+    def mix(self, item):
+        """The memory check's request mix: a full flow, userinfo, discovery and JWKS (5 requests)."""
+        self.flow(item)
+        self.userinfo(item)
+        self.discovery(item)
+        self.jwks(item)
+
+
+SCENARIOS = {
+    "discovery": ("discovery", False),
+    "jwks": ("jwks", False),
+    "floor": ("floor", False),
+    "token": ("token_code", True),  # spends one pre-minted code per request
+    "flow": ("flow", False),
+    "userinfo": ("userinfo", False),
+    "introspection": ("introspection", False),
+    "refresh": ("refresh", True),  # spends one pre-minted refresh token per request
+    "client_credentials": ("client_credentials", False),
+    "mix": ("mix", False),
+}
+REQUESTS_PER_ITERATION = {"flow": 2, "mix": 5}
+
+
+def run(job: Job) -> dict:
+    """Play ``job`` and return {"latencies": [s...], "errors": [...], "first": t, "last": t}."""
+    method, spends = SCENARIOS[job.scenario]
+    client = Client(job)
+    step = getattr(client, method)
+    items = iter(job.items) if spends else None
+    latencies, errors = [], []
+    delay = job.start_at - time.time()
+    if delay > 0:
+        time.sleep(delay)
+    first = time.time()
+    last = first
+    while True:
+        if job.max_iterations and len(latencies) + len(errors) >= job.max_iterations:
+            break
+        if not job.max_iterations and time.time() >= job.deadline:
+            break
+        item = next(items, None) if spends else None
+        if spends and item is None:
+            break
+        t0 = time.perf_counter()
+        try:
+            step(item)
+            latencies.append(time.perf_counter() - t0)
+        except Failure as err:
+            errors.append(str(err))
+        last = time.time()
+    client.conn.close()
+    return {"latencies": latencies, "errors": errors, "first": first, "last": last}
