@@ -4,7 +4,7 @@
 import logging
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
-from django.http import HttpResponse, JsonResponse, QueryDict
+from django.http import HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
@@ -256,7 +256,16 @@ class ProviderConfigurationView(EndpointView):
     no_store = False
 
     def get(self, request, *args, **kwargs):
-        return self.handle(request, QueryDict())  # discovery takes no parameters: ignore any
+        """Discovery takes no parameters (any are ignored) and changes only with the settings, which
+        rebuild the server: the document is built once per server, then served with no transaction."""
+        server = get_server()
+        document = getattr(server, "oidc_provider_discovery", None)
+        if document is None:
+            endpoint = server.get_endpoint(self.endpoint_name)
+            parsed = endpoint.parse_request({}, http_info=http_info(request))
+            document = endpoint.do_response(request=parsed, **endpoint.process_request(parsed))
+            server.oidc_provider_discovery = document
+        return create_response(document, no_store=False)
 
 
 class JWKSView(View):

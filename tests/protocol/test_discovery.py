@@ -62,3 +62,11 @@ def test_id_token_kid_is_published(rp, browser, http):
     header = json.loads(base64.urlsafe_b64decode(id_token.split(".")[0] + "=="))
     assert header["alg"] == "RS256"
     assert header["kid"] in {k["kid"] for k in http.get("/oidc/jwks").json()["keys"]}
+
+
+def test_discovery_is_built_once_per_server(db, http, settings, django_assert_num_queries):
+    first = http.get("/oidc/.well-known/openid-configuration").json()
+    with django_assert_num_queries(0):  # no transaction, no rebuild
+        assert http.get("/oidc/.well-known/openid-configuration").json() == first
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "SCOPES_TO_CLAIMS": {"openid": ["sub"], "email": ["email"]}}
+    assert http.get("/oidc/.well-known/openid-configuration").json()["scopes_supported"] == ["openid", "email"]
