@@ -440,8 +440,6 @@ def test_a_request_that_loaded_the_grant_before_the_revoke_cannot_undo_it(tokens
 
 
 def test_rotate_action_rotates_the_selected_algorithms(admin_client):
-    import json as json_
-
     old = SigningKey.objects.get(alg="ES256", state="current")
     upcoming = SigningKey.objects.get(alg="ES256", state="next")
     response = admin_client.post(
@@ -454,7 +452,7 @@ def test_rotate_action_rotates_the_selected_algorithms(admin_client):
     assert SigningKey.objects.filter(state="retired").count() == 1  # other algorithms untouched
     page = admin_client.get("/admin/oidc_provider/signingkey/").content.decode()
     assert "private_jwk_encrypted" not in page and old.private_jwk_encrypted not in page
-    assert json_.dumps(old.public_jwk)  # noqa: the public part is what the admin shows
+    assert old.kid in page and upcoming.kid in page  # the keys are listed by their public kid
 
 
 def test_rotate_action_needs_the_change_permission(client, django_user_model):

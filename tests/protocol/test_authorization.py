@@ -229,8 +229,6 @@ def test_id_token_hint_not_issued_by_the_op_asks_for_login(rp, browser, alices_i
     from cryptojwt.jwt import JWT
     from cryptojwt.key_jar import KeyJar
 
-    from oidc_provider.server import get_server
-
     from oidc_provider.models import Client
 
     key = new_ec_key("P-256", kid="rp-key")
