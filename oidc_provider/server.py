@@ -10,6 +10,7 @@ from oidc_provider import redaction
 from oidc_provider.conf import oidc_settings
 from oidc_provider.crypto import derive_key
 from oidc_provider.idpy import client_authn
+from oidc_provider.idpy.session_manager import SessionManager
 from oidc_provider.storage.assertions import AssertionReplayStore
 from oidc_provider.storage.clients import ClientDatabase, RegistrationAccessTokens
 from oidc_provider.storage.keyjar import ProviderKeyJar
@@ -203,6 +204,7 @@ def _build() -> Server:
     context = server.context
     # The session tree, used client assertions and registration access tokens live in rows, not in
     # process-local dicts (DESIGN.md rule 2).
+    context.session_manager.__class__ = SessionManager  # built by EndpointContext; see idpy/session_manager.py
     context.session_manager.db = RowSessionStore()
     context.jti_db = AssertionReplayStore()
     context.registration_access_token = RegistrationAccessTokens()

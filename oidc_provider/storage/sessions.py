@@ -24,13 +24,7 @@ _KINDS = {1: SessionNode.USER, 2: SessionNode.CLIENT, 3: SessionNode.GRANT}
 
 
 def _dump(obj):
-    data = obj.dump()
-    data.pop("subordinate", None)
-    return data
-
-
-def _fingerprint(data):
-    return json.dumps(data, sort_keys=True, default=str)
+    return obj.dump(exclude_attributes=["subordinate"])
 
 
 def _is_live(token, now):
@@ -68,33 +62,118 @@ def _now():
     return int(dt.datetime.now(tz=dt.timezone.utc).timestamp())
 
 
+_CLASSES = {}
+
+
+def _node(class_name, data):
+    cls = _CLASSES.get(class_name)
+    if cls is None:
+        cls = _CLASSES[class_name] = importer(class_name)
+    return cls().load(data)
+
+
 def load_node(row):
     """The idpyoidc object (``UserSessionInfo``, ``ClientSessionInfo``, ``Grant``) a row holds."""
-    return importer(row.class_name)().load(row.data)
+    return _node(row.class_name, row.data)
+
+
+def _table():
+    return connection.ops.quote_name(SessionNode._meta.db_table)
+
+
+class Children(list):
+    """A node's ``subordinate``: the keys of its children, read from their rows (and this unit's new
+    nodes) the first time anything looks. Only logout and revocation walk the tree downwards, so
+    the requests that just follow one branch never pay for a user's other grants."""
+
+    def __init__(self, key):
+        super().__init__()
+        self.key, self.filled = key, False
+
+    def fill(self):
+        if self.filled:
+            return
+        self.filled = True
+        with connection.cursor() as cursor:
+            cursor.execute(f'SELECT "key" FROM {_table()} WHERE "parent_key" = %s ORDER BY "created_at", "id"', [self.key])
+            keys = [row[0] for row in cursor.fetchall()]
+        unit = current()
+        prefix = self.key + DIVIDER
+        keys += [k for k in unit.nodes if k.startswith(prefix) and DIVIDER not in k[len(prefix):] and k not in keys]
+        super().extend(k for k in keys if k not in unit.deleted)
+
+
+def _filled(name):
+    method = getattr(list, name)
+
+    def wrapper(self, *args, **kwargs):
+        self.fill()
+        return method(self, *args, **kwargs)
+
+    wrapper.__name__ = name
+    return wrapper
+
+
+for _name in ("__iter__", "__len__", "__contains__", "__getitem__", "__eq__", "__ne__", "__repr__", "__reversed__",
+              "__add__", "__iadd__", "__delitem__", "__setitem__", "append", "extend", "insert", "remove", "pop", "index", "count", "copy", "sort", "reverse", "clear"):
+    setattr(Children, _name, _filled(_name))
+
+
+def _branch_keys(path):
+    return [DIVIDER.join(path[: i + 1]) for i in range(len(path))]
 
 
 class RowSessionStore:
-    """A ``DLDict`` look-alike over ``SessionNode`` rows."""
+    """A ``DLDict`` look-alike over ``SessionNode`` rows.
+
+    A miss loads the whole branch the key belongs to in one statement: the branch named by a session
+    id decrypted in this unit (``idpy.session_manager``), else the key's own ancestors. On requests
+    that spend single-use things the grant row is locked (``SELECT … FOR UPDATE``) as it is read.
+    Keys not found are remembered for the rest of the unit.
+    """
 
     def _load(self, key):
         unit = current()
-        if key in unit.deleted:
+        entry = unit.nodes.get(key)
+        if entry is not None:
+            return entry[0]
+        if key in unit.deleted or key in unit.missing:
             return None
-        if key in unit.nodes:
-            return unit.nodes[key][0]
-        rows = SessionNode.objects.filter(key=key)
-        if unit.lock and key.count(DIVIDER) == 2:
-            rows = rows.select_for_update()
-        row = rows.first()
-        if row is None:
-            return None
-        obj = load_node(row)
-        if isinstance(obj, NodeInfo):
-            obj.subordinate = list(
-                SessionNode.objects.filter(parent_key=key).order_by("created_at", "id").values_list("key", flat=True)
-            )
-        unit.nodes[key] = [obj, _fingerprint(row.data)]
-        return obj
+        self._fetch(unit, unit.branches.get(key) or _branch_keys(key.split(DIVIDER)))
+        entry = unit.nodes.get(key)
+        return None if entry is None else entry[0]
+
+    def _fetch(self, unit, keys):
+        keys = [k for k in keys if k not in unit.nodes and k not in unit.deleted and k not in unit.missing]
+        if not keys:
+            return
+        columns, table = '"key", "class_name", "data"', _table()
+        locked = next((k for k in keys if k.count(DIVIDER) == 2), None) if unit.lock else None
+        others = [k for k in keys if k != locked]
+        if locked and connection.vendor == "postgresql":
+            # only the grant row is locked: its user and client nodes stay free for other requests
+            sql = f'WITH locked AS (SELECT {columns} FROM {table} WHERE "key" = %s FOR UPDATE) SELECT {columns} FROM locked'
+            if others:
+                sql += f' UNION ALL SELECT {columns} FROM {table} WHERE "key" IN ({", ".join(["%s"] * len(others))})'
+            statements = [(sql, [locked, *others])]
+        elif locked and connection.features.has_select_for_update:
+            statements = [(f'SELECT {columns} FROM {table} WHERE "key" = %s FOR UPDATE', [locked])]
+            if others:
+                statements.append((f'SELECT {columns} FROM {table} WHERE "key" IN ({", ".join(["%s"] * len(others))})', others))
+        else:  # SQLite: one writer at a time, nothing to lock
+            statements = [(f'SELECT {columns} FROM {table} WHERE "key" IN ({", ".join(["%s"] * len(keys))})', keys)]
+        rows = []
+        with connection.cursor() as cursor:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+                rows += cursor.fetchall()
+        for row_key, class_name, data in rows:
+            data = json.loads(data) if isinstance(data, str) else data
+            obj = _node(class_name, data)
+            if isinstance(obj, NodeInfo):
+                obj.subordinate = Children(row_key)
+            unit.nodes[row_key] = [obj, data]
+        unit.missing.update(k for k in keys if k not in unit.nodes)
 
     def get(self, key, default=None):
         obj = self._load(key)
@@ -116,15 +195,21 @@ class RowSessionStore:
             # already in the identity map and is written at flush.
             return
         unit = current()
+        if isinstance(obj, NodeInfo) and not isinstance(obj.subordinate, Children):
+            obj.subordinate = Children(key)
         unit.deleted.discard(key)
         entry = unit.nodes.get(key)
         if entry is None:
-            if self._load(key) is not None:  # exists in the database: replace, keep its fingerprint
+            if self._load(key) is not None:  # exists in the database: replace, keep its baseline
                 unit.nodes[key][0] = obj
             else:
+                unit.missing.discard(key)
                 unit.nodes[key] = [obj, None]
         else:
             entry[0] = obj
+        parent = unit.nodes.get(key.rpartition(DIVIDER)[0]) if DIVIDER in key else None
+        if parent is not None and parent[0].subordinate.filled and key not in parent[0].subordinate:
+            list.append(parent[0].subordinate, key)
 
     def __delitem__(self, key):
         unit = current()
@@ -187,6 +272,19 @@ def _ensure_parent(unit, key):
     _lock_parent(key)
 
 
+def _update(key, fields):
+    """Write a changed node: raw SQL, as this runs on every request that touches a grant."""
+    ops = connection.ops
+    params = [ops.adapt_json_value(fields["data"], None), fields["revoked"],
+              ops.adapt_datetimefield_value(fields["expires_at"]), ops.adapt_datetimefield_value(timezone.now()), key]
+    sql = f'UPDATE {_table()} SET "data" = %s, "revoked" = %s, "expires_at" = %s, "updated_at" = %s WHERE "key" = %s'
+    if not fields["revoked"]:
+        sql += ' AND "revoked" = %s'  # never resurrect a node revoked since it was loaded
+        params.append(False)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
 def flush(unit):
     """Write the nodes this unit created or changed; delete the ones it removed."""
     now = _now()
@@ -194,30 +292,27 @@ def flush(unit):
         SessionNode.objects.filter(key__in=unit.deleted).delete()
     # parents first, so a crash between rows never leaves an orphan
     for key in sorted(unit.nodes, key=lambda k: k.count(DIVIDER)):
-        obj, fingerprint = unit.nodes[key]
+        obj, baseline = unit.nodes[key]
         if isinstance(obj, Grant):
             prune_tokens(obj, now)
         data = _dump(obj)
-        if fingerprint is not None and _fingerprint(data) == fingerprint:
+        if baseline is not None and data == baseline:
             continue
         fields = _row_fields(key, obj, data)
-        if fingerprint is None and fields["parent_key"]:
+        if baseline is None and fields["parent_key"]:
             _ensure_parent(unit, fields["parent_key"])
-        if fingerprint is None and not isinstance(obj, Grant):
+        if baseline is None and not isinstance(obj, Grant):
             # user and client nodes may be created by two requests at once: first one wins
             try:
                 with transaction.atomic():
                     SessionNode.objects.create(key=key, **fields)
             except IntegrityError:
                 pass
-        elif fingerprint is None:
+        elif baseline is None:
             SessionNode.objects.create(key=key, op_session=unit.op_session, **fields)
         else:
-            rows = SessionNode.objects.filter(key=key)
-            if not fields["revoked"]:
-                rows = rows.filter(revoked=False)  # never resurrect a node revoked since it was loaded
-            rows.update(updated_at=timezone.now(), **fields)
-        unit.nodes[key][1] = _fingerprint(data)
+            _update(key, fields)
+        unit.nodes[key][1] = data
 
 
 def revoked_data(data, is_grant):

@@ -19,6 +19,10 @@ class UnitOfWork:
         self.op_session = op_session  # the OPSession key that grants created here belong to
         self.nodes = {}  # key -> [obj, dump-at-load or None if created here]
         self.deleted = set()
+        self.missing = set()  # keys looked up and not found
+        self.branches = {}  # node key -> the keys of the branch to load with it (idpy.session_manager)
+        self.session_ids = {}  # encrypted session id -> its path, decrypted once
+        self.token_sids = {}  # (token value, handler key) -> session id, decrypted once
         self.clients = {}  # client_id -> idpyoidc client dict (or None when unknown)
 
 

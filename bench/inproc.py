@@ -1,0 +1,152 @@
+"""Our OP in-process (Django test client, no HTTP server): CPU per request of each scenario, the SQL
+statements it costs, and optionally a cProfile. A quick loop for working on speed; the figures that
+count are `run.py`'s.
+
+    python3 bench/inproc.py [--db postgres|sqlite] [-n 200] [--profile SCENARIO] [--queries]
+
+Uses `bench/.venvs/ours` when present, else the running interpreter (with this checkout installed).
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+
+
+def _child(args):
+    import cProfile
+    import pstats
+    from urllib.parse import parse_qs, urlsplit
+
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client as Browser
+    from django.test.utils import CaptureQueriesContext
+
+    import bench_common as bc
+
+    bc.migrate()
+    users = bc.create_users(10)
+    from django.core.management import call_command
+
+    secret = bc.new_secret()
+    call_command("createclient", "--client-id", "perf", "--client-secret", secret, "--redirect-uri", bc.REDIRECT_URI,
+                 "--skip-consent", "--grant-type", "authorization_code", "--grant-type", "refresh_token",
+                 "--grant-type", "client_credentials", stdout=open(os.devnull, "w"))
+    browsers = []
+    for key in bc.logged_in_sessions(users):
+        browsers.append(Browser())
+        browsers[-1].cookies["sessionid"] = key
+    auth = bc.basic_auth("perf", secret)
+    state = {"i": 0, "codes": [], "tokens": [], "refresh": []}
+
+    def authorize(scope=bc.SCOPE):
+        state["i"] += 1
+        browser = browsers[state["i"] % len(browsers)]
+        response = browser.get(f"/oidc/authorize?{bc.authorize_query('perf', state=str(state['i']), scope=scope)}")
+        return parse_qs(urlsplit(response["Location"]).query)["code"][0]
+
+    def token(code):
+        response = Browser().post("/oidc/token", {"grant_type": "authorization_code", "code": code, "redirect_uri": bc.REDIRECT_URI,
+                                                  "code_verifier": bc.CODE_VERIFIER}, HTTP_AUTHORIZATION=auth)
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    scenarios = {
+        "authorize": lambda: state["codes"].append(authorize()),
+        "token": lambda: state["tokens"].append(token(state["codes"].pop())["access_token"]),
+        "flow": lambda: token(authorize()),
+        "userinfo": lambda: Browser().get("/oidc/userinfo", HTTP_AUTHORIZATION="Bearer " + state["tokens"][0]),
+        "introspection": lambda: Browser().post("/oidc/introspect", {"token": state["tokens"][0]}, HTTP_AUTHORIZATION=auth),
+        "refresh": lambda: state["refresh"].append(Browser().post(
+            "/oidc/token", {"grant_type": "refresh_token", "refresh_token": state["refresh"].pop()},
+            HTTP_AUTHORIZATION=auth).json()["refresh_token"]),
+        "client_credentials": lambda: Browser().post("/oidc/token", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=auth),
+        "discovery": lambda: Browser().get("/oidc/.well-known/openid-configuration"),
+        "jwks": lambda: Browser().get("/oidc/jwks"),
+    }
+    orm = [0.0]
+    from django.db.models.sql import compiler
+
+    def timed(method):
+        def wrapper(*a, **k):
+            start = time.process_time()
+            try:
+                return method(*a, **k)
+            finally:
+                orm[0] += time.process_time() - start
+        return wrapper
+    for cls in (compiler.SQLCompiler, compiler.SQLUpdateCompiler, compiler.SQLInsertCompiler):
+        cls.execute_sql = timed(cls.__dict__.get("execute_sql", compiler.SQLCompiler.execute_sql))
+    for _ in range(20):  # warm up: server built, caches filled
+        token(authorize())
+    state["refresh"] = [token(authorize(bc.SCOPE + " offline_access"))["refresh_token"]]
+    n = args.n
+    for name, run in scenarios.items():
+        if name == "token":  # codes to spend, minted outside the measurement
+            state["codes"] += [authorize() for _ in range(5 * n - len(state["codes"]))]
+        times = []
+        orm[0] = 0.0
+        for _ in range(3):
+            start = time.process_time()
+            for _ in range(n):
+                run()
+            times.append((time.process_time() - start) / n * 1000)
+        with CaptureQueriesContext(connection) as captured:
+            run()
+        print(f"{name:20s} {statistics.median(times):6.2f} ms CPU  {len(captured.captured_queries):3d} statements"
+              f"  ORM {orm[0] / (3 * n) * 1000:5.2f} ms", flush=True)
+        if args.queries:
+            for q in captured.captured_queries:
+                print("     ", q["sql"][:160])
+        if args.profile == name:
+            profile = cProfile.Profile(time.process_time)
+            profile.enable()
+            for _ in range(n):
+                run()
+            profile.disable()
+            stats = pstats.Stats(profile)
+            stats.sort_stats("cumulative").print_stats(45)
+            stats.sort_stats("tottime").print_stats(25)
+            by_package = {}
+            for (file, _, _), (_, _, tottime, _, _) in stats.stats.items():
+                parts = file.split("site-packages/")
+                package = "/".join(parts[1].split("/")[:2]) if len(parts) > 1 else ("oidc_provider" if "oidc_provider" in file else file)
+                by_package[package] = by_package.get(package, 0) + tottime
+            for package, total in sorted(by_package.items(), key=lambda kv: -kv[1])[:15]:
+                print(f"  {total / n * 1000:7.2f} ms own time  {package}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("-n", type=int, default=100, help="requests per round (3 rounds)")
+    parser.add_argument("--profile", help="cProfile this scenario")
+    parser.add_argument("--queries", action="store_true", help="print each scenario's SQL")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return _child(args)
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="peer_settings",
+               PYTHONPATH=os.pathsep.join([str(BENCH / "peers" / "ours"), str(BENCH / "peers")]))
+    if args.db == "postgres":
+        subprocess.run(["psql", "-qh", "127.0.0.1", "-U", "postgres", "-c", "DROP DATABASE IF EXISTS bench_inproc",
+                        "-c", "CREATE DATABASE bench_inproc"], check=True)
+        env["BENCH_DATABASE"] = "postgres:bench_inproc"
+    else:
+        Path("/tmp/bench_inproc.sqlite3").unlink(missing_ok=True)
+        env["BENCH_DATABASE"] = "sqlite:/tmp/bench_inproc.sqlite3"
+    venv = BENCH / ".venvs" / "ours" / "bin" / "python"
+    python = str(venv) if venv.exists() else sys.executable
+    return subprocess.run([python, __file__, "--child", *sys.argv[1:]], env=env, cwd=BENCH / "peers" / "ours").returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
