@@ -27,7 +27,7 @@ def _child(args):
 
     django.setup()
     from django.db import connection
-    from django.test import Client as Browser
+    from django.test import Client as DjangoBrowser
     from django.test.utils import CaptureQueriesContext
 
     import bench_common as bc
@@ -42,9 +42,15 @@ def _child(args):
                  "--grant-type", "client_credentials", stdout=open(os.devnull, "w"))
     browsers = []
     for key in bc.logged_in_sessions(users):
-        browsers.append(Browser())
+        browsers.append(DjangoBrowser())
         browsers[-1].cookies["sessionid"] = key
     auth = bc.basic_auth("perf", secret)
+    from urllib.parse import urlencode
+
+    class Browser(DjangoBrowser):  # forms as the RPs send them, not the test client's multipart
+        def post(self, path, data=None, **extra):
+            return super().post(path, urlencode(data or {}), content_type="application/x-www-form-urlencoded", **extra)
+
     state = {"i": 0, "codes": [], "tokens": [], "refresh": []}
 
     def authorize(scope=bc.SCOPE):
@@ -65,9 +71,8 @@ def _child(args):
         "flow": lambda: token(authorize()),
         "userinfo": lambda: Browser().get("/oidc/userinfo", HTTP_AUTHORIZATION="Bearer " + state["tokens"][0]),
         "introspection": lambda: Browser().post("/oidc/introspect", {"token": state["tokens"][0]}, HTTP_AUTHORIZATION=auth),
-        "refresh": lambda: state["refresh"].append(Browser().post(
-            "/oidc/token", {"grant_type": "refresh_token", "refresh_token": state["refresh"].pop()},
-            HTTP_AUTHORIZATION=auth).json()["refresh_token"]),
+        "refresh": lambda: Browser().post(
+            "/oidc/token", {"grant_type": "refresh_token", "refresh_token": state["refresh"].pop()}, HTTP_AUTHORIZATION=auth),
         "client_credentials": lambda: Browser().post("/oidc/token", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=auth),
         "discovery": lambda: Browser().get("/oidc/.well-known/openid-configuration"),
         "jwks": lambda: Browser().get("/oidc/jwks"),
@@ -87,11 +92,15 @@ def _child(args):
         cls.execute_sql = timed(cls.__dict__.get("execute_sql", compiler.SQLCompiler.execute_sql))
     for _ in range(20):  # warm up: server built, caches filled
         token(authorize())
-    state["refresh"] = [token(authorize(bc.SCOPE + " offline_access"))["refresh_token"]]
+    state["tokens"] = [token(authorize())["access_token"]]
     n = args.n
     for name, run in scenarios.items():
+        if args.only and name not in args.only:
+            continue
         if name == "token":  # codes to spend, minted outside the measurement
             state["codes"] += [authorize() for _ in range(5 * n - len(state["codes"]))]
+        if name == "refresh":  # one grant per refresh token, as the benchmark has
+            state["refresh"] = [token(authorize(bc.SCOPE + " offline_access"))["refresh_token"] for _ in range(5 * n)]
         times = []
         orm[0] = 0.0
         for _ in range(3):
@@ -130,6 +139,7 @@ def main():
     parser.add_argument("-n", type=int, default=100, help="requests per round (3 rounds)")
     parser.add_argument("--profile", help="cProfile this scenario")
     parser.add_argument("--queries", action="store_true", help="print each scenario's SQL")
+    parser.add_argument("--only", nargs="+", help="these scenarios only")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

@@ -11,8 +11,8 @@ from idpyoidc.server.constant import JWT_BEARER
 from idpyoidc.server.exception import ClientAuthenticationError
 from idpyoidc.time_util import utc_time_sans_frac
 
-from oidc_provider.models import Client
 from oidc_provider.storage.assertions import CLOCK_SKEW, MAX_ASSERTION_LIFETIME
+from oidc_provider.storage.clients import client_row
 
 # Asymmetric algorithms accepted for client assertions (token_endpoint_auth_signing_alg_values_supported).
 ASSERTION_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
@@ -35,9 +35,7 @@ def basic_credentials(authorization: str) -> tuple[str, str]:
 def _check(client_id, secret):
     """Defect 18: stock compares plain secrets with ``==``; ours are hashed, compared in constant time.
     A secret with a ``client_secret_expires_at`` in the past no longer works (RFC 7591 §3.2.1)."""
-    client = (
-        Client.objects.filter(client_id=client_id, is_active=True).only("client_secret_hash", "client_secret_expires_at").first()
-    )
+    client = client_row(client_id)
     if client is None or not client.check_secret(secret):
         raise ClientAuthenticationError("Invalid client credentials")
     if client.client_secret_expires_at and client.client_secret_expires_at < time.time():

@@ -11,10 +11,18 @@ tools, tests) nothing is remembered.
 """
 
 from idpyoidc.server.constant import DIVIDER
+from idpyoidc.server.session.grant import Grant
 from idpyoidc.server.session.manager import SessionManager as IdpySessionManager
 from idpyoidc.server.token import WrongTokenClass
 
 from oidc_provider.storage.unit_of_work import _current
+
+
+def _announce(unit, path):
+    """Whichever node of this branch is asked for first brings the others in the same statement."""
+    keys = [DIVIDER.join(path[: i + 1]) for i in range(len(path))]
+    for key in keys:
+        unit.branches.setdefault(key, keys)
 
 
 class SessionManager(IdpySessionManager):
@@ -25,20 +33,29 @@ class SessionManager(IdpySessionManager):
         path = unit.session_ids.get(key)
         if path is None:
             path = unit.session_ids[key] = tuple(super().decrypt_branch_id(key))
-            keys = [DIVIDER.join(path[: i + 1]) for i in range(len(path))]
-            for node_key in keys:  # whichever node of the branch is asked for first brings the others
-                unit.branches.setdefault(node_key, keys)
+            _announce(unit, path)
         return list(path)
+
+    def _setup_branch(self, path):
+        unit = _current.get()
+        if unit is not None:
+            _announce(unit, path)
+        super()._setup_branch(path)
 
     def set(self, path, value):
         """The stock ``set`` reads each ancestor and appends the new key to its ``subordinate``; here
         ``subordinate`` is derived from rows (``storage.sessions.Children``), so only missing
-        ancestors are created and the node stored."""
+        ancestors are created and the node stored. A grant that was not loaded in this unit was just
+        made (``add_grant``; its id is a fresh UUID): no need to look for its row."""
         for i in range(len(path) - 1):
             key = self.branch_key(*path[: i + 1])
             if key not in self.db:
                 self.db[key] = self.node_info_class[self.node_type[i]](id=path[i])
-        self.db[self.branch_key(*path)] = value
+        key = self.branch_key(*path)
+        unit = _current.get()
+        if unit is not None and isinstance(value, Grant) and key not in unit.nodes:
+            unit.missing.add(key)
+        self.db[key] = value
 
     def get_session_info_by_token(self, token_value, user_session_info=False, client_session_info=False, grant=False,
                                   authentication_event=False, authorization_request=False, handler_key=""):

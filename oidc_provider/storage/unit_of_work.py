@@ -24,6 +24,7 @@ class UnitOfWork:
         self.session_ids = {}  # encrypted session id -> its path, decrypted once
         self.token_sids = {}  # (token value, handler key) -> session id, decrypted once
         self.clients = {}  # client_id -> idpyoidc client dict (or None when unknown)
+        self.client_rows = {}  # client_id -> Client row (or None when unknown)
 
 
 def current():
@@ -41,6 +42,7 @@ def unit_of_work(lock=False, op_session=""):
 
     outer = _current.get()
     if outer is not None:  # nested use joins the outer unit
+        outer.op_session = op_session or outer.op_session
         yield outer
         return
     unit = UnitOfWork(lock=lock, op_session=op_session)

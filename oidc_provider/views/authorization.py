@@ -25,6 +25,7 @@ from oidc_provider.logout import op_session_ended, op_session_key
 from oidc_provider.models import Client
 from oidc_provider.server import get_server
 from oidc_provider.signals import AUTH_TIME_SESSION_KEY, LOGIN_ID_SESSION_KEY
+from oidc_provider.storage.clients import client_row
 from oidc_provider.storage.unit_of_work import unit_of_work
 from oidc_provider.views.base import http_info, is_error, repeated_parameter
 
@@ -147,12 +148,16 @@ class AuthorizationFlow:
         self.request = request
         self.parsed = parsed
         self.prompt = list(parsed.get("prompt", []))
+        self.checked_session = False  # sign_out_if_ended ran
 
     def error(self, error, description=""):
         return redirect_error(self.parsed.to_dict(), self.parsed["redirect_uri"], error, description)
 
     def sign_out_if_ended(self):
         """An OP session the admin ended takes the Django session with it: the user signs in again."""
+        if self.checked_session:
+            return False
+        self.checked_session = True
         if self.request.user.is_authenticated and op_session_ended(self.request):
             auth.logout(self.request)
             return True
@@ -178,7 +183,7 @@ class AuthorizationFlow:
             if "none" in self.prompt:
                 return self.error("login_required", "The user is not logged in")
             return self.redirect_to_login()
-        client = Client.objects.get(client_id=self.parsed["client_id"])
+        client = client_row(self.parsed["client_id"])
         scopes = list(self.parsed.get("scope", []))
         if oidc_settings.CONSENT_POLICY().needs_consent(user, client, scopes, self.prompt):
             if "none" in self.prompt:
@@ -227,6 +232,10 @@ class AuthorizationView(View):
         return self.authorize(request, request.POST)
 
     def authorize(self, request, params):
+        with unit_of_work():  # one transaction, and each row read once, for the whole request
+            return self._authorize(request, params)
+
+    def _authorize(self, request, params):
         repeated = repeated_parameter(params)
         flat = params.dict()
         redirect_uri = verified_redirect_uri(flat)
@@ -234,12 +243,10 @@ class AuthorizationView(View):
             if redirect_uri:
                 return redirect_error(flat, redirect_uri, "invalid_request", f"Repeated parameter: {repeated}")
             return error_page(request, f"Repeated parameter: {repeated}")
-        endpoint = authorization_endpoint()
-        with unit_of_work():
-            try:
-                parsed = endpoint.parse_request(flat, http_info=http_info(request))
-            except Exception:
-                parsed = {"error": "invalid_request", "error_description": "Malformed request"}
+        try:
+            parsed = authorization_endpoint().parse_request(flat, http_info=http_info(request))
+        except Exception:
+            parsed = {"error": "invalid_request", "error_description": "Malformed request"}
         if is_error(parsed):
             description = parsed.get("error_description", "")
             if redirect_uri and parsed["error"] not in ("invalid_client", "unauthorized_client"):
