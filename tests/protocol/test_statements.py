@@ -1,0 +1,89 @@
+"""What one request of each kind costs the database: the statements the benchmark's figures rest on
+(bench/, docs/benchmark.md). Exact counts, so a query that creeps back into a hot path fails here;
+none may grow with the grants a user holds or the clients the OP has."""
+
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from idpyoidc.server.session.database import Database
+
+from oidc_provider.storage.sessions import RowSessionStore
+from oidc_provider.storage.unit_of_work import unit_of_work
+from tests import flows
+
+POSTGRES = connection.vendor == "postgresql"
+
+
+def statements(run):
+    """The SQL ``run`` sends, without transaction control (the test's own transaction turns the OP's
+    into savepoints)."""
+    with CaptureQueriesContext(connection) as captured:
+        result = run()
+    sql = [q["sql"] for q in captured.captured_queries]
+    return result, [s for s in sql if not s.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT"))]
+
+
+@pytest.fixture
+def trusted_rp(db):
+    flows.make_client("rp1", "s3cret", "--skip-consent", "--grant-type", "authorization_code")
+    return "rp1"
+
+
+@pytest.fixture
+def busy_user(trusted_rp, browser, http):
+    """alice already holds grants with rp1: a request must not read them."""
+    for _ in range(4):
+        flows.get_tokens(browser, http)
+
+
+def test_authorization_request(busy_user, browser):
+    verifier, challenge = flows.pkce_pair()
+    response, sql = statements(lambda: browser.get("/oidc/authorize", flows.auth_params(challenge)))
+    assert response.status_code == 302 and "code=" in response["Location"]
+    # Django's session and user; the OP session's end; the client; the user and client-session
+    # nodes in one; the parent held while the grant is inserted (FOR KEY SHARE / EXISTS); the grant
+    assert len(sql) == 7, sql
+
+
+def test_code_redemption(busy_user, browser, http):
+    code, verifier = flows.get_code(browser)
+    response, sql = statements(lambda: flows.redeem(http, code, verifier))
+    assert response.status_code == 200, response.content
+    # the client; the branch with its grant locked; the grant written back
+    assert len(sql) == 3, sql
+    assert ("FOR UPDATE" in sql[1]) is POSTGRES
+
+
+def test_userinfo(busy_user, browser, http):
+    access_token = flows.get_tokens(browser, http)["access_token"]
+    response, sql = statements(lambda: flows.userinfo(http, access_token))
+    assert response.status_code == 200
+    assert len(sql) == 3, sql  # the branch, the client, the user's claims; nothing written
+
+
+def test_introspection(busy_user, browser, http):
+    access_token = flows.get_tokens(browser, http)["access_token"]
+    response, sql = statements(lambda: flows.introspect(http, access_token))
+    assert response.json()["active"] is True
+    assert len(sql) == 2, sql  # the client, the branch
+
+
+def test_a_session_id_is_decrypted_once_per_request(busy_user, browser, http):
+    code, verifier = flows.get_code(browser)
+    with mock.patch.object(Database, "decrypt_branch_id", autospec=True, side_effect=Database.decrypt_branch_id) as spy:
+        assert flows.redeem(http, code, verifier).status_code == 200
+    assert spy.call_count == 1
+
+
+def test_children_are_read_only_when_asked_for(busy_user, browser, http):
+    flows.get_tokens(browser, http)
+    user_id = str(browser.session["_auth_user_id"])
+    with unit_of_work():
+        store = RowSessionStore()
+        client_session, sql = statements(lambda: store[f"{user_id};;rp1"])
+        assert len(sql) == 1
+        grants, sql = statements(lambda: list(client_session.subordinate))
+        assert len(grants) == 5 and len(sql) == 1
+        assert all(key.startswith(f"{user_id};;rp1;;") for key in grants)
