@@ -121,6 +121,7 @@ def _child(args):
             for _ in range(n):
                 run()
             profile.disable()
+            profile.dump_stats(f"/tmp/inproc-{name}.prof")
             stats = pstats.Stats(profile)
             stats.sort_stats("cumulative").print_stats(45)
             stats.sort_stats("tottime").print_stats(25)

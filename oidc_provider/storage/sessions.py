@@ -17,6 +17,7 @@ from idpyoidc.server.constant import DIVIDER
 from idpyoidc.server.session.grant import Grant
 from idpyoidc.server.session.info import NodeInfo
 
+from oidc_provider.idpy import impexp
 from oidc_provider.models import SessionNode
 from oidc_provider.storage.unit_of_work import current
 
@@ -24,7 +25,7 @@ _KINDS = {1: SessionNode.USER, 2: SessionNode.CLIENT, 3: SessionNode.GRANT}
 
 
 def _dump(obj):
-    return obj.dump(exclude_attributes=["subordinate"])
+    return impexp.dump(obj, ["subordinate"])
 
 
 def _is_live(token, now):

@@ -87,3 +87,23 @@ def test_children_are_read_only_when_asked_for(busy_user, browser, http):
         grants, sql = statements(lambda: list(client_session.subordinate))
         assert len(grants) == 5 and len(sql) == 1
         assert all(key.startswith(f"{user_id};;rp1;;") for key in grants)
+
+
+def test_quiet_dump_is_idpyoidc_dump(offline_rp, browser, http):
+    """Defect 61: the session tree is dumped without ImpExp's debug f-strings, to the same output."""
+    from oidc_provider.idpy import impexp
+    from oidc_provider.models import SessionNode
+    from oidc_provider.storage.sessions import load_node
+
+    tokens = flows.offline_tokens(browser, http)
+    assert flows.refresh(http, tokens["refresh_token"]).status_code == 200
+    assert flows.exchange(http, tokens["access_token"]).status_code == 200
+    flows.make_client("cc", "s3cret", "--grant-type", "client_credentials")
+    assert flows.token_request(http, {"grant_type": "client_credentials"}, "cc").status_code == 200
+    nodes = [load_node(row) for row in SessionNode.objects.all()]
+    assert {type(n).__name__ for n in nodes} == {"UserSessionInfo", "ClientSessionInfo", "Grant"}
+    issued = {t.token_class for n in nodes if hasattr(n, "issued_token") for t in n.issued_token}
+    assert issued == {"authorization_code", "access_token", "refresh_token", "id_token"}
+    for node in nodes:
+        assert impexp.dump(node) == node.dump()
+        assert impexp.dump(node, ["subordinate"]) == node.dump(exclude_attributes=["subordinate"])
