@@ -9,7 +9,7 @@ committed, and returns the front-channel logout URLs for the user's page to load
 
 import secrets
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from idpyoidc.server.constant import DIVIDER
 
@@ -34,7 +34,12 @@ def op_session_key(request) -> str:
 def op_session_ended(request) -> bool:
     """Was this browser's OP session ended elsewhere (the admin) while its Django session lives on?"""
     key = request.session.get(OP_SESSION_KEY)
-    return bool(key) and OPSession.objects.filter(key=key, ended_at__isnull=False).exists()
+    if not key:
+        return False
+    with connection.cursor() as cursor:  # on every authorization request: a statement, not an ORM query
+        table = connection.ops.quote_name(OPSession._meta.db_table)
+        cursor.execute(f'SELECT 1 FROM {table} WHERE "key" = %s AND "ended_at" IS NOT NULL', [key])
+        return cursor.fetchone() is not None
 
 
 def id_token_in_op_session(request, id_token) -> bool:

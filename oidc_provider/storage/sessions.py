@@ -10,7 +10,8 @@ import datetime as dt
 import json
 
 from cryptojwt.utils import importer, qualified_name
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
+from django.db.models.constants import OnConflict
 from django.db.models import Q
 from django.utils import timezone
 from idpyoidc.server.constant import DIVIDER
@@ -241,11 +242,25 @@ def _row_fields(key, obj, data):
 def _lock_parent(key):
     """Does the row ``key`` exist? On PostgreSQL, also hold it with FOR KEY SHARE (what a foreign
     key takes) until the transaction ends, so ``clearexpired`` cannot delete it meanwhile."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT 1 FROM {connection.ops.quote_name(SessionNode._meta.db_table)} WHERE \"key\" = %s FOR KEY SHARE", [key])
-            return cursor.fetchone() is not None
-    return SessionNode.objects.filter(key=key).exists()  # SQLite: one writer at a time
+    lock = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""  # SQLite: one writer at a time
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT 1 FROM {_table()} WHERE "key" = %s{lock}', [key])
+        return cursor.fetchone() is not None
+
+
+def _insert(key, fields, op_session="", if_absent=False):
+    """Insert a node's row. ``if_absent``: when another request inserted the same key meanwhile,
+    its row stands (user and client nodes are the same whoever creates them)."""
+    ops = connection.ops
+    now = ops.adapt_datetimefield_value(timezone.now())
+    values = {**fields, "key": key, "data": ops.adapt_json_value(fields["data"], None),
+              "expires_at": ops.adapt_datetimefield_value(fields["expires_at"]), "op_session": op_session,
+              "created_at": now, "updated_at": now}
+    conflict = OnConflict.IGNORE if if_absent else None
+    sql = (f"{ops.insert_statement(on_conflict=conflict)} {_table()} ({', '.join(ops.quote_name(c) for c in values)}) "
+           f"VALUES ({', '.join(['%s'] * len(values))}) {ops.on_conflict_suffix_sql([], conflict, [], [])}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(values.values()))
 
 
 def _ensure_parent(unit, key):
@@ -265,11 +280,7 @@ def _ensure_parent(unit, key):
     fields = _row_fields(key, obj, _dump(obj))
     if fields["parent_key"]:
         _ensure_parent(unit, fields["parent_key"])
-    try:
-        with transaction.atomic():
-            SessionNode.objects.create(key=key, **fields)
-    except IntegrityError:  # re-created by another request meanwhile
-        pass
+    _insert(key, fields, if_absent=True)  # or re-created by another request meanwhile
     _lock_parent(key)
 
 
@@ -303,14 +314,9 @@ def flush(unit):
         if baseline is None and fields["parent_key"]:
             _ensure_parent(unit, fields["parent_key"])
         if baseline is None and not isinstance(obj, Grant):
-            # user and client nodes may be created by two requests at once: first one wins
-            try:
-                with transaction.atomic():
-                    SessionNode.objects.create(key=key, **fields)
-            except IntegrityError:
-                pass
+            _insert(key, fields, if_absent=True)  # two requests may create it at once: first one wins
         elif baseline is None:
-            SessionNode.objects.create(key=key, op_session=unit.op_session, **fields)
+            _insert(key, fields, op_session=unit.op_session)
         else:
             _update(key, fields)
         unit.nodes[key][1] = data
