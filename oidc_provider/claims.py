@@ -14,9 +14,10 @@ from oidc_provider.conf import oidc_settings
 def user_by_id(user_id):
     """The user whose primary key idpyoidc holds as ``uid``, or None (for the session tree's
     "client_credentials" branch, any key type)."""
+    User = get_user_model()
     try:
-        return get_user_model()._default_manager.filter(pk=user_id).first()
-    except (ValueError, TypeError, ValidationError):
+        return User._default_manager.get(pk=user_id)
+    except (User.DoesNotExist, ValueError, TypeError, ValidationError):
         return None
 
 
