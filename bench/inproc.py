@@ -94,6 +94,11 @@ def _child(args):
         token(authorize())
     state["tokens"] = [token(authorize())["access_token"]]
     n = args.n
+    if os.environ.get("GC_FREEZE"):
+        import gc
+
+        gc.collect()
+        gc.freeze()
     for name, run in scenarios.items():
         if args.only and name not in args.only:
             continue

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from oidc_provider.conf import oidc_settings
+from oidc_provider.storage.rows import get_row
 
 
 def user_by_id(user_id):
@@ -16,8 +17,8 @@ def user_by_id(user_id):
     "client_credentials" branch, any key type)."""
     User = get_user_model()
     try:
-        return User._default_manager.get(pk=user_id)
-    except (User.DoesNotExist, ValueError, TypeError, ValidationError):
+        return get_row(User, **{User._meta.pk.name: user_id})
+    except (ValueError, TypeError, ValidationError):
         return None
 
 

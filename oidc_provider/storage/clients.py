@@ -7,13 +7,13 @@ mapping happens here, in one place. Rows are read once per unit of work.
 from collections.abc import MutableMapping
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
-from django.db import connection
 from idpyoidc.storage import DictType
 
 from oidc_provider import crypto
 from oidc_provider.conf import oidc_settings
 from oidc_provider.metadata import INFORMATIONAL, TOKEN_TYPE_URNS, token_exchange_problem
 from oidc_provider.models import Client
+from oidc_provider.storage.rows import get_row
 from oidc_provider.storage.unit_of_work import _current
 
 
@@ -175,47 +175,12 @@ class RegistrationAccessTokens:
         pass
 
 
-_READERS = {}
-
-
-def _reader():
-    """The statement that reads a client row and the converters Django would apply to its columns."""
-    reader = _READERS.get(connection.vendor)
-    if reader is None:
-        fields = Client._meta.concrete_fields
-        table = connection.ops.quote_name(Client._meta.db_table)
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-        sql = f'SELECT {columns} FROM {table} WHERE "client_id" = %s AND "is_active" = %s'
-        converters = []
-        for i, field in enumerate(fields):
-            col = field.get_col(Client._meta.db_table)
-            found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-            if found:
-                converters.append((i, col, found))
-        reader = _READERS[connection.vendor] = (sql, [f.attname for f in fields], converters)
-    return reader
-
-
 def client_row(client_id):
-    """The active ``Client`` row ``client_id`` (None if there is none), read once per unit of work.
-
-    Read with a prepared statement and Django's own column converters: the ORM's compilation of this
-    one query cost more CPU than the rest of a token request's database work (bench/inproc.py)."""
+    """The active ``Client`` row ``client_id`` (None if there is none), read once per unit of work."""
     unit = _current.get()
     if unit is not None and client_id in unit.client_rows:
         return unit.client_rows[client_id]
-    client = None
-    if isinstance(client_id, str):
-        sql, names, converters = _reader()
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [client_id, True])
-            row = cursor.fetchone()
-        if row is not None:
-            values = list(row)
-            for i, col, found in converters:
-                for convert in found:
-                    values[i] = convert(values[i], col, connection)
-            client = Client.from_db(connection.alias, names, values)
+    client = get_row(Client, client_id=client_id, is_active=True) if isinstance(client_id, str) else None
     if unit is not None:
         unit.client_rows[client_id] = client
     return client
