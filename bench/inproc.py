@@ -4,11 +4,14 @@ count are `run.py`'s.
 
     python3 bench/inproc.py [--db postgres|sqlite] [-n 200] [--profile SCENARIO] [--queries]
 
-Uses `bench/.venvs/ours` when present, else the running interpreter (with this checkout installed).
+Uses `bench/.venvs/ours` when present (`run.py` builds it), else the running interpreter, which then needs
+this checkout installed (`.venv/bin/python bench/inproc.py`). PostgreSQL: database `bench_inproc`, re-created.
 """
 
 import argparse
+import cProfile
 import os
+import pstats
 import statistics
 import subprocess
 import sys
@@ -18,14 +21,47 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 
 
+def _orm_timer():
+    """Wrap the ORM's statement execution to add up its CPU time (compilation included)."""
+    from django.db.models.sql import compiler
+
+    total = [0.0]
+
+    def timed(method):
+        def wrapper(*args, **kwargs):
+            start = time.process_time()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                total[0] += time.process_time() - start
+        return wrapper
+
+    for cls in (compiler.SQLCompiler, compiler.SQLUpdateCompiler, compiler.SQLInsertCompiler):
+        cls.execute_sql = timed(cls.__dict__.get("execute_sql", compiler.SQLCompiler.execute_sql))
+    return total
+
+
+def _print_profile(profile, name, n):
+    profile.dump_stats(f"/tmp/inproc-{name}.prof")
+    stats = pstats.Stats(profile)
+    stats.sort_stats("cumulative").print_stats(45)
+    stats.sort_stats("tottime").print_stats(25)
+    by_package = {}
+    for (file, _, _), (_, _, tottime, _, _) in stats.stats.items():
+        parts = file.split("site-packages/")
+        package = "/".join(parts[1].split("/")[:2]) if len(parts) > 1 else ("oidc_provider" if "oidc_provider" in file else file)
+        by_package[package] = by_package.get(package, 0) + tottime
+    for package, total in sorted(by_package.items(), key=lambda kv: -kv[1])[:15]:
+        print(f"  {total / n * 1000:7.2f} ms own time  {package}")
+
+
 def _child(args):
-    import cProfile
-    import pstats
-    from urllib.parse import parse_qs, urlsplit
+    from urllib.parse import parse_qs, urlencode, urlsplit
 
     import django
 
     django.setup()
+    from django.core.management import call_command
     from django.db import connection
     from django.test import Client as DjangoBrowser
     from django.test.utils import CaptureQueriesContext
@@ -34,8 +70,6 @@ def _child(args):
 
     bc.migrate()
     users = bc.create_users(10)
-    from django.core.management import call_command
-
     secret = bc.new_secret()
     call_command("createclient", "--client-id", "perf", "--client-secret", secret, "--redirect-uri", bc.REDIRECT_URI,
                  "--skip-consent", "--grant-type", "authorization_code", "--grant-type", "refresh_token",
@@ -45,7 +79,6 @@ def _child(args):
         browsers.append(DjangoBrowser())
         browsers[-1].cookies["sessionid"] = key
     auth = bc.basic_auth("perf", secret)
-    from urllib.parse import urlencode
 
     class Browser(DjangoBrowser):  # forms as the RPs send them, not the test client's multipart
         def post(self, path, data=None, **extra):
@@ -77,28 +110,11 @@ def _child(args):
         "discovery": lambda: Browser().get("/oidc/.well-known/openid-configuration"),
         "jwks": lambda: Browser().get("/oidc/jwks"),
     }
-    orm = [0.0]
-    from django.db.models.sql import compiler
-
-    def timed(method):
-        def wrapper(*a, **k):
-            start = time.process_time()
-            try:
-                return method(*a, **k)
-            finally:
-                orm[0] += time.process_time() - start
-        return wrapper
-    for cls in (compiler.SQLCompiler, compiler.SQLUpdateCompiler, compiler.SQLInsertCompiler):
-        cls.execute_sql = timed(cls.__dict__.get("execute_sql", compiler.SQLCompiler.execute_sql))
+    orm = _orm_timer()
     for _ in range(20):  # warm up: server built, caches filled
         token(authorize())
     state["tokens"] = [token(authorize())["access_token"]]
     n = args.n
-    if os.environ.get("GC_FREEZE"):
-        import gc
-
-        gc.collect()
-        gc.freeze()
     for name, run in scenarios.items():
         if args.only and name not in args.only:
             continue
@@ -126,24 +142,14 @@ def _child(args):
             for _ in range(n):
                 run()
             profile.disable()
-            profile.dump_stats(f"/tmp/inproc-{name}.prof")
-            stats = pstats.Stats(profile)
-            stats.sort_stats("cumulative").print_stats(45)
-            stats.sort_stats("tottime").print_stats(25)
-            by_package = {}
-            for (file, _, _), (_, _, tottime, _, _) in stats.stats.items():
-                parts = file.split("site-packages/")
-                package = "/".join(parts[1].split("/")[:2]) if len(parts) > 1 else ("oidc_provider" if "oidc_provider" in file else file)
-                by_package[package] = by_package.get(package, 0) + tottime
-            for package, total in sorted(by_package.items(), key=lambda kv: -kv[1])[:15]:
-                print(f"  {total / n * 1000:7.2f} ms own time  {package}")
+            _print_profile(profile, name, n)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("-n", type=int, default=100, help="requests per round (3 rounds)")
-    parser.add_argument("--profile", help="cProfile this scenario")
+    parser.add_argument("--profile", help="cProfile this scenario (stats also saved to /tmp/inproc-SCENARIO.prof)")
     parser.add_argument("--queries", action="store_true", help="print each scenario's SQL")
     parser.add_argument("--only", nargs="+", help="these scenarios only")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)

@@ -11,8 +11,8 @@ import json
 
 from cryptojwt.utils import importer, qualified_name
 from django.db import connection, transaction
-from django.db.models.constants import OnConflict
 from django.db.models import Q
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 from idpyoidc.server.constant import DIVIDER
 from idpyoidc.server.session.grant import Grant
@@ -117,7 +117,8 @@ def _filled(name):
 
 
 for _name in ("__iter__", "__len__", "__contains__", "__getitem__", "__eq__", "__ne__", "__repr__", "__reversed__",
-              "__add__", "__iadd__", "__delitem__", "__setitem__", "append", "extend", "insert", "remove", "pop", "index", "count", "copy", "sort", "reverse", "clear"):
+              "__add__", "__iadd__", "__delitem__", "__setitem__", "append", "extend", "insert", "remove", "pop",
+              "index", "count", "copy", "sort", "reverse", "clear"):
     setattr(Children, _name, _filled(_name))
 
 
@@ -149,21 +150,21 @@ class RowSessionStore:
         keys = [k for k in keys if k not in unit.nodes and k not in unit.deleted and k not in unit.missing]
         if not keys:
             return
-        columns, table = '"key", "class_name", "data"', _table()
+        select = f'SELECT "key", "class_name", "data" FROM {_table()} WHERE "key"'
+
+        def any_of(some):
+            return f'{select} IN ({", ".join(["%s"] * len(some))})'
+
         locked = next((k for k in keys if k.count(DIVIDER) == 2), None) if unit.lock else None
         others = [k for k in keys if k != locked]
         if locked and connection.vendor == "postgresql":
             # only the grant row is locked: its user and client nodes stay free for other requests
-            sql = f'WITH locked AS (SELECT {columns} FROM {table} WHERE "key" = %s FOR UPDATE) SELECT {columns} FROM locked'
-            if others:
-                sql += f' UNION ALL SELECT {columns} FROM {table} WHERE "key" IN ({", ".join(["%s"] * len(others))})'
-            statements = [(sql, [locked, *others])]
+            sql = f"WITH locked AS ({select} = %s FOR UPDATE) SELECT * FROM locked"
+            statements = [(f"{sql} UNION ALL {any_of(others)}" if others else sql, [locked, *others])]
         elif locked and connection.features.has_select_for_update:
-            statements = [(f'SELECT {columns} FROM {table} WHERE "key" = %s FOR UPDATE', [locked])]
-            if others:
-                statements.append((f'SELECT {columns} FROM {table} WHERE "key" IN ({", ".join(["%s"] * len(others))})', others))
+            statements = [(f"{select} = %s FOR UPDATE", [locked])] + ([(any_of(others), others)] if others else [])
         else:  # SQLite: one writer at a time, nothing to lock
-            statements = [(f'SELECT {columns} FROM {table} WHERE "key" IN ({", ".join(["%s"] * len(keys))})', keys)]
+            statements = [(any_of(keys), keys)]
         rows = []
         with connection.cursor() as cursor:
             for sql, params in statements:

@@ -13,7 +13,7 @@ from oidc_provider.models import Client, SessionNode
 
 CLIENTS, USERS, GRANTS_PER_USER = 10_000, 10_000, 10
 COLUMNS = ["key", "parent_key", "kind", "user_id", "client_id", "class_name", "data", "revoked", "expires_at",
-           "created_at", "updated_at"]
+           "op_session", "created_at", "updated_at"]
 
 
 def _template(kind):
@@ -25,7 +25,7 @@ def _clone(template, text, key, uid, cid, old_uid, old_cid, now):
     data = text.replace(old_cid, cid).replace(f'"{old_uid}"', f'"{uid}"')
     parent = ";;".join(key.split(";;")[:-1])
     return [key, parent, template.kind, uid, cid if template.kind != SessionNode.USER else "", template.class_name,
-            data, False, template.expires_at, now, now]
+            data, False, template.expires_at, template.op_session, now, now]
 
 
 def grow():
