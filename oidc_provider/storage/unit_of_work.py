@@ -35,9 +35,13 @@ def current():
 
 
 @contextmanager
-def unit_of_work(lock=False, op_session=""):
+def unit_of_work(lock=False, op_session="", read_only=False):
     """Run idpyoidc work against the database: one transaction, changed nodes written at the end.
-    Grants created in it are recorded as made in the OP session ``op_session`` (the logout key)."""
+    Grants created in it are recorded as made in the OP session ``op_session`` (the logout key).
+
+    ``read_only`` (userinfo, introspection): no transaction and nothing written at the end. Such a
+    request reads a few rows by key; on SQLite an IMMEDIATE transaction would queue it behind every
+    writer for nothing."""
     from oidc_provider.storage.sessions import flush
 
     outer = _current.get()
@@ -48,8 +52,11 @@ def unit_of_work(lock=False, op_session=""):
     unit = UnitOfWork(lock=lock, op_session=op_session)
     token = _current.set(unit)
     try:
-        with transaction.atomic():
+        if read_only:
             yield unit
-            flush(unit)
+        else:
+            with transaction.atomic():
+                yield unit
+                flush(unit)
     finally:
         _current.reset(token)

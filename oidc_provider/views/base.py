@@ -113,6 +113,7 @@ class EndpointView(View):
     endpoint_name = None
     http_method_names = ["get", "post"]
     lock = False  # lock grant rows: this endpoint spends single-use things
+    read_only = False  # this endpoint never writes the session tree: no transaction, no flush
     no_store = True
     multi_valued = ()  # parameters that may repeat; idpyoidc gets them as lists
     authenticates_client = False  # failed client authentications here count against the limits
@@ -161,7 +162,7 @@ class EndpointView(View):
             return too_many_requests(wait)
         endpoint = self.endpoint
         info = http_info(request)
-        with unit_of_work(lock=self.lock):
+        with unit_of_work(lock=self.lock, read_only=self.read_only):
             try:
                 parsed = endpoint.parse_request(self.request_arg(params), http_info=info)
             except CLIENT_AUTH_ERRORS as err:
@@ -214,6 +215,7 @@ class IntrospectionView(EndpointView):
 
     endpoint_name = "introspection"
     http_method_names = ["post"]
+    read_only = True
     authenticates_client = True
     rate_limit = "INTROSPECTION_RATE_LIMIT"
 
@@ -231,6 +233,7 @@ class UserInfoView(EndpointView):
     """OIDC Core §5.3 with RFC 6750 errors (defects 20, 21)."""
 
     endpoint_name = "userinfo"
+    read_only = True
 
     # RFC 6750 §3.1: these errors come with a Bearer challenge
     CHALLENGE_STATUS = {"invalid_token": 401, "insufficient_scope": 403}
