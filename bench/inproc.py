@@ -71,7 +71,7 @@ def _child(args):
     bc.migrate()
     users = bc.create_users(10)
     secret = bc.new_secret()
-    call_command("createclient", "--client-id", "perf", "--client-secret", secret, "--redirect-uri", bc.REDIRECT_URI,
+    call_command("createclient", "--client-id", "perf", f"--client-secret={secret}", "--redirect-uri", bc.REDIRECT_URI,
                  "--skip-consent", "--grant-type", "authorization_code", "--grant-type", "refresh_token",
                  "--grant-type", "client_credentials", stdout=open(os.devnull, "w"))
     browsers = []

@@ -46,7 +46,8 @@ def redeem(browser, client_id, secret, code):
 
 
 def create_client(client_id, secret, *extra):
-    call_command("createclient", "--client-id", client_id, "--client-secret", secret, "--redirect-uri", bc.REDIRECT_URI,
+    # --client-secret=…: a random secret may start with "-", which argparse would take for an option
+    call_command("createclient", "--client-id", client_id, f"--client-secret={secret}", "--redirect-uri", bc.REDIRECT_URI,
                  "--skip-consent", *extra, stdout=open("/dev/null", "w"))
 
 
