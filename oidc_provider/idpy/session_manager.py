@@ -10,17 +10,17 @@ tools, tests) nothing is remembered.
 ``EndpointContext`` builds the stock class itself; ``server._build`` re-classes that instance.
 """
 
-from idpyoidc.server.constant import DIVIDER
 from idpyoidc.server.session.grant import Grant
 from idpyoidc.server.session.manager import SessionManager as IdpySessionManager
 from idpyoidc.server.token import WrongTokenClass
 
+from oidc_provider.storage.sessions import branch_keys
 from oidc_provider.storage.unit_of_work import _current
 
 
 def _announce(unit, path):
     """Whichever node of this branch is asked for first brings the others in the same statement."""
-    keys = [DIVIDER.join(path[: i + 1]) for i in range(len(path))]
+    keys = branch_keys(path)
     for key in keys:
         unit.branches.setdefault(key, keys)
 

@@ -122,7 +122,8 @@ for _name in ("__iter__", "__len__", "__contains__", "__getitem__", "__eq__", "_
     setattr(Children, _name, _filled(_name))
 
 
-def _branch_keys(path):
+def branch_keys(path):
+    """``[u, c, g]`` -> ``["u", "u;;c", "u;;c;;g"]``: the keys of every node on the path."""
     return [DIVIDER.join(path[: i + 1]) for i in range(len(path))]
 
 
@@ -142,7 +143,7 @@ class RowSessionStore:
             return entry[0]
         if key in unit.deleted or key in unit.missing:
             return None
-        self._fetch(unit, unit.branches.get(key) or _branch_keys(key.split(DIVIDER)))
+        self._fetch(unit, unit.branches.get(key) or branch_keys(key.split(DIVIDER)))
         entry = unit.nodes.get(key)
         return None if entry is None else entry[0]
 
