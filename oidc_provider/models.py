@@ -106,23 +106,31 @@ class SessionNode(models.Model):
     USER, CLIENT, GRANT = "user", "client", "grant"
     KINDS = [(USER, "user session"), (CLIENT, "client session"), (GRANT, "grant")]
 
-    key = models.CharField(max_length=700, unique=True)
-    parent_key = models.CharField(max_length=700, blank=True, db_index=True)
+    key = models.CharField(max_length=700)
+    parent_key = models.CharField(max_length=700, blank=True)
     kind = models.CharField(max_length=10, choices=KINDS)
-    user_id = models.CharField(max_length=255, db_index=True)
-    client_id = models.CharField(max_length=255, blank=True, db_index=True)
+    user_id = models.CharField(max_length=255)
+    client_id = models.CharField(max_length=255, blank=True)
     class_name = models.CharField(max_length=255)
     data = models.JSONField()
-    revoked = models.BooleanField(default=False, db_index=True)
-    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    revoked = models.BooleanField(default=False)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)  # clearexpired
     # the OPSession a grant was made in (empty for nodes other than grants)
-    op_session = models.CharField(max_length=64, blank=True, db_index=True)
+    op_session = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["kind", "user_id"])]
+        # Only the indexes a query uses: every grant insert and token update pays for each one.
+        constraints = [
+            # one index for both `key = …` and the `key LIKE 'prefix%'` of subtree look-ups
+            models.UniqueConstraint(fields=["key"], name="oidc_node_key", opclasses=["varchar_pattern_ops"]),
+        ]
+        indexes = [
+            models.Index(fields=["parent_key"], name="oidc_node_parent"),  # a node's children
+            models.Index(fields=["op_session"], name="oidc_node_op_session"),  # logout of an OP session
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.key}"

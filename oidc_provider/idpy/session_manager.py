@@ -10,6 +10,7 @@ tools, tests) nothing is remembered.
 ``EndpointContext`` builds the stock class itself; ``server._build`` re-classes that instance.
 """
 
+from idpyoidc.server.exception import InvalidBranchID
 from idpyoidc.server.session.grant import Grant
 from idpyoidc.server.session.manager import SessionManager as IdpySessionManager
 from idpyoidc.server.token import WrongTokenClass
@@ -25,6 +26,25 @@ def _announce(unit, path):
         unit.branches.setdefault(key, keys)
 
 
+class BranchInfo(dict):
+    """``branch_info``'s answer with the user and client nodes read only when asked for: callers want
+    the grant and the ids (idpyoidc reads ``["user"]`` only to log a user out of every client)."""
+
+    def __init__(self, manager, path, **info):
+        super().__init__(**info)
+        self._manager, self._path = manager, path
+
+    def __missing__(self, key):
+        depth = {"user": 1, "client": 2}.get(key)
+        if depth is None:
+            raise KeyError(key)
+        value = self[key] = self._manager.get(self._path[:depth])
+        return value
+
+    def get(self, key, default=None):
+        return self[key] if key in ("user", "client") or key in self else default
+
+
 class SessionManager(IdpySessionManager):
     def decrypt_branch_id(self, key):
         unit = _current.get()
@@ -37,25 +57,50 @@ class SessionManager(IdpySessionManager):
         return list(path)
 
     def _setup_branch(self, path):
+        """The stock method reads each node above a new grant to create the missing ones. Within a
+        unit of work nothing is read here: a node of the path asked for later and not found is made
+        then, and the grant's row goes in only under an existing parent, else one is made
+        (``storage.sessions._new_parent``)."""
         unit = _current.get()
-        if unit is not None:
-            _announce(unit, path)
-        super()._setup_branch(path)
+        if unit is None:
+            return super()._setup_branch(path)
+        _announce(unit, path)
+        unit.implied.update(branch_keys(path))
 
     def set(self, path, value):
         """The stock ``set`` reads each ancestor and appends the new key to its ``subordinate``; here
-        ``subordinate`` is derived from rows (``storage.sessions.Children``), so only missing
-        ancestors are created and the node stored. A grant that was not loaded in this unit was just
-        made (``add_grant``; its id is a fresh UUID): no need to look for its row."""
-        for i in range(len(path) - 1):
-            key = self.branch_key(*path[: i + 1])
-            if key not in self.db:
-                self.db[key] = self.node_info_class[self.node_type[i]](id=path[i])
+        ``subordinate`` is derived from rows (``storage.sessions.Children``). Within a unit of work a
+        grant's ancestors are not looked for: a grant loaded here came with them, and a grant made
+        here (its id a fresh UUID, so its own row is not looked for either) goes in under them as
+        ``_setup_branch`` says. Otherwise only missing ancestors are created."""
         key = self.branch_key(*path)
         unit = _current.get()
-        if unit is not None and isinstance(value, Grant) and key not in unit.nodes:
-            unit.missing.add(key)
+        if unit is not None and isinstance(value, Grant):
+            if key not in unit.nodes:
+                unit.missing.add(key)
+                unit.implied.update(branch_keys(path[:-1]))
+        else:
+            for i in range(len(path) - 1):
+                ancestor = self.branch_key(*path[: i + 1])
+                if ancestor not in self.db:
+                    self.db[ancestor] = self.node_info_class[self.node_type[i]](id=path[i])
         self.db[key] = value
+
+    def branch_info(self, branch_id, *args):
+        """As the stock method, without reading a grant's user and client nodes until they are used
+        (a grant made in this unit needs no statement at all). A grant's row never outlives its
+        parents' (``storage.sessions._ensure_parent``, ``cleanup``), so finding it is enough."""
+        unit = _current.get()
+        path = self.decrypt_branch_id(branch_id)
+        if unit is None or args or len(path) != len(self.node_type):
+            return super().branch_info(branch_id, *args)
+        try:
+            grant = self.get(path)
+        except KeyError:
+            raise InvalidBranchID(branch_id) from None
+        user_id, client_id, grant_id = path
+        return BranchInfo(self, path, branch_id=branch_id, grant=grant, user_id=user_id, client_id=client_id,
+                          grant_id=grant_id)
 
     def get_session_info_by_token(self, token_value, user_session_info=False, client_session_info=False, grant=False,
                                   authentication_event=False, authorization_request=False, handler_key=""):

@@ -16,7 +16,7 @@ from django.db.models.constants import OnConflict
 from django.utils import timezone
 from idpyoidc.server.constant import DIVIDER
 from idpyoidc.server.session.grant import Grant
-from idpyoidc.server.session.info import NodeInfo
+from idpyoidc.server.session.info import ClientSessionInfo, NodeInfo, UserSessionInfo
 
 from oidc_provider.idpy import impexp
 from oidc_provider.models import SessionNode
@@ -177,7 +177,12 @@ class RowSessionStore:
             if isinstance(obj, NodeInfo):
                 obj.subordinate = Children(row_key)
             unit.nodes[row_key] = [obj, data]
-        unit.missing.update(k for k in keys if k not in unit.nodes)
+        for key in keys:
+            if key not in unit.nodes:
+                if key in unit.implied:
+                    _new_parent(unit, key)
+                else:
+                    unit.missing.add(key)
 
     def get(self, key, default=None):
         obj = self._load(key)
@@ -241,49 +246,75 @@ def _row_fields(key, obj, data):
     return fields
 
 
+_PARENT_SQL = 'SELECT 1 FROM {table} WHERE "key" = %s'
+
+
+def _key_share():
+    """What a foreign key takes on PostgreSQL, so ``clearexpired`` cannot delete a parent before this
+    transaction ends. SQLite has one writer at a time: nothing to lock."""
+    return " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
+
+
 def _lock_parent(key):
-    """Does the row ``key`` exist? On PostgreSQL, also hold it with FOR KEY SHARE (what a foreign
-    key takes) until the transaction ends, so ``clearexpired`` cannot delete it meanwhile."""
-    lock = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""  # SQLite: one writer at a time
+    """Does the row ``key`` exist? Held until the transaction ends (``_key_share``)."""
     with connection.cursor() as cursor:
-        cursor.execute(f'SELECT 1 FROM {_table()} WHERE "key" = %s{lock}', [key])
+        cursor.execute(_PARENT_SQL.format(table=_table()) + _key_share(), [key])
         return cursor.fetchone() is not None
 
 
-def _insert(key, fields, op_session="", if_absent=False):
+def _insert(key, fields, op_session="", if_absent=False, under=None):
     """Insert a node's row. ``if_absent``: when another request inserted the same key meanwhile,
-    its row stands (user and client nodes are the same whoever creates them)."""
+    its row stands (user and client nodes are the same whoever creates them). ``under``: insert only
+    if that parent row exists, holding it as ``_lock_parent`` does; returns whether a row went in."""
     ops = connection.ops
     now = ops.adapt_datetimefield_value(timezone.now())
     values = {**fields, "key": key, "data": ops.adapt_json_value(fields["data"], None),
               "expires_at": ops.adapt_datetimefield_value(fields["expires_at"]), "op_session": op_session,
               "created_at": now, "updated_at": now}
     conflict = OnConflict.IGNORE if if_absent else None
+    params = list(values.values())
+    rows = f"VALUES ({', '.join(['%s'] * len(values))})"
+    if under is not None:  # the parent's check and lock in the insert itself: one statement less
+        rows = f'SELECT {", ".join(["%s"] * len(values))} WHERE EXISTS ({_PARENT_SQL.format(table=_table())}{_key_share()})'
+        params.append(under)
     sql = (f"{ops.insert_statement(on_conflict=conflict)} {_table()} ({', '.join(ops.quote_name(c) for c in values)}) "
-           f"VALUES ({', '.join(['%s'] * len(values))}) {ops.on_conflict_suffix_sql([], conflict, [], [])}")
+           f"{rows} {ops.on_conflict_suffix_sql([], conflict, [], [])}")
     with connection.cursor() as cursor:
-        cursor.execute(sql, list(values.values()))
+        cursor.execute(sql, params)
+        return cursor.rowcount == 1
+
+
+def _new_parent(unit, key):
+    """A user or client node as idpyoidc's ``_setup_branch`` makes a missing one, in the identity map
+    to be inserted."""
+    node_id = key.rpartition(DIVIDER)[2]
+    node = ClientSessionInfo(id=node_id) if DIVIDER in key else UserSessionInfo(id=node_id)
+    node.subordinate = Children(key)
+    unit.missing.discard(key)
+    entry = unit.nodes[key] = [node, None]
+    return entry
 
 
 def _ensure_parent(unit, key):
     """Make sure the parent ``key`` of a node about to be inserted exists and stays until commit.
 
     ``clearexpired`` deletes client and user nodes left without children; one may go between the
-    moment this request loaded it and the insert of its new child. The parent is then re-created
-    from this unit's identity map (and its own parent first), so no node is ever orphaned. See
-    ``cleanup._delete_batch`` for the other half of the protocol.
+    moment this request loaded it and the insert of its new child; and a new grant's parents are not
+    read at all (``idpy.session_manager``). The parent is then re-created from this unit's identity
+    map, or as idpyoidc's ``_setup_branch`` makes a missing one (its own parent first), so no node is
+    ever orphaned. See ``cleanup._delete_batch`` for the other half of the protocol.
     """
     if _lock_parent(key):
         return
-    entry = unit.nodes.get(key)
-    if entry is None:
-        return  # not loaded here: nothing to re-create it from (idpyoidc loads it before adding a child)
+    entry = unit.nodes.get(key) or _new_parent(unit, key)
     obj = entry[0]
-    fields = _row_fields(key, obj, _dump(obj))
+    data = _dump(obj)
+    fields = _row_fields(key, obj, data)
     if fields["parent_key"]:
         _ensure_parent(unit, fields["parent_key"])
     _insert(key, fields, if_absent=True)  # or re-created by another request meanwhile
     _lock_parent(key)
+    entry[1] = entry[1] or data
 
 
 def _update(key, fields):
@@ -313,14 +344,16 @@ def flush(unit):
         if baseline is not None and data == baseline:
             continue
         fields = _row_fields(key, obj, data)
-        if baseline is None and fields["parent_key"]:
-            _ensure_parent(unit, fields["parent_key"])
-        if baseline is None and not isinstance(obj, Grant):
-            _insert(key, fields, if_absent=True)  # two requests may create it at once: first one wins
-        elif baseline is None:
-            _insert(key, fields, op_session=unit.op_session)
-        else:
+        parent = fields["parent_key"] or None
+        if baseline is not None:
             _update(key, fields)
+        elif not isinstance(obj, Grant):
+            if parent:
+                _ensure_parent(unit, parent)
+            _insert(key, fields, if_absent=True)  # two requests may create it at once: first one wins
+        elif not _insert(key, fields, op_session=unit.op_session, under=parent):
+            _ensure_parent(unit, parent)  # the parent went meanwhile: re-create it, then insert
+            _insert(key, fields, op_session=unit.op_session)
         unit.nodes[key][1] = data
 
 

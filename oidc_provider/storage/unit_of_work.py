@@ -20,6 +20,7 @@ class UnitOfWork:
         self.nodes = {}  # key -> [obj, dump-at-load or None if created here]
         self.deleted = set()
         self.missing = set()  # keys looked up and not found
+        self.implied = set()  # parents of a grant made here: not read unless asked for, made if absent
         self.branches = {}  # node key -> the keys of the branch to load with it (idpy.session_manager)
         self.session_ids = {}  # encrypted session id -> its path, decrypted once
         self.token_sids = {}  # (token value, handler key) -> session id, decrypted once

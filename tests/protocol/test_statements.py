@@ -46,9 +46,41 @@ def test_authorization_request(busy_user, browser):
     verifier, challenge = flows.pkce_pair()
     response, sql = statements(lambda: browser.get("/oidc/authorize", flows.auth_params(challenge)))
     assert response.status_code == 302 and "code=" in response["Location"]
-    # Django's session and user; the OP session's end; the client; the user and client-session
-    # nodes in one; the parent held while the grant is inserted (FOR KEY SHARE / EXISTS); the grant
-    assert len(sql) == 7, sql
+    # Django's session and user; the OP session's end; the client; the grant, inserted only if its
+    # parent exists, which it holds (FOR KEY SHARE): the user and client-session nodes are not read
+    assert len(sql) == 5, sql
+    assert sql[-1].startswith("INSERT") and "WHERE EXISTS" in sql[-1]
+    assert ("FOR KEY SHARE" in sql[-1]) is POSTGRES
+
+
+def test_first_authorization_makes_the_user_and_client_nodes(trusted_rp, browser):
+    from oidc_provider.models import SessionNode
+
+    verifier, challenge = flows.pkce_pair()
+    response, sql = statements(lambda: browser.get("/oidc/authorize", flows.auth_params(challenge)))
+    assert response.status_code == 302 and "code=" in response["Location"]
+    # the grant's insert finds no parent; the client node's finds no user node; both made, held
+    inserts = [s for s in sql if s.startswith("INSERT") and "sessionnode" in s]
+    assert len(inserts) == 4, sql
+    kinds = {node.kind: node.parent_key for node in SessionNode.objects.all()}
+    user_key = kinds[SessionNode.CLIENT]
+    assert kinds == {SessionNode.USER: "", SessionNode.CLIENT: user_key, SessionNode.GRANT: f"{user_key};;rp1"}
+
+
+def test_client_credentials(db, http):
+    from oidc_provider.models import SessionNode
+
+    flows.make_client("cc", "s3cret", "--grant-type", "client_credentials")
+    for _ in range(2):
+        response, sql = statements(lambda: flows.token_request(http, {"grant_type": "client_credentials"}, "cc"))
+        assert response.status_code == 200, response.content
+    # the client; the token's grant, under its client node (the first request's insert made both
+    # parents after missing them)
+    assert len(sql) == 2, sql
+    assert sql[-1].startswith("INSERT") and "WHERE EXISTS" in sql[-1]
+    rows = sorted(SessionNode.objects.values_list("kind", "parent_key"))
+    assert rows == [("client", "client_credentials"), ("grant", "client_credentials;;cc"),
+                    ("grant", "client_credentials;;cc"), ("user", "")]
 
 
 def test_code_redemption(busy_user, browser, http):
