@@ -1,9 +1,11 @@
 """The seams between idpyoidc and the ORM: clients and the session-tree row store (keys: test_keys.py)."""
 
+import json
+
 import pytest
 from idpyoidc.server.session.grant import Grant
 from idpyoidc.server.session.info import ClientSessionInfo, UserSessionInfo
-from idpyoidc.server.session.token import AccessToken, IDToken
+from idpyoidc.server.session.token import AccessToken, AuthorizationCode, IDToken
 
 from oidc_provider.models import Client, SessionNode
 from oidc_provider.storage.clients import ClientDatabase, client_to_idpy, split_redirect_uri
@@ -155,3 +157,26 @@ def test_client_authentication_never_counts_every_client(db, django_assert_num_q
     assert bool(ClientDatabase())
     with django_assert_num_queries(0):
         bool(ClientDatabase())
+
+
+def test_grant_rows_store_token_references_not_repeated_values(db):
+    """A derived token's ``based_on`` is stored as its parent's id, an ID token's value as its own id
+    (only its session_id is read back); loading restores the parents' values, and idpyoidc's
+    recursive revocation still follows them."""
+    code = AuthorizationCode(value="c" * 900, usage_rules={"supports_minting": ["access_token", "id_token"]})
+    access = AccessToken(value="a" * 900, based_on=code.value, scope=["openid"])
+    id_token = IDToken(token_class="id_token", value="eyJ." * 350, based_on=code.value, session_id="sid-1")
+    with unit_of_work():
+        store, key = store_tree()
+        store[key].issued_token = [code, access, id_token]
+    stored = {t["id"]: t for item in SessionNode.objects.get(key=key).data["issued_token"] for t in item.values()}
+    assert stored[access.id]["based_on"] == stored[id_token.id]["based_on"] == f"#{code.id}"
+    assert stored[id_token.id]["value"] == f"#{id_token.id}"
+    assert len(json.dumps(list(stored.values()))) < 3000  # ~6,000 with every value repeated
+    with unit_of_work():
+        grant = RowSessionStore()[key]
+        assert [t.based_on for t in grant.issued_token] == [None, code.value, code.value]
+        assert grant.get_token(code.value).id == code.id and grant.last_issued_token_of_type("id_token").session_id == "sid-1"
+        grant.revoke_token(based_on=code.value, recursive=True)  # what a replayed code does
+    with unit_of_work():
+        assert [t.id for t in RowSessionStore()[key].issued_token] == [code.id]

@@ -26,7 +26,46 @@ _KINDS = {1: SessionNode.USER, 2: SessionNode.CLIENT, 3: SessionNode.GRANT}
 
 
 def _dump(obj):
-    return impexp.dump(obj, ["subordinate"])
+    data = impexp.dump(obj, ["subordinate"])
+    return _compact(data) if isinstance(obj, Grant) else data
+
+
+# A grant's row holds every token's value (opaque ones ~900 characters), and each derived token
+# repeats its parent's value in ``based_on``; an ID token's value (~1.4 kB) is never read back (only
+# its ``session_id``: ``prune_tokens``). Stored as references instead, a grant row is about half the
+# size, which every redemption and refresh reads and rewrites.
+_REF = "#"  # a based_on naming a token of the same grant by id; no token value contains "#"
+
+
+def _tokens(data):
+    return [(name, token) for item in data.get("issued_token") or [] for name, token in item.items()]
+
+
+def _compact(data):
+    tokens = _tokens(data)
+    ids = {token["value"]: token["id"] for _, token in tokens}
+    issued = []
+    for name, token in tokens:
+        changes = {}
+        if token.get("token_class") == "id_token":
+            # not emptied: idpyoidc's recursive revoke_token(based_on=value) revokes all on a falsy one
+            changes["value"] = _REF + token["id"]
+        if token.get("based_on") in ids:
+            changes["based_on"] = _REF + ids[token["based_on"]]
+        issued.append({name: {**token, **changes} if changes else token})
+    return {**data, "issued_token": issued} if tokens else data
+
+
+def _expand(data):
+    """``_compact`` undone (bar the ID tokens' values), without touching ``data``: it is the baseline
+    a node's new dump is compared with."""
+    tokens = _tokens(data)
+    if not any((token.get("based_on") or "").startswith(_REF) for _, token in tokens):
+        return data
+    values = {token["id"]: token["value"] for _, token in tokens}
+    issued = [{name: {**token, "based_on": values[token["based_on"][1:]]}
+               if (token.get("based_on") or "").startswith(_REF) else token} for name, token in tokens]
+    return {**data, "issued_token": issued}
 
 
 def _is_live(token, now):
@@ -71,7 +110,7 @@ def _node(class_name, data):
     cls = _CLASSES.get(class_name)
     if cls is None:
         cls = _CLASSES[class_name] = importer(class_name)
-    return cls().load(data)
+    return cls().load(_expand(data) if issubclass(cls, Grant) else data)
 
 
 def load_node(row):
