@@ -71,9 +71,12 @@ def _targets(data):
             rows.append((f"{LABELS[scenario]}: ≥ 10× DOT with hashed secrets",
                          f"{entry['rps'] / hashed:,.1f}×", "met" if ok else "**missed**"))
     for scenario, limit in (("token", 3.0), ("flow", 6.0)):
-        cpu = get("ours", scenario, "cpu_ms")
+        cpu, dop = get("ours", scenario, "cpu_ms"), get("dop", scenario, "cpu_ms")
         if cpu is not None:
-            rows.append((f"{LABELS[scenario]}: server CPU ≤ {limit:g} ms", f"{cpu:.2f} ms",
+            # the limits were set where django-oidc-provider redeems a code in ~3.8 ms: its
+            # figure from this run says how this machine compares
+            scale = f" (django-oidc-provider {dop:.2f})" if dop else ""
+            rows.append((f"{LABELS[scenario]}: server CPU ≤ {limit:g} ms", f"{cpu:.2f} ms{scale}",
                          "met" if cpu <= limit else "**missed**"))
     floor, floor_cpu = get("floor", "floor", "rps"), get("floor", "floor", "cpu_ms")
     for scenario in ("discovery", "jwks"):
@@ -84,6 +87,11 @@ def _targets(data):
                          "met" if rps >= 0.8 * floor else "**missed**"))
     lines = ["| target | measured | |", "|---|---:|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    ran_out = sorted({f"{LABELS[sc]} ({NAMES[p]})" for p, scenarios in data.get("runs", {}).items()
+                      for sc, rounds in scenarios.items() if any(r.get("ran_out") for r in rounds)})
+    if ran_out:
+        lines += ["", "In some rounds the pool of pre-minted codes or refresh tokens ran out before the window ended, "
+                  f"capping that throughput (`--pool`; compare the CPU figures): {', '.join(ran_out)}."]
     return lines
 
 
