@@ -180,3 +180,15 @@ def test_grant_rows_store_token_references_not_repeated_values(db):
         grant.revoke_token(based_on=code.value, recursive=True)  # what a replayed code does
     with unit_of_work():
         assert [t.id for t in RowSessionStore()[key].issued_token] == [code.id]
+
+
+def test_a_reference_to_a_token_gone_from_the_row_reads_as_no_parent(db):
+    with unit_of_work():
+        store, key = store_tree()
+        store[key].issued_token = [AccessToken(value="a" * 900, scope=["openid"])]
+    row = SessionNode.objects.get(key=key)
+    [[name, token]] = row.data["issued_token"][0].items()
+    row.data["issued_token"] = [{name: {**token, "based_on": "#0123"}}]  # written by hand: prune never leaves one
+    row.save()
+    with unit_of_work():
+        assert RowSessionStore()[key].issued_token[0].based_on is None

@@ -58,13 +58,20 @@ def _compact(data):
 
 def _expand(data):
     """``_compact`` undone (bar the ID tokens' values), without touching ``data``: it is the baseline
-    a node's new dump is compared with."""
+    a node's new dump is compared with. A reference to a token no longer there reads as no parent, as
+    ``prune_tokens`` would have left it."""
     tokens = _tokens(data)
     if not any((token.get("based_on") or "").startswith(_REF) for _, token in tokens):
         return data
     values = {token["id"]: token["value"] for _, token in tokens}
-    issued = [{name: {**token, "based_on": values[token["based_on"][1:]]}
-               if (token.get("based_on") or "").startswith(_REF) else token} for name, token in tokens]
+
+    def resolved(token):
+        parent = values.get(token["based_on"][1:])
+        rest = {k: v for k, v in token.items() if k != "based_on"}  # a dump leaves an unset one out
+        return {**rest, "based_on": parent} if parent else rest
+
+    issued = [{name: resolved(token) if (token.get("based_on") or "").startswith(_REF) else token}
+              for name, token in tokens]
     return {**data, "issued_token": issued}
 
 
