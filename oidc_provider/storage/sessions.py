@@ -41,6 +41,10 @@ def _tokens(data):
     return [(name, token) for item in data.get("issued_token") or [] for name, token in item.items()]
 
 
+def _is_ref(token):
+    return (token.get("based_on") or "").startswith(_REF)
+
+
 def _compact(data):
     tokens = _tokens(data)
     ids = {token["value"]: token["id"] for _, token in tokens}
@@ -61,7 +65,7 @@ def _expand(data):
     a node's new dump is compared with. A reference to a token no longer there reads as no parent, as
     ``prune_tokens`` would have left it."""
     tokens = _tokens(data)
-    if not any((token.get("based_on") or "").startswith(_REF) for _, token in tokens):
+    if not any(_is_ref(token) for _, token in tokens):
         return data
     values = {token["id"]: token["value"] for _, token in tokens}
 
@@ -70,8 +74,7 @@ def _expand(data):
         rest = {k: v for k, v in token.items() if k != "based_on"}  # a dump leaves an unset one out
         return {**rest, "based_on": parent} if parent else rest
 
-    issued = [{name: resolved(token) if (token.get("based_on") or "").startswith(_REF) else token}
-              for name, token in tokens]
+    issued = [{name: resolved(token) if _is_ref(token) else token} for name, token in tokens]
     return {**data, "issued_token": issued}
 
 
