@@ -3,7 +3,6 @@
 import base64
 import threading
 
-from cryptojwt.jwk.hmac import SYMKey
 from idpyoidc.server import Server
 
 from oidc_provider import redaction
@@ -96,12 +95,8 @@ def build_conf() -> dict:
         },
         "client_db": {"class": "oidc_provider.storage.clients.ClientDatabase", "kwargs": {}},
         "cookie_handler": {
-            "class": "idpyoidc.server.cookie_handler.CookieHandler",
-            "kwargs": {
-                "sign_key": SYMKey(key=derive_key("cookie-sign")),
-                "enc_key": SYMKey(key=derive_key("cookie-enc")),
-                "name": {"session": "oidc_op", "register": "oidc_op_rp", "session_management": "sman"},
-            },
+            "class": "oidc_provider.idpy.cookies.UnusedCookies",
+            "kwargs": {"name": {"session": "oidc_op", "register": "oidc_op_rp", "session_management": "sman"}},
         },
         "session_params": session_params,
         "token_handler_args": {

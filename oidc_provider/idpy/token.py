@@ -6,6 +6,7 @@ from idpyoidc.server.token.exception import UnknownToken
 from idpyoidc.time_util import utc_time_sans_frac
 
 from oidc_provider.conf import oidc_settings
+from oidc_provider.storage.unit_of_work import _current
 
 
 class Token(IdpyToken):
@@ -48,15 +49,20 @@ class MintingFixes:
         if token_class == "refresh_token":
             limits.append(refresh_deadline(grant) - utc_time_sans_frac())
         if not limits or min(limits) == rules.get("expires_in"):
-            return super()._mint_token(token_class, grant, session_id, client_id, based_on=based_on, **kwargs)
-        # idpyoidc takes the lifetime (a JWT's exp, the row's expires_at) from the grant's usage
-        # rules: lend this token its own for the mint. The grant object belongs to this request.
-        saved = grant.usage_rules
-        grant.usage_rules = {**saved, token_class: {**rules, "expires_in": max(min(limits), 1)}}
-        try:
-            return super()._mint_token(token_class, grant, session_id, client_id, based_on=based_on, **kwargs)
-        finally:
-            grant.usage_rules = saved
+            token = super()._mint_token(token_class, grant, session_id, client_id, based_on=based_on, **kwargs)
+        else:
+            # idpyoidc takes the lifetime (a JWT's exp, the row's expires_at) from the grant's usage
+            # rules: lend this token its own for the mint. The grant object belongs to this request.
+            saved = grant.usage_rules
+            grant.usage_rules = {**saved, token_class: {**rules, "expires_in": max(min(limits), 1)}}
+            try:
+                token = super()._mint_token(token_class, grant, session_id, client_id, based_on=based_on, **kwargs)
+            finally:
+                grant.usage_rules = saved
+        unit = _current.get()
+        if unit is not None and token_class != "id_token":  # the endpoint looks it up again: known, not decrypted
+            unit.token_sids[(token.value, token_class)] = session_id
+        return token
 
 
 class AccessTokenHelper(MintingFixes, IdpyAccessTokenHelper):

@@ -155,3 +155,18 @@ def test_id_token_has_at_hash_of_the_access_token(rp, browser, http):
     digest = hashlib.sha256(tokens["access_token"].encode()).digest()
     expected = base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
     assert flows.jwt_claims(tokens["id_token"])["at_hash"] == expected
+
+
+def test_no_idpyoidc_cookie_is_made_or_sent(rp, browser, http, monkeypatch):
+    """The OP's browser session is Django's: idpyoidc's own cookies are neither sent nor made (it would
+    sign and encrypt one per authorization and token response)."""
+    from idpyoidc.server.cookie_handler import CookieHandler
+
+    made = []
+    monkeypatch.setattr(CookieHandler, "_sign_enc_payload", lambda self, *args: made.append(args) or "x")
+    code, verifier = flows.get_code(browser)
+    response = flows.redeem(http, code, verifier)
+    assert response.status_code == 200
+    assert not response.cookies
+    assert not [c for c in browser.cookies if c.startswith("oidc_op")], list(browser.cookies)
+    assert made == []
