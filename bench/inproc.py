@@ -41,6 +41,49 @@ def _orm_timer():
     return total
 
 
+PHASES = [  # (module, class or None, function): CPU inside each, per request, with --phases
+    ("oidc_provider.views.base", "EndpointView", "handle"),
+    ("idpyoidc.server.endpoint", "Endpoint", "parse_request"),
+    ("idpyoidc.server.endpoint", "Endpoint", "client_authentication"),
+    ("idpyoidc.server.endpoint", "Endpoint", "do_post_parse_request"),
+    ("idpyoidc.server.endpoint", "Endpoint", "do_response"),
+    ("oidc_provider.storage.sessions", "RowSessionStore", "_fetch"),
+    ("oidc_provider.storage.sessions", None, "flush"),
+    ("oidc_provider.storage.clients", None, "client_row"),
+    ("idpyoidc.server.session.grant", "Grant", "mint_token"),
+    ("idpyoidc.server.token.id_token", "IDToken", "sign_encrypt"),
+    ("idpyoidc.server.session.manager", "SessionManager", "add_grant"),
+]
+
+
+def _phase_timer():
+    """Wrap PHASES (and each endpoint's process_request) to add up the CPU spent inside them."""
+    import importlib
+
+    totals = {}
+
+    def wrap(owner, attr, name):
+        method = getattr(owner, attr)
+
+        def wrapper(*args, **kwargs):
+            start = time.process_time()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                totals[name] = totals.get(name, 0.0) + time.process_time() - start
+        setattr(owner, attr, wrapper)
+
+    for module, cls, func in PHASES:
+        mod = importlib.import_module(module)
+        wrap(getattr(mod, cls) if cls else mod, func, f"{cls or module.rsplit('.', 1)[1]}.{func}")
+    from oidc_provider.server import get_server
+
+    for endpoint in {type(e) for e in get_server().endpoint.values()}:
+        if "process_request" in endpoint.__dict__:
+            wrap(endpoint, "process_request", f"{endpoint.__name__}.process_request")
+    return totals
+
+
 def _print_profile(profile, name, n):
     profile.dump_stats(f"/tmp/inproc-{name}.prof")
     stats = pstats.Stats(profile)
@@ -111,6 +154,7 @@ def _child(args):
         "jwks": lambda: Browser().get("/oidc/jwks"),
     }
     orm = _orm_timer()
+    phases = _phase_timer() if args.phases else None
     for _ in range(20):  # warm up: server built, caches filled
         token(authorize())
     state["tokens"] = [token(authorize())["access_token"]]
@@ -119,20 +163,24 @@ def _child(args):
         if args.only and name not in args.only:
             continue
         if name == "token":  # codes to spend, minted outside the measurement
-            state["codes"] += [authorize() for _ in range(5 * n - len(state["codes"]))]
+            state["codes"] += [authorize() for _ in range((args.rounds + 2) * n - len(state["codes"]))]
         if name == "refresh":  # one grant per refresh token, as the benchmark has
-            state["refresh"] = [token(authorize(bc.SCOPE + " offline_access"))["refresh_token"] for _ in range(5 * n)]
+            state["refresh"] = [token(authorize(bc.SCOPE + " offline_access"))["refresh_token"] for _ in range((args.rounds + 2) * n)]
         times = []
         orm[0] = 0.0
-        for _ in range(3):
+        if phases is not None:
+            phases.clear()
+        for _ in range(args.rounds):
             start = time.process_time()
             for _ in range(n):
                 run()
             times.append((time.process_time() - start) / n * 1000)
         with CaptureQueriesContext(connection) as captured:
             run()
-        print(f"{name:20s} {statistics.median(times):6.2f} ms CPU  {len(captured.captured_queries):3d} statements"
-              f"  ORM {orm[0] / (3 * n) * 1000:5.2f} ms", flush=True)
+        print(f"{name:20s} {statistics.median(times):6.2f} ms CPU (min {min(times):5.2f})  {len(captured.captured_queries):3d} statements"
+              f"  ORM {orm[0] / (args.rounds * n) * 1000:5.2f} ms", flush=True)
+        for phase, total in sorted((phases or {}).items(), key=lambda kv: -kv[1]):
+            print(f"     {total / (args.rounds * n) * 1000:6.3f} ms  {phase}")
         if args.queries:
             for q in captured.captured_queries:
                 print("     ", q["sql"][:160])
@@ -148,8 +196,10 @@ def _child(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
-    parser.add_argument("-n", type=int, default=100, help="requests per round (3 rounds)")
+    parser.add_argument("-n", type=int, default=100, help="requests per round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per scenario (the median and the minimum are shown)")
     parser.add_argument("--profile", help="cProfile this scenario (stats also saved to /tmp/inproc-SCENARIO.prof)")
+    parser.add_argument("--phases", action="store_true", help="CPU per request inside the main steps")
     parser.add_argument("--queries", action="store_true", help="print each scenario's SQL")
     parser.add_argument("--only", nargs="+", help="these scenarios only")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
