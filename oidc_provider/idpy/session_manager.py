@@ -18,12 +18,16 @@ from idpyoidc.server.token import WrongTokenClass
 from oidc_provider.storage.sessions import branch_keys
 from oidc_provider.storage.unit_of_work import _current
 
+GRANT_DEPTH = 3  # user, client, grant
+
 
 def _announce(unit, path):
-    """Whichever node of this branch is asked for first brings the others in the same statement."""
+    """A user or client node asked for brings the rest of its branch in the same statement; a grant
+    comes alone: the token, userinfo and introspection endpoints never read its parents."""
     keys = branch_keys(path)
-    for key in keys:
+    for key in keys[:-1]:
         unit.branches.setdefault(key, keys)
+    unit.branches.setdefault(keys[-1], keys[-1:] if len(keys) == GRANT_DEPTH else keys)
 
 
 class BranchInfo(dict):

@@ -120,7 +120,7 @@ def _node(class_name, data):
     cls = _CLASSES.get(class_name)
     if cls is None:
         cls = _CLASSES[class_name] = importer(class_name)
-    return cls().load(_expand(data) if issubclass(cls, Grant) else data)
+    return impexp.load(cls, _expand(data) if issubclass(cls, Grant) else data)
 
 
 def load_node(row):
@@ -206,6 +206,8 @@ class RowSessionStore:
             return f'{select} IN ({", ".join(["%s"] * len(some))})'
 
         locked = next((k for k in keys if k.count(DIVIDER) == 2), None) if unit.lock else None
+        if locked:
+            unit.begin()  # the lock (SQLite: the IMMEDIATE transaction) lasts until the unit ends
         others = [k for k in keys if k != locked]
         if locked and connection.vendor == "postgresql":
             # only the grant row is locked: its user and client nodes stay free for other requests
@@ -380,18 +382,23 @@ def _update(key, fields):
 
 
 def flush(unit):
-    """Write the nodes this unit created or changed; delete the ones it removed."""
+    """Write the nodes this unit created or changed; delete the ones it removed. One grant written
+    is one statement, atomic on its own; anything more runs in the unit's transaction."""
     now = _now()
-    if unit.deleted:
-        SessionNode.objects.filter(key__in=unit.deleted).delete()
+    changed = []
     # parents first, so a crash between rows never leaves an orphan
     for key in sorted(unit.nodes, key=lambda k: k.count(DIVIDER)):
         obj, baseline = unit.nodes[key]
         if isinstance(obj, Grant):
             prune_tokens(obj, now)
         data = _dump(obj)
-        if baseline is not None and data == baseline:
-            continue
+        if baseline is None or data != baseline:
+            changed.append((key, obj, baseline, data))
+    if unit.deleted or len(changed) > 1 or changed and not isinstance(changed[0][1], Grant):
+        unit.begin()
+    if unit.deleted:
+        SessionNode.objects.filter(key__in=unit.deleted).delete()
+    for key, obj, baseline, data in changed:
         fields = _row_fields(key, obj, data)
         parent = fields["parent_key"] or None
         if baseline is not None:
@@ -401,7 +408,8 @@ def flush(unit):
                 _ensure_parent(unit, parent)
             _insert(key, fields, if_absent=True)  # two requests may create it at once: first one wins
         elif not _insert(key, fields, op_session=unit.op_session, under=parent):
-            _ensure_parent(unit, parent)  # the parent went meanwhile: re-create it, then insert
+            unit.begin()
+            _ensure_parent(unit, parent)  # no parent yet, or it went meanwhile: (re-)create it, then insert
             _insert(key, fields, op_session=unit.op_session)
         unit.nodes[key][1] = data
 

@@ -6,7 +6,7 @@ the request's work is done.
 """
 
 import contextvars
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from django.db import transaction
 
@@ -26,6 +26,14 @@ class UnitOfWork:
         self.token_sids = {}  # (token value, handler key) -> session id, decrypted once
         self.clients = {}  # client_id -> idpyoidc client dict (or None when unknown)
         self.client_rows = {}  # client_id -> Client row (or None when unknown)
+        self._transaction = None  # where the unit's transaction is opened (None: read-only unit)
+        self.in_transaction = False
+
+    def begin(self):
+        """Open the unit's transaction, if it is not open yet (``unit_of_work(lazy=True)``)."""
+        if self._transaction is not None and not self.in_transaction:
+            self._transaction.enter_context(transaction.atomic())
+            self.in_transaction = True
 
 
 def current():
@@ -36,13 +44,19 @@ def current():
 
 
 @contextmanager
-def unit_of_work(lock=False, op_session="", read_only=False):
+def unit_of_work(lock=False, op_session="", read_only=False, lazy=False):
     """Run idpyoidc work against the database: one transaction, changed nodes written at the end.
     Grants created in it are recorded as made in the OP session ``op_session`` (the logout key).
 
     ``read_only`` (userinfo, introspection): no transaction and nothing written at the end. Such a
     request reads a few rows by key; on SQLite an IMMEDIATE transaction would queue it behind every
-    writer for nothing."""
+    writer for nothing.
+
+    ``lazy`` (the token and authorization endpoints): the transaction opens with the first locked
+    read (``lock``) or when the end needs more than one statement (``storage.sessions.flush``); a
+    request that reads without locks and writes one row (client credentials, most authorization
+    requests) needs none, and spares the BEGIN and COMMIT round trips. Writes of their own outside
+    the session tree run in autocommit then: only use it where each of them stands alone."""
     from oidc_provider.storage.sessions import flush
 
     outer = _current.get()
@@ -56,7 +70,10 @@ def unit_of_work(lock=False, op_session="", read_only=False):
         if read_only:
             yield unit
         else:
-            with transaction.atomic():
+            with ExitStack() as scope:
+                unit._transaction = scope
+                if not lazy:
+                    unit.begin()
                 yield unit
                 flush(unit)
     finally:

@@ -232,7 +232,7 @@ class AuthorizationView(View):
         return self.authorize(request, request.POST)
 
     def authorize(self, request, params):
-        with unit_of_work():  # one transaction, and each row read once, for the whole request
+        with unit_of_work(lazy=True):  # each row read once for the whole request; a transaction only if needed
             return self._authorize(request, params)
 
     def _authorize(self, request, params):

@@ -114,6 +114,7 @@ class EndpointView(View):
     http_method_names = ["get", "post"]
     lock = False  # lock grant rows: this endpoint spends single-use things
     read_only = False  # this endpoint never writes the session tree: no transaction, no flush
+    lazy = False  # open the transaction only when needed (storage.unit_of_work)
     no_store = True
     multi_valued = ()  # parameters that may repeat; idpyoidc gets them as lists
     authenticates_client = False  # failed client authentications here count against the limits
@@ -162,7 +163,7 @@ class EndpointView(View):
             return too_many_requests(wait)
         endpoint = self.endpoint
         info = http_info(request)
-        with unit_of_work(lock=self.lock, read_only=self.read_only):
+        with unit_of_work(lock=self.lock, read_only=self.read_only, lazy=self.lazy):
             try:
                 parsed = endpoint.parse_request(self.request_arg(params), http_info=info)
             except CLIENT_AUTH_ERRORS as err:
@@ -205,6 +206,7 @@ class TokenView(EndpointView):
     endpoint_name = "token"
     http_method_names = ["post"]
     lock = True
+    lazy = True
     authenticates_client = True
     rate_limit = "TOKEN_RATE_LIMIT"
     multi_valued = ("audience", "resource")  # RFC 8693 §2.1, RFC 8707 §2

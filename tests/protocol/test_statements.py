@@ -2,6 +2,7 @@
 (bench/, docs/benchmark.md). Exact counts, so a query that creeps back into a hot path fails here;
 none may grow with the grants a user holds or the clients the OP has."""
 
+import re
 from unittest import mock
 
 import pytest
@@ -19,13 +20,14 @@ POSTGRES = connection.vendor == "postgresql"
 TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT")
 
 
-def statements(run, transaction=True):
+def statements(run, transaction=None):
     """The SQL ``run`` sends, without transaction control (the test's own transaction turns the OP's
-    into savepoints). ``transaction=False``: assert that ``run`` opened none."""
+    into savepoints). ``transaction``: assert that ``run`` opened one (True) or none (False)."""
     with CaptureQueriesContext(connection) as captured:
         result = run()
     sql = [q["sql"] for q in captured.captured_queries]
-    assert transaction or not any(s.startswith(TRANSACTION_CONTROL) for s in sql), sql
+    if transaction is not None:
+        assert any(s.startswith(TRANSACTION_CONTROL) for s in sql) is transaction, sql
     return result, [s for s in sql if not s.startswith(TRANSACTION_CONTROL)]
 
 
@@ -44,10 +46,11 @@ def busy_user(trusted_rp, browser, http):
 
 def test_authorization_request(busy_user, browser):
     verifier, challenge = flows.pkce_pair()
-    response, sql = statements(lambda: browser.get("/oidc/authorize", flows.auth_params(challenge)))
+    response, sql = statements(lambda: browser.get("/oidc/authorize", flows.auth_params(challenge)), transaction=False)
     assert response.status_code == 302 and "code=" in response["Location"]
     # Django's session and user; the OP session's end; the client; the grant, inserted only if its
-    # parent exists, which it holds (FOR KEY SHARE): the user and client-session nodes are not read
+    # parent exists, which it holds (FOR KEY SHARE): the user and client-session nodes are not read.
+    # One write, atomic on its own: no transaction (no BEGIN and COMMIT round trips)
     assert len(sql) == 5, sql
     assert sql[-1].startswith("INSERT") and "WHERE EXISTS" in sql[-1]
     assert ("FOR KEY SHARE" in sql[-1]) is POSTGRES
@@ -57,9 +60,10 @@ def test_first_authorization_makes_the_user_and_client_nodes(trusted_rp, browser
     from oidc_provider.models import SessionNode
 
     verifier, challenge = flows.pkce_pair()
-    response, sql = statements(lambda: browser.get("/oidc/authorize", flows.auth_params(challenge)))
+    response, sql = statements(lambda: browser.get("/oidc/authorize", flows.auth_params(challenge)), transaction=True)
     assert response.status_code == 302 and "code=" in response["Location"]
-    # the grant's insert finds no parent; the client node's finds no user node; both made, held
+    # the grant's insert finds no parent; the client node's finds no user node; both made, held,
+    # and the three rows written in one transaction
     inserts = [s for s in sql if s.startswith("INSERT") and "sessionnode" in s]
     assert len(inserts) == 4, sql
     kinds = {node.kind: node.parent_key for node in SessionNode.objects.all()}
@@ -71,11 +75,12 @@ def test_client_credentials(db, http):
     from oidc_provider.models import SessionNode
 
     flows.make_client("cc", "s3cret", "--grant-type", "client_credentials")
-    for _ in range(2):
-        response, sql = statements(lambda: flows.token_request(http, {"grant_type": "client_credentials"}, "cc"))
+    for first in (True, False):
+        response, sql = statements(lambda: flows.token_request(http, {"grant_type": "client_credentials"}, "cc"),
+                                   transaction=first)
         assert response.status_code == 200, response.content
     # the client; the token's grant, under its client node (the first request's insert made both
-    # parents after missing them)
+    # parents after missing them, in a transaction); one write needs none
     assert len(sql) == 2, sql
     assert sql[-1].startswith("INSERT") and "WHERE EXISTS" in sql[-1]
     rows = sorted(SessionNode.objects.values_list("kind", "parent_key"))
@@ -85,27 +90,34 @@ def test_client_credentials(db, http):
 
 def test_code_redemption(busy_user, browser, http):
     code, verifier = flows.get_code(browser)
-    response, sql = statements(lambda: flows.redeem(http, code, verifier))
+    with CaptureQueriesContext(connection) as captured:
+        response = flows.redeem(http, code, verifier)
     assert response.status_code == 200, response.content
-    # the client; the branch with its grant locked; the grant written back
-    assert len(sql) == 3, sql
-    assert ("FOR UPDATE" in sql[1]) is POSTGRES
+    sql = [q["sql"] for q in captured.captured_queries]
+    assert grant_rows_read(sql) == [1]
+    # the client; the grant locked, in the transaction that opens just before it
+    # (so the lock holds until the grant is written back); the grant written back
+    assert [s.split()[0] for s in sql] == ["SELECT", "SAVEPOINT", "WITH" if POSTGRES else "SELECT", "UPDATE",
+                                           "RELEASE"], sql
+    assert ("FOR UPDATE" in sql[2]) is POSTGRES
 
 
 def test_userinfo(busy_user, browser, http):
     access_token = flows.get_tokens(browser, http)["access_token"]
     response, sql = statements(lambda: flows.userinfo(http, access_token), transaction=False)
     assert response.status_code == 200
-    # the branch, the client, the user's claims; nothing written, and no transaction (on SQLite it
+    # the grant, the client, the user's claims; nothing written, and no transaction (on SQLite it
     # would take the write lock)
     assert len(sql) == 3, sql
+    assert grant_rows_read(sql) == [1]  # the grant alone: its user and client nodes are not needed
 
 
 def test_introspection(busy_user, browser, http):
     access_token = flows.get_tokens(browser, http)["access_token"]
     response, sql = statements(lambda: flows.introspect(http, access_token), transaction=False)
     assert response.json()["active"] is True
-    assert len(sql) == 2, sql  # the client, the branch
+    assert len(sql) == 2, sql  # the client, the grant
+    assert grant_rows_read(sql) == [1]
 
 
 def test_a_session_id_is_decrypted_once_per_request(busy_user, browser, http):
@@ -127,8 +139,9 @@ def test_children_are_read_only_when_asked_for(busy_user, browser, http):
         assert all(key.startswith(f"{user_id};;rp1;;") for key in grants)
 
 
-def test_quiet_dump_is_idpyoidc_dump(offline_rp, browser, http):
-    """Defect 61: the session tree is dumped without ImpExp's debug f-strings, to the same output."""
+def test_quiet_dump_and_quick_load_are_idpyoidc_dump_and_load(offline_rp, browser, http):
+    """Defect 61: the session tree is dumped without ImpExp's debug f-strings, to the same output, and
+    loaded without its init-argument handling, to the same objects."""
     from oidc_provider.idpy import impexp
     from oidc_provider.models import SessionNode
     from oidc_provider.storage.sessions import load_node
@@ -145,3 +158,33 @@ def test_quiet_dump_is_idpyoidc_dump(offline_rp, browser, http):
     for node in nodes:
         assert impexp.dump(node) == node.dump()
         assert impexp.dump(node, ["subordinate"]) == node.dump(exclude_attributes=["subordinate"])
+        data = node.dump()
+        quick, stock = impexp.load(type(node), data), type(node)().load(data)
+        assert vars(quick).keys() == vars(stock).keys()
+        for attr, value in vars(stock).items():
+            if attr == "issued_token":
+                assert [vars(t) for t in getattr(quick, attr)] == [vars(t) for t in value]
+            elif attr != "id" or attr in data:  # an id not in the dump is a fresh uuid1
+                assert getattr(quick, attr) == value, attr
+        assert impexp.dump(quick) == data
+        # nothing shared with the data: a unit of work compares a node's new dump with the data it
+        # was loaded from, which a shared list or dict would change along with the node
+        assert not _containers(vars(quick)) & _containers(data)
+
+
+def grant_rows_read(sql):
+    """How many session-tree keys each statement reading the tree asks for."""
+    reads = [s for s in sql if s.startswith(("SELECT", "WITH")) and "oidc_provider_sessionnode" in s]
+    return [len(re.findall(r"'[^']*'", s.split("WHERE", 1)[1])) for s in reads]
+
+
+def _containers(value, found=None):
+    """The ids of the dicts and lists in ``value`` (and in the objects it holds)."""
+    found = set() if found is None else found
+    if isinstance(value, (dict, list)):
+        found.add(id(value))
+        for item in value.values() if isinstance(value, dict) else value:
+            _containers(item, found)
+    elif hasattr(value, "__dict__") and not isinstance(value, type):
+        _containers(vars(value), found)
+    return found
