@@ -53,6 +53,14 @@ PHASES = [  # (module, class or None, function): CPU inside each, per request, w
     ("idpyoidc.server.session.grant", "Grant", "mint_token"),
     ("idpyoidc.server.token.id_token", "IDToken", "sign_encrypt"),
     ("idpyoidc.server.session.manager", "SessionManager", "add_grant"),
+    ("oidc_provider.storage.sessions", None, "_dump"),
+    ("oidc_provider.storage.sessions", None, "_insert"),
+    ("oidc_provider.storage.sessions", None, "_update"),
+    ("django.db.backends.utils", "CursorWrapper", "execute"),
+    ("oidc_provider.idpy.client_authn", None, "_check"),
+    ("oidc_provider.storage.clients", None, "client_to_idpy"),
+    ("oidc_provider.throttling", None, "retry_after"),
+    ("oidc_provider.views.base", None, "create_response"),
 ]
 
 

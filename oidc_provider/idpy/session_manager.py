@@ -50,6 +50,15 @@ class BranchInfo(dict):
 
 
 class SessionManager(IdpySessionManager):
+    def encrypted_branch_id(self, *args):
+        """A session id made in this unit of work is known: it is never decrypted."""
+        key = super().encrypted_branch_id(*args)
+        unit = _current.get()
+        if unit is not None:
+            unit.session_ids[key] = tuple(args)
+            _announce(unit, args)
+        return key
+
     def decrypt_branch_id(self, key):
         unit = _current.get()
         if unit is None:

@@ -127,6 +127,15 @@ def test_a_session_id_is_decrypted_once_per_request(busy_user, browser, http):
     assert spy.call_count == 1
 
 
+def test_a_session_id_made_in_a_request_is_never_decrypted(busy_user, browser, http):
+    flows.make_client("cc", "s3cret", "--grant-type", "client_credentials")
+    verifier, challenge = flows.pkce_pair()
+    with mock.patch.object(Database, "decrypt_branch_id", autospec=True, side_effect=Database.decrypt_branch_id) as spy:
+        assert browser.get("/oidc/authorize", flows.auth_params(challenge)).status_code == 302
+        assert flows.token_request(http, {"grant_type": "client_credentials"}, "cc").status_code == 200
+    assert spy.call_count == 0
+
+
 def test_children_are_read_only_when_asked_for(busy_user, browser, http):
     flows.get_tokens(browser, http)
     user_id = str(browser.session["_auth_user_id"])
