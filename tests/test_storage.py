@@ -192,3 +192,29 @@ def test_a_reference_to_a_token_gone_from_the_row_reads_as_no_parent(db):
     row.save()
     with unit_of_work():
         assert RowSessionStore()[key].issued_token[0].based_on is None
+
+
+def test_grant_rows_do_not_repeat_usage_rules_or_the_default_token_map(db, django_assert_num_queries):
+    """A token's usage rules equal to its grant's for its class are stored as a reference, and the
+    default token map not at all; loading restores both, and an unchanged grant is not rewritten."""
+    rules = {"access_token": {"expires_in": 3600, "supports_minting": ["access_token"]}}
+    same = AccessToken(token_class="access_token", value="a" * 900, usage_rules=dict(rules["access_token"]))
+    own = AccessToken(token_class="access_token", value="b" * 900, usage_rules={"expires_in": 60, "supports_minting": []})
+    with unit_of_work():
+        store, key = store_tree()
+        store[key].usage_rules = rules
+        store[key].issued_token = [same, own]
+    data = SessionNode.objects.get(key=key).data
+    stored = {t["id"]: t for item in data["issued_token"] for t in item.values()}
+    assert "token_map" not in data
+    assert stored[same.id]["usage_rules"] == "#" and stored[own.id]["usage_rules"] == own.usage_rules
+    with unit_of_work():
+        grant = RowSessionStore()[key]
+        assert grant.token_map == Grant().token_map
+        assert [t.usage_rules for t in grant.issued_token] == [rules["access_token"], own.usage_rules]
+        grant.issued_token[0].usage_rules["expires_in"] = 5  # a change to the restored copy is written
+    with unit_of_work():
+        assert RowSessionStore()[key].issued_token[0].usage_rules["expires_in"] == 5
+        assert RowSessionStore()[key].usage_rules == rules
+    with django_assert_num_queries(1), unit_of_work(lazy=True):  # read; nothing changed, nothing written
+        RowSessionStore()[key]

@@ -15,8 +15,9 @@ from django.db.models import Q
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 from idpyoidc.server.constant import DIVIDER
-from idpyoidc.server.session.grant import Grant
+from idpyoidc.server.session.grant import Grant, token_map_dump
 from idpyoidc.server.session.info import ClientSessionInfo, NodeInfo, UserSessionInfo
+from idpyoidc.server.session.token import TOKEN_MAP
 
 from oidc_provider.idpy import impexp
 from oidc_provider.models import SessionNode
@@ -33,8 +34,11 @@ def _dump(obj):
 # A grant's row holds every token's value (opaque ones ~900 characters), and each derived token
 # repeats its parent's value in ``based_on``; an ID token's value (~1.4 kB) is never read back (only
 # its ``session_id``: ``prune_tokens``). Stored as references instead, a grant row is about half the
-# size, which every redemption and refresh reads and rewrites.
+# size, which every redemption and refresh reads and rewrites. A token's usage rules are most often
+# its grant's for its class, and a grant's token map idpyoidc's default: neither is repeated either,
+# which keeps a client-credentials grant under PostgreSQL's 2 kB compression threshold.
 _REF = "#"  # a based_on naming a token of the same grant by id; no token value contains "#"
+_DEFAULT_TOKEN_MAP = token_map_dump(TOKEN_MAP)  # what Grant() has when the row names none
 
 
 def _tokens(data):
@@ -48,6 +52,7 @@ def _is_ref(token):
 def _compact(data):
     tokens = _tokens(data)
     ids = {token["value"]: token["id"] for _, token in tokens}
+    rules = data.get("usage_rules") or {}
     issued = []
     for name, token in tokens:
         changes = {}
@@ -56,25 +61,36 @@ def _compact(data):
             changes["value"] = _REF + token["id"]
         if token.get("based_on") in ids:
             changes["based_on"] = _REF + ids[token["based_on"]]
+        if token.get("usage_rules") and token["usage_rules"] == rules.get(token.get("token_class")):
+            changes["usage_rules"] = _REF
         issued.append({name: {**token, **changes} if changes else token})
-    return {**data, "issued_token": issued} if tokens else data
+    compact = {k: v for k, v in data.items() if k != "token_map" or v != _DEFAULT_TOKEN_MAP}
+    if tokens:
+        compact["issued_token"] = issued
+    return compact
 
 
 def _expand(data):
-    """``_compact`` undone (bar the ID tokens' values), without touching ``data``: it is the baseline
-    a node's new dump is compared with. A reference to a token no longer there reads as no parent, as
-    ``prune_tokens`` would have left it."""
+    """``_compact`` undone (bar the ID tokens' values and the default token map, which ``Grant()``
+    sets), without touching ``data``: it is the baseline a node's new dump is compared with. A
+    reference to a token no longer there reads as no parent, as ``prune_tokens`` would have left it."""
     tokens = _tokens(data)
-    if not any(_is_ref(token) for _, token in tokens):
+    if not any(_is_ref(token) or token.get("usage_rules") == _REF for _, token in tokens):
         return data
     values = {token["id"]: token["value"] for _, token in tokens}
+    rules = data.get("usage_rules") or {}
 
     def resolved(token):
-        parent = values.get(token["based_on"][1:])
-        rest = {k: v for k, v in token.items() if k != "based_on"}  # a dump leaves an unset one out
-        return {**rest, "based_on": parent} if parent else rest
+        token = dict(token)
+        if _is_ref(token):
+            parent = values.get(token.pop("based_on")[1:])  # a dump leaves an unset one out
+            if parent:
+                token["based_on"] = parent
+        if token.get("usage_rules") == _REF:
+            token["usage_rules"] = rules.get(token.get("token_class")) or {}
+        return token
 
-    issued = [{name: resolved(token) if _is_ref(token) else token} for name, token in tokens]
+    issued = [{name: resolved(token)} for name, token in tokens]
     return {**data, "issued_token": issued}
 
 
