@@ -336,7 +336,7 @@ def parse_args(argv=None):
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up per product and scenario")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers per server")
     parser.add_argument("--clients", type=int, default=4, help="load-generator processes (one connection each)")
-    parser.add_argument("--pool", type=int, default=2000, help="pre-minted codes/refresh tokens per window")
+    parser.add_argument("--pool", type=int, default=3000, help="pre-minted codes/refresh tokens per window")
     parser.add_argument("--products", nargs="+", default=list(PRODUCTS), choices=list(PRODUCTS))
     parser.add_argument("--scenarios", nargs="+", default=SCENARIOS, choices=SCENARIOS)
     parser.add_argument("--no-floor", action="store_true")
