@@ -195,8 +195,8 @@ def branch_keys(path):
 class RowSessionStore:
     """A ``DLDict`` look-alike over ``SessionNode`` rows.
 
-    A miss loads the whole branch the key belongs to in one statement: the branch named by a session
-    id decrypted in this unit (``idpy.session_manager``), else the key's own ancestors. On requests
+    A miss loads what ``idpy.session_manager`` announced for the key in one statement (a grant alone,
+    a user or client node with its branch), else the key with its own ancestors. On requests
     that spend single-use things the grant row is locked (``SELECT … FOR UPDATE``) as it is read.
     Keys not found are remembered for the rest of the unit.
     """
