@@ -35,18 +35,24 @@ def _window(seconds, now=None):
     return index, max(1, math.ceil((index + 1) * seconds - now))
 
 
-def retry_after(scope, subject, limit):
-    """Seconds until ``subject`` may try again under ``limit``, or 0 if it is within the limit."""
-    if not limit or subject is None:
+def retry_after(*checks):
+    """Seconds until ``subject`` may try again under ``limit``, for every ``(scope, subject, limit)``
+    of ``checks`` (the longest wait; 0 if all are within their limits), read in one cache round trip."""
+    now = time.time()
+    windows = {}
+    for scope, subject, limit in checks:
+        if limit and subject is not None:
+            count, seconds = limit
+            index, remaining = _window(seconds, now)
+            windows[_key(scope, subject, index)] = (count, remaining)
+    if not windows:
         return 0
-    count, seconds = limit
-    index, remaining = _window(seconds)
     try:
-        used = _cache().get(_key(scope, subject, index), 0)
+        used = _cache().get_many(list(windows))
     except Exception as err:  # an unreachable cache must not take the OP down: fail open, loudly
         logger.error("rate-limit cache unavailable: %s", type(err).__name__)
         return 0
-    return remaining if used >= count else 0
+    return max((remaining for key, (count, remaining) in windows.items() if used.get(key, 0) >= count), default=0)
 
 
 def hit(scope, subject, limit):
@@ -58,11 +64,11 @@ def hit(scope, subject, limit):
     key = _key(scope, subject, index)
     try:
         cache = _cache()
-        cache.add(key, 0, timeout=seconds + 1)
         try:
             cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=seconds + 1)
+        except ValueError:  # the window's first event (or its key expired): start the count
+            if not cache.add(key, 1, timeout=seconds + 1):
+                cache.incr(key)  # another worker started it first
     except Exception as err:
         logger.error("rate-limit cache unavailable: %s", type(err).__name__)
 

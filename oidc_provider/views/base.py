@@ -157,7 +157,7 @@ class EndpointView(View):
         client_id = throttling.claimed_client_id(request, params) if self.authenticates_client else None
         address = request.META.get("REMOTE_ADDR")
         limit = getattr(oidc_settings, self.rate_limit) if self.rate_limit else None
-        wait = max(self.authn_lockout(client_id, address), throttling.retry_after(self.endpoint_name, client_id, limit))
+        wait = throttling.retry_after((self.endpoint_name, client_id, limit), *self.authn_limits(client_id, address))
         if wait:
             logger.warning("rate limit reached at %s", self.endpoint_name)
             return too_many_requests(wait)
@@ -184,19 +184,17 @@ class EndpointView(View):
                 return self.error_response(result)
             return create_response(endpoint.do_response(request=parsed, **result), no_store=self.no_store)
 
-    def authn_lockout(self, client_id, address):
-        """Seconds this client (address) must wait after too many failed client authentications."""
+    def authn_limits(self, client_id, address):
+        """The failed-client-authentication limits this client (address) must be within: ``(scope,
+        subject, limit)`` as ``throttling`` counts them."""
         if not self.authenticates_client:
-            return 0
-        return max(
-            throttling.retry_after("authn-client", client_id, oidc_settings.CLIENT_AUTHN_FAILURE_LIMIT),
-            throttling.retry_after("authn-address", address, oidc_settings.CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT),
-        )
+            return []
+        return [("authn-client", client_id, oidc_settings.CLIENT_AUTHN_FAILURE_LIMIT),
+                ("authn-address", address, oidc_settings.CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT)]
 
     def count_authn_failure(self, client_id, address):
-        if self.authenticates_client:
-            throttling.hit("authn-client", client_id, oidc_settings.CLIENT_AUTHN_FAILURE_LIMIT)
-            throttling.hit("authn-address", address, oidc_settings.CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT)
+        for scope, subject, limit in self.authn_limits(client_id, address):
+            throttling.hit(scope, subject, limit)
 
     def client_auth_failed(self):
         return invalid_client()

@@ -164,3 +164,26 @@ def test_an_unreachable_cache_fails_open(rp, http, monkeypatch):
     for _ in range(12):
         assert bad_token_request(http).status_code == 401
     assert flows.introspect(http, "anything").status_code == 200
+
+
+def test_the_limits_are_read_in_one_cache_round_trip(rp, http, limits, monkeypatch):
+    """A token request is within three limits (its client's failures, its address's, its client's
+    requests): one ``get_many``, never a ``get`` each."""
+    from django.core.cache import caches
+
+    from oidc_provider import throttling
+
+    calls = []
+
+    class Recording:
+        def __getattr__(self, name):
+            calls.append(name)
+            return getattr(caches["default"], name)
+
+    limits(TOKEN_RATE_LIMIT=(100, 60))
+    monkeypatch.setattr(throttling, "_cache", Recording)
+    assert flows.token_request(http, {"grant_type": "client_credentials"}).status_code in (200, 400)
+    assert calls[0] == "get_many" and "get" not in calls
+    calls.clear()
+    assert flows.error_of(bad_token_request(http), 401) == "invalid_client"
+    assert calls[0] == "get_many" and "get" not in calls
