@@ -3,8 +3,8 @@
 idpyoidc decrypts the same session id (a Fernet token) on every walk of the session tree, reads a
 token's session id again each time it resolves the token, and walks a branch from its root, one node
 at a time. A code redemption did that about 30 times. Here, within a unit of work, a session id is
-decrypted once (one made here, never), a token's session id is read once (one minted here, never), a
-grant is read in one statement and a walk from a user or client node loads all of its branch in one
+decrypted once (one made here, never), a token's session id is read once, a grant is read in one
+statement and a walk from a user or client node loads all of its branch in one
 (``storage.sessions.RowSessionStore``). Outside a unit of work (key rotation tools, tests) nothing is
 remembered.
 

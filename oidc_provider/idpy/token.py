@@ -1,12 +1,14 @@
 """The token endpoint with RFC 6749 §5.2 error codes (defect 22), and what its helpers share."""
 
+from cryptojwt.jwe.exception import JWEException
+from idpyoidc.message.oauth2 import ResponseMessage
 from idpyoidc.server.oidc.token import Token as IdpyToken
+from idpyoidc.server.session import MintingNotAllowed
 from idpyoidc.server.oidc.token_helper.access_token import AccessTokenHelper as IdpyAccessTokenHelper
 from idpyoidc.server.token.exception import UnknownToken
 from idpyoidc.time_util import utc_time_sans_frac
 
 from oidc_provider.conf import oidc_settings
-from oidc_provider.storage.unit_of_work import _current
 
 
 class Token(IdpyToken):
@@ -26,6 +28,25 @@ class Token(IdpyToken):
                     error="unauthorized_client", error_description=f"Client may not use grant_type {grant_type}"
                 )
         return helper
+
+    def process_request(self, request=None, **kwargs):
+        """The stock method without its last step, which looks the new token's grant up again to make
+        idpyoidc's session cookie: the OP's session is Django's and that cookie is never sent
+        (``idpy.cookies``)."""
+        if isinstance(request, self.error_cls):
+            return request
+        if request is None:
+            return self.error_cls(error="invalid_request")
+        helper = self._get_helper(request)
+        if isinstance(helper, self.error_cls):
+            return helper
+        try:
+            response_args = helper.process_request(request, **kwargs)
+        except (JWEException, MintingNotAllowed) as err:
+            return self.error_cls(error="invalid_request", error_description=str(err))
+        if isinstance(response_args, ResponseMessage):
+            return response_args
+        return {"response_args": response_args, "http_headers": [("Content-type", "application/json")]}
 
 
 def refresh_deadline(grant) -> int:
@@ -59,9 +80,6 @@ class MintingFixes:
                 token = super()._mint_token(token_class, grant, session_id, client_id, based_on=based_on, **kwargs)
             finally:
                 grant.usage_rules = saved
-        unit = _current.get()
-        if unit is not None and token_class != "id_token":  # the endpoint looks it up again: known, not decrypted
-            unit.token_sids[(token.value, token_class)] = session_id
         return token
 
 

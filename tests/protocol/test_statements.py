@@ -136,6 +136,20 @@ def test_a_session_id_made_in_a_request_is_never_decrypted(busy_user, browser, h
     assert spy.call_count == 0
 
 
+def test_a_token_minted_in_a_request_is_never_looked_up(busy_user, browser, http):
+    """The stock token endpoint looks each token it has just minted up again, for a cookie."""
+    from oidc_provider.idpy.session_manager import SessionManager
+
+    flows.make_client("cc", "s3cret", "--grant-type", "client_credentials")
+    code, verifier = flows.get_code(browser)
+    lookup = SessionManager.get_session_info_by_token
+    with mock.patch.object(SessionManager, "get_session_info_by_token", autospec=True, side_effect=lookup) as spy:
+        assert flows.token_request(http, {"grant_type": "client_credentials"}, "cc").status_code == 200
+        assert spy.call_count == 0
+        assert flows.redeem(http, code, verifier).status_code == 200
+    assert {call.args[1] for call in spy.call_args_list} == {code}
+
+
 def test_children_are_read_only_when_asked_for(busy_user, browser, http):
     flows.get_tokens(browser, http)
     user_id = str(browser.session["_auth_user_id"])
