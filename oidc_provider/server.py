@@ -110,7 +110,7 @@ def build_conf() -> dict:
             "id_token": {"class": "oidc_provider.idpy.id_token.IDToken", "kwargs": {"lifetime": s.ID_TOKEN_LIFETIME}},
         },
         "authz": {
-            "class": "idpyoidc.server.authz.AuthzHandling",
+            "class": "oidc_provider.idpy.authz.AuthzHandling",
             "kwargs": {"grant_config": {"usage_rules": lifetime_rules, "expires_in": s.GRANT_LIFETIME}},
         },
         "authentication": {
