@@ -296,21 +296,19 @@ class RowSessionStore:
         raise NotImplementedError("the session tree is never listed whole (DESIGN.md rule 2)")
 
 
-def _row_fields(key, obj, data):
+def _row_fields(key, class_name, data):
     parts = key.split(DIVIDER)
-    fields = {
+    expires_at = data.get("expires_at") if len(parts) == 3 else None
+    return {
         "parent_key": DIVIDER.join(parts[:-1]),
         "kind": _KINDS[len(parts)],
         "user_id": parts[0],
         "client_id": parts[1] if len(parts) > 1 else "",
-        "class_name": qualified_name(obj.__class__),
+        "class_name": class_name,
         "data": data,
-        "revoked": bool(getattr(obj, "revoked", False)),
-        "expires_at": None,
+        "revoked": bool(data.get("revoked")),
+        "expires_at": dt.datetime.fromtimestamp(expires_at, tz=dt.timezone.utc) if expires_at else None,
     }
-    if isinstance(obj, Grant) and obj.expires_at:
-        fields["expires_at"] = dt.datetime.fromtimestamp(obj.expires_at, tz=dt.timezone.utc)
-    return fields
 
 
 _PARENT_SQL = 'SELECT 1 FROM {table} WHERE "key" = %s'
@@ -376,7 +374,7 @@ def _ensure_parent(unit, key):
     entry = unit.nodes.get(key) or _new_parent(unit, key)
     obj = entry[0]
     data = _dump(obj)
-    fields = _row_fields(key, obj, data)
+    fields = _row_fields(key, qualified_name(obj.__class__), data)
     if fields["parent_key"]:
         _ensure_parent(unit, fields["parent_key"])
     _insert(key, fields, if_absent=True)  # or re-created by another request meanwhile
@@ -415,7 +413,7 @@ def flush(unit):
     if unit.deleted:
         SessionNode.objects.filter(key__in=unit.deleted).delete()
     for key, obj, baseline, data in changed:
-        fields = _row_fields(key, obj, data)
+        fields = _row_fields(key, qualified_name(obj.__class__), data)
         parent = fields["parent_key"] or None
         if baseline is not None:
             _update(key, fields)
@@ -423,11 +421,26 @@ def flush(unit):
             if parent:
                 _ensure_parent(unit, parent)
             _insert(key, fields, if_absent=True)  # two requests may create it at once: first one wins
-        elif not _insert(key, fields, op_session=unit.op_session, under=parent):
-            unit.begin()
-            _ensure_parent(unit, parent)  # no parent yet, or it went meanwhile: (re-)create it, then insert
-            _insert(key, fields, op_session=unit.op_session)
+        else:
+            _insert_grant(unit, key, fields)
         unit.nodes[key][1] = data
+
+
+def _insert_grant(unit, key, fields):
+    """A new grant's row: one statement, unless its client node is missing."""
+    if not _insert(key, fields, op_session=unit.op_session, under=fields["parent_key"]):
+        unit.begin()
+        _ensure_parent(unit, fields["parent_key"])  # no parent yet, or it went meanwhile: (re-)create it
+        _insert(key, fields, op_session=unit.op_session)
+
+
+GRANT_CLASS = qualified_name(Grant)
+
+
+def insert_grant(path, data):
+    """Write a new grant given as its dump (what ``Grant.dump`` makes), as ``flush`` writes one made
+    here: for a grant no later step of the request reads (``idpy.client_credentials``)."""
+    _insert_grant(current(), DIVIDER.join(path), _row_fields(DIVIDER.join(path), GRANT_CLASS, _compact(data)))
 
 
 def revoked_data(data, is_grant):

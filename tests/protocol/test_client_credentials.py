@@ -96,3 +96,52 @@ def test_the_grant_row_stays_small(machine, http):
     data = SessionNode.objects.get(kind=SessionNode.GRANT).data
     assert list(data["usage_rules"]) == ["access_token"]
     assert len(json.dumps(data)) < 1900
+
+
+def stock_grant_row(client_id, scope):
+    """The row idpyoidc's own grant machinery writes for a client-credentials token (``add_grant``,
+    ``Grant.mint_token``, the grant dumped at the end of the unit of work): what this helper wrote
+    before it wrote the dump itself."""
+    from idpyoidc.message.oauth2 import AuthorizationRequest
+
+    from oidc_provider.idpy.client_credentials import NO_USER
+    from oidc_provider.server import get_server
+    from oidc_provider.storage.unit_of_work import unit_of_work
+
+    context = get_server().context
+    manager = context.session_manager
+    rules = context.authz.usage_rules(client_id)["access_token"]
+    with unit_of_work():
+        session_id = manager.add_grant([NO_USER, client_id], scope=scope, sub=client_id, resources=[client_id],
+                                       authorization_request=AuthorizationRequest(client_id=client_id, scope=scope),
+                                       usage_rules={"access_token": rules})
+        grant = manager[session_id]
+        token = grant.mint_token(session_id, context, "access_token", manager.token_handler["access_token"],
+                                 usage_rules=rules, scope=scope, token_type="Bearer")
+        token.expires_at = grant.expires_at = token.issued_at + rules["expires_in"]
+    return SessionNode.objects.get(key=";;".join(manager.decrypt_session_id(session_id)))
+
+
+def comparable(row):
+    """A grant row without what differs between any two grants: ids, times, the token's value."""
+    data = json.loads(json.dumps(row.data))
+    for item in data["issued_token"]:
+        for token in item.values():
+            for name in ("id", "value", "issued_at", "expires_at"):
+                token[name] = (token[name] - data["issued_at"]) if name == "expires_at" else None
+    data["expires_at"] -= data["issued_at"]
+    data["issued_at"] = None
+    fields = {f: getattr(row, f) for f in ("parent_key", "kind", "user_id", "client_id", "class_name", "revoked", "op_session")}
+    return {**fields, "data": data, "lifetime": (row.expires_at - row.created_at).total_seconds() // 10}
+
+
+@pytest.mark.parametrize("extra", [{}, {"scope": "profile"}])
+@pytest.mark.parametrize("access_token_format", ["opaque", "jwt"])
+def test_the_grant_row_is_the_one_idpyoidc_writes(machine, http, extra, access_token_format):
+    Client.objects.filter(client_id="m2m").update(access_token_format=access_token_format)
+    assert cc(http, **extra).status_code == 200
+    ours = SessionNode.objects.get(kind=SessionNode.GRANT)
+    stock = stock_grant_row("m2m", extra["scope"].split() if extra else ours.data["scope"])
+    assert comparable(ours) == comparable(stock)
+    assert (ours.data["issued_token"][0][next(iter(ours.data["issued_token"][0]))]["value"].count(".") == 2) == (
+        access_token_format == "jwt")
