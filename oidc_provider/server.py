@@ -48,10 +48,14 @@ _lock = threading.Lock()
 _server = None
 
 
-def _fernet_conf(purpose):
+def _encrypter_conf(purpose):
+    """idpyoidc's encrypter for one kind of value (session ids, codes, access and refresh tokens), with
+    the Fernet key used before, to read what was issued then (``idpy.encrypter``). idpyoidc also
+    reads the session encrypter's ``salt``: it goes into every ``sub``."""
     return {
-        "class": "cryptojwt.jwe.fernet.FernetEncrypter",
-        "kwargs": {"key": derive_key(f"fernet:{purpose}"), "salt": base64.b64encode(derive_key(f"salt:{purpose}", 16)).decode()},
+        "class": "oidc_provider.idpy.encrypter.SIVEncrypter",
+        "kwargs": {"key": derive_key(f"siv:{purpose}", 64), "legacy_key": derive_key(f"fernet:{purpose}"),
+                   "salt": base64.b64encode(derive_key(f"salt:{purpose}", 16)).decode()},
     }
 
 
@@ -75,7 +79,7 @@ def build_conf() -> dict:
             "expires_in": s.REFRESH_TOKEN_LIFETIME,
         },
     }
-    session_params = {"encrypter": _fernet_conf("session")}
+    session_params = {"encrypter": _encrypter_conf("session")}
     if s.SUBJECT_IDENTIFIER == "user_id":
         session_params["sub_func"] = {"public": {"function": _sub_is_user_id}}
     return {
@@ -100,12 +104,12 @@ def build_conf() -> dict:
         },
         "session_params": session_params,
         "token_handler_args": {
-            "code": {"kwargs": {"lifetime": s.CODE_LIFETIME, "crypt_conf": _fernet_conf("code")}},
+            "code": {"kwargs": {"lifetime": s.CODE_LIFETIME, "crypt_conf": _encrypter_conf("code")}},
             "token": {
                 "class": "oidc_provider.idpy.access_tokens.AccessTokenHandler",
-                "kwargs": {"lifetime": s.ACCESS_TOKEN_LIFETIME, "crypt_conf": _fernet_conf("token"), "alg": s.SIGNING_ALG},
+                "kwargs": {"lifetime": s.ACCESS_TOKEN_LIFETIME, "crypt_conf": _encrypter_conf("token"), "alg": s.SIGNING_ALG},
             },
-            "refresh": {"kwargs": {"lifetime": s.REFRESH_TOKEN_LIFETIME, "crypt_conf": _fernet_conf("refresh")}},
+            "refresh": {"kwargs": {"lifetime": s.REFRESH_TOKEN_LIFETIME, "crypt_conf": _encrypter_conf("refresh")}},
             # the alg is the client's (storage/clients.py), never `none`
             "id_token": {"class": "oidc_provider.idpy.id_token.IDToken", "kwargs": {"lifetime": s.ID_TOKEN_LIFETIME}},
         },

