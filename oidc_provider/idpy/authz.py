@@ -1,7 +1,7 @@
 """Defect 62: ``AuthzHandling.usage_rules`` deep-copies the whole usage-rules configuration for every
-grant and every client-credentials token (``copy.deepcopy``: a tenth of a client-credentials request's
-CPU). The rules are JSON-shaped (dicts, lists, numbers, strings): the same copy, made without
-``deepcopy``'s memo and dispatch."""
+grant and every client-credentials token (``copy.deepcopy``: a few percent of a client-credentials
+request's CPU). The rules are JSON-shaped (dicts, lists, numbers, strings): the same copy, made
+without ``deepcopy``'s memo and dispatch."""
 
 from idpyoidc.server.authz import AuthzHandling as IdpyAuthzHandling
 

@@ -5,8 +5,9 @@ part, and each request that mints or presents one encrypts or decrypts it. crypt
 builds a cipher, a padder and an HMAC in Python per call, about 35 µs; AES-SIV (RFC 5297) is one call
 of about 2 µs, as strong (authenticated, a 512-bit key: two AES-256 keys), and its output is shorter
 (no timestamp, padding or separate MAC), and so are tokens: an opaque access or refresh token has
-about 320 characters instead of 900. SIV needs no nonce: its output is unique as long as the plaintext is, and idpyoidc puts
-32 random characters in each (``rndstr``).
+about 320 characters instead of 900. SIV needs no nonce (a random one would wear an AES-GCM key out
+after 2^32 values): its output is unique as long as the plaintext is, and idpyoidc puts 32 random
+characters in each (``rndstr``).
 
 What was encrypted with Fernet before (tokens still alive across the upgrade) still decrypts:
 Fernet's output starts with its version byte 0x80, ours with 0x01.

@@ -3,8 +3,8 @@
 from cryptojwt.jwe.exception import JWEException
 from idpyoidc.message.oauth2 import ResponseMessage
 from idpyoidc.server.oidc.token import Token as IdpyToken
-from idpyoidc.server.session import MintingNotAllowed
 from idpyoidc.server.oidc.token_helper.access_token import AccessTokenHelper as IdpyAccessTokenHelper
+from idpyoidc.server.session import MintingNotAllowed
 from idpyoidc.server.token.exception import UnknownToken
 from idpyoidc.time_util import utc_time_sans_frac
 
