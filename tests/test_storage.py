@@ -218,3 +218,23 @@ def test_grant_rows_do_not_repeat_usage_rules_or_the_default_token_map(db, djang
         assert RowSessionStore()[key].usage_rules == rules
     with django_assert_num_queries(1), unit_of_work(lazy=True):  # read; nothing changed, nothing written
         RowSessionStore()[key]
+
+
+def test_grant_rows_leave_out_what_is_at_its_default(db):
+    """Attributes at the value idpyoidc's constructors give them are not stored; loading restores
+    the same grant."""
+    from oidc_provider.idpy import impexp
+
+    token = AccessToken(token_class="access_token", value="a" * 300, scope=["openid"], expires_at=2_000_000_000)
+    with unit_of_work():
+        store, key = store_tree()
+        store[key].issued_token = [token]
+        store[key].scope = ["openid"]
+        expected = impexp.dump(store[key], ["subordinate"])
+    data = SessionNode.objects.get(key=key).data
+    stored = data["issued_token"][0]["idpyoidc.server.session.token.AccessToken"]
+    assert not {"used", "claims", "extra", "revoked", "not_before", "resources", "expires_at"} & set(data)
+    assert not {"used", "claims", "revoked", "not_before", "resources", "name"} & set(stored)
+    assert stored["expires_at"] == 2_000_000_000 and data["scope"] == stored["scope"] == ["openid"]
+    with unit_of_work():
+        assert impexp.dump(RowSessionStore()[key], ["subordinate"]) == expected

@@ -36,9 +36,17 @@ def _dump(obj):
 # its ``session_id``: ``prune_tokens``). Stored as references instead, a grant row is about half the
 # size, which every redemption and refresh reads and rewrites. A token's usage rules are most often
 # its grant's for its class, and a grant's token map idpyoidc's default: neither is repeated either,
-# which keeps a client-credentials grant under PostgreSQL's 2 kB compression threshold.
+# which keeps a client-credentials grant under PostgreSQL's 2 kB compression threshold. Nor are the
+# attributes of a grant and its tokens still at the value idpyoidc's constructors give them (most of
+# them, in every grant): loading leaves them at that value.
 _REF = "#"  # a based_on naming a token of the same grant by id; no token value contains "#"
 _DEFAULT_TOKEN_MAP = token_map_dump(TOKEN_MAP)  # what Grant() has when the row names none
+_DEFAULTS = {"expires_at": 0, "not_before": 0, "revoked": False, "used": 0, "claims": {}, "extra": {}, "resources": [],
+             "scope": []}
+
+
+def _without_defaults(data, name=None):
+    return {k: v for k, v in data.items() if not (k in _DEFAULTS and v == _DEFAULTS[k]) and not (k == "name" and v == name)}
 
 
 def _tokens(data):
@@ -63,8 +71,8 @@ def _compact(data):
             changes["based_on"] = _REF + ids[token["based_on"]]
         if token.get("usage_rules") and token["usage_rules"] == rules.get(token.get("token_class")):
             changes["usage_rules"] = _REF
-        issued.append({name: {**token, **changes} if changes else token})
-    compact = {k: v for k, v in data.items() if k != "token_map" or v != _DEFAULT_TOKEN_MAP}
+        issued.append({name: _without_defaults({**token, **changes}, name.rpartition(".")[2])})
+    compact = _without_defaults({k: v for k, v in data.items() if k != "token_map" or v != _DEFAULT_TOKEN_MAP})
     if tokens:
         compact["issued_token"] = issued
     return compact
