@@ -448,7 +448,8 @@ GRANT_CLASS = qualified_name(Grant)
 def insert_grant(path, data):
     """Write a new grant given as its dump (what ``Grant.dump`` makes), as ``flush`` writes one made
     here: for a grant no later step of the request reads (``idpy.client_credentials``)."""
-    _insert_grant(current(), DIVIDER.join(path), _row_fields(DIVIDER.join(path), GRANT_CLASS, _compact(data)))
+    key = DIVIDER.join(path)
+    _insert_grant(current(), key, _row_fields(key, GRANT_CLASS, _compact(data)))
 
 
 def revoked_data(data, is_grant):
