@@ -23,11 +23,11 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def http_info(request) -> dict:
-    """What idpyoidc reads of the HTTP request (notes §3)."""
+    """What idpyoidc reads of the HTTP request (notes §3). Not the URL: only its DPoP add-on reads
+    that, and it is not configured."""
     return {
         "headers": {k.lower(): v for k, v in request.headers.items()},
         "method": request.method,
-        "url": request.build_absolute_uri(),
         # no cookies: the OP's session is Django's, and idpyoidc would log them
         "cookie": [],
     }
