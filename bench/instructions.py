@@ -1,0 +1,135 @@
+"""Instructions per request, counted by valgrind (callgrind), in-process: each product's WSGI application
+called as gunicorn calls it, with no HTTP server and no other load. Unlike CPU time on a shared machine,
+the count moves little between runs (up to ~3%: the random tokens, secrets and keys of each set-up), so it
+settles "is this change cheaper" and "which product does less work" when the timed figures (run.py) are
+within the spread of a round. It does not see what load adds: cache misses, context switches, database
+round trips as waits.
+
+    python3 bench/instructions.py [--products ours dop] [--scenarios authorize client_credentials] [-n 100]
+
+Needs valgrind (Debian: ``apt install valgrind``), PostgreSQL as run.py does, and the venvs run.py builds.
+Each figure is (count after warm-up + n requests - count after warm-up) / n: start-up is left out.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+SCENARIOS = ["authorize", "token", "userinfo", "introspection", "client_credentials"]
+PRODUCTS = {"ours": ("ours", "default"), "dop": ("dop", "default"), "dot-plain": ("dot", "plain")}  # (peer, variant)
+WARMUP = 20
+
+
+def _child(scenario, count, offset):
+    """Run in the product's venv, in its peer directory: ``count`` requests of ``scenario``."""
+    import base64
+    import io
+    from urllib.parse import quote, urlencode
+
+    import peer_wsgi
+
+    fx = json.loads(Path(os.environ["BENCH_FIXTURE"]).read_text())
+    var = fx["variants"][os.environ["BENCH_VARIANT"]]
+    paths = fx["paths"]
+    credentials = f"{quote(var['client_id'], safe='')}:{quote(var['client_secret'], safe='')}"
+    basic = "Basic " + base64.b64encode(credentials.encode()).decode()
+    cc = var["cc"] or {}
+    cc_basic = "Basic " + base64.b64encode(
+        f"{quote(cc.get('client_id', ''), safe='')}:{quote(cc.get('client_secret', ''), safe='')}".encode()).decode()
+
+    def request(i):
+        """(method, path, query, form, headers) of the i-th request."""
+        if scenario == "authorize":
+            query = urlencode({
+                "response_type": "code", "client_id": var["client_id"], "redirect_uri": var["redirect_uri"],
+                "scope": fx["scope"], "state": "st", "nonce": "nn",
+                "code_challenge": fx["code_challenge"], "code_challenge_method": "S256"})
+            cookie = f"sessionid={fx['sessions'][i % len(fx['sessions'])]}"
+            return "GET", paths["authorize"], query, None, {"HTTP_COOKIE": cookie}, 302
+        if scenario == "token":
+            form = {"grant_type": "authorization_code", "code": var["codes"][offset + i],
+                    "redirect_uri": var["redirect_uri"], "code_verifier": fx["code_verifier"]}
+            return "POST", paths["token"], "", form, {"HTTP_AUTHORIZATION": basic}, 200
+        if scenario == "userinfo":
+            return "GET", paths["userinfo"], "", None, {"HTTP_AUTHORIZATION": f"Bearer {var['access_token']}"}, 200
+        if scenario == "introspection":
+            return "POST", paths["introspection"], "", {"token": var["access_token"]}, {"HTTP_AUTHORIZATION": basic}, 200
+        form = {"grant_type": "client_credentials"}
+        return "POST", paths["token"], "", form, {"HTTP_AUTHORIZATION": cc_basic}, 200
+
+    statuses = []
+    for i in range(count):
+        method, path, query, form, headers, expected = request(i)
+        body = urlencode(form).encode() if form else b""
+        environ = {
+            "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "127.0.0.1:8000",
+            "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr,
+            "wsgi.multithread": False, "wsgi.multiprocess": True, "wsgi.run_once": False, "wsgi.version": (1, 0),
+            **({"CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": str(len(body))} if form else {}),
+            **headers,
+        }
+        b"".join(peer_wsgi.application(environ, lambda status, _headers, _exc=None: statuses.append(status)))
+        if not statuses[-1].startswith(str(expected)):
+            sys.exit(f"{scenario}: request {i} answered {statuses[-1]}")
+
+
+def _instructions(server, variant, scenario, count, offset):
+    """Instructions valgrind counts for start-up plus ``count`` requests (``PYTHONMALLOC=malloc``: valgrind
+    needs to see the allocations; a fixed hash seed: the same dict layouts in every run)."""
+    from envs import python
+    from measure import PEERS
+
+    with tempfile.TemporaryDirectory() as tmp:
+        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={Path(tmp) / 'out'}", str(python(server.venv)),
+                   __file__, "--child", scenario, str(count), str(offset)]
+        env = {**server.env(), "BENCH_VARIANT": variant, "PYTHONMALLOC": "malloc", "PYTHONHASHSEED": "0"}
+        run = subprocess.run(command, cwd=PEERS / server.peer, env=env, capture_output=True, text=True)
+    if run.returncode:
+        raise SystemExit(f"{server.name} {scenario}: {run.stdout[-500:]}{run.stderr[-1500:]}")
+    return int(re.search(r"Collected : (\d+)", run.stderr).group(1))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--products", nargs="+", default=["ours", "dop"], choices=list(PRODUCTS))
+    parser.add_argument("--scenarios", nargs="+", default=SCENARIOS, choices=SCENARIOS)
+    parser.add_argument("-n", type=int, default=100, help="measured requests per scenario")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        scenario, count, offset = args.child
+        return _child(scenario, int(count), int(offset))
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import envs
+    from measure import Database, Server
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-instructions-"))
+    print(f"{'scenario':20}" + "".join(f"{p:>14}" for p in args.products) + "   (instructions per request)")
+    servers = {}
+    for product in args.products:
+        peer, _ = PRODUCTS[product]
+        if peer not in servers:
+            envs.ensure(peer)
+            server = Server(f"instr-{peer}", peer, Database("postgres", f"instr_{peer}", workdir), workdir)
+            server.setup(2 * WARMUP + args.n + 10)
+            servers[peer] = server
+    for scenario in args.scenarios:
+        row = []
+        for product in args.products:
+            peer, variant = PRODUCTS[product]
+            server = servers[peer]
+            base = _instructions(server, variant, scenario, WARMUP, 0)
+            total = _instructions(server, variant, scenario, WARMUP + args.n, WARMUP)
+            row.append((total - base) / args.n)
+        print(f"{scenario:20}" + "".join(f"{x / 1e6:>13.2f}M" for x in row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
