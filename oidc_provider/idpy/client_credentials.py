@@ -61,7 +61,7 @@ class ClientCredentialsHelper(TokenEndpointHelper):
         handler = context.session_manager.token_handler["access_token"]
         now = utc_time_sans_frac()
         expires_at = now + (rules.get("expires_in") or handler.lifetime)
-        # ids shaped as idpyoidc's (32 hex characters); random ones cost a fifth of its uuid1
+        # ids shaped as idpyoidc's (32 hex characters); random ones cost a fifteenth of its uuid1
         path = [NO_USER, client_id, token_hex(16)]
         session_id = context.session_manager.encrypted_branch_id(*path)
         grant = grant_data(client_id, scope, rules, now)
