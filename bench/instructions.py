@@ -20,30 +20,30 @@ import sys
 import tempfile
 from pathlib import Path
 
+import envs
+from measure import PEERS, Database, Server
+from run import PRODUCTS  # product -> (peer, fixture variant)
+
 SCENARIOS = ["authorize", "token", "userinfo", "introspection", "client_credentials"]
-PRODUCTS = {"ours": ("ours", "default"), "dop": ("dop", "default"), "dot-plain": ("dot", "plain")}  # (peer, variant)
 WARMUP = 20
 
 
 def _child(scenario, count, offset):
     """Run in the product's venv, in its peer directory: ``count`` requests of ``scenario``."""
-    import base64
     import io
-    from urllib.parse import quote, urlencode
+    from urllib.parse import urlencode
 
     import peer_wsgi
+    from load import basic  # this script's directory is on sys.path in the child too
 
     fx = json.loads(Path(os.environ["BENCH_FIXTURE"]).read_text())
     var = fx["variants"][os.environ["BENCH_VARIANT"]]
     paths = fx["paths"]
-    credentials = f"{quote(var['client_id'], safe='')}:{quote(var['client_secret'], safe='')}"
-    basic = "Basic " + base64.b64encode(credentials.encode()).decode()
-    cc = var["cc"] or {}
-    cc_basic = "Basic " + base64.b64encode(
-        f"{quote(cc.get('client_id', ''), safe='')}:{quote(cc.get('client_secret', ''), safe='')}".encode()).decode()
+    auth = basic(var["client_id"], var["client_secret"])
+    cc = var["cc"] or {"client_id": "", "client_secret": ""}
 
     def request(i):
-        """(method, path, query, form, headers) of the i-th request."""
+        """(method, path, query, form, WSGI headers, expected status) of the i-th request."""
         if scenario == "authorize":
             query = urlencode({
                 "response_type": "code", "client_id": var["client_id"], "redirect_uri": var["redirect_uri"],
@@ -54,13 +54,13 @@ def _child(scenario, count, offset):
         if scenario == "token":
             form = {"grant_type": "authorization_code", "code": var["codes"][offset + i],
                     "redirect_uri": var["redirect_uri"], "code_verifier": fx["code_verifier"]}
-            return "POST", paths["token"], "", form, {"HTTP_AUTHORIZATION": basic}, 200
+            return "POST", paths["token"], "", form, {"HTTP_AUTHORIZATION": auth}, 200
         if scenario == "userinfo":
             return "GET", paths["userinfo"], "", None, {"HTTP_AUTHORIZATION": f"Bearer {var['access_token']}"}, 200
         if scenario == "introspection":
-            return "POST", paths["introspection"], "", {"token": var["access_token"]}, {"HTTP_AUTHORIZATION": basic}, 200
+            return "POST", paths["introspection"], "", {"token": var["access_token"]}, {"HTTP_AUTHORIZATION": auth}, 200
         form = {"grant_type": "client_credentials"}
-        return "POST", paths["token"], "", form, {"HTTP_AUTHORIZATION": cc_basic}, 200
+        return "POST", paths["token"], "", form, {"HTTP_AUTHORIZATION": basic(cc["client_id"], cc["client_secret"])}, 200
 
     statuses = []
     for i in range(count):
@@ -79,20 +79,23 @@ def _child(scenario, count, offset):
             sys.exit(f"{scenario}: request {i} answered {statuses[-1]}")
 
 
-def _instructions(server, variant, scenario, count, offset):
-    """Instructions valgrind counts for start-up plus ``count`` requests (``PYTHONMALLOC=malloc``: valgrind
-    needs to see the allocations; a fixed hash seed: the same dict layouts in every run)."""
-    from envs import python
-    from measure import PEERS
+def _run(server, variant, scenario, count, offset, valgrind=()):
+    """The child in the product's venv (under ``valgrind`` if given); its stderr. ``PYTHONMALLOC=malloc``:
+    valgrind sees the allocations; a fixed hash seed: the same dict layouts in every run."""
+    command = [*valgrind, str(envs.python(server.venv)), __file__, "--child", scenario, str(count), str(offset)]
+    env = {**server.env(), "BENCH_VARIANT": variant, "PYTHONMALLOC": "malloc", "PYTHONHASHSEED": "0"}
+    done = subprocess.run(command, cwd=PEERS / server.peer, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{server.name} {scenario}: {done.stdout[-500:]}{done.stderr[-1500:]}")
+    return done.stderr
 
+
+def _instructions(server, variant, scenario, count, offset):
+    """Instructions valgrind counts for start-up plus ``count`` requests."""
     with tempfile.TemporaryDirectory() as tmp:
-        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={Path(tmp) / 'out'}", str(python(server.venv)),
-                   __file__, "--child", scenario, str(count), str(offset)]
-        env = {**server.env(), "BENCH_VARIANT": variant, "PYTHONMALLOC": "malloc", "PYTHONHASHSEED": "0"}
-        run = subprocess.run(command, cwd=PEERS / server.peer, env=env, capture_output=True, text=True)
-    if run.returncode:
-        raise SystemExit(f"{server.name} {scenario}: {run.stdout[-500:]}{run.stderr[-1500:]}")
-    return int(re.search(r"Collected : (\d+)", run.stderr).group(1))
+        out = _run(server, variant, scenario, count, offset,
+                   ("valgrind", "--tool=callgrind", f"--callgrind-out-file={Path(tmp) / 'out'}"))
+    return int(re.search(r"Collected : (\d+)", out).group(1))
 
 
 def main():
@@ -106,10 +109,6 @@ def main():
         scenario, count, offset = args.child
         return _child(scenario, int(count), int(offset))
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import envs
-    from measure import Database, Server
-
     workdir = Path(tempfile.mkdtemp(prefix="bench-instructions-"))
     print(f"{'scenario':20}" + "".join(f"{p:>14}" for p in args.products) + "   (instructions per request)")
     servers = {}
@@ -118,13 +117,16 @@ def main():
         if peer not in servers:
             envs.ensure(peer)
             server = Server(f"instr-{peer}", peer, Database("postgres", f"instr_{peer}", workdir), workdir)
-            server.setup(2 * WARMUP + args.n + 10)
+            server.setup(3 * WARMUP + args.n + 10)
             servers[peer] = server
     for scenario in args.scenarios:
         row = []
         for product in args.products:
             peer, variant = PRODUCTS[product]
             server = servers[peer]
+            # once without valgrind, so that what happens only once (bytecode compiled, a scenario's first
+            # rows and keys made) is in neither count
+            _run(server, variant, scenario, WARMUP, 2 * WARMUP + args.n)
             base = _instructions(server, variant, scenario, WARMUP, 0)
             total = _instructions(server, variant, scenario, WARMUP + args.n, WARMUP)
             row.append((total - base) / args.n)
