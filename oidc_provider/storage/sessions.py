@@ -20,7 +20,7 @@ from idpyoidc.server.session.info import ClientSessionInfo, NodeInfo, UserSessio
 from idpyoidc.server.session.token import TOKEN_MAP
 
 from oidc_provider.idpy import impexp
-from oidc_provider.models import SessionNode
+from oidc_provider.models import OPSession, SessionNode
 from oidc_provider.storage.unit_of_work import current
 
 _KINDS = {1: SessionNode.USER, 2: SessionNode.CLIENT, 3: SessionNode.GRANT}
@@ -335,10 +335,24 @@ def _lock_parent(key):
         return cursor.fetchone() is not None
 
 
-def _insert(key, fields, op_session="", if_absent=False, under=None):
+class OPSessionEnded(Exception):
+    """A grant was refused: the OP session it was made in has ended (or is gone) meanwhile."""
+
+
+def _live_op_session_sql():
+    """Is the OP session (``%s``) live? On PostgreSQL held against its end until this transaction ends:
+    ``logout.end_op_sessions`` sets ``ended_at`` and then revokes the session's grants, so a grant
+    inserted meanwhile is either refused here or committed before that revocation looks for it."""
+    table = connection.ops.quote_name(OPSession._meta.db_table)
+    lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
+    return f'SELECT 1 FROM {table} WHERE "key" = %s AND "ended_at" IS NULL{lock}'
+
+
+def _insert(key, fields, op_session="", if_absent=False, under=None, live=False):
     """Insert a node's row. ``if_absent``: when another request inserted the same key meanwhile,
     its row stands (user and client nodes are the same whoever creates them). ``under``: insert only
-    if that parent row exists, holding it as ``_lock_parent`` does; returns whether a row went in."""
+    if that parent row exists, holding it as ``_lock_parent`` does; and with ``live``, only if the OP
+    session ``op_session`` is live, held as ``_live_op_session_sql`` says. Returns whether a row went in."""
     ops = connection.ops
     now = ops.adapt_datetimefield_value(timezone.now())
     values = {**fields, "key": key, "data": ops.adapt_json_value(fields["data"], None),
@@ -350,6 +364,9 @@ def _insert(key, fields, op_session="", if_absent=False, under=None):
     if under is not None:  # the parent's check and lock in the insert itself: one statement less
         rows = f'SELECT {", ".join(["%s"] * len(values))} WHERE EXISTS ({_PARENT_SQL.format(table=_table())}{_key_share()})'
         params.append(under)
+        if live:
+            rows += f" AND EXISTS ({_live_op_session_sql()})"
+            params.append(op_session)
     sql = (f"{ops.insert_statement(on_conflict=conflict)} {_table()} ({', '.join(ops.quote_name(c) for c in values)}) "
            f"{rows} {ops.on_conflict_suffix_sql([], conflict, [], [])}")
     with connection.cursor() as cursor:
@@ -435,9 +452,17 @@ def flush(unit):
 
 
 def _insert_grant(unit, key, fields):
-    """A new grant's row: one statement, unless its client node is missing."""
-    if not _insert(key, fields, op_session=unit.op_session, under=fields["parent_key"]):
+    """A new grant's row: one statement, unless its client node is missing. A grant made in an OP
+    session (an authorization) goes in only while that session is live, else ``OPSessionEnded``:
+    the check costs no statement of its own, and no grant outlives the session's end."""
+    live = bool(unit.op_session)
+    if not _insert(key, fields, op_session=unit.op_session, under=fields["parent_key"], live=live):
         unit.begin()
+        if live:
+            with connection.cursor() as cursor:
+                cursor.execute(_live_op_session_sql(), [unit.op_session])
+                if cursor.fetchone() is None:
+                    raise OPSessionEnded(unit.op_session)
         _ensure_parent(unit, fields["parent_key"])  # no parent yet, or it went meanwhile: (re-)create it
         _insert(key, fields, op_session=unit.op_session)
 

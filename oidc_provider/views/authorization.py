@@ -26,6 +26,7 @@ from oidc_provider.models import Client
 from oidc_provider.server import get_server
 from oidc_provider.signals import AUTH_TIME_SESSION_KEY, LOGIN_ID_SESSION_KEY
 from oidc_provider.storage.clients import client_row
+from oidc_provider.storage.sessions import OPSessionEnded
 from oidc_provider.storage.unit_of_work import unit_of_work
 from oidc_provider.views.base import http_info, is_error, repeated_parameter
 
@@ -148,25 +149,28 @@ class AuthorizationFlow:
         self.request = request
         self.parsed = parsed
         self.prompt = list(parsed.get("prompt", []))
-        self.checked_session = False  # sign_out_if_ended ran
 
     def error(self, error, description=""):
         return redirect_error(self.parsed.to_dict(), self.parsed["redirect_uri"], error, description)
 
     def sign_out_if_ended(self):
-        """An OP session the admin ended takes the Django session with it: the user signs in again."""
-        if self.checked_session:
-            return False
-        self.checked_session = True
+        """An OP session ended elsewhere (the admin) takes the Django session with it: the user signs
+        in again. Checked here before the consent page only: a grant is refused anyway when its OP
+        session has ended (``storage.sessions.OPSessionEnded``, then ``start_over``)."""
         if self.request.user.is_authenticated and op_session_ended(self.request):
             auth.logout(self.request)
             return True
         return False
 
+    def start_over(self):
+        """The grant was refused because the OP session ended while this request ran: sign out and
+        take the request again (the login page, or ``login_required`` with ``prompt=none``)."""
+        auth.logout(self.request)
+        return AuthorizationFlow(self.request, self.parsed).run()
+
     def run(self, resumed=False):
         if "none" in self.prompt and len(self.prompt) > 1:
             return self.error("invalid_request", "prompt=none cannot be combined with other values")
-        self.sign_out_if_ended()
         user = self.request.user
         login_needed = not user.is_authenticated or "login" in self.prompt
         if user.is_authenticated and not resumed:
@@ -186,6 +190,8 @@ class AuthorizationFlow:
         client = client_row(self.parsed["client_id"])
         scopes = list(self.parsed.get("scope", []))
         if oidc_settings.CONSENT_POLICY().needs_consent(user, client, scopes, self.prompt):
+            if self.sign_out_if_ended():
+                return self.run(resumed)
             if "none" in self.prompt:
                 return self.error("consent_required", "The user has not consented")
             key = store_pending(self.request, self.parsed)
@@ -203,8 +209,7 @@ class AuthorizationFlow:
         return response
 
     def issue(self):
-        if self.sign_out_if_ended():
-            return self.redirect_to_login()
+        """The code response. Call it in ``in_one_unit``: the grant is written when the unit ends."""
         endpoint = authorization_endpoint()
         user = self.request.user
         authn = {"uid": str(user.pk), "authn_time": auth_time(self.request)}
@@ -217,6 +222,16 @@ class AuthorizationFlow:
             if "response_msg" in result:  # form_post error page built by idpyoidc
                 return HttpResponse(result["response_msg"])
             return idpy_response(endpoint.do_response(request=self.parsed, **result))
+
+
+def in_one_unit(flow, step):
+    """``step()`` of ``flow`` in one unit of work: each row read once, a grant written at the end,
+    a transaction only if needed. When that write is refused, the OP session having ended, start over."""
+    try:
+        with unit_of_work(lazy=True):
+            return step()
+    except OPSessionEnded:
+        return flow.start_over()
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -232,8 +247,11 @@ class AuthorizationView(View):
         return self.authorize(request, request.POST)
 
     def authorize(self, request, params):
-        with unit_of_work(lazy=True):  # each row read once for the whole request; a transaction only if needed
-            return self._authorize(request, params)
+        try:  # as in_one_unit, the parsing included: the flow is known only once the request is parsed
+            with unit_of_work(lazy=True):
+                return self._authorize(request, params)
+        except OPSessionEnded:
+            return self.flow.start_over()
 
     def _authorize(self, request, params):
         repeated = repeated_parameter(params)
@@ -252,7 +270,8 @@ class AuthorizationView(View):
             if redirect_uri and parsed["error"] not in ("invalid_client", "unauthorized_client"):
                 return redirect_error(flat, redirect_uri, parsed["error"], description)
             return error_page(request, description or parsed["error"])
-        return AuthorizationFlow(request, parsed).run()
+        self.flow = AuthorizationFlow(request, parsed)
+        return self.flow.run()
 
 
 class ResumeView(View):
@@ -271,7 +290,8 @@ class ResumeView(View):
             del parsed["prompt"]  # defect 14: assigning [] is ignored, and `login` loops forever
             if prompt:
                 parsed["prompt"] = prompt
-        return AuthorizationFlow(request, parsed).run(resumed=True)
+        flow = AuthorizationFlow(request, parsed)
+        return in_one_unit(flow, lambda: flow.run(resumed=True))
 
 
 class ConsentView(View):
@@ -305,4 +325,4 @@ class ConsentView(View):
             return flow.error("access_denied", "The user denied the request")
         client = Client.objects.get(client_id=parsed["client_id"])
         oidc_settings.CONSENT_POLICY().remember(request.user, client, list(parsed.get("scope", [])))
-        return flow.issue()
+        return in_one_unit(flow, flow.issue)

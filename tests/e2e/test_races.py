@@ -1,17 +1,19 @@
 """Races on ``gunicorn -w 4`` over one PostgreSQL database: parallel dynamic registrations, and a logout
-racing the token requests of the session it ends.
+racing the token and authorization requests of the session it ends.
 
 SQLite serialises every writer (and the shared op_server has one worker), so these run on PostgreSQL only.
 """
 
+import secrets
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from tests.e2e.browser import new_session
 from tests.e2e.conftest import REDIRECT_URI
-from tests.e2e.rp import authorization_response, code_flow, oauth_session
+from tests.e2e.rp import authorization_response, code_flow, oauth_session, redeem
 
 pytestmark = pytest.mark.live
 
@@ -90,4 +92,37 @@ def test_a_logout_racing_token_requests_leaves_no_live_token(workers, make_clien
             again = new_session().post(f"{issuer}/token", auth=auth,
                                        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
             assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    assert all(status < 500 for _, _, status in workers.access_log())
+
+
+@pytest.mark.parametrize("round_", range(4))
+def test_a_logout_racing_authorizations_leaves_no_live_grant(workers, make_client, op_user, round_):
+    """RP-initiated logout at the same moment as authorization requests of the same browser: each
+    either commits its grant before the logout revokes the session's grants, or is refused (the OP
+    session has ended) and asks the user to sign in again. No code redeems to a live token."""
+    client = make_client()
+    issuer, auth = workers.issuer, (client.client_id, client.client_secret)
+    browser = new_session()
+    token, _ = code_flow(client, op_user, f"{issuer}/authorize", f"{issuer}/token", browser=browser)
+
+    def authorize():
+        rp, verifier = oauth_session(client), secrets.token_urlsafe(48)
+        url, _ = rp.create_authorization_url(f"{issuer}/authorize", code_verifier=verifier, nonce="n")
+        tab = new_session()  # the same browser in another tab: its cookies, as they are now
+        tab.cookies.update(browser.cookies)
+        return tab.get(url, allow_redirects=False), verifier
+
+    logout, *authorizations = together(
+        lambda: browser.get(f"{issuer}/end_session", params={"id_token_hint": token["id_token"]}, allow_redirects=False),
+        *[authorize] * (RACERS - 1),
+    )
+    assert logout.status_code == 200, logout.text
+    for response, verifier in authorizations:
+        assert response.status_code == 302, response.text
+        code = parse_qs(urlsplit(response.headers["Location"]).query).get("code")
+        if code is None:  # refused: the login page
+            assert urlsplit(response.headers["Location"]).path.endswith("/login/"), response.headers["Location"]
+            continue
+        redeemed = redeem(f"{issuer}/token", client, code[0], verifier)
+        assert redeemed.status_code == 400 and redeemed.json()["error"] == "invalid_grant", (round_, redeemed.text)
     assert all(status < 500 for _, _, status in workers.access_log())

@@ -2,6 +2,7 @@
 views: every path that ends the OP session revokes its tokens and tells its clients."""
 
 import time
+from unittest import mock
 
 import pytest
 from cryptojwt.jwk.ec import new_ec_key
@@ -387,6 +388,43 @@ def test_admin_revoke_of_one_grant_ends_its_op_session(rp, fc_rp, browser, http)
     admin.post("/admin/oidc_provider/sessionnode/", {"action": "revoke", "_selected_action": [grant.pk]})
     assert userinfo(http, first).status_code == 401 and userinfo(http, second).status_code == 401
     assert asks_for_login(browser, "rp2")
+
+
+def test_op_session_ending_during_the_request_refuses_the_grant(rp, browser, http):
+    """The end commits after the request began and before its grant is written (the race with
+    ``end_op_sessions``): no grant is made in the ended session, and the user signs in again."""
+    from oidc_provider.views import authorization
+
+    flows.get_tokens(browser, http)
+    grants = SessionNode.objects.filter(kind=SessionNode.GRANT).count()
+    real_auth_time = authorization.auth_time
+
+    def ended_meanwhile(request):
+        OPSession.objects.update(ended_at="2030-01-01T00:00:00Z")
+        return real_auth_time(request)
+
+    with mock.patch.object(authorization, "auth_time", ended_meanwhile):
+        assert asks_for_login(browser)
+    assert SessionNode.objects.filter(kind=SessionNode.GRANT).count() == grants
+    assert not is_logged_in(browser)
+
+
+def test_op_session_gone_means_signing_in_again(rp, browser, http):
+    """``clearexpired`` deletes ended OP sessions; a browser still holding such a key gets no grant."""
+    flows.get_tokens(browser, http)
+    grants = SessionNode.objects.filter(kind=SessionNode.GRANT).count()
+    OPSession.objects.all().delete()
+    assert asks_for_login(browser) and not is_logged_in(browser)
+    assert SessionNode.objects.filter(kind=SessionNode.GRANT).count() == grants
+
+
+def test_consent_is_not_asked_in_an_ended_op_session(rp, browser, http):
+    flows.get_tokens(browser, http)
+    OPSession.objects.update(ended_at="2030-01-01T00:00:00Z")
+    _, challenge = flows.pkce_pair()
+    response = browser.get("/oidc/authorize", flows.auth_params(challenge, prompt="consent"))
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert not is_logged_in(browser)
 
 
 def test_prompt_none_after_the_admin_ended_the_session_is_login_required(rp, browser, http):

@@ -48,12 +48,13 @@ def test_authorization_request(busy_user, browser):
     verifier, challenge = flows.pkce_pair()
     response, sql = statements(lambda: browser.get("/oidc/authorize", flows.auth_params(challenge)), transaction=False)
     assert response.status_code == 302 and "code=" in response["Location"]
-    # Django's session and user; the OP session's end; the client; the grant, inserted only if its
-    # parent exists, which it holds (FOR KEY SHARE): the user and client-session nodes are not read.
+    # Django's session and user; the client; the grant, inserted only if its parent exists, which it
+    # holds (FOR KEY SHARE), and while its OP session is live, held against its end (FOR SHARE): the
+    # user and client-session nodes and the OP session are not read by statements of their own.
     # One write, atomic on its own: no transaction (no BEGIN and COMMIT round trips)
-    assert len(sql) == 5, sql
-    assert sql[-1].startswith("INSERT") and "WHERE EXISTS" in sql[-1]
-    assert ("FOR KEY SHARE" in sql[-1]) is POSTGRES
+    assert len(sql) == 4, sql
+    assert sql[-1].startswith("INSERT") and "WHERE EXISTS" in sql[-1] and "opsession" in sql[-1]
+    assert ("FOR KEY SHARE" in sql[-1] and "FOR SHARE" in sql[-1]) is POSTGRES
 
 
 def test_first_authorization_makes_the_user_and_client_nodes(trusted_rp, browser):
