@@ -7,13 +7,15 @@ leaves tokens valid: defect 6), sends logout tokens to their clients once the tr
 committed, and returns the front-channel logout URLs for the user's page to load.
 """
 
-import secrets
+import hashlib
+import hmac
 
 from django.db import connection, transaction
 from django.utils import timezone
 from idpyoidc.server.constant import DIVIDER
 
 from oidc_provider.conf import oidc_settings
+from oidc_provider.crypto import derive_key
 from oidc_provider.models import OPSession, SessionNode
 from oidc_provider.server import get_server
 from oidc_provider.storage.sessions import load_node, revoke_nodes, subtree
@@ -22,11 +24,16 @@ OP_SESSION_KEY = "oidc_provider.op_session"
 
 
 def op_session_key(request) -> str:
-    """The key of this browser's OP session, created with its first authorization."""
+    """The key of this browser's OP session, created with its first authorization. A keyed hash of
+    the Django session's key: the first authorizations of one login, when they run at once (single
+    sign-on in several tabs), make the same OP session, where random keys made one each and the
+    Django session kept only the last written, leaving the others' grants out of its logout."""
     key = request.session.get(OP_SESSION_KEY)
     if not key:
-        key = secrets.token_urlsafe(32)
-        OPSession.objects.create(key=key, user_id=str(request.user.pk))
+        if request.session.session_key is None:  # a login outside django.contrib.auth's, not saved yet
+            request.session.save()
+        key = hmac.new(derive_key("op-session"), request.session.session_key.encode(), hashlib.sha256).hexdigest()
+        OPSession.objects.bulk_create([OPSession(key=key, user_id=str(request.user.pk))], ignore_conflicts=True)
         request.session[OP_SESSION_KEY] = key
     return key
 

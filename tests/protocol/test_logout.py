@@ -390,6 +390,28 @@ def test_admin_revoke_of_one_grant_ends_its_op_session(rp, fc_rp, browser, http)
     assert asks_for_login(browser, "rp2")
 
 
+def test_first_authorizations_of_one_login_at_once_make_one_op_session(rp, user):
+    """Two first authorizations of one login, each reading the Django session before the other wrote
+    the OP session's key into it (single sign-on in two tabs at once): one OP session, not two."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.test import RequestFactory
+
+    from oidc_provider.logout import op_session_key
+
+    browser = HttpClient()
+    browser.login(username="alice", password="pw")
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    requests = []
+    for _ in range(2):
+        request = RequestFactory().get("/oidc/authorize")
+        request.session, request.user = store(browser.session.session_key), user
+        requests.append(request)
+    assert len({op_session_key(request) for request in requests}) == 1
+    assert OPSession.objects.count() == 1
+
+
 def test_op_session_ending_during_the_request_refuses_the_grant(rp, browser, http):
     """The end commits after the request began and before its grant is written (the race with
     ``end_op_sessions``): no grant is made in the ended session, and the user signs in again."""
