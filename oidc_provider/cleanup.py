@@ -43,7 +43,8 @@ def _childless():
 def targets():
     """What ``clear_expired`` removes, in order."""
     failure_age = dt.timedelta(seconds=oidc_settings.BACKCHANNEL_LOGOUT_FAILURE_RETENTION)
-    # an ended OP session is still read while a browser may bring its key back (logout.op_session_ended)
+    # ended OP sessions are kept as long as a browser may bring their key back; once removed, such a key
+    # counts as ended too (storage.sessions.op_session_live)
     op_session_age = dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
     return [
         Target("grants", SessionNode,

@@ -10,7 +10,7 @@ committed, and returns the front-channel logout URLs for the user's page to load
 import hashlib
 import hmac
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from idpyoidc.server.constant import DIVIDER
 
@@ -18,7 +18,7 @@ from oidc_provider.conf import oidc_settings
 from oidc_provider.crypto import derive_key
 from oidc_provider.models import OPSession, SessionNode
 from oidc_provider.server import get_server
-from oidc_provider.storage.sessions import load_node, revoke_nodes, subtree
+from oidc_provider.storage.sessions import load_node, op_session_live, revoke_nodes, subtree
 
 OP_SESSION_KEY = "oidc_provider.op_session"
 
@@ -39,14 +39,10 @@ def op_session_key(request) -> str:
 
 
 def op_session_ended(request) -> bool:
-    """Was this browser's OP session ended elsewhere (the admin) while its Django session lives on?"""
+    """Was this browser's OP session ended elsewhere (the admin), or its row removed, while its Django
+    session lives on?"""
     key = request.session.get(OP_SESSION_KEY)
-    if not key:
-        return False
-    with connection.cursor() as cursor:  # on every authorization request: a statement, not an ORM query
-        table = connection.ops.quote_name(OPSession._meta.db_table)
-        cursor.execute(f'SELECT 1 FROM {table} WHERE "key" = %s AND "ended_at" IS NOT NULL', [key])
-        return cursor.fetchone() is not None
+    return bool(key) and not op_session_live(key)
 
 
 def id_token_in_op_session(request, id_token) -> bool:

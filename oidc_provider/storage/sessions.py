@@ -339,13 +339,22 @@ class OPSessionEnded(Exception):
     """A grant was refused: the OP session it was made in has ended (or is gone) meanwhile."""
 
 
-def _live_op_session_sql():
-    """Is the OP session (``%s``) live? On PostgreSQL held against its end until this transaction ends:
-    ``logout.end_op_sessions`` sets ``ended_at`` and then revokes the session's grants, so a grant
-    inserted meanwhile is either refused here or committed before that revocation looks for it."""
+def _live_op_session_sql(hold=True):
+    """Is the OP session (``%s``) live: its row there, not ended? ``hold``: on PostgreSQL held against
+    its end until this transaction ends: ``logout.end_op_sessions`` sets ``ended_at`` and then revokes
+    the session's grants, so a grant inserted meanwhile is either refused or committed before that
+    revocation looks for it."""
     table = connection.ops.quote_name(OPSession._meta.db_table)
-    lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
+    lock = " FOR SHARE" if hold and connection.vendor == "postgresql" else ""
     return f'SELECT 1 FROM {table} WHERE "key" = %s AND "ended_at" IS NULL{lock}'
+
+
+def op_session_live(key, hold=False) -> bool:
+    """Is the OP session ``key`` live (``_live_op_session_sql``)? A key whose row is gone (``clearexpired``
+    deletes ended ones) is not."""
+    with connection.cursor() as cursor:
+        cursor.execute(_live_op_session_sql(hold), [key])
+        return cursor.fetchone() is not None
 
 
 def _insert(key, fields, op_session="", if_absent=False, under=None, live=False):
@@ -458,11 +467,8 @@ def _insert_grant(unit, key, fields):
     live = bool(unit.op_session)
     if not _insert(key, fields, op_session=unit.op_session, under=fields["parent_key"], live=live):
         unit.begin()
-        if live:
-            with connection.cursor() as cursor:
-                cursor.execute(_live_op_session_sql(), [unit.op_session])
-                if cursor.fetchone() is None:
-                    raise OPSessionEnded(unit.op_session)
+        if live and not op_session_live(unit.op_session, hold=True):
+            raise OPSessionEnded(unit.op_session)
         _ensure_parent(unit, fields["parent_key"])  # no parent yet, or it went meanwhile: (re-)create it
         _insert(key, fields, op_session=unit.op_session)
 

@@ -440,9 +440,13 @@ def test_op_session_gone_means_signing_in_again(rp, browser, http):
     assert SessionNode.objects.filter(kind=SessionNode.GRANT).count() == grants
 
 
-def test_consent_is_not_asked_in_an_ended_op_session(rp, browser, http):
+@pytest.mark.parametrize("end", ["ended", "removed"])
+def test_consent_is_not_asked_in_an_ended_op_session(rp, browser, http, end):
     flows.get_tokens(browser, http)
-    OPSession.objects.update(ended_at="2030-01-01T00:00:00Z")
+    if end == "ended":
+        OPSession.objects.update(ended_at="2030-01-01T00:00:00Z")
+    else:  # by clearexpired, while the browser still holds its key
+        OPSession.objects.all().delete()
     _, challenge = flows.pkce_pair()
     response = browser.get("/oidc/authorize", flows.auth_params(challenge, prompt="consent"))
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
