@@ -82,7 +82,9 @@ def at_once(server, calls):
     before = len(server.access_log())
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         responses = list(pool.map(lambda call: call(), calls))
-    time.sleep(0.2)  # the access log is written after the response
+    deadline = time.monotonic() + 10
+    while len(server.access_log()) < before + len(calls) and time.monotonic() < deadline:
+        time.sleep(0.05)  # a worker writes its access log line after the response
     pids = {pid for pid, _, _ in server.access_log()[before:]}
     assert len(pids) == 2, f"one worker served every request: {pids}"
     return responses
