@@ -2,8 +2,8 @@
 Memcached, the database cache) every worker on every host counts against the same windows.
 
 Fixed windows: ``(count, seconds)`` allows ``count`` events per ``seconds``; ``None`` turns a limit off.
-An event is counted before it is judged (the cache's atomic ``incr``), so workers racing each other
-never let more than ``count`` through.
+An event is counted before it is judged (the cache's ``incr``, atomic on Redis and Memcached), so
+workers racing each other never let more than ``count`` through.
 """
 
 import base64
