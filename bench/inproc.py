@@ -59,7 +59,7 @@ PHASES = [  # (module, class or None, function): CPU inside each, per request, w
     ("django.db.backends.utils", "CursorWrapper", "execute"),
     ("oidc_provider.idpy.client_authn", None, "_check"),
     ("oidc_provider.storage.clients", None, "client_to_idpy"),
-    ("oidc_provider.throttling", None, "retry_after"),
+    ("oidc_provider.throttling", None, "spend"),
     ("oidc_provider.views.base", None, "create_response"),
 ]
 

@@ -80,6 +80,28 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The OP's rate limits count in this cache, so every worker on every host must share it, e.g.
+# CACHE_URL=redis://127.0.0.1:6379/1. The default, a local-memory cache, is each process's own:
+# right for the one-process demo only (`check --deploy` warns: oidc_provider.W036).
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+# Cookies no script can read, not sent with cross-site subrequests (the OP's pages are reached by
+# top-level navigation, which Lax allows).
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+if not DEBUG:
+    # https only: the issuer must be https outside DEBUG (check oidc_provider.E004)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 86400)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+    if env.bool("BEHIND_TLS_PROXY", default=False):
+        # the proxy terminates TLS and sets X-Forwarded-Proto, replacing any value the client sent
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -108,6 +130,8 @@ OIDC_PROVIDER = {
     "CLAIMS_PROVIDER": "example_project.demo.claims.DemoClaimsProvider",
     # open, so that idpy's example RP (flask_rp) can register itself; see docs/idpy-example-rp.md
     "REGISTRATION_POLICY": env("OIDC_REGISTRATION_POLICY", default="open"),
+    # the reverse proxies whose X-Forwarded-For names the client address the rate limits count
+    "TRUSTED_PROXIES": env.list("OIDC_TRUSTED_PROXIES", default=[]),
 }
 
 LOGGING = {

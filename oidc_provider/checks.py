@@ -1,5 +1,6 @@
 """System checks: configuration errors are reported by ``manage.py check``, not at first request."""
 
+import ipaddress
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -69,7 +70,8 @@ def check_settings(app_configs=None, **kwargs):
     return errors + check_token_settings() + check_limits()
 
 
-RATE_LIMITS = ("CLIENT_AUTHN_FAILURE_LIMIT", "CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT", "TOKEN_RATE_LIMIT", "INTROSPECTION_RATE_LIMIT")
+RATE_LIMITS = ("CLIENT_AUTHN_FAILURE_LIMIT", "CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT", "TOKEN_RATE_LIMIT", "INTROSPECTION_RATE_LIMIT",
+               "REGISTRATION_RATE_LIMIT")
 
 
 def _positive(value):
@@ -100,7 +102,24 @@ def check_limits():
                 id="oidc_provider.E031",
             )
         )
+    if not _are_networks(oidc_settings.TRUSTED_PROXIES):
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['TRUSTED_PROXIES'] must be a list of IP addresses or networks (CIDR).",
+                hint='E.g. ["10.0.0.0/8", "::1"]: the addresses your reverse proxies connect from (docs/deployment.md).',
+                id="oidc_provider.E032",
+            )
+        )
     return errors
+
+
+def _are_networks(value):
+    if not isinstance(value, (list, tuple)):
+        return False
+    try:
+        return all(isinstance(v, str) and ipaddress.ip_network(v, strict=False) for v in value)
+    except ValueError:
+        return False
 
 
 def check_token_settings():
@@ -350,6 +369,7 @@ def check_deploy_protocol():
 def check_deploy_limits():
     from django.core.cache import caches
     from django.core.cache.backends.dummy import DummyCache
+    from django.core.cache.backends.filebased import FileBasedCache
     from django.core.cache.backends.locmem import LocMemCache
 
     warnings = []
@@ -373,6 +393,16 @@ def check_deploy_limits():
                 "each worker process counts on its own (or not at all).",
                 hint="Point RATE_LIMIT_CACHE at a cache every worker shares (Redis, Memcached or the database cache).",
                 id="oidc_provider.W036",
+            )
+        )
+    elif isinstance(cache, FileBasedCache):
+        warnings.append(
+            Warning(
+                f"The rate-limit cache {oidc_settings.RATE_LIMIT_CACHE!r} is FileBasedCache: "
+                "the workers of one host share it, but each host counts on its own.",
+                hint="With more than one host, point RATE_LIMIT_CACHE at a cache every host shares "
+                     "(Redis, Memcached or the database cache).",
+                id="oidc_provider.W037",
             )
         )
     return warnings

@@ -88,13 +88,19 @@ DEFAULTS = {
     # Use a cache every worker shares (Redis, Memcached, database) so the limits hold site-wide.
     "RATE_LIMIT_CACHE": "default",
     # Failed client authentications at the token, introspection and revocation endpoints, per
-    # claimed client_id and per REMOTE_ADDR; when reached, every request of that client (address)
-    # is answered 429 until the window ends.
+    # claimed client_id at one client address, and per client address; past a limit, failures are
+    # answered 429 instead of 401 until the window ends. A correct authentication is always served.
     "CLIENT_AUTHN_FAILURE_LIMIT": (10, 60),
     "CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT": (100, 60),
     # Authenticated requests per client at the token and introspection endpoints.
     "TOKEN_RATE_LIMIT": None,
     "INTROSPECTION_RATE_LIMIT": None,
+    # Registration requests (RFC 7591) per client address.
+    "REGISTRATION_RATE_LIMIT": (20, 3600),
+    # Addresses or networks (CIDR) of the reverse proxies in front of the OP: a request from one
+    # is counted against the right-most X-Forwarded-For address that is not a trusted proxy.
+    # []: the client address is REMOTE_ADDR.
+    "TRUSTED_PROXIES": [],
     # Seconds a failed back-channel delivery stays recorded before `clearexpired` removes it.
     "BACKCHANNEL_LOGOUT_FAILURE_RETENTION": 30 * 86400,
 }

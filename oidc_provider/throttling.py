@@ -2,14 +2,18 @@
 Memcached, the database cache) every worker on every host counts against the same windows.
 
 Fixed windows: ``(count, seconds)`` allows ``count`` events per ``seconds``; ``None`` turns a limit off.
+An event is counted before it is judged (the cache's ``incr``, atomic on Redis and Memcached), so
+workers racing each other never let more than ``count`` through.
 """
 
 import base64
 import hashlib
+import ipaddress
 import json
 import logging
 import math
 import time
+from functools import lru_cache
 from urllib.parse import unquote_plus
 
 from django.core.cache import caches
@@ -17,6 +21,8 @@ from django.core.cache import caches
 from oidc_provider.conf import oidc_settings
 
 PREFIX = "oidc_provider:rl"
+# An IPv6 host is usually given a whole /64: its addresses are one client address.
+IPV6_PREFIX = 64
 logger = logging.getLogger(__name__)
 
 
@@ -35,47 +41,81 @@ def _window(seconds, now=None):
     return index, max(1, math.ceil((index + 1) * seconds - now))
 
 
-def retry_after(*checks):
-    """Seconds until ``subject`` may try again under ``limit``, for every ``(scope, subject, limit)``
-    of ``checks`` (the longest wait; 0 if all are within their limits), read in one cache round trip."""
-    now = time.time()
-    windows = {}
-    for scope, subject, limit in checks:
-        if limit and subject is not None:
-            count, seconds = limit
-            index, remaining = _window(seconds, now)
-            windows[_key(scope, subject, index)] = (count, remaining)
-    if not windows:
-        return 0
-    try:
-        used = _cache().get_many(list(windows))
-    except Exception as err:  # an unreachable cache must not take the OP down: fail open, loudly
-        logger.error("rate-limit cache unavailable: %s", type(err).__name__)
-        return 0
-    return max((remaining for key, (count, remaining) in windows.items() if used.get(key, 0) >= count), default=0)
-
-
-def hit(scope, subject, limit):
-    """Count one event of ``subject`` against ``limit``."""
-    if not limit or subject is None:
-        return
-    count, seconds = limit
-    index, _ = _window(seconds)
-    key = _key(scope, subject, index)
+def _incr(key, seconds):
+    """The key's count after adding one; 0 if the cache cannot be reached."""
     try:
         cache = _cache()
         try:
-            cache.incr(key)
+            return cache.incr(key)
         except ValueError:  # the window's first event (or its key expired): start the count
-            if not cache.add(key, 1, timeout=seconds + 1):
-                cache.incr(key)  # another worker started it first
-    except Exception as err:
+            # kept for two windows: hosts whose clocks differ by less than a window still share it
+            if cache.add(key, 1, timeout=2 * seconds):
+                return 1
+            return cache.incr(key)  # another worker started it first
+    except Exception as err:  # an unreachable cache must not take the OP down: fail open, loudly
         logger.error("rate-limit cache unavailable: %s", type(err).__name__)
+        return 0
+
+
+def spend(*checks):
+    """Count one event against each ``(scope, subject, limit)`` of ``checks``; the seconds until the
+    longest of the windows whose limit is now exceeded ends (0: every count is within its limit).
+    A ``None`` subject or limit is skipped."""
+    now = time.time()
+    wait = 0
+    for scope, subject, limit in checks:
+        if not limit or subject is None:
+            continue
+        count, seconds = limit
+        index, remaining = _window(seconds, now)
+        if _incr(_key(scope, subject, index), seconds) > count:
+            wait = max(wait, remaining)
+    return wait
+
+
+def pair(client_id, address):
+    """One subject for a client at one address (None when either is unknown)."""
+    return None if client_id is None or address is None else f"{client_id}\0{address}"
+
+
+@lru_cache(maxsize=16)
+def _networks(proxies):
+    return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
+
+
+def _ip(value):
+    try:
+        address = ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+    return getattr(address, "ipv4_mapped", None) or address
+
+
+def client_address(request):
+    """The address a request came from, as the rate limits count it: ``REMOTE_ADDR``, unless that is
+    one of TRUSTED_PROXIES; then the right-most ``X-Forwarded-For`` entry that is not a trusted
+    proxy (the entries left of it were written by the client, which may write anything). A malformed
+    entry ends the walk at the last trusted hop. IPv6 addresses count by their /64. None: unknown."""
+    address = _ip(request.META.get("REMOTE_ADDR") or "")
+    if address is None:
+        return None
+    proxies = _networks(tuple(oidc_settings.TRUSTED_PROXIES))
+    if any(address in network for network in proxies):
+        for hop in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+            forwarded = _ip(hop)
+            if forwarded is None:
+                break
+            address = forwarded
+            if not any(address in network for network in proxies):
+                break
+    if address.version == 6:
+        return str(ipaddress.IPv6Network((int(address), IPV6_PREFIX), strict=False))
+    return str(address)
 
 
 def claimed_client_id(request, params):
     """The client_id a request claims (HTTP Basic, RFC 6749 §2.3.1, or the ``client_id``
-    parameter), unverified: what failures and requests are counted against."""
+    parameter), unverified: what failed authentications are counted against."""
     header = request.headers.get("Authorization", "")
     if header[:6].lower() == "basic ":
         try:

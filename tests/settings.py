@@ -1,5 +1,6 @@
 """Settings for the test suite: SQLite by default, PostgreSQL when DATABASE_URL is set."""
 
+import json
 import os
 from urllib.parse import urlsplit
 
@@ -78,10 +79,22 @@ OIDC_PROVIDER = {
     "JWKS_MAX_AGE": 1,
     # the end-to-end RPs register themselves; tests of the other policies override it
     "REGISTRATION_POLICY": "open",
-    # the hostile-input and end-to-end suites send floods of bad credentials from one address;
-    # tests/protocol/test_rate_limits.py turns the (default) limits back on
+    # the hostile-input and end-to-end suites send floods of bad credentials and register many
+    # clients from one address; tests/protocol/test_rate_limits.py and tests/hostile/test_lockout.py
+    # turn the (default) limits back on
     "CLIENT_AUTHN_FAILURE_LIMIT": None,
     "CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT": None,
+    "REGISTRATION_RATE_LIMIT": None,
+    # OIDC_TEST_SETTINGS: JSON merged in, for a live server of the end-to-end suite
+    **json.loads(os.environ.get("OIDC_TEST_SETTINGS") or "{}"),
 }
+
+# OIDC_TEST_CACHE_URL (django-environ syntax, e.g. redis://127.0.0.1:6379/0): a cache the live servers
+# of one test share, under the key prefix OIDC_TEST_CACHE_PREFIX. Otherwise each process has its own.
+if os.environ.get("OIDC_TEST_CACHE_URL"):
+    import environ
+
+    CACHES = {"default": {**environ.Env.cache_url_config(os.environ["OIDC_TEST_CACHE_URL"]),
+                          "KEY_PREFIX": os.environ.get("OIDC_TEST_CACHE_PREFIX", "oidc-test")}}
 
 # No LOGGING for idpyoidc here on purpose: the app itself keeps its loggers at WARNING.

@@ -210,7 +210,8 @@ def hardened(settings):
         "ISSUER": "https://op.example", "SECRET": "s", "KEY_ENCRYPTION_SECRET": "k", "REQUIRE_PKCE": True,
         "RATE_LIMIT_CACHE": "shared",
     }
-    settings.CACHES = {**settings.CACHES, "shared": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "t"}}
+    settings.CACHES = {**settings.CACHES, "shared": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "t"},
+                       "files": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": "/nonexistent"}}
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     return settings
@@ -249,6 +250,7 @@ def test_ssl_redirect_is_enough_without_a_proxy(hardened):
         ({"CLIENT_AUTHN_FAILURE_LIMIT": None}, "W035"),
         ({"CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT": None}, "W035"),
         ({"RATE_LIMIT_CACHE": "default"}, "W036"),  # the test project's default cache is locmem
+        ({"RATE_LIMIT_CACHE": "files"}, "W037"),
     ],
 )
 def test_deploy_checks_of_op_settings(hardened, override, check_id):
@@ -265,11 +267,21 @@ def test_deploy_checks_of_op_settings(hardened, override, check_id):
         ({"CLIENT_AUTHN_FAILURE_LIMIT": (10, -1)}, "E031"),
         ({"CLIENT_AUTHN_FAILURE_LIMIT": ("10", 60)}, "E031"),
         ({"MAX_REQUEST_BODY": None}, "E031"),
+        ({"REGISTRATION_RATE_LIMIT": (20,)}, "E031"),
+        ({"TRUSTED_PROXIES": "10.0.0.1"}, "E032"),  # a string, not a list
+        ({"TRUSTED_PROXIES": ["10.0.0.300"]}, "E032"),
+        ({"TRUSTED_PROXIES": ["proxy.internal"]}, "E032"),
+        ({"TRUSTED_PROXIES": [None]}, "E032"),
     ],
 )
 def test_limit_settings_are_checked(hardened, override, check_id):
     hardened.OIDC_PROVIDER = {**hardened.OIDC_PROVIDER, **override}
     assert ids(check_settings()) == [f"oidc_provider.{check_id}"]
+
+
+def test_trusted_proxies_take_addresses_and_networks(hardened):
+    hardened.OIDC_PROVIDER = {**hardened.OIDC_PROVIDER, "TRUSTED_PROXIES": ["10.0.0.1", "10.1.0.0/16", "::1", "fd00::/8"]}
+    assert check_settings() == []
 
 
 def test_checks_are_registered():

@@ -117,7 +117,7 @@ class EndpointView(View):
     lazy = False  # open the transaction only when needed (storage.unit_of_work)
     no_store = True
     multi_valued = ()  # parameters that may repeat; idpyoidc gets them as lists
-    authenticates_client = False  # failed client authentications here count against the limits
+    authenticates_client = False  # failed client authentications here count against the failure limits
     rate_limit = None  # the setting with this endpoint's per-client request limit
 
     def dispatch(self, request, *args, **kwargs):
@@ -154,13 +154,6 @@ class EndpointView(View):
         repeated = repeated_parameter(params, self.multi_valued)
         if repeated:
             return self.error_response({"error": "invalid_request", "error_description": f"Repeated parameter: {repeated}"})
-        client_id = throttling.claimed_client_id(request, params) if self.authenticates_client else None
-        address = request.META.get("REMOTE_ADDR")
-        limit = getattr(oidc_settings, self.rate_limit) if self.rate_limit else None
-        wait = throttling.retry_after((self.endpoint_name, client_id, limit), *self.authn_limits(client_id, address))
-        if wait:
-            logger.warning("rate limit reached at %s", self.endpoint_name)
-            return too_many_requests(wait)
         endpoint = self.endpoint
         info = http_info(request)
         with unit_of_work(lock=self.lock, read_only=self.read_only, lazy=self.lazy):
@@ -168,15 +161,15 @@ class EndpointView(View):
                 parsed = endpoint.parse_request(self.request_arg(params), http_info=info)
             except CLIENT_AUTH_ERRORS as err:
                 logger.info("client authentication failed at %s: %s", self.endpoint_name, type(err).__name__)
-                self.count_authn_failure(client_id, address)
-                return self.client_auth_failed()
+                return self.failure_limited(request, params) or self.client_auth_failed()
             except Exception as err:  # hostile input reaches idpyoidc's parsers first
                 logger.info("unparseable request at %s: %s", self.endpoint_name, type(err).__name__)
                 return self.error_response({"error": "invalid_request", "error_description": "Malformed request"})
             if is_error(parsed) and parsed.get("error") == "invalid_client":
-                self.count_authn_failure(client_id, address)
-            else:  # counted once the client is authenticated: claiming a client_id spends none of its quota
-                throttling.hit(self.endpoint_name, client_id, limit)
+                return self.failure_limited(request, params) or self.error_response(parsed)
+            throttled = self.request_limited(request, params, parsed)
+            if throttled:
+                return throttled
             if is_error(parsed):
                 return self.error_response(parsed)
             result = endpoint.process_request(parsed, http_info=info)
@@ -184,17 +177,39 @@ class EndpointView(View):
                 return self.error_response(result)
             return create_response(endpoint.do_response(request=parsed, **result), no_store=self.no_store)
 
-    def authn_limits(self, client_id, address):
-        """The failed-client-authentication limits this client (address) must be within: ``(scope,
-        subject, limit)`` as ``throttling`` counts them."""
+    def failure_limited(self, request, params):
+        """Count a failed client authentication against its client at its address and against the
+        address; past either limit, the 429 to answer instead of the failure. Only failures are
+        judged: a request that authenticates is never refused for failures, its own or others'."""
         if not self.authenticates_client:
-            return []
-        return [("authn-client", client_id, oidc_settings.CLIENT_AUTHN_FAILURE_LIMIT),
-                ("authn-address", address, oidc_settings.CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT)]
+            return None
+        address = throttling.client_address(request)
+        client = throttling.pair(throttling.claimed_client_id(request, params), address)
+        wait = throttling.spend(("authn-failure", client, oidc_settings.CLIENT_AUTHN_FAILURE_LIMIT),
+                                ("authn-failure-address", address, oidc_settings.CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT))
+        if not wait:
+            return None
+        logger.warning("failed client authentications over the limit at %s", self.endpoint_name)
+        return too_many_requests(wait)
 
-    def count_authn_failure(self, client_id, address):
-        for scope, subject, limit in self.authn_limits(client_id, address):
-            throttling.hit(scope, subject, limit)
+    def request_limited(self, request, params, parsed):
+        """Count a request that passed client authentication against ``rate_limit``: per client when
+        the client proved who it is; per client and address when it did not (a public client, which
+        anyone can name) or when the request was refused (idpyoidc's error does not say whether the
+        client authenticated). Past the limit, the 429 to answer."""
+        limit = getattr(oidc_settings, self.rate_limit) if self.rate_limit else None
+        if not limit:
+            return None
+        if not is_error(parsed) and parsed.get("authenticated"):
+            subject = parsed["client_id"]
+        else:
+            client_id = throttling.claimed_client_id(request, params) if is_error(parsed) else parsed.get("client_id")
+            subject = throttling.pair(client_id, throttling.client_address(request))
+        wait = throttling.spend((self.endpoint_name, subject, limit))
+        if not wait:
+            return None
+        logger.warning("rate limit reached at %s", self.endpoint_name)
+        return too_many_requests(wait)
 
     def client_auth_failed(self):
         return invalid_client()

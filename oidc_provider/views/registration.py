@@ -4,9 +4,10 @@
 from django.db import transaction
 from django.db.models import F
 
+from oidc_provider import throttling
 from oidc_provider.conf import oidc_settings
 from oidc_provider.models import InitialAccessToken
-from oidc_provider.views.base import EndpointView, bearer_challenge, oauth_error
+from oidc_provider.views.base import EndpointView, bearer_challenge, oauth_error, too_many_requests
 
 
 class RegistrationView(EndpointView):
@@ -22,6 +23,9 @@ class RegistrationView(EndpointView):
         policy = oidc_settings.REGISTRATION_POLICY
         if policy == "none":
             return oauth_error("access_denied", "This provider does not accept dynamic client registration.", status=403)
+        wait = throttling.spend(("registration", throttling.client_address(request), oidc_settings.REGISTRATION_RATE_LIMIT))
+        if wait:  # every attempt counts, refused ones too: guessed initial access tokens included
+            return too_many_requests(wait)
         with transaction.atomic():
             token = None
             if policy == "initial_access_token":

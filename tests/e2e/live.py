@@ -75,12 +75,14 @@ class LiveServer:
     """``gunicorn tests.wsgi:application`` on 127.0.0.1:<free port> against ``db``.
 
     ``issuer`` defaults to the server's own URL; a second process that must act as the same OP
-    is given the first one's issuer. ``access_log`` lines are ``<worker pid> <request line> <status>``.
+    is given the first one's issuer. ``env``: more variables for tests/settings.py (``OIDC_TEST_SETTINGS``,
+    ``OIDC_TEST_CACHE_URL``). ``access_log`` lines are ``<worker pid> <request line> <status>``.
     """
 
-    def __init__(self, db: Database, workers=1, issuer=None):
+    def __init__(self, db: Database, workers=1, issuer=None, env=None):
         self.db = db
         self.workers = workers
+        self.extra_env = env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.issuer = issuer or f"{self.url}/oidc"
@@ -95,6 +97,7 @@ class LiveServer:
             "DJANGO_SETTINGS_MODULE": "tests.settings",
             "OIDC_TEST_ISSUER": self.issuer,
             "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
         }
 
     def manage(self, *args) -> str:
@@ -156,3 +159,16 @@ class LiveServer:
             request_line, status = rest.rsplit(" ", 1)
             rows.append((pid, request_line, int(status)))
         return rows
+
+
+def delete_cache_keys(url, prefix):
+    """Delete the keys of a Django cache on the Redis at ``url`` under ``prefix``, and only those
+    (Django's ``clear()`` would empty the whole Redis database, other runs' keys included)."""
+    import redis
+
+    if not prefix:
+        raise ValueError("a key prefix is needed: without one every key would go")
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)

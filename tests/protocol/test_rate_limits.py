@@ -1,5 +1,6 @@
-"""Rate limits on failed client authentication and on the token and introspection endpoints, and
-request body size limits (issue 6 hardening; DESIGN.md rule 4)."""
+"""Rate limits on failed client authentication, on the token, introspection and registration
+endpoints, the client address they count, and request body size limits (issue 6 hardening;
+DESIGN.md rule 4; issue 15). The lockout attacks are in tests/hostile/test_lockout.py."""
 
 import json
 
@@ -11,9 +12,10 @@ from tests import flows
 
 @pytest.fixture(autouse=True)
 def limits(settings):
-    """The default limits (tests/settings.py turns the failure limits off for the other suites),
-    plus ``values``."""
-    defaults = {k: v for k, v in settings.OIDC_PROVIDER.items() if not k.startswith("CLIENT_AUTHN_FAILURE")}
+    """The default limits (tests/settings.py turns the failure and registration limits off for the
+    other suites), plus ``values``."""
+    defaults = {k: v for k, v in settings.OIDC_PROVIDER.items()
+                if not k.startswith("CLIENT_AUTHN_FAILURE") and k != "REGISTRATION_RATE_LIMIT"}
     settings.OIDC_PROVIDER = defaults
 
     def configure(**values):
@@ -22,23 +24,24 @@ def limits(settings):
     return configure
 
 
-def assert_throttled(response):
+def assert_throttled(response, window=60):
     assert response.status_code == 429, response.content
     assert response.json()["error"] == "temporarily_unavailable"
     assert response["Cache-Control"] == "no-store" and response["Content-Type"] == "application/json"
-    assert 1 <= int(response["Retry-After"]) <= 60
+    assert 1 <= int(response["Retry-After"]) <= window
 
 
 def bad_token_request(http, client_id="rp1"):
     return flows.token_request(http, {"grant_type": "authorization_code", "code": "x"}, client_id, "wrong")
 
 
-def test_failed_client_authentications_lock_the_client_out(rp, http):
+def test_failures_past_the_limit_are_answered_429(rp, http):
     for _ in range(10):
         assert flows.error_of(bad_token_request(http), 401) == "invalid_client"
     assert_throttled(bad_token_request(http))
-    # the right secret does not get through during the lockout: that is what stops guessing
-    assert_throttled(flows.introspect(http, "anything"))
+    assert_throttled(flows.introspect(http, "anything", secret="wrong"))
+    # the right secret is still served: a failure counter never refuses a correct authentication
+    assert flows.introspect(http, "anything").json() == {"active": False}
 
 
 def test_the_lockout_is_per_client(rp, http):
@@ -52,16 +55,18 @@ def test_failed_authentications_are_counted_per_address_too(rp, http, limits):
     limits(CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT=(3, 60))
     for n in range(3):
         assert bad_token_request(http, f"nobody{n}").status_code == 401
-    assert_throttled(flows.introspect(http, "anything"))
+    assert_throttled(flows.introspect(http, "anything", secret="wrong"))
+    assert flows.introspect(http, "anything").json() == {"active": False}
     elsewhere = HttpClient(REMOTE_ADDR="192.0.2.7")
-    assert flows.introspect(elsewhere, "anything").json() == {"active": False}
+    assert flows.error_of(flows.introspect(elsewhere, "anything", secret="wrong"), 401) == "invalid_client"
 
 
 def test_failures_at_introspection_and_revocation_count(rp, http, limits):
     limits(CLIENT_AUTHN_FAILURE_LIMIT=(2, 60))
     assert flows.introspect(http, "t", secret="wrong").status_code == 401
     assert flows.revoke(http, "t", secret="wrong").status_code == 401
-    assert_throttled(flows.introspect(http, "t"))
+    assert_throttled(flows.revoke(http, "t", secret="wrong"))
+    assert flows.revoke(http, "t").status_code == 200
 
 
 def test_successful_authentications_do_not_count(rp, http):
@@ -107,12 +112,12 @@ def test_the_window_ends(rp, http, limits, monkeypatch):
     limits(CLIENT_AUTHN_FAILURE_LIMIT=(1, 60))
     clock = SimpleNamespace(now=1_000_040.0)  # 20 s into a window
     monkeypatch.setattr(throttling, "time", SimpleNamespace(time=lambda: clock.now))
-    bad_token_request(http)
-    response = flows.introspect(http, "anything")
+    assert bad_token_request(http).status_code == 401
+    response = bad_token_request(http)
     assert_throttled(response)
     assert response["Retry-After"] == "40"
     clock.now += 40
-    assert flows.introspect(http, "anything").status_code == 200
+    assert bad_token_request(http).status_code == 401
 
 
 # request body size
@@ -166,9 +171,9 @@ def test_an_unreachable_cache_fails_open(rp, http, monkeypatch):
     assert flows.introspect(http, "anything").status_code == 200
 
 
-def test_the_limits_are_read_in_one_cache_round_trip(rp, http, limits, monkeypatch):
-    """A token request is within three limits (its client's failures, its address's, its client's
-    requests): one ``get_many``, never a ``get`` each."""
+def test_a_correct_authentication_reads_no_failure_counter(rp, http, limits, monkeypatch):
+    """A request that authenticates touches no failure counter (none can refuse it), and with no
+    request limit configured makes no cache round trip at all; a failure is one ``incr`` per limit."""
     from django.core.cache import caches
 
     from oidc_provider import throttling
@@ -177,16 +182,98 @@ def test_the_limits_are_read_in_one_cache_round_trip(rp, http, limits, monkeypat
 
     class Recording:
         def __getattr__(self, name):
-            method = getattr(caches["default"], name)
-            return lambda *args, **kwargs: calls.append((name, len(args[0]) if name == "get_many" else 1)) or method(
-                *args, **kwargs)
+            calls.append(name)
+            return getattr(caches["default"], name)
 
-    limits(TOKEN_RATE_LIMIT=(100, 60))
     monkeypatch.setattr(throttling, "_cache", Recording)
-    response = flows.token_request(http, {"grant_type": "client_credentials"})
-    assert flows.error_of(response) == "unauthorized_client"  # authenticated: counted as a request
-    assert calls[0] == ("get_many", 3) and [name for name, _ in calls].count("get_many") == 1
-    assert "get" not in [name for name, _ in calls]
+    assert flows.introspect(http, "anything").status_code == 200
+    assert calls == []
+    limits(INTROSPECTION_RATE_LIMIT=(100, 60))
+    assert flows.introspect(http, "anything").status_code == 200
+    assert calls == ["incr", "add"]  # the window's first request starts its count
     calls.clear()
-    assert flows.error_of(bad_token_request(http), 401) == "invalid_client"
-    assert calls[0] == ("get_many", 3) and "get" not in [name for name, _ in calls]
+    assert flows.error_of(flows.introspect(http, "anything", secret="wrong"), 401) == "invalid_client"
+    assert calls == ["incr", "add", "incr", "add"]  # the client at its address; the address
+
+
+# registration
+
+
+def register(http, **extra):
+    body = json.dumps({"redirect_uris": ["https://rp.example/cb"]})
+    return http.post("/oidc/register", body, content_type="application/json", **extra)
+
+
+def test_registration_is_limited_per_client_address(db, http, limits, monkeypatch):
+    from types import SimpleNamespace
+
+    from oidc_provider import throttling
+
+    monkeypatch.setattr(throttling, "time", SimpleNamespace(time=lambda: 1_000_040.0))
+    limits(REGISTRATION_RATE_LIMIT=(3, 60))
+    for _ in range(3):
+        assert register(http).status_code == 201
+    response = register(http)
+    assert_throttled(response)
+    assert response["Retry-After"] == "40"
+    assert response.json() == {"error": "temporarily_unavailable", "error_description": "Too many requests; retry later"}
+    assert register(HttpClient(REMOTE_ADDR="192.0.2.7")).status_code == 201
+
+
+def test_registration_is_limited_by_default(db, http):
+    from oidc_provider.conf import DEFAULTS
+
+    count, seconds = DEFAULTS["REGISTRATION_RATE_LIMIT"]
+    for _ in range(count):
+        assert register(http).status_code == 201
+    assert_throttled(register(http), seconds)
+
+
+def test_refused_registrations_count_too(db, http, limits):
+    """Guessing initial access tokens spends the address's registrations."""
+    limits(REGISTRATION_RATE_LIMIT=(2, 60), REGISTRATION_POLICY="initial_access_token")
+    for _ in range(2):
+        assert register(http, HTTP_AUTHORIZATION="Bearer guess").status_code == 401
+    assert_throttled(register(http, HTTP_AUTHORIZATION="Bearer guess"))
+
+
+def test_no_registration_limit_where_registration_is_off(db, http, limits):
+    limits(REGISTRATION_RATE_LIMIT=(1, 60), REGISTRATION_POLICY="none")
+    for _ in range(3):
+        assert flows.error_of(register(http), 403) == "access_denied"
+
+
+# the client address
+
+
+@pytest.mark.parametrize(
+    "remote, forwarded, trusted, expected",
+    [
+        ("203.0.113.5", "192.0.2.1", [], "203.0.113.5"),  # no trusted proxy: the header is the client's word
+        ("203.0.113.5", "192.0.2.1", ["10.0.0.0/8"], "203.0.113.5"),  # not from a trusted proxy
+        ("10.0.0.1", "192.0.2.1", ["10.0.0.0/8"], "192.0.2.1"),
+        ("10.0.0.1", "198.51.100.9, 192.0.2.1", ["10.0.0.0/8"], "192.0.2.1"),  # a spoofed entry on the left
+        ("10.0.0.1", "192.0.2.1, 10.0.0.2", ["10.0.0.0/8"], "192.0.2.1"),  # two proxies
+        ("10.0.0.1", "192.0.2.1,10.0.0.2 ,  10.0.0.3", ["10.0.0.0/8"], "192.0.2.1"),
+        ("10.0.0.1", "10.0.0.3, 10.0.0.2", ["10.0.0.0/8"], "10.0.0.3"),  # proxies all the way
+        ("10.0.0.1", "", ["10.0.0.0/8"], "10.0.0.1"),  # no header
+        ("10.0.0.1", None, ["10.0.0.1"], "10.0.0.1"),
+        ("10.0.0.1", "not-an-address", ["10.0.0.0/8"], "10.0.0.1"),  # malformed: the proxy itself
+        ("10.0.0.1", "192.0.2.1, junk", ["10.0.0.0/8"], "10.0.0.1"),
+        ("10.0.0.1", "192.0.2.1:4711", ["10.0.0.0/8"], "10.0.0.1"),  # ports are not addresses
+        ("10.0.0.1", "junk, 192.0.2.1", ["10.0.0.0/8"], "192.0.2.1"),
+        ("::1", "2001:db8:1:2::99", ["::1"], "2001:db8:1:2::/64"),
+        ("2001:db8::1", None, [], "2001:db8::/64"),  # an IPv6 host's /64 is one address
+        ("::ffff:203.0.113.5", None, [], "203.0.113.5"),
+        ("", None, [], None),
+        ("unix:/run/gunicorn.sock", None, [], None),
+    ],
+)
+def test_the_client_address(settings, remote, forwarded, trusted, expected):
+    from django.test import RequestFactory
+
+    from oidc_provider.throttling import client_address
+
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "TRUSTED_PROXIES": trusted}
+    extra = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
+    assert client_address(RequestFactory().get("/", REMOTE_ADDR=remote, **extra)) == expected
