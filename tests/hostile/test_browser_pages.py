@@ -137,7 +137,8 @@ def test_form_post_error_after_consent_cannot_inject_script(browser):
 def test_idpyoidc_form_post_errors_are_not_html(op, call):
     """Defect 63: both ways idpyoidc builds a form_post error page itself give the error instead."""
     endpoint = get_server().get_endpoint("authorization")
-    request = {"response_mode": "form_post", "redirect_uri": flows.REDIRECT_URI, "state": XSS, "response_type": ["code"]}
+    request = {"response_mode": "form_post", "redirect_uri": flows.REDIRECT_URI, "state": XSS,
+               "response_type": ["code"]}
     if call == "setup_auth":
         result = endpoint.response_mode(request, endpoint._login_required_error(flows.REDIRECT_URI, request))
         assert result == {"error": "login_required", "state": XSS}
@@ -212,7 +213,8 @@ def test_prompt_none_error_of_a_self_registered_client_is_not_an_open_redirect(r
 
 
 def test_form_post_error_of_a_self_registered_client_is_not_submitted_by_script(registered):
-    params = auth_params(client_id=registered, redirect_uri=EVIL, prompt="none", scope="openid", response_mode="form_post")
+    params = auth_params(client_id=registered, redirect_uri=EVIL, prompt="none", scope="openid",
+                         response_mode="form_post")
     response = HttpClient().get("/oidc/authorize", params)
     page = interstitial(response)
     assert_locked_down(response, page, script=False, form_action="https://evil.example")
