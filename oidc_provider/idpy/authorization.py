@@ -19,7 +19,32 @@ def registered_redirect_uri(cinfo, redirect_uri) -> bool:
     return redirect_uri in registered
 
 
+# OIDC Core §3.1.2.6: the error for each request-object parameter this OP does not take.
+UNSUPPORTED_PARAMETERS = {"request": "request_not_supported", "request_uri": "request_uri_not_supported"}
+
+
 class Authorization(IdpyAuthorization):
+    def parse_request(self, request, http_info=None, **kwargs):
+        """Defect 64: discovery says ``request_parameter_supported: false``, yet the stock request
+        message unpacks a ``request`` object (unsigned included) and lets it replace ``scope``,
+        ``state`` and the rest. Both request-object parameters are refused before anything reads them."""
+        for name, error in UNSUPPORTED_PARAMETERS.items():
+            if isinstance(request, dict) and name in request:
+                return self.error_cls(error=error, error_description=f"The {name} parameter is not supported")
+        return super().parse_request(request, http_info=http_info, **kwargs)
+
+    def response_mode(self, request, response_args=None, return_uri="", fragment_enc=None, **kwargs):
+        """Defect 63: for ``form_post`` the stock method formats an HTML page with the response
+        values unescaped (``FORM_POST``/``inputs()``: a ``state`` of ``"/><script>`` runs on the OP's
+        origin), and formats it before ``authz_part2`` adds ``iss`` (RFC 9207 §2), so the page has
+        none. Here no HTML is made: the response is returned as for ``query`` (``iss`` is added to it
+        afterwards) and the view renders the form; an error is returned as the error itself."""
+        if request.get("response_mode") != "form_post":
+            return super().response_mode(request, response_args, return_uri, fragment_enc, **kwargs)
+        if "error" in response_args:
+            return {k: v for k, v in response_args.items() if k in ("error", "error_description", "state")}
+        return {**kwargs, "response_args": response_args, "return_uri": return_uri}
+
     def _post_parse_request(self, request, client_id, context, **kwargs):
         """Defect 60: exact redirect_uri matching before idpyoidc's lenient one."""
         if "redirect_uri" in request and not registered_redirect_uri(context.cdb.get(client_id), request["redirect_uri"]):

@@ -9,42 +9,31 @@ from urllib.parse import urlencode
 
 from django.contrib import auth
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from idpyoidc.message.oidc import AuthorizationRequest
-from idpyoidc.server.oauth2.authorization import FORM_POST, get_uri, inputs
+from idpyoidc.server.oauth2.authorization import get_uri
 from idpyoidc.time_util import utc_time_sans_frac
 
 from oidc_provider.conf import oidc_settings
 from oidc_provider.idpy.authorization import registered_redirect_uri
 from oidc_provider.logout import op_session_ended, op_session_key
-from oidc_provider.models import Client
 from oidc_provider.server import get_server
 from oidc_provider.signals import AUTH_TIME_SESSION_KEY, LOGIN_ID_SESSION_KEY
 from oidc_provider.storage.clients import client_row
 from oidc_provider.storage.sessions import OPSessionEnded
 from oidc_provider.storage.unit_of_work import unit_of_work
 from oidc_provider.views.base import http_info, is_error, repeated_parameter
+from oidc_provider.views.pages import error_page, form_post, never_framed, redirect, vetted
 
 PENDING_SESSION_KEY = "oidc_provider.pending"
 MAX_PENDING = 10
-
-
-def never_framed(response):
-    """OP pages must not be framed by another site (clickjacking of consent; RFC 9700 §4.16)."""
-    response["X-Frame-Options"] = "DENY"
-    response["Content-Security-Policy"] = "frame-ancestors 'none'"
-    return response
-
-
-def error_page(request, description, status=400, title="This sign-in request cannot be completed"):
-    """Errors that cannot be sent to a verified redirect_uri are shown, never redirected."""
-    context = {"title": title, "description": description}
-    return never_framed(render(request, "oidc_provider/error.html", context, status=status))
+EXPIRED = "This sign-in request has expired. Go back to the application and start again."
+CLIENT_GONE = "The application is no longer registered here."
 
 
 def authorization_endpoint():
@@ -64,28 +53,25 @@ def verified_redirect_uri(params: dict):
         return None
 
 
-def redirect_error(params: dict, redirect_uri, error, description=""):
-    """An authorization error response (RFC 6749 §4.1.2.1) with ``iss`` (RFC 9207)."""
+def redirect_error(request, params: dict, redirect_uri, error, description=""):
+    """An authorization error response (RFC 6749 §4.1.2.1) with ``iss`` (RFC 9207). A client that
+    registered itself gets it through a page the person clicks on (RFC 9700 §4.11.2): with
+    ``prompt=none`` it could otherwise send anyone's browser anywhere it registered."""
     args = {"error": error}
     if description:
         args["error_description"] = description
     if params.get("state"):
         args["state"] = params["state"]
     args["iss"] = oidc_settings.ISSUER
+    direct = vetted(client_row(params.get("client_id")))
+    page = {"title": "This sign-in request cannot be completed", "description": description or error}
     mode = params.get("response_mode")
     if mode == "form_post":
-        return HttpResponse(FORM_POST.format(inputs=inputs(args), action=redirect_uri))
+        return form_post(request, redirect_uri, args, auto_submit=direct, context=page)
     if mode == "fragment":
-        return HttpResponseRedirect(f"{redirect_uri}#{urlencode(args)}")
+        return redirect(request, f"{redirect_uri}#{urlencode(args)}", direct, page)
     separator = "&" if "?" in redirect_uri else "?"
-    return HttpResponseRedirect(f"{redirect_uri}{separator}{urlencode(args)}")
-
-
-def idpy_response(result: dict) -> HttpResponse:
-    """idpyoidc's authorization ``do_response`` output: a redirect, or a form_post page."""
-    if result.get("response_placement") == "body":
-        return HttpResponse(result["response"])
-    return HttpResponseRedirect(result["response"])
+    return redirect(request, f"{redirect_uri}{separator}{urlencode(args)}", direct, page)
 
 
 def auth_time(request) -> int:
@@ -151,7 +137,7 @@ class AuthorizationFlow:
         self.prompt = list(parsed.get("prompt", []))
 
     def error(self, error, description=""):
-        return redirect_error(self.parsed.to_dict(), self.parsed["redirect_uri"], error, description)
+        return redirect_error(self.request, self.parsed.to_dict(), self.parsed["redirect_uri"], error, description)
 
     def sign_out_if_ended(self):
         """An OP session ended elsewhere (the admin) takes the Django session with it: the user signs
@@ -217,11 +203,13 @@ class AuthorizationFlow:
             result = endpoint.process_request(self.parsed, http_info=http_info(self.request), authn=authn)
             if "http_response" in result:  # idpyoidc still wants a login (e.g. max_age): do it
                 return self.redirect_to_login()
-            if is_error(result):
-                return self.error(result["error"], result.get("error_description", ""))
-            if "response_msg" in result:  # form_post error page built by idpyoidc
-                return HttpResponse(result["response_msg"])
-            return idpy_response(endpoint.do_response(request=self.parsed, **result))
+            args = result.get("response_args", {})
+            if is_error(result) or is_error(args):  # every error response takes redirect_error's way
+                error = result if is_error(result) else args
+                return self.error(error["error"], error.get("error_description", ""))
+            if self.parsed.get("response_mode") == "form_post":  # defect 63: never idpyoidc's HTML
+                return form_post(self.request, result["return_uri"], args)
+            return HttpResponseRedirect(endpoint.do_response(request=self.parsed, **result)["response"])
 
 
 def in_one_unit(flow, step):
@@ -259,7 +247,7 @@ class AuthorizationView(View):
         redirect_uri = verified_redirect_uri(flat)
         if repeated:
             if redirect_uri:
-                return redirect_error(flat, redirect_uri, "invalid_request", f"Repeated parameter: {repeated}")
+                return redirect_error(request, flat, redirect_uri, "invalid_request", f"Repeated parameter: {repeated}")
             return error_page(request, f"Repeated parameter: {repeated}")
         try:
             parsed = authorization_endpoint().parse_request(flat, http_info=http_info(request))
@@ -268,7 +256,7 @@ class AuthorizationView(View):
         if is_error(parsed):
             description = parsed.get("error_description", "")
             if redirect_uri and parsed["error"] not in ("invalid_client", "unauthorized_client"):
-                return redirect_error(flat, redirect_uri, parsed["error"], description)
+                return redirect_error(request, flat, redirect_uri, parsed["error"], description)
             return error_page(request, description or parsed["error"])
         self.flow = AuthorizationFlow(request, parsed)
         return self.flow.run()
@@ -280,7 +268,7 @@ class ResumeView(View):
     def get(self, request):
         entry = load_pending(request, request.GET.get("k"), pop=True)
         if entry is None:
-            return error_page(request, "This sign-in request has expired. Go back to the application and start again.")
+            return error_page(request, EXPIRED)
         parsed = AuthorizationRequest().from_json(entry["request"])
         if entry["login_before"] is not None and request.session.get(LOGIN_ID_SESSION_KEY, "") == entry["login_before"]:
             # the user came back without logging in again: ask again
@@ -308,21 +296,27 @@ class ConsentView(View):
     def get(self, request):
         parsed = self.pending(request)
         if parsed is None:
-            return error_page(request, "This sign-in request has expired. Go back to the application and start again.")
-        client = Client.objects.get(client_id=parsed["client_id"])
+            return error_page(request, EXPIRED)
+        client = client_row(parsed["client_id"])
+        if client is None:  # deleted or deactivated since the request was made
+            return error_page(request, CLIENT_GONE)
         scopes = list(parsed.get("scope", []))
         claims = {s: oidc_settings.SCOPES_TO_CLAIMS.get(s, []) for s in scopes if s != "openid"}
         context = {"client": client, "scopes": scopes, "claims": claims, "key": request.GET["k"], "user": request.user}
-        return never_framed(render(request, self.template_name, context))
+        response = never_framed(render(request, self.template_name, context))
+        response["Cache-Control"] = "no-store"  # it names the user and the pending request's key
+        return response
 
     def post(self, request):
         parsed = self.pending(request)
         if parsed is None:
-            return error_page(request, "This sign-in request has expired. Go back to the application and start again.")
+            return error_page(request, EXPIRED)
         load_pending(request, request.POST.get("k"), pop=True)
+        client = client_row(parsed["client_id"])
+        if client is None:  # its redirect_uri is no longer one to send anything to
+            return error_page(request, CLIENT_GONE)
         flow = AuthorizationFlow(request, parsed)
         if request.POST.get("decision") != "allow":
             return flow.error("access_denied", "The user denied the request")
-        client = Client.objects.get(client_id=parsed["client_id"])
         oidc_settings.CONSENT_POLICY().remember(request.user, client, list(parsed.get("scope", [])))
         return in_one_unit(flow, flow.issue)

@@ -18,10 +18,10 @@ from idpyoidc.server.oauth2.authorization import verify_uri
 
 from oidc_provider.conf import oidc_settings
 from oidc_provider.logout import end_op_session, id_token_in_op_session
-from oidc_provider.models import Client
 from oidc_provider.server import get_server
-from oidc_provider.views.authorization import error_page
+from oidc_provider.storage.clients import client_row
 from oidc_provider.views.base import is_error, repeated_parameter
+from oidc_provider.views.pages import destination, error_page, vetted
 
 CONFIRM_SALT = "oidc_provider.logout.confirm"
 LOGOUT_ERROR = "This sign-out request cannot be completed"
@@ -38,10 +38,12 @@ def language(ui_locales) -> str:
 
 
 def page(request, template, context, lang, status=200):
-    """A logout page in ``lang``, never cached."""
+    """A logout page in ``lang``, never cached, and never named in a ``Referer`` (its URL may hold
+    ``id_token_hint``; the front-channel frames and the continue link would send it)."""
     with translation.override(lang):
         response = render(request, template, context, status=status)
     response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
     return response
 
 
@@ -60,18 +62,22 @@ def post_logout_target(parsed, client_id):
     return uri
 
 
-def signed_out(request, frontchannel_urls, target, lang):
-    """Straight to the client when no front-channel URL has to be loaded first."""
-    if target and not frontchannel_urls:
+def signed_out(request, frontchannel_urls, target, lang, direct):
+    """Straight to the client when no front-channel URL has to be loaded first. A client that
+    registered itself is never continued to unasked (RFC 9700 §4.11.2: anyone could register a
+    ``post_logout_redirect_uri`` and send browsers there): the page shows its host and a link."""
+    if target and direct and not frontchannel_urls:
         return HttpResponseRedirect(target)
-    return page(request, "oidc_provider/signed_out.html", {"frontchannel_urls": frontchannel_urls, "continue_url": target}, lang)
+    context = {"frontchannel_urls": frontchannel_urls, "continue_url": target, "auto_continue": direct,
+               "host": destination(target) if target else ""}
+    return page(request, "oidc_provider/signed_out.html", context, lang)
 
 
-def log_out(request, target, lang):
+def log_out(request, target, lang, direct):
     """End the OP session (tokens revoked, back-channel logout sent) and the Django session."""
     frontchannel_urls = end_op_session(request)
     auth.logout(request)
-    return signed_out(request, frontchannel_urls, target, lang)
+    return signed_out(request, frontchannel_urls, target, lang, direct)
 
 
 @method_decorator([csrf_exempt, xframe_options_deny], name="dispatch")
@@ -103,13 +109,14 @@ class EndSessionView(View):
             client_id = client_id or hint["aud"][0]
         target = post_logout_target(parsed, client_id)
         lang = language(parsed.get("ui_locales"))
+        client = client_row(client_id)
+        direct = vetted(client)
         if not request.user.is_authenticated:
-            return signed_out(request, [], target, lang)
+            return signed_out(request, [], target, lang, direct)
         if hint is not None and id_token_in_op_session(request, hint):
-            return log_out(request, target, lang)
+            return log_out(request, target, lang, direct)
         # §2: without a hint of the current session, the user is asked
-        client = Client.objects.filter(client_id=client_id, is_active=True).first() if client_id else None
-        pending = signing.dumps({"target": target, "lang": lang}, salt=CONFIRM_SALT)
+        pending = signing.dumps({"target": target, "lang": lang, "direct": direct}, salt=CONFIRM_SALT)
         return page(request, "oidc_provider/logout_confirm.html", {"client": client, "pending": pending}, lang)
 
 
@@ -128,6 +135,7 @@ class LogoutConfirmView(View):
                               title=LOGOUT_ERROR)
         if request.POST.get("decision") != "logout":
             return page(request, "oidc_provider/signed_out.html", {"stayed": True}, pending["lang"])
+        direct = pending.get("direct", False)  # absent from a page served before this release: ask
         if not request.user.is_authenticated:
-            return signed_out(request, [], pending["target"], pending["lang"])
-        return log_out(request, pending["target"], pending["lang"])
+            return signed_out(request, [], pending["target"], pending["lang"], direct)
+        return log_out(request, pending["target"], pending["lang"], direct)

@@ -134,6 +134,27 @@ def test_consent_page_needs_a_pending_request(rp, browser):
     assert browser.get("/oidc/consent?k=made-up").status_code == 400
 
 
+def test_consent_page_is_never_cached(rp, browser):
+    response = browser.get(browser.get("/oidc/authorize", flows.auth_params("x" * 43))["Location"])
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize("removal", ["deleted", "deactivated"])
+def test_client_removed_while_the_consent_page_is_open_gets_the_error_page(rp, browser, method, removal):
+    """A client removed between the redirect to consent and the consent page or its answer was a 500
+    (the consent view read the client with ``Client.objects.get``)."""
+    key = flows.query(browser.get("/oidc/authorize", flows.auth_params("x" * 43)))["k"]
+    clients = Client.objects.filter(client_id="rp1")
+    clients.delete() if removal == "deleted" else clients.update(is_active=False)
+    if method == "get":
+        response = browser.get("/oidc/consent", {"k": key})
+    else:
+        response = browser.post("/oidc/consent", {"k": key, "decision": "allow"})
+    error_page(response)
+    assert b"<p>The application is no longer registered here.</p>" in response.content
+
+
 def test_consent_form_is_csrf_protected(rp, user):
     from django.test import Client as HttpClient
 

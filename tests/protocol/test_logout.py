@@ -102,6 +102,19 @@ def test_logout_endpoint_accepts_post(rp, browser, http, end_session):
     assert not is_logged_in(browser)
 
 
+def test_end_session_takes_a_posted_hint_without_a_csrf_token(rp, user, http, end_session):
+    """RP-Initiated Logout 1.0 §2: an RP may POST the hint (keeping it out of URLs and access logs);
+    its form comes from the RP's origin, so it carries no CSRF token of the OP's."""
+    Client.objects.filter(client_id="rp1").update(skip_consent=True)  # no consent form to post
+    browser = HttpClient(enforce_csrf_checks=True)
+    browser.login(username="alice", password="pw")
+    tokens = flows.get_tokens(browser, http)
+    response = end_session(browser, method="post", id_token_hint=tokens["id_token"], post_logout_redirect_uri=BYE,
+                           state="s-2")
+    assert response.status_code == 302 and response["Location"] == f"{BYE}?state=s-2"
+    assert not is_logged_in(browser) and userinfo(http, tokens).status_code == 401
+
+
 def test_expired_hint_is_accepted(rp, browser, http, end_session):
     """RP-Initiated Logout 1.0 §2: the OP accepts an expired ID token as id_token_hint."""
     tokens = flows.get_tokens(browser, http)
@@ -200,6 +213,58 @@ def test_not_logged_in_goes_straight_back(rp, browser, http, end_session):
     assert is_logged_in(browser) and userinfo(http, tokens).status_code == 200
     plain = HttpClient().get("/oidc/end_session")
     assert plain.status_code == 200 and b"You are signed out" in plain.content
+
+
+# RFC 9700 §4.11.2: a client that registered itself is not redirected to unasked
+
+
+def self_registered(client_id="rp1"):
+    Client.objects.filter(client_id=client_id).update(registered_via="registration")
+
+
+def continue_page(response, target):
+    """The signed-out page with one link to ``target``, its host named, and nothing that follows it."""
+    page = response.content.decode()
+    assert response.status_code == 200 and "Location" not in response and "You are signed out" in page
+    assert f'<a id="continue" href="{target}">Continue to rp.example</a>' in page
+    assert "<strong>rp.example</strong>" in page and "<script" not in page and "http-equiv" not in page
+    assert response["Cache-Control"] == "no-store" and response["Referrer-Policy"] == "no-referrer"
+
+
+def test_logout_of_a_self_registered_client_shows_where_it_goes(rp, browser, http, end_session):
+    self_registered()
+    tokens = flows.get_tokens(browser, http)
+    response = end_session(browser, id_token_hint=tokens["id_token"], post_logout_redirect_uri=BYE, state="s-1")
+    continue_page(response, f"{BYE}?state=s-1")
+    assert not is_logged_in(browser) and userinfo(http, tokens).status_code == 401  # the logout itself happened
+
+
+def test_confirmed_logout_of_a_self_registered_client_shows_where_it_goes(rp, browser, http):
+    self_registered()
+    flows.get_tokens(browser, http)
+    form = confirm_form(browser.get("/oidc/end_session", {"client_id": "rp1", "post_logout_redirect_uri": BYE}))
+    continue_page(browser.post("/oidc/end_session/confirm", {**form, "decision": "logout"}), BYE)
+    assert not is_logged_in(browser)
+
+
+def test_front_channel_logout_does_not_continue_to_a_self_registered_client(rp, fc_rp, browser, http, end_session):
+    self_registered()
+    back = flows.get_tokens(browser, http)
+    flows.get_tokens(browser, http, client_id="rp2", secret="s3cret2")
+    response = end_session(browser, id_token_hint=back["id_token"], post_logout_redirect_uri=BYE)
+    continue_page(response, BYE)
+    assert "<iframe src=\"https://rp.example/frontchannel?" in response.content.decode()  # rp2 is still told
+
+
+def test_anonymous_logout_of_a_self_registered_client_shows_where_it_goes(rp, http):
+    self_registered()
+    continue_page(http.get("/oidc/end_session", {"client_id": "rp1", "post_logout_redirect_uri": BYE}), BYE)
+
+
+def test_trusted_self_registered_client_is_redirected_to_after_logout(rp, http):
+    Client.objects.filter(client_id="rp1").update(registered_via="registration", skip_consent=True)
+    response = http.get("/oidc/end_session", {"client_id": "rp1", "post_logout_redirect_uri": BYE})
+    assert response.status_code == 302 and response["Location"] == BYE
 
 
 # the confirmation page

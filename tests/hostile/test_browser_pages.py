@@ -1,0 +1,241 @@
+"""What the browser is shown on the way back to a client: nothing a client or a browser sends runs as
+script on the OP's origin, request objects are refused, and a client that registered itself cannot
+use the OP as an open redirector (RFC 9700 §4.11.2)."""
+
+import base64
+import hashlib
+import json
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client as HttpClient
+
+from oidc_provider.models import Client
+from oidc_provider.server import get_server, reset_server
+from tests import flows
+
+ISSUER = "http://testserver/oidc"
+XSS = '"/><script>alert(document.domain)</script>'
+EVIL = "https://evil.example/landing"
+SUBMIT_SCRIPT = "document.forms[0].submit();\n"
+
+
+class Page(HTMLParser):
+    """The parts of an OP page these tests look at: forms, their inputs, links, scripts, styles."""
+
+    def __init__(self, html):
+        super().__init__()
+        self.forms, self.links, self.scripts, self.styles, self.buttons, self._text = [], [], [], [], [], None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.forms.append({"action": attrs["action"], "method": attrs["method"], "inputs": {}})
+        elif tag == "input":
+            self.forms[-1]["inputs"][attrs["name"]] = attrs["value"]
+        elif tag == "a":
+            self.links.append(attrs["href"])
+        elif tag == "button":
+            self.buttons.append(attrs)
+        elif tag in ("script", "style"):
+            self._text = (self.scripts if tag == "script" else self.styles, [])
+
+    def handle_data(self, data):
+        if self._text:
+            self._text[1].append(data)
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style") and self._text:
+            self._text[0].append("".join(self._text[1]))
+            self._text = None
+
+
+def sha256_source(text):
+    return f"'sha256-{base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()}'"
+
+
+def csp(response):
+    return dict(d.strip().split(" ", 1) for d in response["Content-Security-Policy"].split(";"))
+
+
+def assert_locked_down(response, page, *, script, form_action="'none'"):
+    """CSP: nothing but the page's own style and (auto-submit) script, a form post to the client only."""
+    expected = {"default-src": "'none'", "style-src": sha256_source(page.styles[0]), "form-action": form_action,
+                "frame-ancestors": "'none'", "base-uri": "'none'"}
+    if script:
+        assert page.scripts == [SUBMIT_SCRIPT]
+        expected["script-src"] = sha256_source(SUBMIT_SCRIPT)
+    else:
+        assert page.scripts == []
+    assert csp(response) == expected
+    assert response["Cache-Control"] == "no-store" and response["Referrer-Policy"] == "no-referrer"
+    assert response["X-Frame-Options"] == "DENY" and "Location" not in response
+
+
+def form_post_page(response, *, script=True):
+    assert response.status_code == 200 and response["Content-Type"] == "text/html; charset=utf-8"
+    page = Page(response.content.decode())
+    assert b"<script>alert" not in response.content
+    [form] = page.forms
+    assert form["action"] == flows.REDIRECT_URI and form["method"] == "post"
+    assert page.buttons == [{"class": "primary", "type": "submit"}]  # without JavaScript: one click
+    assert_locked_down(response, page, script=script, form_action="https://rp.example")
+    return form["inputs"]
+
+
+@pytest.fixture
+def op(db):
+    reset_server()
+    flows.make_client()
+    get_user_model().objects.create_user("alice", "alice@example.com", "pw")
+    yield
+    reset_server()
+
+
+@pytest.fixture
+def browser(op):
+    browser = HttpClient()
+    browser.login(username="alice", password="pw")
+    return browser
+
+
+def auth_params(**overrides):
+    return flows.auth_params(flows.pkce_pair()[1], **overrides)
+
+
+# Finding 1: reflected XSS through response_mode=form_post
+
+
+def test_form_post_state_cannot_inject_script_on_the_error_path(op):
+    response = HttpClient().get("/oidc/authorize", auth_params(response_mode="form_post", prompt="none", state=XSS))
+    assert form_post_page(response) == {
+        "error": "login_required", "error_description": "The user is not logged in", "state": XSS, "iss": ISSUER,
+    }
+    assert b'value="&quot;/&gt;&lt;script&gt;alert(document.domain)&lt;/script&gt;"' in response.content
+
+
+def test_form_post_state_cannot_inject_script_on_the_success_path(browser):
+    Client.objects.filter(client_id="rp1").update(skip_consent=True)  # no consent page: the code at once
+    response = browser.get("/oidc/authorize", auth_params(response_mode="form_post", state=XSS))
+    inputs = form_post_page(response)
+    assert set(inputs) == {"code", "state", "scope", "iss", "client_id"}
+    assert inputs["state"] == XSS and inputs["iss"] == ISSUER  # RFC 9207: iss in every response mode
+    assert set(inputs["scope"].split()) == {"openid", "profile", "email"} and inputs["client_id"] == "rp1"
+
+
+def test_form_post_error_after_consent_cannot_inject_script(browser):
+    response = flows.authorize(browser, flows.pkce_pair()[1], consent="deny", response_mode="form_post", state=XSS)
+    assert form_post_page(response) == {
+        "error": "access_denied", "error_description": "The user denied the request", "state": XSS, "iss": ISSUER,
+    }
+
+
+@pytest.mark.parametrize("call", ["setup_auth", "exception"])
+def test_idpyoidc_form_post_errors_are_not_html(op, call):
+    """Defect 63: both ways idpyoidc builds a form_post error page itself give the error instead."""
+    endpoint = get_server().get_endpoint("authorization")
+    request = {"response_mode": "form_post", "redirect_uri": flows.REDIRECT_URI, "state": XSS,
+               "response_type": ["code"]}
+    if call == "setup_auth":
+        result = endpoint.response_mode(request, endpoint._login_required_error(flows.REDIRECT_URI, request))
+        assert result == {"error": "login_required", "state": XSS}
+    else:
+        result = endpoint.error_by_response_mode({}, request, "server_error", "boom")
+        assert result == {"error": "server_error", "error_description": "boom", "state": XSS}
+
+
+# Finding 5: request objects, which discovery says are not supported
+
+
+def unsigned_request_object(**claims):
+    part = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()  # noqa: E731
+    return f"{part({'alg': 'none'})}.{part(claims)}."
+
+
+def test_unsigned_request_object_cannot_change_scope_or_state(browser):
+    Client.objects.filter(client_id="rp1").update(skip_consent=True)
+    forged = unsigned_request_object(client_id="rp1", scope="openid", state="forged", redirect_uri=flows.REDIRECT_URI,
+                                     response_type="code", nonce="n-1")
+    response = browser.get("/oidc/authorize", auth_params(request=forged))
+    assert response.status_code == 302
+    assert flows.query(response) == {"error": "request_not_supported", "state": "st-1", "iss": ISSUER,
+                                     "error_description": "The request parameter is not supported"}
+
+
+def test_request_uri_is_refused_before_anything_fetches_it(browser):
+    response = browser.get("/oidc/authorize", auth_params(request_uri="https://127.0.0.1:1/request.jwt"))
+    assert response.status_code == 302
+    assert flows.query(response) == {"error": "request_uri_not_supported", "state": "st-1", "iss": ISSUER,
+                                     "error_description": "The request_uri parameter is not supported"}
+
+
+def test_request_object_with_an_unregistered_redirect_uri_gets_the_error_page(browser):
+    response = browser.get("/oidc/authorize", auth_params(request=unsigned_request_object(), redirect_uri=EVIL))
+    assert response.status_code == 400 and "Location" not in response
+    assert b"<p>The request parameter is not supported</p>" in response.content
+
+
+# Finding 7: open redirector through open registration
+
+
+@pytest.fixture
+def registered(op):
+    """A client that registered itself (open registration) with an attacker's redirect URIs."""
+    body = {"redirect_uris": [EVIL], "post_logout_redirect_uris": [EVIL], "token_endpoint_auth_method": "none"}
+    response = HttpClient().post("/oidc/register", json.dumps(body), content_type="application/json")
+    assert response.status_code == 201, response.content
+    return response.json()["client_id"]
+
+
+def interstitial(response):
+    """The page a person must click through: the destination's host shown, no redirect, no script."""
+    assert response.status_code == 200
+    page = Page(response.content.decode())
+    assert b"<strong>evil.example</strong>" in response.content and b"Continue to evil.example" in response.content
+    return page
+
+
+@pytest.mark.parametrize("mode", ["query", "fragment"])
+def test_prompt_none_error_of_a_self_registered_client_is_not_an_open_redirect(registered, mode):
+    params = auth_params(client_id=registered, redirect_uri=EVIL, prompt="none", scope="openid", response_mode=mode)
+    response = HttpClient().get("/oidc/authorize", params)
+    page = interstitial(response)
+    assert_locked_down(response, page, script=False)
+    [link] = page.links
+    parts = urlsplit(link)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == EVIL
+    args = {k: v[0] for k, v in parse_qs(parts.query if mode == "query" else parts.fragment).items()}
+    assert args == {"error": "login_required", "error_description": "The user is not logged in", "state": "st-1",
+                    "iss": ISSUER}
+
+
+def test_form_post_error_of_a_self_registered_client_is_not_submitted_by_script(registered):
+    params = auth_params(client_id=registered, redirect_uri=EVIL, prompt="none", scope="openid",
+                         response_mode="form_post")
+    response = HttpClient().get("/oidc/authorize", params)
+    page = interstitial(response)
+    assert_locked_down(response, page, script=False, form_action="https://evil.example")
+    assert page.forms == [{"action": EVIL, "method": "post", "inputs": {
+        "error": "login_required", "error_description": "The user is not logged in", "state": "st-1", "iss": ISSUER}}]
+
+
+def test_trusted_self_registered_client_is_redirected_to(registered):
+    Client.objects.filter(client_id=registered).update(skip_consent=True)  # an administrator vetted it
+    params = auth_params(client_id=registered, redirect_uri=EVIL, prompt="none", scope="openid")
+    response = HttpClient().get("/oidc/authorize", params)
+    assert response.status_code == 302 and response["Location"].startswith(EVIL + "?error=login_required&")
+
+
+def test_code_response_to_a_self_registered_client_is_still_a_redirect(registered, browser):
+    response = flows.authorize(browser, flows.pkce_pair()[1], client_id=registered, redirect_uri=EVIL, scope="openid")
+    assert response.status_code == 302 and response["Location"].startswith(EVIL + "?")
+    assert set(flows.query(response)) == {"code", "state", "scope", "iss", "client_id"}
+
+
+def test_anonymous_end_session_of_a_self_registered_client_is_not_an_open_redirect(registered):
+    params = {"client_id": registered, "post_logout_redirect_uri": EVIL, "state": "s-1"}
+    page = interstitial(HttpClient().get("/oidc/end_session", params))
+    assert page.links == [f"{EVIL}?state=s-1"] and page.scripts == []
