@@ -64,9 +64,10 @@ class Registration(IdpyRegistration):
         """Register through idpyoidc, then store the client as a row in the same transaction.
 
         Defect 36: stock error codes (``invalid_configuration_request``, ``invalid_request``…) are not
-        RFC 7591 §3.2.2's, every client but a public one is given a secret (a ``private_key_jwt``
-        client too, which then worked wherever a secret does), and ``client_secret_expires_at``
+        RFC 7591 §3.2.2's, a public client is given a secret, and ``client_secret_expires_at``
         (REQUIRED with a secret, RFC 7591 §3.2.1) is left out when the secret does not expire.
+        Defect 71: a ``private_key_jwt`` client is given a secret too (a second credential, which
+        worked wherever a secret does): only ``client_secret_*`` clients get one.
         """
         set_secret = request.get("token_endpoint_auth_method") in SECRET_METHODS
         jwks = copy.deepcopy(request.get("jwks"))  # importing it into the key jar mutates it (drops "use")

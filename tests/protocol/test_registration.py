@@ -97,7 +97,7 @@ def test_public_client_gets_no_secret_and_needs_pkce(db, http):
 
 
 def test_a_private_key_jwt_client_is_registered_without_a_secret(db, http):
-    """The code before this fix issued one, which then worked at introspection and revocation."""
+    """Defect 71: the code before this fix issued one, which then worked at introspection and revocation."""
     from cryptojwt.jwk.ec import new_ec_key
 
     public = new_ec_key("P-256", kid="k1").serialize()
