@@ -5,6 +5,8 @@ import json
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename, get_user_model
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html, format_html_join
 
 from oidc_provider.crypto import generate_client_secret
@@ -12,15 +14,6 @@ from oidc_provider.forms import ClientForm
 from oidc_provider.logout import revoke_subtrees
 from oidc_provider.models import BackchannelLogoutFailure, Client, Consent, InitialAccessToken, SessionNode, SigningKey
 from oidc_provider.storage.keys import public_jwk, rotate_keys
-
-
-def show_secret_once(request, client, secret):
-    """Put ``secret`` in a one-time admin message: it is kept only as a hash."""
-    messages.warning(
-        request,
-        f"Client secret for {client.client_id}: {secret} — copy it now: it is stored only as a hash "
-        "and will not be shown again.",
-    )
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -75,17 +68,33 @@ class ClientAdmin(admin.ModelAdmin):
         return format_html("<pre>{}</pre>", json.dumps(obj.metadata, indent=2, sort_keys=True)) if obj.metadata else "—"
 
     def save_model(self, request, obj, form, change):
-        secret = None
         if obj.is_public:
             obj.require_pkce = True
         if not obj.has_secret:
             obj.set_secret(None)
         elif not obj.client_secret_hash:  # new confidential client, or a public one made confidential
-            secret = generate_client_secret()
-            obj.set_secret(secret)
+            obj.generated_secret = generate_client_secret()  # for the response below, on this instance only
+            obj.set_secret(obj.generated_secret)
         super().save_model(request, obj, form, change)
-        if secret:
-            show_secret_once(request, obj, secret)
+
+    def secret_page(self, request, client, secret):
+        """The page that shows a new ``secret`` once. It is on this response only: never in a message
+        (Django keeps those in a cookie or the session), a log or a row, where only its hash is kept."""
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "client": client, "secret": secret,
+                   "title": f"Client secret for {client.client_id}"}
+        response = TemplateResponse(request, "admin/oidc_provider/client/secret.html", context)
+        add_never_cache_headers(response)
+        return response
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if getattr(obj, "generated_secret", None):
+            return self.secret_page(request, obj, obj.generated_secret)
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        if getattr(obj, "generated_secret", None):
+            return self.secret_page(request, obj, obj.generated_secret)
+        return super().response_change(request, obj)
 
     @admin.action(description="Generate a new secret (one confidential client)", permissions=["change"])
     def new_secret(self, request, queryset):
@@ -102,7 +111,7 @@ class ClientAdmin(admin.ModelAdmin):
         client.set_secret(secret)
         client.save(update_fields=["client_secret_hash", "updated_at"])
         self.log_change(request, client, "Generated a new client secret.")
-        show_secret_once(request, client, secret)
+        return self.secret_page(request, client, secret)
 
 
 def _when(timestamp):

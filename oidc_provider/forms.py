@@ -47,7 +47,9 @@ class ClientForm(forms.ModelForm):
     """A relying party's registration as an administrator edits it; the secret is never a field."""
 
     redirect_uris = URIListField(
-        required=False, help_text="One per line: absolute http(s) URIs without a fragment. At least one for authorization_code."
+        required=False,
+        help_text="One per line: absolute https URIs without a fragment or user:password@ (http only on 127.0.0.1, [::1] "
+        "or localhost). At least one for authorization_code.",
     )
     post_logout_redirect_uris = URIListField(required=False, help_text="One per line, same rules.")
     backchannel_logout_uri = forms.URLField(required=False, max_length=2000, assume_scheme="https",
@@ -140,8 +142,15 @@ class ClientForm(forms.ModelForm):
 
     def clean_backchannel_logout_uri(self):
         uri = self.cleaned_data["backchannel_logout_uri"]
+        problem = metadata.secure_url_problem(uri) if uri else None  # the OP POSTs logout tokens there
+        if problem:
+            raise ValidationError(problem)
+        return uri
+
+    def clean_frontchannel_logout_uri(self):
+        uri = self.cleaned_data["frontchannel_logout_uri"]
         if uri:
-            check_redirect_uri(uri)  # Back-Channel Logout 1.0 §2.2: absolute, no fragment
+            check_redirect_uri(uri)  # loaded by the browser, like a redirect URI
         return uri
 
     def clean_token_exchange(self):

@@ -19,17 +19,49 @@ TOKEN_TYPE_URNS = {
 EXCHANGE_POLICY_KEYS = {"subject_token_types", "requested_token_types", "audiences", "scopes"}
 
 
-def redirect_uri_problem(uri: str):
-    """Why ``uri`` is not an absolute http(s) URI without fragment (RFC 6749 §3.1.2), or None."""
+# RFC 8252 §7.3 (and the "localhost" of §8.3): a native app's loopback redirect may be plain http.
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+# The token endpoint auth methods whose client is issued a secret; other clients get none.
+SECRET_METHODS = ("client_secret_basic", "client_secret_post")
+
+
+def url_problem(uri) -> str | None:
+    """Why ``uri`` is not an absolute http(s) URL without fragment or userinfo, or None. Every URI a
+    client registers passes this: a ``user:pass@`` part hides the real host from whoever reads it."""
+    if not isinstance(uri, str):
+        return f"{uri!r} is not a string."
     try:
         parts = urlsplit(uri)
+        parts.port  # raises for a port that is not one
     except ValueError:
         parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in uri):
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in uri):
         return f"{uri} is not an absolute http(s) URI."
     if "#" in uri:
         return f"{uri} must not contain a fragment."
+    if "@" in parts.netloc:
+        return f"{uri} must not contain a user name or password."
     return None
+
+
+def secure_url_problem(uri, loopback=False) -> str | None:
+    """``url_problem``, and outside DEBUG https; with ``loopback``, http on a loopback host too."""
+    from django.conf import settings
+
+    problem = url_problem(uri)
+    if problem:
+        return problem
+    parts = urlsplit(uri)
+    if parts.scheme == "https" or settings.DEBUG or (loopback and parts.hostname in LOOPBACK_HOSTS):
+        return None
+    if loopback:
+        return f"{uri} must be https (http only on a loopback host: 127.0.0.1, [::1] or localhost, RFC 8252 §7.3)."
+    return f"{uri} must be https."
+
+
+def redirect_uri_problem(uri: str):
+    """Why ``uri`` cannot be a (post-logout) redirect URI (RFC 6749 §3.1.2, RFC 8252 §7.3), or None."""
+    return secure_url_problem(uri, loopback=True)
 
 
 def scope_problem(scopes: list):
@@ -73,14 +105,7 @@ def jwks_problem(jwks):
 
 def jwks_uri_problem(uri: str):
     """Why ``uri`` cannot be a client's jwks_uri, or None: https (http only with DEBUG)."""
-    from django.conf import settings
-
-    problem = redirect_uri_problem(uri)
-    if problem:
-        return problem
-    if not uri.startswith("https://") and not settings.DEBUG:
-        return f"{uri} must be https."
-    return None
+    return secure_url_problem(uri)
 
 
 def client_keys_problem(method: str, jwks, jwks_uri: str):
@@ -92,16 +117,10 @@ def client_keys_problem(method: str, jwks, jwks_uri: str):
     return None
 
 
-def url_problem(uri) -> str | None:
-    """Why ``uri`` is not an absolute http(s) URL without fragment, or None."""
-    if not isinstance(uri, str):
-        return f"{uri!r} is not a string."
-    return redirect_uri_problem(uri)
-
-
 def frontchannel_logout_uri_problem(uri: str, redirect_uris: list) -> str | None:
-    """Front-Channel Logout 1.0 §2: scheme, host and port must be those of a redirect URI."""
-    problem = url_problem(uri)
+    """Front-Channel Logout 1.0 §2: scheme, host and port must be those of a redirect URI (whose
+    rules it follows: it is loaded by the browser)."""
+    problem = redirect_uri_problem(uri)
     if problem:
         return problem
     origin = urlsplit(uri)[:2]
@@ -172,8 +191,8 @@ def _boolean(data, name):
 MAX_URL = 2000  # the length of the Client model's URL fields
 
 
-def _url(data, name):
-    problem = url_problem(data[name])
+def _url(data, name, check=url_problem):
+    problem = check(data[name])
     if problem:
         raise MetadataError(INVALID, f"{name}: {problem}")
     if len(data[name]) > MAX_URL:
@@ -233,6 +252,9 @@ def clean_registration(data) -> dict:
     if method not in [m for m, _ in AUTH_METHODS]:
         raise MetadataError(INVALID, f"token_endpoint_auth_method: unsupported {method!r}.")
     clean["token_endpoint_auth_method"] = method
+    problem = grant_types_problem(grant_types, clean["redirect_uris"], method == "none")
+    if problem:
+        raise MetadataError(INVALID, f"grant_types: {problem}")
 
     if "scope" in data:
         scopes = _string(data, "scope").split()
@@ -249,10 +271,7 @@ def clean_registration(data) -> dict:
             raise MetadataError(INVALID, f"jwks: {problem}")
         clean["jwks"] = data["jwks"]
     if "jwks_uri" in data:
-        problem = jwks_uri_problem(_url(data, "jwks_uri"))
-        if problem:
-            raise MetadataError(INVALID, f"jwks_uri: {problem}")
-        clean["jwks_uri"] = data["jwks_uri"]
+        clean["jwks_uri"] = _url(data, "jwks_uri", jwks_uri_problem)
     problem = client_keys_problem(method, clean.get("jwks"), clean.get("jwks_uri", ""))
     if problem:
         raise MetadataError(INVALID, problem)
@@ -275,7 +294,7 @@ def clean_registration(data) -> dict:
             clean[name] = data[name]
 
     if "backchannel_logout_uri" in data:
-        clean["backchannel_logout_uri"] = _url(data, "backchannel_logout_uri")
+        clean["backchannel_logout_uri"] = _url(data, "backchannel_logout_uri", secure_url_problem)
     if "frontchannel_logout_uri" in data:
         problem = frontchannel_logout_uri_problem(data["frontchannel_logout_uri"], clean["redirect_uris"])
         if problem:
@@ -296,6 +315,8 @@ def clean_registration(data) -> dict:
     if "contacts" in data:
         clean["contacts"] = _strings(data, "contacts")
     return clean
+
+
 def grant_types_problem(grant_types: list, redirect_uris: list, is_public: bool):
     """Why this combination of grant types, redirect URIs and client type cannot work, or None."""
     if not grant_types:

@@ -34,9 +34,10 @@ ENDPOINTS = {
 # request through with no client at all (defect 31), so it is never configured.
 TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "public"]
 ADVERTISED_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
-# Introspection needs a client that can authenticate; a public client may revoke its own tokens.
-INTROSPECTION_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
-REVOCATION_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "public"]
+# Introspection needs a client that can authenticate; a public client may revoke its own tokens. Each
+# client is held to the credential it registered (storage/clients.py).
+INTROSPECTION_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+REVOCATION_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "public"]
 GRANT_TYPES = {
     "authorization_code": "oidc_provider.idpy.token.AccessTokenHelper",
     "refresh_token": "oidc_provider.idpy.refresh_token.RefreshTokenHelper",
@@ -267,6 +268,8 @@ def advertise(provider_info: dict, issuer: str) -> None:
             # RFC 8414 §2; "none" is how RFC 8414 names a public client's client_id-only request
             "introspection_endpoint_auth_methods_supported": INTROSPECTION_AUTH_METHODS,
             "revocation_endpoint_auth_methods_supported": [m if m != "public" else "none" for m in REVOCATION_AUTH_METHODS],
+            "introspection_endpoint_auth_signing_alg_values_supported": list(client_authn.ASSERTION_ALGS),
+            "revocation_endpoint_auth_signing_alg_values_supported": list(client_authn.ASSERTION_ALGS),
         }
     )
     if oidc_settings.REGISTRATION_POLICY == "none":

@@ -73,12 +73,21 @@ def message_texts(response):
     return [str(m) for m in get_messages(response.wsgi_request)]
 
 
+SECRET_ON_PAGE = re.compile(r'<code id="client-secret">([^<]+)</code>')
+
+
 def shown_secret(response):
-    """The secret from the one-time admin message."""
-    found = [re.search(r"Client secret for \S+: (\S+) ", text) for text in message_texts(response)]
-    secrets_shown = [m.group(1) for m in found if m]
-    assert len(secrets_shown) == 1, message_texts(response)
-    return secrets_shown[0]
+    """The secret from the page that shows it, once, and keeps it out of caches and messages."""
+    page = response.content.decode()
+    found = SECRET_ON_PAGE.findall(page)
+    assert len(found) == 1 and page.count(found[0]) == 1, page
+    assert "no-store" in response["Cache-Control"]
+    assert not any(found[0] in text for text in message_texts(response))
+    return found[0]
+
+
+def shows_no_secret(response):
+    return not SECRET_ON_PAGE.search(response.content.decode())
 
 
 @pytest.fixture
@@ -184,10 +193,41 @@ def test_created_client_gets_a_secret_shown_once(admin_client, user):
     assert response.status_code == 200, response.content
 
 
+@pytest.mark.parametrize("storage", ["cookie.CookieStorage", "session.SessionStorage", "fallback.FallbackStorage"])
+@pytest.mark.parametrize("how", ["add", "change to confidential", "new secret action"])
+def test_a_new_client_secret_never_travels_in_the_messages_cookie_or_the_session(admin_client, settings, monkeypatch,
+                                                                                  storage, how):
+    """Django's messages are kept in a signed but readable cookie, or in the session row: a secret put in one
+    can be read back from the browser or from a copy of the database. It is shown on the response page only."""
+    from django.contrib.admin.models import LogEntry
+    from django.contrib.messages.storage.cookie import CookieStorage
+    from django.contrib.sessions.models import Session
+
+    settings.MESSAGE_STORAGE = f"django.contrib.messages.storage.{storage}"
+    secret = "generated-" + secrets.token_urlsafe(16)
+    monkeypatch.setattr("oidc_provider.admin.generate_client_secret", lambda: secret)
+    if how == "add":
+        response = admin_client.post(f"{CHANGELIST}add/", client_form())
+    elif how == "change to confidential":
+        call_command("createclient", "--client-id", "web", "--public", "--redirect-uri", REDIRECT_URI, stdout=open("/dev/null", "w"))
+        response = admin_client.post(f"{CHANGELIST}{Client.objects.get().pk}/change/", client_form(client_id=None))
+    else:
+        response = admin_client.post(CHANGELIST, {"action": "new_secret", "_selected_action": [make_rp("web").pk]})
+
+    cookie = response.cookies.get(CookieStorage.cookie_name)
+    in_cookie = CookieStorage(response.wsgi_request)._decode(cookie.value) if cookie else None
+    assert secret not in str(in_cookie) and not any(secret in c.OutputString() for c in response.cookies.values())
+    assert not any(secret in str(session.get_decoded()) for session in Session.objects.all())
+    assert not any(secret in entry.change_message for entry in LogEntry.objects.all())
+    assert Client.objects.get(client_id="web").check_secret(secret)
+    assert shown_secret(response) == secret
+    assert secret not in admin_client.get(CHANGELIST).content.decode()
+
+
 def test_public_client_gets_no_secret_and_requires_pkce(admin_client):
     response = admin_client.post(f"{CHANGELIST}add/", client_form(token_endpoint_auth_method="none"), follow=True)
     assert response.status_code == 200
-    assert not any("Client secret" in text for text in message_texts(response))
+    assert shows_no_secret(response)
     client = Client.objects.get(client_id="web")
     assert client.client_secret_hash == "" and client.require_pkce
 
@@ -228,7 +268,7 @@ def test_switching_between_public_and_confidential(admin_client):
     client = make_rp()
     url = f"{CHANGELIST}{client.pk}/change/"
     response = admin_client.post(url, client_form(client_id=None, token_endpoint_auth_method="none"), follow=True)
-    assert not any("Client secret" in text for text in message_texts(response))
+    assert shows_no_secret(response)
     client.refresh_from_db()
     assert client.client_secret_hash == "" and client.require_pkce
 
@@ -282,7 +322,7 @@ def test_invalid_client_form_is_rerendered_with_the_error(admin_client, field, v
 def test_logout_uris_are_edited_in_the_admin(admin_client):
     data = client_form(backchannel_logout_uri="https://web.example/bc", backchannel_logout_session_required="on",
                        frontchannel_logout_uri="https://web.example/fc")
-    assert admin_client.post(f"{CHANGELIST}add/", data).status_code == 302
+    assert shown_secret(admin_client.post(f"{CHANGELIST}add/", data))
     client = Client.objects.get(client_id="web")
     assert client.backchannel_logout_uri == "https://web.example/bc" and client.backchannel_logout_session_required
     assert client.frontchannel_logout_uri == "https://web.example/fc" and client.registered_via == "admin"
@@ -486,7 +526,7 @@ def test_private_key_jwt_client_in_the_admin(admin_client):
                                                        "jwks": json.dumps({"keys": [public]})})
     assert "not offered" in response.content.decode()
     response = admin_client.post(f"{CHANGELIST}add/", {**form, "jwks": json.dumps({"keys": [public]})}, follow=True)
-    assert not any("Client secret" in text for text in message_texts(response))
+    assert shows_no_secret(response)
     client = Client.objects.get(client_id="web")
     assert client.jwks == {"keys": [public]} and client.client_secret_hash == ""
     assert client.id_token_signed_response_alg == "ES256"

@@ -34,9 +34,11 @@ def basic_credentials(authorization: str) -> tuple[str, str]:
 
 def _check(client_id, secret):
     """Defect 18: stock compares plain secrets with ``==``; ours are hashed, compared in constant time.
-    A secret with a ``client_secret_expires_at`` in the past no longer works (RFC 7591 §3.2.1)."""
+    A secret with a ``client_secret_expires_at`` in the past no longer works (RFC 7591 §3.2.1), nor
+    does one left on the row of a client that registered no secret method (registration used to issue
+    one to ``private_key_jwt`` clients)."""
     client = client_row(client_id)
-    if client is None or not client.check_secret(secret):
+    if client is None or not client.has_secret or not client.check_secret(secret):
         raise ClientAuthenticationError("Invalid client credentials")
     if client.client_secret_expires_at and client.client_secret_expires_at < time.time():
         raise ClientAuthenticationError("Expired client secret")
@@ -56,9 +58,10 @@ class ClientSecretPost(client_authn.ClientSecretPost):
 def check_assertion(request, issuer):
     """Defect 51: stock checks neither ``sub`` against ``iss`` nor that ``exp`` and ``jti`` are
     present (RFC 7523 §3, OIDC Core §9), ignores ``client_assertion_type`` and a ``client_id``
-    parameter naming another client, and accepts assertions of any lifetime and algorithm. These
-    claims are read before the signature check that idpyoidc then does; nothing is accepted
-    unless both pass."""
+    parameter naming another client, and accepts assertions of any lifetime and algorithm. Defect
+    69: stock accepts an ``aud`` array that names this OP among any other parties; RFC 7523bis wants
+    the OP as its sole audience (a string, or an array of that one value). These claims are read
+    before the signature check that idpyoidc then does; nothing is accepted unless both pass."""
     if request.get("client_assertion_type") != JWT_BEARER:
         raise ClientAuthenticationError("client_assertion_type must be " + JWT_BEARER)
     jws = jws_factory(request["client_assertion"])
@@ -82,18 +85,22 @@ def check_assertion(request, issuer):
         raise ClientAuthenticationError(f"client_assertion needs an exp at most {MAX_ASSERTION_LIFETIME} s ahead")
     if not isinstance(jti, str) or not jti:
         raise ClientAuthenticationError("client_assertion needs a jti")
+    aud = claims.get("aud")
+    if not isinstance(aud, str) and not (isinstance(aud, list) and len(aud) == 1 and isinstance(aud[0], str)):
+        raise ClientAuthenticationError("client_assertion aud must be a single value")
 
 
 class IssuerAudience:
-    """Defect 28: stock wants the assertion's ``aud`` to be the endpoint URL. RFC 7523 §3 lets it be
-    any value identifying the authorization server, and the issuer identifier is the one that
-    does (RFC 7523bis). The endpoint, with the issuer added to the audiences it accepts."""
+    """Defect 28: stock wants the assertion's ``aud`` to be the URL of the endpoint it is sent to.
+    RFC 7523 §3 lets it be any value identifying the authorization server: the issuer identifier
+    (RFC 7523bis) or, as OIDC Core §9 and established practice have it, the token endpoint's URL,
+    at every endpoint alike. The endpoint, with those two as the audiences it accepts."""
 
     def __init__(self, endpoint, issuer):
         self._endpoint, self._issuer = endpoint, issuer
 
     def allowed_target_uris(self):
-        return set(self._endpoint.allowed_target_uris()) | {self._issuer}
+        return {self._issuer, self._endpoint.upstream_get("endpoint", "token").full_path}
 
     def __getattr__(self, name):
         return getattr(self._endpoint, name)

@@ -10,7 +10,7 @@ from idpyoidc.server.oidc.read_registration import RegistrationRead as IdpyRegis
 from idpyoidc.server.oidc.registration import Registration as IdpyRegistration
 from idpyoidc.server.oidc.registration import comb_uri
 
-from oidc_provider.metadata import INVALID, MetadataError, clean_registration
+from oidc_provider.metadata import INVALID, SECRET_METHODS, MetadataError, clean_registration
 from oidc_provider.storage.clients import save_registered_client
 
 # Names the stock messages lack: RFC 7591 §2 and the final RP-Initiated Logout 1.0 §3.1.
@@ -66,8 +66,10 @@ class Registration(IdpyRegistration):
         Defect 36: stock error codes (``invalid_configuration_request``, ``invalid_request``…) are not
         RFC 7591 §3.2.2's, a public client is given a secret, and ``client_secret_expires_at``
         (REQUIRED with a secret, RFC 7591 §3.2.1) is left out when the secret does not expire.
+        Defect 71: a ``private_key_jwt`` client is given a secret too (a second credential, which
+        worked wherever a secret does): only ``client_secret_*`` clients get one.
         """
-        set_secret = request.get("token_endpoint_auth_method") != "none"
+        set_secret = request.get("token_endpoint_auth_method") in SECRET_METHODS
         jwks = copy.deepcopy(request.get("jwks"))  # importing it into the key jar mutates it (drops "use")
         result = super().process_request(request, set_secret=set_secret, **kwargs)
         if "error" in result:

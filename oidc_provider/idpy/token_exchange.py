@@ -57,7 +57,10 @@ class TokenExchangeHelper(MintingFixes, IdpyTokenExchangeHelper):
         usage rules and no audience, then overwrites the new token's expiry with the subject's, so
         ``expires_in``, the row and a JWT's ``exp`` disagree. Here the token gets its class's
         lifetime, never beyond the subject token's, in a grant with the caller's usage rules, and
-        its audience is the requested targets (or the caller)."""
+        its audience is the requested targets (or the caller). Defect 70: stock leaves a refresh
+        token exchanged by its own client for a refresh token live, so the rotation chain forks into
+        two that each refresh on; here the subject is rotated out, as a refresh does, and presenting
+        it again is a replay."""
         context = self.endpoint.upstream_get("context")
         manager = context.session_manager
         info, subject = find_token(context, request["subject_token"], first=TOKEN_CLASSES[request["subject_token_type"]])
@@ -91,4 +94,6 @@ class TokenExchangeHelper(MintingFixes, IdpyTokenExchangeHelper):
             token_type="Bearer",
             lifetime=lifetime,
         )
+        if token.token_class == subject.token_class == "refresh_token" and client_id == info["client_id"]:
+            subject.revoke()
         return self.token_exchange_response(token, request["requested_token_type"])

@@ -11,7 +11,7 @@ from idpyoidc.storage import DictType
 
 from oidc_provider import crypto
 from oidc_provider.conf import oidc_settings
-from oidc_provider.metadata import INFORMATIONAL, TOKEN_TYPE_URNS, token_exchange_problem
+from oidc_provider.metadata import INFORMATIONAL, SECRET_METHODS, TOKEN_TYPE_URNS, token_exchange_problem
 from oidc_provider.models import Client
 from oidc_provider.storage.rows import get_row
 from oidc_provider.storage.unit_of_work import _current
@@ -56,9 +56,12 @@ def client_to_idpy(client: Client) -> dict:
     allowed = client.scopes or list(oidc_settings.SCOPES_TO_CLAIMS)
     if "refresh_token" not in grant_types:
         allowed = [s for s in allowed if s != "offline_access"]  # a refresh token it could not use
-    # Confidential clients may use Basic or post at introspection and revocation, whatever they
-    # registered for the token endpoint (the use cases introspect with Basic).
-    back_channel = ["public"] if client.is_public else sorted({"client_secret_basic", "client_secret_post", client.token_endpoint_auth_method})
+    # idpyoidc's name for a public client's method. Introspection and revocation take the credential
+    # the client registered, nothing else: its key, its client_id alone (a public client, revocation
+    # only), or its secret, there in either of RFC 6749 §2.3.1's forms (Basic is a MUST for a client
+    # with a password; the use cases introspect with it).
+    method = "public" if client.is_public else client.token_endpoint_auth_method
+    back_channel = list(SECRET_METHODS) if method in SECRET_METHODS else [method]
     info = {
         "client_id": client.client_id,
         "client_name": client.client_name,
@@ -73,7 +76,7 @@ def client_to_idpy(client: Client) -> dict:
         "response_types_supported": list(client.response_types or ["code"]),
         # defect 18: enforce the registered token_endpoint_auth_method
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
-        "token_endpoint_client_authn_method": ["public" if client.is_public else client.token_endpoint_auth_method],
+        "token_endpoint_client_authn_method": [method],
         "scope": client.scope or " ".join(allowed),
         "introspection_endpoint_client_authn_method": back_channel,
         "revocation_endpoint_client_authn_method": back_channel,

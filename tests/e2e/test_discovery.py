@@ -30,8 +30,10 @@ def test_discovery_document(op_server, op_discovery):
     ]
     assert op_discovery["introspection_endpoint"] == f"{issuer}/introspect"
     assert op_discovery["revocation_endpoint"] == f"{issuer}/revoke"
-    assert op_discovery["introspection_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"]
-    assert op_discovery["revocation_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post", "none"]
+    assert op_discovery["introspection_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+    assert op_discovery["revocation_endpoint_auth_methods_supported"] == [
+        "client_secret_basic", "client_secret_post", "private_key_jwt", "none"
+    ]
 
 
 def test_discovery_is_json(op_server):

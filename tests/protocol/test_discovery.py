@@ -20,8 +20,10 @@ def test_discovery_lists_what_works(db, http):
     ]
     assert info["introspection_endpoint"] == ISSUER + "/introspect"
     assert info["revocation_endpoint"] == ISSUER + "/revoke"
-    assert info["introspection_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"]
-    assert info["revocation_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post", "none"]
+    assert info["introspection_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+    assert info["revocation_endpoint_auth_methods_supported"] == [
+        "client_secret_basic", "client_secret_post", "private_key_jwt", "none"
+    ]
     assert info["code_challenge_methods_supported"] == ["S256"]
     assert info["subject_types_supported"] == ["public"]
     assert info["id_token_signing_alg_values_supported"] == ["RS256", "PS256", "ES256", "EdDSA"]

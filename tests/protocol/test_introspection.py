@@ -34,7 +34,9 @@ def test_the_hint_is_honoured_but_not_trusted(tokens, http, hint):
     assert flows.introspect(http, tokens["refresh_token"], token_type_hint=hint).json()["token_type"] == "N_A"
 
 
-def test_client_secret_post_and_basic_both_work_whatever_was_registered(tokens, http):
+def test_a_secret_client_may_send_its_secret_in_either_form(tokens, http):
+    """RFC 6749 §2.3.1: Basic is a MUST for a client with a password; the registered method names the
+    token endpoint's form. Only the secret: see test_private_key_jwt.py for the other credentials."""
     data = {"token": tokens["access_token"], "client_id": "rp1", "client_secret": "s3cret"}
     assert http.post("/oidc/introspect", data).json()["active"] is True
     Client.objects.filter(client_id="rp1").update(token_endpoint_auth_method="client_secret_post")

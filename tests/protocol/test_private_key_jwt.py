@@ -58,9 +58,10 @@ def code_for(browser, client_id="pk1"):
     return code, verifier
 
 
-@pytest.mark.parametrize("aud", [TOKEN_ENDPOINT, ISSUER, [ISSUER, "https://other.example"]])
+@pytest.mark.parametrize("aud", [TOKEN_ENDPOINT, ISSUER, [ISSUER], [TOKEN_ENDPOINT]])
 def test_private_key_jwt_with_keys_from_the_client_row(pk_client, client_key, browser, http, aud):
-    """Defect 28: the issuer as ``aud`` is accepted too (RFC 7523 §3)."""
+    """Defect 28: the issuer as ``aud`` is accepted too (RFC 7523 §3); one value, alone or in an array
+    of one (RFC 7523bis)."""
     code, verifier = code_for(browser)
     response = redeem(http, code, verifier, assertion(client_key, aud=aud))
     assert response.status_code == 200, response.content
@@ -96,6 +97,10 @@ BAD_ASSERTIONS = {
     "exp too far ahead": lambda key: assertion(key, exp=int(time.time()) + 7200),
     "no jti": lambda key: assertion(key, jti=None),
     "other audience": lambda key: assertion(key, aud="https://other.example/token"),
+    "no audience": lambda key: assertion(key, aud=None),
+    "empty audience array": lambda key: assertion(key, aud=[]),
+    "audience not a string": lambda key: assertion(key, aud=[7]),
+    "the userinfo endpoint as audience": lambda key: assertion(key, aud=ISSUER + "/userinfo"),
     "iss is another client": lambda key: assertion(key, iss="rp1", sub="rp1"),
     "iss is the OP": lambda key: assertion(key, iss=ISSUER, sub=ISSUER),
     "alg none": lambda key: JWS(json.dumps({"iss": "pk1", "sub": "pk1", "aud": TOKEN_ENDPOINT, "jti": "j",
@@ -113,6 +118,17 @@ def test_bad_assertions_are_invalid_client(pk_client, client_key, rp, browser, h
     response = redeem(http, code, verifier, BAD_ASSERTIONS[case](client_key))
     assert response.status_code == 401, (case, response.content)
     assert response.json()["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize("aud", [[ISSUER, "https://evil.example"], ["https://evil.example", TOKEN_ENDPOINT], [ISSUER, TOKEN_ENDPOINT]])
+def test_an_assertion_also_addressed_to_another_party_is_refused(pk_client, client_key, browser, http, aud):
+    """Defect 69 (RFC 7523bis): an assertion whose audience names the OP among others may have been
+    made for (or be replayed by) the other party; the OP must be its sole audience."""
+    code, verifier = code_for(browser)
+    response = redeem(http, code, verifier, assertion(client_key, aud=aud))
+    assert response.status_code == 401
+    assert response.json() == {"error": "invalid_client", "error_description": "Client authentication failed"}
+    assert redeem(http, code, verifier, assertion(client_key)).status_code == 200  # the code was not spent
 
 
 def test_wrong_assertion_type_and_mismatched_client_id(pk_client, client_key, browser, http):
@@ -135,6 +151,50 @@ def test_a_secret_client_cannot_use_private_key_jwt(rp, client_key, browser, htt
     code, verifier = code_for(browser, "rp1")
     response = redeem(http, code, verifier, assertion(client_key, iss="rp1", sub="rp1"))
     assert response.status_code == 401
+
+
+def back_channel(http, endpoint, token, key, aud=ISSUER):
+    data = {"token": token, "client_assertion_type": JWT_BEARER, "client_assertion": assertion(key, aud=aud)}
+    return http.post(f"/oidc/{endpoint}", data)
+
+
+@pytest.mark.parametrize("aud", [ISSUER, TOKEN_ENDPOINT])
+def test_a_private_key_jwt_client_introspects_and_revokes_with_an_assertion(pk_client, client_key, browser, http, aud):
+    code, verifier = code_for(browser)
+    access_token = redeem(http, code, verifier, assertion(client_key)).json()["access_token"]
+    info = back_channel(http, "introspect", access_token, client_key, aud).json()
+    assert info["active"] is True and info["client_id"] == "pk1"
+    assert back_channel(http, "revoke", access_token, client_key, aud).status_code == 200
+    assert back_channel(http, "introspect", access_token, client_key, aud).json() == {"active": False}
+
+
+@pytest.mark.parametrize("endpoint", ["introspect", "revoke"])
+def test_an_assertion_addressed_to_the_endpoint_url_is_refused(pk_client, client_key, http, endpoint):
+    """The OP is named by its issuer or its token endpoint, at every endpoint alike (RFC 7523bis)."""
+    response = back_channel(http, endpoint, "x", client_key, aud=f"{ISSUER}/{endpoint}")
+    assert response.status_code == 401
+    assert response.json() == {"error": "invalid_client", "error_description": "Client authentication failed"}
+
+
+@pytest.mark.parametrize("endpoint", ["introspect", "revoke"])
+def test_a_secret_left_on_a_private_key_jwt_client_opens_no_endpoint(pk_client, http, endpoint):
+    """The code before this fix gave a registered private_key_jwt client a secret, and introspection and
+    revocation took Basic or post from any confidential client: the secret worked there."""
+    client = Client.objects.get(client_id="pk1")
+    client.set_secret("leaked")
+    client.save()
+    for headers, data in (({"HTTP_AUTHORIZATION": flows.basic("pk1", "leaked")}, {}),
+                          ({}, {"client_id": "pk1", "client_secret": "leaked"})):
+        response = http.post(f"/oidc/{endpoint}", {"token": "x", **data}, **headers)
+        assert response.status_code == 401
+        assert response.json() == {"error": "invalid_client", "error_description": "Client authentication failed"}
+
+
+def test_a_secret_client_cannot_introspect_with_an_assertion(rp, client_key, http):
+    Client.objects.filter(client_id="rp1").update(jwks=jwks_of(client_key))  # keys, but not its method
+    data = {"token": "x", "client_assertion_type": JWT_BEARER, "client_assertion": assertion(client_key, iss="rp1", sub="rp1", aud=ISSUER)}
+    response = http.post("/oidc/introspect", data)
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client"
 
 
 def test_the_client_rotates_its_keys_on_its_row(pk_client, client_key, browser, http):
@@ -161,3 +221,6 @@ def test_discovery_advertises_private_key_jwt(db, http):
     assert "private_key_jwt" in info["token_endpoint_auth_methods_supported"]
     assert {"RS256", "ES256", "PS256", "EdDSA"} <= set(info["token_endpoint_auth_signing_alg_values_supported"])
     assert not {"none", "HS256"} & set(info["token_endpoint_auth_signing_alg_values_supported"])
+    for endpoint in ("introspection", "revocation"):
+        assert "private_key_jwt" in info[f"{endpoint}_endpoint_auth_methods_supported"]
+        assert info[f"{endpoint}_endpoint_auth_signing_alg_values_supported"] == info["token_endpoint_auth_signing_alg_values_supported"]

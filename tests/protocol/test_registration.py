@@ -96,6 +96,18 @@ def test_public_client_gets_no_secret_and_needs_pkce(db, http):
     assert client.is_public and client.require_pkce and client.client_secret_hash == ""
 
 
+def test_a_private_key_jwt_client_is_registered_without_a_secret(db, http):
+    """Defect 71: the code before this fix issued one, which then worked at introspection and revocation."""
+    from cryptojwt.jwk.ec import new_ec_key
+
+    public = new_ec_key("P-256", kid="k1").serialize()
+    body = register(http, {"redirect_uris": ["https://rp.example/cb"], "token_endpoint_auth_method": "private_key_jwt",
+                           "jwks": {"keys": [public]}}).json()
+    assert body["token_endpoint_auth_method"] == "private_key_jwt"
+    assert "client_secret" not in body and "client_secret_expires_at" not in body
+    assert Client.objects.get(client_id=body["client_id"]).client_secret_hash == ""
+
+
 def test_keys_and_informational_metadata_are_kept(db, http):
     jwks = {"keys": [{"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
                       "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", "use": "sig", "kid": "k1"}]}

@@ -51,6 +51,26 @@ def test_a_refresh_token_subject(tokens, http):
     assert response.status_code == 200 and response.json()["issued_token_type"] == flows.AT_TYPE
 
 
+def test_exchanging_a_refresh_token_for_a_refresh_token_does_not_fork_the_rotation_chain(tokens, http):
+    """Defect 70: the subject refresh token is rotated out, as a refresh does; else both it and the new
+    one refresh on, two chains where rotation promises one. Presenting it again is a replay."""
+    body = flows.exchange(http, tokens["refresh_token"], subject_token_type=flows.RT_TYPE, requested_token_type=flows.RT_TYPE).json()
+    assert body["issued_token_type"] == flows.RT_TYPE, body
+    assert flows.introspect(http, tokens["refresh_token"]).json() == {"active": False}
+    refreshed = flows.refresh(http, body["access_token"])
+    assert refreshed.status_code == 200 and refreshed.json()["refresh_token"]
+    response = flows.refresh(http, tokens["refresh_token"])
+    assert response.json() == {"error": "invalid_grant",
+                               "error_description": "Refresh token reused: every token of this grant is revoked"}
+    assert flows.error_of(flows.refresh(http, refreshed.json()["refresh_token"])) == "invalid_grant"
+
+
+def test_exchanging_a_refresh_token_for_an_access_token_leaves_it_live(tokens, http):
+    body = flows.exchange(http, tokens["refresh_token"], subject_token_type=flows.RT_TYPE, requested_token_type=flows.AT_TYPE).json()
+    assert body["issued_token_type"] == flows.AT_TYPE
+    assert flows.refresh(http, tokens["refresh_token"]).status_code == 200
+
+
 def test_a_refresh_token_subject_with_audience_is_invalid_target(tokens, http):
     """The use-case rule: a refresh token has a single owner."""
     set_policy(audiences=["rp2"])

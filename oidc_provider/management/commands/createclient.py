@@ -10,6 +10,7 @@ from oidc_provider.metadata import (
     ACCESS_TOKEN_FORMATS,
     GRANT_TYPES,
     RESPONSE_TYPES,
+    SECRET_METHODS,
     client_keys_problem,
     grant_types_problem,
     jwks_problem,
@@ -87,8 +88,7 @@ class Command(BaseCommand):
         )
         if problem:
             raise CommandError(problem)
-        has_secret = method.startswith("client_secret_")
-        secret = (opts["client_secret"] or generate_client_secret()) if has_secret else None
+        secret = (opts["client_secret"] or generate_client_secret()) if method in SECRET_METHODS else None
         grant_types = list(dict.fromkeys(opts["grant_types"] or ["authorization_code"]))
         if "offline_access" in scopes and "refresh_token" not in grant_types:
             grant_types.append("refresh_token")
