@@ -83,5 +83,7 @@ OIDC_PROVIDER = {
     "CLIENT_AUTHN_FAILURE_LIMIT": None,
     "CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT": None,
 }
+if "OIDC_TEST_REFRESH_TOKEN_REUSE_WINDOW" in os.environ:  # a live server's own (tests/e2e/test_token_concurrency.py)
+    OIDC_PROVIDER["REFRESH_TOKEN_REUSE_WINDOW"] = int(os.environ["OIDC_TEST_REFRESH_TOKEN_REUSE_WINDOW"])
 
 # No LOGGING for idpyoidc here on purpose: the app itself keeps its loggers at WARNING.
