@@ -33,13 +33,13 @@ def _dump(obj):
     return _compact(data) if isinstance(obj, Grant) else data
 
 
-# A grant's row holds no token's value, only its keyed hash (``storage.token_values``), and each
-# derived token names its parent by reference; an ID token's value (~1.4 kB) is never read back (only
-# its ``session_id``: ``prune_tokens``), so its reference is its own id. A token's usage rules are most
-# often its grant's for its class, and a grant's token map idpyoidc's default: neither is repeated
-# either, which keeps a client-credentials grant under PostgreSQL's 2 kB compression threshold. Nor
-# are the attributes of a grant and its tokens still at the value idpyoidc's constructors give them
-# (most of them, in every grant): loading leaves them at that value.
+# A grant's row holds no token's value, only its keyed hash (defect 74, ``storage.token_values``),
+# and each derived token names its parent by reference; an ID token's value (~1.4 kB) is never read
+# back (only its ``session_id``: ``prune_tokens``), so its reference is its own id. A token's usage
+# rules are most often its grant's for its class, and a grant's token map idpyoidc's default: neither
+# is repeated either, which keeps a client-credentials grant under PostgreSQL's 2 kB compression
+# threshold. Nor are the attributes of a grant and its tokens still at the value idpyoidc's
+# constructors give them (most of them, in every grant): loading leaves them at that value.
 _REF = "#"  # a based_on naming a token of the same grant by id; no token value or digest contains "#"
 _DEFAULT_TOKEN_MAP = token_map_dump(TOKEN_MAP)  # what Grant() has when the row names none
 _DEFAULTS = {"expires_at": 0, "not_before": 0, "revoked": False, "used": 0, "claims": {}, "extra": {}, "resources": [],

@@ -1,4 +1,5 @@
-"""Token values at rest: a grant's row holds a keyed hash of each code and token, never the value.
+"""Token values at rest (defect 74: idpyoidc's ``Grant.dump`` holds every code's and token's value,
+and each parent's in ``based_on``): a grant's row holds a keyed hash of each, never the value.
 
 A presented value still finds its grant without the stored one (an opaque token carries its session
 id, a JWT its ``sid``); within the grant, idpyoidc finds the token by comparing values with ``==``
