@@ -151,6 +151,14 @@ def check_token_settings():
                 id="oidc_provider.E022",
             )
         )
+    window = oidc_settings.REFRESH_TOKEN_REUSE_WINDOW
+    if isinstance(window, bool) or not isinstance(window, int) or window < 0:
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['REFRESH_TOKEN_REUSE_WINDOW'] must be a number of seconds, 0 or more.",
+                id="oidc_provider.E023",
+            )
+        )
     return errors
 
 

@@ -49,6 +49,9 @@ DEFAULTS = {
     "REFRESH_TOKEN_LIFETIME": 30 * 86400,
     # Absolute lifetime of a refresh-token family, counted from the authorization. None: GRANT_LIFETIME.
     "REFRESH_TOKEN_ABSOLUTE_LIFETIME": None,
+    # Seconds a rotated-out refresh token presented again by its own client is refused as a retry
+    # (nothing revoked), not treated as a replay that revokes its family. 0: always a replay.
+    "REFRESH_TOKEN_REUSE_WINDOW": 5,
     # "opaque" or "jwt" (RFC 9068); a client's own access_token_format wins.
     "ACCESS_TOKEN_FORMAT": "opaque",
     # RFC 8693 policy for clients allowed the token-exchange grant whose own policy is empty.

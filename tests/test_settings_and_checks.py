@@ -145,6 +145,18 @@ def test_bad_absolute_refresh_lifetime_is_E022(settings, lifetime):
     assert ids(check_settings()) == ["oidc_provider.E022"]
 
 
+@pytest.mark.parametrize("window", [-1, None, "5", 2.5, True])
+def test_bad_refresh_token_reuse_window_is_E023(settings, window):
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "REFRESH_TOKEN_REUSE_WINDOW": window}
+    assert ids(check_settings()) == ["oidc_provider.E023"]
+
+
+@pytest.mark.parametrize("window", [0, 5, 30])
+def test_a_refresh_token_reuse_window_of_whole_seconds_is_fine(settings, window):
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "REFRESH_TOKEN_REUSE_WINDOW": window}
+    assert ids(check_settings()) == []
+
+
 def test_missing_signing_key_is_W001(db):
     from oidc_provider.models import SigningKey
 

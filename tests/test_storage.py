@@ -7,9 +7,12 @@ from idpyoidc.server.session.grant import Grant
 from idpyoidc.server.session.info import ClientSessionInfo, UserSessionInfo
 from idpyoidc.server.session.token import AccessToken, AuthorizationCode, IDToken
 
+from oidc_provider.crypto import token_digest
 from oidc_provider.models import Client, SessionNode
+from oidc_provider.storage import token_values
 from oidc_provider.storage.clients import ClientDatabase, client_to_idpy, split_redirect_uri
 from oidc_provider.storage.sessions import RowSessionStore, prune_tokens
+from oidc_provider.storage.token_values import StoredValue, at_rest
 from oidc_provider.storage.unit_of_work import unit_of_work
 
 
@@ -238,3 +241,27 @@ def test_grant_rows_leave_out_what_is_at_its_default(db):
     assert stored["expires_at"] == 2_000_000_000 and data["scope"] == stored["scope"] == ["openid"]
     with unit_of_work():
         assert impexp.dump(RowSessionStore()[key], ["subordinate"]) == expected
+
+
+def test_a_stored_value_equals_its_raw_value_and_never_a_presented_digest():
+    """A digest read from a copy of the database and presented as a token is a value like any other."""
+    stored = StoredValue(token_digest("the-token"))
+    assert stored == "the-token" and "the-token" == stored and stored != "another-token"
+    assert stored == StoredValue(token_digest("the-token")) and stored != StoredValue(token_digest("another-token"))
+    assert stored != token_digest("the-token") and not (stored == str(stored)) and stored is not None
+    assert hash(stored) == hash(token_digest("the-token")) and at_rest(stored) == at_rest("the-token") == str(stored)
+    assert type(at_rest(stored)) is str
+
+
+def test_finding_a_token_hashes_the_presented_value_once(db, monkeypatch):
+    raw = [f"token-{i}" for i in range(10)]
+    with unit_of_work():
+        store, key = store_tree()
+        store[key].issued_token = [AccessToken(value=v, scope=["openid"]) for v in raw]
+    assert raw[-1] not in json.dumps(SessionNode.objects.get(key=key).data)
+    calls = []
+    monkeypatch.setattr(token_values, "token_digest", lambda value: calls.append(value) or token_digest(value))
+    with unit_of_work():
+        grant = RowSessionStore()[key]
+        assert grant.get_token(raw[-1]).value == raw[-1] and grant.get_token("token-x") is None
+    assert calls == [raw[-1], "token-x"]

@@ -4,6 +4,7 @@ from idpyoidc.message.oidc import RefreshAccessTokenRequest
 from idpyoidc.server.oidc.token_helper.refresh_token import RefreshTokenHelper as IdpyRefreshTokenHelper
 from idpyoidc.time_util import utc_time_sans_frac
 
+from oidc_provider.conf import oidc_settings
 from oidc_provider.idpy.token import MintingFixes, refresh_deadline
 
 
@@ -14,12 +15,23 @@ def revoke_family(grant):
     grant.revoke()
 
 
+def just_rotated(grant, token, now) -> bool:
+    """Was ``token`` rotated out less than REFRESH_TOKEN_REUSE_WINDOW ago (its successor issued
+    since)? Its client presenting it again then is retrying, not replaying (``storage.sessions.
+    prune_tokens`` keeps it in the row that long)."""
+    window = oidc_settings.REFRESH_TOKEN_REUSE_WINDOW
+    return any(t.token_class == "refresh_token" and t.based_on == token.value and now - t.issued_at < window
+               for t in grant.issued_token)
+
+
 class RefreshTokenHelper(MintingFixes, IdpyRefreshTokenHelper):
     def post_parse_request(self, request, client_id="", **kwargs):
         """Replaces the stock checks. Defect 42: an inactive refresh token is ``invalid_grant`` and a
         wider scope ``invalid_scope`` (RFC 6749 §5.2, §6), not ``invalid_request``; the scope is
         compared with the presented token's own. Defect 43: replaying a rotated-out (or revoked)
-        refresh token revokes its family. Defect 6: a token of a revoked grant is dead."""
+        refresh token revokes its family, unless its own client presents it again within
+        REFRESH_TOKEN_REUSE_WINDOW of its rotation (a retry); presented by another client, it revokes
+        the family too. Defect 6: a token of a revoked grant is dead."""
         request = RefreshAccessTokenRequest(**request.to_dict())
         if not request.get("refresh_token"):
             return self.error_cls(error="invalid_request", error_description="Missing refresh_token")
@@ -30,19 +42,24 @@ class RefreshTokenHelper(MintingFixes, IdpyRefreshTokenHelper):
             info = manager.get_session_info(token_info["sid"], grant=True)
         except Exception:  # not one of our refresh tokens, or its grant is gone
             return self.error_cls(error="invalid_grant", error_description="Invalid refresh token")
-        if info["client_id"] != client_id:
-            return self.error_cls(error="invalid_grant", error_description="Invalid refresh token")
         grant = info["grant"]
         token = grant.get_token(value)
         # A token pruned from its row (revoked or expired) is told apart by the expiry sealed in it.
         now = utc_time_sans_frac()
         expires_at = token.expires_at if token else min(int(token_info["exp"]), refresh_deadline(grant))
         expired = bool(expires_at) and expires_at < now
+        owner = info["client_id"] == client_id
+        if not expired and grant.is_active() and (token is None or token.revoked):
+            if owner and token is not None and just_rotated(grant, token, now):
+                # a retry (a lost response, two tabs at once): refused, and the successor stays valid
+                return self.error_cls(error="invalid_grant", error_description="Refresh token already used")
+            revoke_family(grant)
+            if owner:
+                return self.error_cls(error="invalid_grant", error_description="Refresh token reused: every token of this grant is revoked")
+        if not owner:  # another client's token, live or not: it learns nothing about it
+            return self.error_cls(error="invalid_grant", error_description="Invalid refresh token")
         if expired or not grant.is_active():
             return self.error_cls(error="invalid_grant", error_description="Refresh token expired or revoked")
-        if token is None or token.revoked:
-            revoke_family(grant)
-            return self.error_cls(error="invalid_grant", error_description="Refresh token reused: every token of this grant is revoked")
         if "scope" in request and not set(request["scope"]) <= set(grant.find_scope(token)):
             return self.error_cls(error="invalid_scope", error_description="Scope wider than the refresh token's")
         return request

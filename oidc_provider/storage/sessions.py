@@ -19,8 +19,10 @@ from idpyoidc.server.session.grant import Grant, token_map_dump
 from idpyoidc.server.session.info import ClientSessionInfo, NodeInfo, UserSessionInfo
 from idpyoidc.server.session.token import TOKEN_MAP
 
+from oidc_provider.conf import oidc_settings
 from oidc_provider.idpy import impexp
 from oidc_provider.models import OPSession, SessionNode
+from oidc_provider.storage.token_values import at_rest, loaded
 from oidc_provider.storage.unit_of_work import current
 
 _KINDS = {1: SessionNode.USER, 2: SessionNode.CLIENT, 3: SessionNode.GRANT}
@@ -31,15 +33,14 @@ def _dump(obj):
     return _compact(data) if isinstance(obj, Grant) else data
 
 
-# A grant's row holds every token's value (opaque ones ~900 characters), and each derived token
-# repeats its parent's value in ``based_on``; an ID token's value (~1.4 kB) is never read back (only
-# its ``session_id``: ``prune_tokens``). Stored as references instead, a grant row is about half the
-# size, which every redemption and refresh reads and rewrites. A token's usage rules are most often
-# its grant's for its class, and a grant's token map idpyoidc's default: neither is repeated either,
-# which keeps a client-credentials grant under PostgreSQL's 2 kB compression threshold. Nor are the
-# attributes of a grant and its tokens still at the value idpyoidc's constructors give them (most of
-# them, in every grant): loading leaves them at that value.
-_REF = "#"  # a based_on naming a token of the same grant by id; no token value contains "#"
+# A grant's row holds no token's value, only its keyed hash (defect 74, ``storage.token_values``),
+# and each derived token names its parent by reference; an ID token's value (~1.4 kB) is never read
+# back (only its ``session_id``: ``prune_tokens``), so its reference is its own id. A token's usage
+# rules are most often its grant's for its class, and a grant's token map idpyoidc's default: neither
+# is repeated either, which keeps a client-credentials grant under PostgreSQL's 2 kB compression
+# threshold. Nor are the attributes of a grant and its tokens still at the value idpyoidc's
+# constructors give them (most of them, in every grant): loading leaves them at that value.
+_REF = "#"  # a based_on naming a token of the same grant by id; no token value or digest contains "#"
 _DEFAULT_TOKEN_MAP = token_map_dump(TOKEN_MAP)  # what Grant() has when the row names none
 _DEFAULTS = {"expires_at": 0, "not_before": 0, "revoked": False, "used": 0, "claims": {}, "extra": {}, "resources": [],
              "scope": []}
@@ -57,18 +58,22 @@ def _is_ref(token):
     return (token.get("based_on") or "").startswith(_REF)
 
 
+def _is_id_token(token):
+    return token.get("token_class") == "id_token"
+
+
 def _compact(data):
     tokens = _tokens(data)
-    ids = {token["value"]: token["id"] for _, token in tokens}
+    digests = {token["id"]: at_rest(token["value"]) for _, token in tokens if not _is_id_token(token)}
+    ids = {digest: token_id for token_id, digest in digests.items()}
     rules = data.get("usage_rules") or {}
     issued = []
     for name, token in tokens:
-        changes = {}
-        if token.get("token_class") == "id_token":
-            # not emptied: idpyoidc's recursive revoke_token(based_on=value) revokes all on a falsy one
-            changes["value"] = _REF + token["id"]
-        if token.get("based_on") in ids:
-            changes["based_on"] = _REF + ids[token["based_on"]]
+        # an ID token's: not emptied, as idpyoidc's recursive revoke_token(based_on=value) revokes all on a falsy one
+        changes = {"value": _REF + token["id"] if _is_id_token(token) else digests[token["id"]]}
+        if token.get("based_on"):
+            parent = at_rest(token["based_on"])
+            changes["based_on"] = _REF + ids[parent] if parent in ids else parent
         if token.get("usage_rules") and token["usage_rules"] == rules.get(token.get("token_class")):
             changes["usage_rules"] = _REF
         issued.append({name: _without_defaults({**token, **changes}, name.rpartition(".")[2])})
@@ -112,25 +117,39 @@ def prune_tokens(grant, now):
 
     - expired and revoked tokens, except the parent of a live token without a scope of its own
       (``find_scope`` reads it there; rotation would otherwise keep every refresh token of the last
-      access-token lifetime);
+      access-token lifetime), and a refresh token rotated out less than REFRESH_TOKEN_REUSE_WINDOW
+      ago (``idpy.refresh_token``: presented again then, it is a retry, not a replay);
     - every ID token but the latest, expired or not: its ``sid`` is what a logout token must carry
       (``last_issued_token_of_type``), and nothing reads the older ones;
     - the ``based_on`` of a token whose parent is gone and that has a scope of its own: a dangling
-      reference (about 1 kB each) that nothing can follow.
+      reference (about 50 bytes each) that nothing can follow.
 
     What remains grows only with the access tokens still live: refreshes within ACCESS_TOKEN_LIFETIME.
     """
-    needed = {t.based_on for t in grant.issued_token if _is_live(t, now) and t.based_on and not t.scope}
+    window = oidc_settings.REFRESH_TOKEN_REUSE_WINDOW
+    needed, rotated = set(), set()
+    for t in grant.issued_token:
+        if t.based_on and _is_live(t, now) and not t.scope:
+            needed.add(at_rest(t.based_on))
+        if t.based_on and t.token_class == "refresh_token" and now - t.issued_at < window:
+            rotated.add(at_rest(t.based_on))
     id_token = grant.last_issued_token_of_type("id_token")
     grant.issued_token = [
         t for t in grant.issued_token
         if (t is id_token and not t.revoked)
-        or (t.token_class != "id_token" and (_is_live(t, now) or t.value in needed))
+        or (t.token_class != "id_token" and (_is_live(t, now) or _kept(t, needed, rotated)))
     ]
-    values = {t.value for t in grant.issued_token}
+    values = {at_rest(t.value) for t in grant.issued_token if t.token_class != "id_token"}
     for token in grant.issued_token:
-        if token.based_on and token.scope and token.based_on not in values:
+        if token.based_on and token.scope and at_rest(token.based_on) not in values:
             token.based_on = None
+
+
+def _kept(token, needed, rotated):
+    if not needed and not rotated:
+        return False
+    value = at_rest(token.value)
+    return value in needed or (token.token_class == "refresh_token" and value in rotated)
 
 
 def _now():
@@ -144,7 +163,15 @@ def _node(class_name, data):
     cls = _CLASSES.get(class_name)
     if cls is None:
         cls = _CLASSES[class_name] = importer(class_name)
-    return impexp.load(cls, _expand(data) if issubclass(cls, Grant) else data)
+    if not issubclass(cls, Grant):
+        return impexp.load(cls, data)
+    grant = impexp.load(cls, _expand(data))
+    for token in grant.issued_token:
+        if token.token_class != "id_token":
+            token.value = loaded(token.value)
+        if token.based_on:
+            token.based_on = loaded(token.based_on)
+    return grant
 
 
 def load_node(row):

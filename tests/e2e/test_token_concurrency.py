@@ -1,9 +1,10 @@
 """Token requests racing each other on ``gunicorn -w 4`` over one PostgreSQL database.
 
-SQLite serialises every writer (and the shared op_server has one worker), so these run on
-PostgreSQL only.
+SQLite serialises every writer (and the shared op_server has one worker), so most of these run on
+PostgreSQL only; the refresh bursts run on both.
 """
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
@@ -16,12 +17,26 @@ pytestmark = pytest.mark.live
 
 OFFLINE_SCOPE = "openid profile email offline_access"
 RACERS = 8
+REUSE_WINDOW = 5  # REFRESH_TOKEN_REUSE_WINDOW's default
 
 
 @pytest.fixture(scope="module")
 def workers(op_db, start_server):
     if not op_db.is_postgres:
         pytest.skip("concurrent workers need PostgreSQL (SQLite serialises writers; set DATABASE_URL)")
+    return start_server(workers=4)
+
+
+@pytest.fixture(scope="module")
+def burst_server(start_server):
+    """``gunicorn -w 4`` with the default reuse window, on PostgreSQL or SQLite."""
+    return start_server(workers=4)
+
+
+@pytest.fixture
+def no_window_server(start_server, monkeypatch):
+    """``gunicorn -w 4`` with REFRESH_TOKEN_REUSE_WINDOW = 0 (the server reads it at start)."""
+    monkeypatch.setenv("OIDC_TEST_REFRESH_TOKEN_REUSE_WINDOW", "0")
     return start_server(workers=4)
 
 
@@ -38,23 +53,55 @@ def race(send):
         return list(pool.map(one, range(RACERS)))
 
 
-def test_concurrent_refreshes_with_one_token(workers, make_client, op_user):
-    """Exactly one refresh succeeds; the others are replays, so the family dies, the winner's tokens too."""
+def refresh_burst(server, make_client, op_user):
+    """RACERS refreshes with one refresh token at once: exactly one succeeds, the others are
+    ``invalid_grant``. Returns the token request's data, the client's credentials, the losers'
+    error descriptions and the winner's token response."""
     client = make_client(scope=OFFLINE_SCOPE)
-    issuer = workers.issuer
+    issuer = server.issuer
     token, _ = code_flow(client, op_user, f"{issuer}/authorize", f"{issuer}/token", prompt="consent")
     data = {"grant_type": "refresh_token", "refresh_token": token["refresh_token"]}
     auth = (client.client_id, client.client_secret)
-
     responses = race(lambda session: session.post(f"{issuer}/token", data=data, auth=auth))
     assert sorted(r.status_code for r in responses) == [200] + [400] * (RACERS - 1), [r.text for r in responses]
     assert {r.json()["error"] for r in responses if r.status_code == 400} == {"invalid_grant"}
+    losers = {r.json()["error_description"] for r in responses if r.status_code == 400}
     winner = next(r.json() for r in responses if r.status_code == 200)
+    return data, auth, losers, winner
+
+
+def works(server, auth, data, winner):
+    """Does the winner's access token answer at userinfo and introspect as active, and its refresh token refresh?"""
+    issuer = server.issuer
+    userinfo = new_session().get(f"{issuer}/userinfo", headers={"Authorization": f"Bearer {winner['access_token']}"})
+    introspection = new_session().post(f"{issuer}/introspect", data={"token": winner["access_token"]}, auth=auth).json()
     again = new_session().post(f"{issuer}/token", data={**data, "refresh_token": winner["refresh_token"]}, auth=auth)
-    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
-    introspection = new_session().post(f"{issuer}/introspect", data={"token": winner["access_token"]}, auth=auth)
-    assert introspection.json() == {"active": False}
-    assert all(status < 500 for _, _, status in workers.access_log())
+    return userinfo.status_code == 200, introspection["active"], again.status_code == 200
+
+
+def test_a_burst_of_refreshes_with_one_token_leaves_the_winner_working(burst_server, make_client, op_user):
+    """Two tabs, or a retry of a lost response: the others are refused as retries (within
+    REFRESH_TOKEN_REUSE_WINDOW), and revoke nothing."""
+    data, auth, losers, winner = refresh_burst(burst_server, make_client, op_user)
+    assert losers == {"Refresh token already used"}
+    assert works(burst_server, auth, data, winner) == (True, True, True)
+    assert all(status < 500 for _, _, status in burst_server.access_log())
+
+
+def test_a_replay_after_the_reuse_window_revokes_the_family(burst_server, make_client, op_user):
+    data, auth, _, winner = refresh_burst(burst_server, make_client, op_user)
+    time.sleep(REUSE_WINDOW + 1.1)
+    replay = new_session().post(f"{burst_server.issuer}/token", data=data, auth=auth)
+    assert replay.json() == {"error": "invalid_grant", "error_description": "Refresh token reused: every token of this grant is revoked"}
+    assert works(burst_server, auth, data, winner) == (False, False, False)
+
+
+def test_a_burst_without_a_reuse_window_revokes_the_family(no_window_server, make_client, op_user):
+    """REFRESH_TOKEN_REUSE_WINDOW = 0: every loser is a replay, so the family dies, the winner's tokens too."""
+    data, auth, losers, winner = refresh_burst(no_window_server, make_client, op_user)
+    reused = "Refresh token reused: every token of this grant is revoked"
+    assert reused in losers and losers <= {reused, "Refresh token expired or revoked"}  # the first loser revokes
+    assert works(no_window_server, auth, data, winner) == (False, False, False)
 
 
 def test_concurrent_client_credentials_for_a_new_client(workers, make_client):

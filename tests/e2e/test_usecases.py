@@ -94,9 +94,14 @@ def test_refresh_token(client, tokens, op_discovery):
 
 
 def test_replayed_refresh_token_kills_its_family(client, tokens, op_discovery):
+    """Presented again within REFRESH_TOKEN_REUSE_WINDOW (5 s) it is a retry, refused; after it, a
+    replay: every token of the grant dies."""
     token, _ = tokens
     args = (op_discovery["token_endpoint"], client.client_id, client.client_secret)
     new = refresh_as_written(*args, token["refresh_token"]).json()
+    retry = refresh_as_written(*args, token["refresh_token"])
+    assert retry.json() == {"error": "invalid_grant", "error_description": "Refresh token already used"}
+    time.sleep(6.1)
     replay = refresh_as_written(*args, token["refresh_token"])
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
     assert refresh_as_written(*args, new["refresh_token"]).json()["error"] == "invalid_grant"

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from oidc_provider.crypto import token_digest
 from oidc_provider.models import Client, SessionNode
 from tests import flows
 
@@ -138,9 +139,12 @@ def comparable(row):
 @pytest.mark.parametrize("access_token_format", ["opaque", "jwt"])
 def test_the_grant_row_is_the_one_idpyoidc_writes(machine, http, extra, access_token_format):
     Client.objects.filter(client_id="m2m").update(access_token_format=access_token_format)
-    assert cc(http, **extra).status_code == 200
+    response = cc(http, **extra)
+    assert response.status_code == 200
     ours = SessionNode.objects.get(kind=SessionNode.GRANT)
     stock = stock_grant_row("m2m", extra["scope"].split() if extra else ours.data["scope"])
     assert comparable(ours) == comparable(stock)
     token = next(iter(ours.data["issued_token"][0].values()))
-    assert (token["value"].count(".") == 2) == (access_token_format == "jwt")
+    access_token = response.json()["access_token"]
+    assert (access_token.count(".") == 2) == (access_token_format == "jwt")
+    assert token["value"] == token_digest(access_token)  # its keyed hash, not the token

@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+from oidc_provider.crypto import token_digest
 from oidc_provider.models import Client, SessionNode
 from oidc_provider.storage.sessions import revoke_nodes
 from tests import flows
@@ -67,16 +68,22 @@ def test_rotation_retires_the_old_refresh_token(tokens, http):
     assert flows.error_of(flows.refresh(http, tokens["refresh_token"])) == "invalid_grant"
 
 
-def test_replay_of_a_rotated_out_refresh_token_revokes_the_family(tokens, http):
-    """Defect 43, RFC 9700 §4.14.2: the replay means two holders; every token of the grant dies."""
-    new = flows.refresh(http, tokens["refresh_token"]).json()
-    replay = flows.refresh(http, tokens["refresh_token"])
-    assert flows.error_of(replay) == "invalid_grant" and "revoked" in replay.json()["error_description"]
+def assert_family_revoked(http, tokens, new):
     assert flows.error_of(flows.refresh(http, new["refresh_token"])) == "invalid_grant"
     for access_token in (tokens["access_token"], new["access_token"]):
         assert flows.userinfo(http, access_token).status_code == 401
         assert flows.introspect(http, access_token).json() == {"active": False}
     assert SessionNode.objects.get(kind=SessionNode.GRANT).revoked
+
+
+def test_replay_of_a_rotated_out_refresh_token_revokes_the_family(tokens, http, settings):
+    """Defect 43, RFC 9700 §4.14.2: the replay means two holders; every token of the grant dies.
+    (With no reuse window: every second presentation is a replay.)"""
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "REFRESH_TOKEN_REUSE_WINDOW": 0}
+    new = flows.refresh(http, tokens["refresh_token"]).json()
+    replay = flows.refresh(http, tokens["refresh_token"])
+    assert flows.error_of(replay) == "invalid_grant" and "revoked" in replay.json()["error_description"]
+    assert_family_revoked(http, tokens, new)
 
 
 def test_replay_of_a_refresh_token_pruned_from_its_row_revokes_the_family(tokens, http):
@@ -85,11 +92,69 @@ def test_replay_of_a_refresh_token_pruned_from_its_row_revokes_the_family(tokens
     new = flows.refresh(http, tokens["refresh_token"]).json()
     newer = flows.refresh(http, new["refresh_token"]).json()
     grant = SessionNode.objects.get(kind=SessionNode.GRANT)
-    grant.data["issued_token"] = [i for i in grant.data["issued_token"] if list(i.values())[0]["value"] != tokens["refresh_token"]]
+    grant.data["issued_token"] = [i for i in grant.data["issued_token"]
+                                  if list(i.values())[0]["value"] != token_digest(tokens["refresh_token"])]
     grant.save()
     assert flows.error_of(flows.refresh(http, tokens["refresh_token"])) == "invalid_grant"
     assert flows.error_of(flows.refresh(http, newer["refresh_token"])) == "invalid_grant"
     assert flows.userinfo(http, newer["access_token"]).status_code == 401
+
+
+def test_retried_refresh_within_the_reuse_window_revokes_nothing(tokens, http):
+    """A lost token response retried, or two tabs refreshing at once: the second presentation of the
+    token just rotated out is refused, and the winner's new tokens keep working (RFC 9700 §4.14.2
+    is for replays, not retries)."""
+    new = flows.refresh(http, tokens["refresh_token"]).json()
+    retry = flows.refresh(http, tokens["refresh_token"])
+    assert retry.status_code == 400 and retry.json() == {"error": "invalid_grant", "error_description": "Refresh token already used"}
+    assert flows.userinfo(http, new["access_token"]).status_code == 200
+    assert flows.refresh(http, new["refresh_token"]).status_code == 200
+    assert not SessionNode.objects.get(kind=SessionNode.GRANT).revoked
+
+
+def age_successors(seconds):
+    """Move every refresh token's issue time back: the clock of the reuse window, controlled."""
+    grant = SessionNode.objects.get(kind=SessionNode.GRANT)
+    for item in grant.data["issued_token"]:
+        for token in item.values():
+            if token["token_class"] == "refresh_token":
+                token["issued_at"] -= seconds
+    grant.save()
+
+
+def test_replay_after_the_reuse_window_revokes_the_family(tokens, http):
+    new = flows.refresh(http, tokens["refresh_token"]).json()
+    age_successors(5)  # REFRESH_TOKEN_REUSE_WINDOW, the default
+    replay = flows.refresh(http, tokens["refresh_token"])
+    assert replay.json() == {"error": "invalid_grant", "error_description": "Refresh token reused: every token of this grant is revoked"}
+    assert_family_revoked(http, tokens, new)
+
+
+def test_rotated_out_refresh_token_replayed_by_another_client_revokes_the_family(tokens, http):
+    """The window forgives a retry by the token's own client only: another client holding the token
+    means it leaked. The other client learns nothing about the token (the same answer as for a live one)."""
+    flows.make_offline_client("rp2", "s3cret2")
+    new = flows.refresh(http, tokens["refresh_token"]).json()
+    replay = flows.refresh(http, tokens["refresh_token"], client_id="rp2", secret="s3cret2")
+    assert replay.json() == {"error": "invalid_grant", "error_description": "Invalid refresh token"}
+    assert_family_revoked(http, tokens, new)
+
+
+def test_a_live_refresh_token_presented_by_another_client_kills_nothing(tokens, http):
+    flows.make_offline_client("rp2", "s3cret2")
+    refused = flows.refresh(http, tokens["refresh_token"], client_id="rp2", secret="s3cret2")
+    assert refused.json() == {"error": "invalid_grant", "error_description": "Invalid refresh token"}
+    assert flows.refresh(http, tokens["refresh_token"]).status_code == 200
+
+
+def test_a_rotated_out_refresh_token_leaves_its_row_after_the_reuse_window(tokens, http):
+    """Kept for the window only (``prune_tokens``): the row does not grow with each refresh."""
+    new = flows.refresh(http, tokens["refresh_token"]).json()
+    assert len(grant_tokens("refresh_token")) == 2
+    age_successors(5)
+    newer = flows.refresh(http, new["refresh_token"]).json()
+    assert [t["value"] for t in grant_tokens("refresh_token")] == [token_digest(new["refresh_token"]),
+                                                                   token_digest(newer["refresh_token"])]
 
 
 def test_an_expired_refresh_token_is_invalid_grant_and_kills_nothing(offline_rp, browser, http, settings):
@@ -207,8 +272,12 @@ def test_public_client_refreshes_with_rotation(db, browser, http):
 
 
 def test_refresh_rows_stay_small(tokens, http):
-    """Rotated-out tokens leave the grant row once nothing live is based on them (notes §5.3)."""
+    """Rotated-out tokens leave the grant row once nothing live is based on them (notes §5.3) and
+    the reuse window is over."""
     refresh_token = tokens["refresh_token"]
     for _ in range(10):
         refresh_token = flows.refresh(http, refresh_token).json()["refresh_token"]
-    assert len(grant_tokens("refresh_token")) == 1 and len(grant_tokens("access_token")) == 11
+    assert len(grant_tokens("refresh_token")) == 11  # each rotated out less than 5 s ago
+    age_successors(5)
+    refresh_token = flows.refresh(http, refresh_token).json()["refresh_token"]
+    assert len(grant_tokens("refresh_token")) == 2 and len(grant_tokens("access_token")) == 12
