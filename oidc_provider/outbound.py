@@ -201,14 +201,27 @@ def _connection(scheme, host, port, address, deadline):
 
 
 class _Pinned:
-    """Connects to ``address``, the one that was checked, not to whatever a second lookup of the host
-    would give (DNS rebinding). Host header, SNI and certificate check still use the host name."""
+    """Connects to ``address``, the one that was checked, with no second lookup of the host (DNS
+    rebinding). Host header, SNI and certificate check still use the host name."""
 
     expired = False  # set by _Watchdog
+    target = None  # the socket _Watchdog cuts: the connection lets go of it when the answer ends it
 
     def __init__(self, host, port, *, address, **kwargs):
         super().__init__(host, port, **kwargs)
-        self._create_connection = lambda _, timeout, source: socket.create_connection((address, port), timeout, source)
+        self._address = address
+        self._create_connection = self._connect  # what HTTPConnection.connect calls
+
+    def _connect(self, host_port, timeout, source_address):
+        sock = socket.socket(socket.AF_INET6 if ":" in self._address else socket.AF_INET, socket.SOCK_STREAM)
+        self.target = sock
+        try:
+            sock.settimeout(timeout)
+            sock.connect((self._address, self.port))
+        except OSError:
+            sock.close()
+            raise
+        return sock
 
 
 class _PinnedHTTPConnection(_Pinned, http.client.HTTPConnection):
@@ -218,7 +231,8 @@ class _PinnedHTTPConnection(_Pinned, http.client.HTTPConnection):
 class _PinnedHTTPSConnection(_Pinned, http.client.HTTPSConnection):
     def connect(self):
         http.client.HTTPConnection.connect(self)
-        self.sock = self._context.wrap_socket(self.sock, server_hostname=self.host, do_handshake_on_connect=False)
+        self.sock = self.target = self._context.wrap_socket(self.sock, server_hostname=self.host,
+                                                            do_handshake_on_connect=False)
         if self.expired:  # the watchdog fired while the socket was being wrapped: it cut nothing
             raise socket.timeout("deadline")
         self.sock.do_handshake()  # in reach of the watchdog, unlike a handshake inside wrap_socket
@@ -236,7 +250,7 @@ class _Watchdog:
 
     def _expire(self):
         self.connection.expired = True
-        sock = self.connection.sock
+        sock = self.connection.target
         if sock is not None:
             try:
                 sock.shutdown(socket.SHUT_RDWR)
