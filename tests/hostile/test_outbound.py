@@ -2,7 +2,7 @@
 request forgery, slow and endless answers, huge bodies, redirects. Only loopback listeners are
 ever connected to: the attacks on other addresses must be refused before any connection."""
 
-import json
+import ipaddress
 import socket
 import threading
 import time
@@ -10,11 +10,10 @@ import time
 import pytest
 from django.db import transaction
 
-from oidc_provider import outbound
 from oidc_provider.backchannel import ThreadDispatcher, deliver
 from oidc_provider.models import BackchannelLogoutFailure
 from oidc_provider.storage.client_keys import JWKSFetchError, fetch_jwks
-from tests.jwks_server import JWKSServer
+from tests.jwks_server import JWKSServer, tls_certificates
 
 
 @pytest.fixture
@@ -83,7 +82,7 @@ def test_jwks_uri_on_loopback_is_fetched_when_allowed(db, server, settings):
 def test_internal_addresses_are_refused_before_connecting(db, settings, no_allowed_hosts, no_connections, address):
     settings.DEBUG = False
     shown = address.strip("[]")
-    expected = f"{outbound.ipaddress.ip_address(shown)}, which is not a public address"
+    expected = f"{ipaddress.ip_address(shown)}, which is not a public address"
     assert jwks_error(f"https://{address}/latest/meta-data/") == expected
 
 
@@ -109,6 +108,29 @@ def test_the_host_is_resolved_once_and_that_address_connected_to(db, server, set
     assert fetch_jwks(f"http://keys.rp.test:{port}/jwks")["keys"] == []
     assert lookups == ["keys.rp.test"]
     assert server.requests[0][2]["Host"] == f"keys.rp.test:{port}"
+
+
+def test_tls_is_verified_for_the_host_name_at_the_checked_address(db, settings, monkeypatch, tmp_path):
+    """Connecting to the checked address keeps TLS as strict as connecting by name: the certificate
+    must be valid for the URL's host (sent as SNI) and chain to a trusted CA."""
+    ca_file, cert_file, key_file = tls_certificates(tmp_path, "keys.rp.test")
+    server = JWKSServer(tls=(cert_file, key_file))
+    port = server.httpd.server_address[1]
+    settings.DEBUG = False
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "OUTBOUND_ALLOWED_HOSTS": ["keys.rp.test", "other.rp.test"],
+                              "OUTBOUND_CA_FILE": ca_file}
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: [
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))])
+    try:
+        assert fetch_jwks(f"https://keys.rp.test:{port}/jwks")["keys"] == []
+        assert jwks_error(f"https://other.rp.test:{port}/jwks") == (
+            "other.rp.test: TLS certificate not accepted (Hostname mismatch, certificate is not valid for 'other.rp.test'.)")
+        settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "OUTBOUND_CA_FILE": None}  # certifi's CAs
+        assert jwks_error(f"https://keys.rp.test:{port}/jwks") == (
+            "keys.rp.test: TLS certificate not accepted (unable to get local issuer certificate)")
+        assert server.fetches == 1
+    finally:
+        server.close()
 
 
 def test_http_jwks_uri_is_refused_outside_debug(db, server, settings):
