@@ -13,7 +13,6 @@ Errors are ``OutboundError`` whose text names the host, never a path, query or c
 
 import http.client
 import ipaddress
-import logging
 import socket
 import ssl
 import threading
@@ -28,8 +27,6 @@ from django.conf import settings
 from django.db import connections
 
 from oidc_provider.conf import oidc_settings
-
-logger = logging.getLogger(__name__)
 
 NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: IPv4 addresses embedded in IPv6
 RESOLVER_THREADS = 4  # name lookups have no timeout of their own: at most this many hang at once
@@ -122,7 +119,7 @@ def _request(method, url, body, headers, timeout, max_bytes) -> Response:
                     if max_bytes and (response.length or 0) > max_bytes:
                         raise OutboundError(f"{host}: response larger than {max_bytes} bytes")
                     content = response.read(max_bytes + 1) if max_bytes else b""
-                except (OSError, http.client.HTTPException) as err:
+                except (OSError, ValueError, http.client.HTTPException) as err:  # ValueError: http.client's InvalidURL
                     raise (late if connection.expired else OutboundError(f"{host}: {type(err).__name__}")) from err
                 if connection.expired:
                     raise late
@@ -138,7 +135,8 @@ def _parse(url):
     try:
         parts = urlsplit(url)
         port = parts.port
-    except (TypeError, ValueError) as err:
+        (parts.hostname or "").encode("idna")  # what TLS (SNI) and the Host header will need
+    except (TypeError, ValueError) as err:  # UnicodeError is a ValueError
         raise OutboundRefused("not a valid URL") from err
     allowed = ("https", "http") if settings.DEBUG else ("https",)
     if parts.scheme not in allowed:
