@@ -84,7 +84,7 @@ OIDC_PROVIDER = {
     "CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT": None,
     # the RPs' jwks_uri and back-channel logout servers listen on loopback; the SSRF tests
     # (tests/hostile/test_outbound.py) turn this off
-    "OUTBOUND_ALLOWED_HOSTS": ["127.0.0.1", "localhost", "::1"],
+    "OUTBOUND_ALLOWED_HOSTS": ["127.0.0.1"],
 }
 
 # No LOGGING for idpyoidc here on purpose: the app itself keeps its loggers at WARNING.
