@@ -109,7 +109,7 @@ def _request(method, url, body, headers, timeout, max_bytes) -> Response:
                 except ssl.SSLCertVerificationError as err:
                     raise OutboundRefused(f"{host}: TLS certificate not accepted ({err.verify_message})") from err
                 except OSError as err:
-                    if connection.expired:
+                    if connection.expired or isinstance(err, TimeoutError):  # the socket's timeout is what remains
                         raise late from err
                     failure = err
                     continue  # the next address, if there is one
@@ -120,7 +120,9 @@ def _request(method, url, body, headers, timeout, max_bytes) -> Response:
                         raise OutboundError(f"{host}: response larger than {max_bytes} bytes")
                     content = response.read(max_bytes + 1) if max_bytes else b""
                 except (OSError, ValueError, http.client.HTTPException) as err:  # ValueError: http.client's InvalidURL
-                    raise (late if connection.expired else OutboundError(f"{host}: {type(err).__name__}")) from err
+                    if connection.expired or isinstance(err, TimeoutError):
+                        raise late from err
+                    raise OutboundError(f"{host}: {type(err).__name__}") from err
                 if connection.expired:
                     raise late
         finally:
