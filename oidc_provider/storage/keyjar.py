@@ -159,8 +159,9 @@ class ProviderKeyJar(KeyJar):
 
     def get_jwt_verify_keys(self, jwt, **kwargs):
         """A JWT of a client (its ``iss``) whose ``kid`` is not among the keys cached from its
-        jwks_uri: the client may have rotated its keys, so they are fetched again (rate-limited,
-        storage/client_keys.py) before the lookup, which then finds the new key or none."""
+        jwks_uri: the client may have rotated its keys (OIDC Core §10.1.1), so they are fetched
+        again (rate-limited, storage/client_keys.py) before the lookup, which then finds the new key
+        or none."""
         kid, claims = jwt.headers.get("kid"), jwt.payload()
         iss = claims.get("iss") if isinstance(claims, dict) else None
         if isinstance(kid, str) and kid and isinstance(iss, str) and iss not in ("", self.issuer):
