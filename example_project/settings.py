@@ -132,6 +132,8 @@ OIDC_PROVIDER = {
     "REGISTRATION_POLICY": env("OIDC_REGISTRATION_POLICY", default="open"),
     # the reverse proxies whose X-Forwarded-For names the client address the rate limits count
     "TRUSTED_PROXIES": env.list("OIDC_TRUSTED_PROXIES", default=[]),
+    # hosts the OP may reach at non-public addresses (jwks_uri, back-channel logout): the demo's RP is local
+    "OUTBOUND_ALLOWED_HOSTS": env.list("OIDC_OUTBOUND_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else []),
 }
 
 LOGGING = {

@@ -1,6 +1,7 @@
 """System checks: configuration errors are reported by ``manage.py check``, not at first request."""
 
 import ipaddress
+import os
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -63,11 +64,37 @@ def check_settings(app_configs=None, **kwargs):
                 id="oidc_provider.E011",
             )
         )
-    for key in ("BACKCHANNEL_LOGOUT_TIMEOUT", "BACKCHANNEL_LOGOUT_ATTEMPTS"):
+    for key in ("BACKCHANNEL_LOGOUT_TIMEOUT", "BACKCHANNEL_LOGOUT_ATTEMPTS", "BACKCHANNEL_LOGOUT_WORKERS"):
         value = getattr(oidc_settings, key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             errors.append(Error(f"{SETTING_NAME}[{key!r}] must be a positive number.", id="oidc_provider.E012"))
-    return errors + check_token_settings() + check_limits()
+    return errors + check_outbound() + check_token_settings() + check_limits()
+
+
+def check_outbound():
+    """The outbound module's settings (``oidc_provider.outbound``): read when a request goes out, after
+    a logout has committed, so a bad value is reported here rather than lost then."""
+    errors = []
+    for key in ("BACKCHANNEL_LOGOUT_QUEUE", "CLIENT_JWKS_REFETCH_INTERVAL"):
+        value = getattr(oidc_settings, key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            errors.append(Error(f"{SETTING_NAME}[{key!r}] must be a number, 0 or more.", id="oidc_provider.E033"))
+    hosts = oidc_settings.OUTBOUND_ALLOWED_HOSTS
+    if not isinstance(hosts, (list, tuple)) or not all(isinstance(h, str) and h for h in hosts):
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['OUTBOUND_ALLOWED_HOSTS'] must be a list of host names or addresses.",
+                hint="Each entry is matched against a URL's host as written, e.g. [\"127.0.0.1\"].",
+                id="oidc_provider.E034",
+            )
+        )
+    ca_file = oidc_settings.OUTBOUND_CA_FILE
+    if ca_file is not None and not (isinstance(ca_file, str) and os.path.isfile(ca_file)):
+        errors.append(
+            Error(f"{SETTING_NAME}['OUTBOUND_CA_FILE'] {ca_file!r} is not a file.", hint="None: certifi's bundle.",
+                  id="oidc_provider.E035")
+        )
+    return errors
 
 
 RATE_LIMITS = ("CLIENT_AUTHN_FAILURE_LIMIT", "CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT", "TOKEN_RATE_LIMIT", "INTROSPECTION_RATE_LIMIT",

@@ -38,10 +38,18 @@ DEFAULTS = {
     # Cache-Control max-age of the JWKS; a next key must be published this long (plus
     # KEYS_REFRESH_INTERVAL) before it may sign.
     "JWKS_MAX_AGE": 3600,
-    # Fetching a client's jwks_uri: timeout (s), largest accepted document (bytes), cache (s).
+    # Fetching a client's jwks_uri: timeout (s, in total), largest accepted document (bytes), cache (s).
     "CLIENT_JWKS_TIMEOUT": 5,
     "CLIENT_JWKS_MAX_BYTES": 65536,
     "CLIENT_JWKS_CACHE_TTL": 300,
+    # An assertion signed with a kid the cached keys lack fetches the jwks_uri again (the client
+    # rotated its keys), at most once per this many seconds per jwks_uri and process.
+    "CLIENT_JWKS_REFETCH_INTERVAL": 5,
+    # Requests to clients' URLs (oidc_provider.outbound): host names and IP addresses that may be
+    # reached at non-public addresses (loopback, private, link-local…): internal RPs, tests, demos.
+    "OUTBOUND_ALLOWED_HOSTS": [],
+    # CA bundle (a file path) the servers the OP sends requests to are verified with. None: certifi's.
+    "OUTBOUND_CA_FILE": None,
     "CODE_LIFETIME": 600,
     "ACCESS_TOKEN_LIFETIME": 3600,
     "ID_TOKEN_LIFETIME": 3600,
@@ -84,6 +92,10 @@ DEFAULTS = {
     "LOGOUT_DISPATCHER": "oidc_provider.backchannel.ThreadDispatcher",
     "BACKCHANNEL_LOGOUT_TIMEOUT": 5,
     "BACKCHANNEL_LOGOUT_ATTEMPTS": 3,
+    # The default dispatcher's threads (per process), and how many deliveries may wait for one;
+    # a delivery beyond that is recorded as failed at once.
+    "BACKCHANNEL_LOGOUT_WORKERS": 4,
+    "BACKCHANNEL_LOGOUT_QUEUE": 100,
     # Largest request body (bytes) the token, introspection, revocation, userinfo and registration
     # endpoints read; a larger one is answered 413 before it is parsed.
     "MAX_REQUEST_BODY": 65536,

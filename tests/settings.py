@@ -85,6 +85,9 @@ OIDC_PROVIDER = {
     "CLIENT_AUTHN_FAILURE_LIMIT": None,
     "CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT": None,
     "REGISTRATION_RATE_LIMIT": None,
+    # the RPs' jwks_uri and back-channel logout servers listen on loopback; the SSRF tests
+    # (tests/hostile/test_outbound.py) turn this off
+    "OUTBOUND_ALLOWED_HOSTS": ["127.0.0.1"],
     # OIDC_TEST_SETTINGS: JSON merged in, for a live server of the end-to-end suite
     **json.loads(os.environ.get("OIDC_TEST_SETTINGS") or "{}"),
 }

@@ -116,10 +116,20 @@ def test_unknown_registration_policy_is_E011(settings):
 
 
 @pytest.mark.parametrize("key, value", [("BACKCHANNEL_LOGOUT_TIMEOUT", 0), ("BACKCHANNEL_LOGOUT_ATTEMPTS", "3"),
-                                        ("BACKCHANNEL_LOGOUT_ATTEMPTS", True)])
+                                        ("BACKCHANNEL_LOGOUT_ATTEMPTS", True), ("BACKCHANNEL_LOGOUT_WORKERS", 0)])
 def test_bad_backchannel_numbers_are_E012(settings, key, value):
     settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, key: value}
     assert ids(check_settings()) == ["oidc_provider.E012"]
+
+
+@pytest.mark.parametrize("key, value, check", [
+    ("BACKCHANNEL_LOGOUT_QUEUE", -1, "E033"), ("CLIENT_JWKS_REFETCH_INTERVAL", "5", "E033"),
+    ("OUTBOUND_ALLOWED_HOSTS", "127.0.0.1", "E034"), ("OUTBOUND_ALLOWED_HOSTS", [""], "E034"),
+    ("OUTBOUND_CA_FILE", "/nonexistent/ca.pem", "E035"),
+])
+def test_bad_outbound_settings_are_reported(settings, key, value, check):
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, key: value}
+    assert ids(check_settings()) == [f"oidc_provider.{check}"]
 
 
 def test_logout_dispatcher_is_imported(settings):

@@ -1,8 +1,10 @@
 """Clients' public keys, from the client's row (``jwks``) or its ``jwks_uri``, for any worker.
 
 idpyoidc loads a client's keys only into the key jar of the process that registered it (notes
-§5.5); here every worker reads them from the row when it needs them. A ``jwks_uri`` is fetched with
-a timeout, a size limit and no redirects, and cached for CLIENT_JWKS_CACHE_TTL seconds.
+§5.5); here every worker reads them from the row when it needs them. A ``jwks_uri`` is fetched when
+a key is needed (never at registration), through ``oidc_provider.outbound``, and cached for
+CLIENT_JWKS_CACHE_TTL seconds; a kid the cached keys lack fetches it again (key rotation), at most
+once per CLIENT_JWKS_REFETCH_INTERVAL seconds.
 """
 
 import json
@@ -11,10 +13,9 @@ import threading
 import time
 from collections import OrderedDict
 
-import requests
 from cryptojwt.key_bundle import KeyBundle
-from django.conf import settings
 
+from oidc_provider import outbound
 from oidc_provider.conf import oidc_settings
 
 logger = logging.getLogger(__name__)
@@ -28,30 +29,15 @@ class JWKSFetchError(Exception):
 
 
 def fetch_jwks(url: str) -> dict:
-    """GET ``url`` as a JWKS: https (http only with DEBUG), CLIENT_JWKS_TIMEOUT in total, at most
-    CLIENT_JWKS_MAX_BYTES, no redirects."""
-    if not (url.startswith("https://") or (settings.DEBUG and url.startswith("http://"))):
-        raise JWKSFetchError("jwks_uri must be https")
-    limit, timeout = oidc_settings.CLIENT_JWKS_MAX_BYTES, oidc_settings.CLIENT_JWKS_TIMEOUT
-    deadline = time.monotonic() + timeout
+    """GET ``url`` as a JWKS through ``outbound``: CLIENT_JWKS_TIMEOUT in total, at most
+    CLIENT_JWKS_MAX_BYTES."""
     try:
-        with requests.get(url, timeout=timeout, stream=True, allow_redirects=False,
-                          headers={"Accept": "application/jwk-set+json, application/json"}) as response:
-            if response.status_code != 200:
-                raise JWKSFetchError(f"HTTP {response.status_code}")
-            if int(response.headers.get("Content-Length") or 0) > limit:
-                raise JWKSFetchError("too large")
-            body = b""
-            for chunk in response.iter_content(8192):
-                body += chunk
-                if len(body) > limit:
-                    raise JWKSFetchError("too large")
-                if time.monotonic() > deadline:
-                    raise JWKSFetchError("too slow")
-    except requests.RequestException as err:
-        raise JWKSFetchError(type(err).__name__) from err
+        response = outbound.get(url, timeout=oidc_settings.CLIENT_JWKS_TIMEOUT, max_bytes=oidc_settings.CLIENT_JWKS_MAX_BYTES,
+                                accept="application/jwk-set+json, application/json")
+    except outbound.OutboundError as err:
+        raise JWKSFetchError(str(err)) from err
     try:
-        jwks = json.loads(body)
+        jwks = json.loads(response.body)
     except ValueError as err:
         raise JWKSFetchError("not JSON") from err
     if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
@@ -77,11 +63,14 @@ class ClientKeys:
         self._lock = threading.Lock()
         self._parsed = OrderedDict()  # canonical inline JWKS -> KeyBundle (LRU)
         self._fetched = {}  # jwks_uri -> (monotonic expiry, KeyBundle or None)
+        self._refetched = {}  # jwks_uri -> monotonic time of its last refetch for an unknown kid
 
-    def bundle(self, client_info: dict) -> KeyBundle | None:
-        """The keys of the client described by ``client_info`` (an idpyoidc client dict), or None."""
+    def bundle(self, client_info: dict, kid: str = "") -> KeyBundle | None:
+        """The keys of the client described by ``client_info`` (an idpyoidc client dict), or None.
+        With a ``kid`` that keys from a ``jwks_uri`` lack, they are fetched again if the last such
+        refetch is CLIENT_JWKS_REFETCH_INTERVAL seconds old."""
         if client_info.get("jwks_uri"):
-            return self._from_uri(client_info["jwks_uri"])
+            return self._from_uri(client_info["jwks_uri"], kid)
         jwks = client_info.get("jwks")
         if isinstance(jwks, dict) and isinstance(jwks.get("keys"), list):
             return self._from_row(jwks)
@@ -102,19 +91,27 @@ class ClientKeys:
                     self._parsed.popitem(last=False)
         return bundle
 
-    def _from_uri(self, url):
+    def _from_uri(self, url, kid=""):
         now = time.monotonic()
         with self._lock:
-            cached = self._fetched.get(url)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+            expiry, cached = self._fetched.get(url, (0, None))
+            refetch = kid and expiry > now and not (cached and cached.get_key_with_kid(kid))
+            if refetch:  # claimed under the lock: a flood of unknown kids makes one fetch per interval
+                refetch = self._refetched.get(url, -1e9) + oidc_settings.CLIENT_JWKS_REFETCH_INTERVAL <= now
+                if refetch:
+                    self._refetched[url] = now
+        if expiry > now and not refetch:
+            return cached
         try:
             bundle, ttl = _bundle(fetch_jwks(url)), oidc_settings.CLIENT_JWKS_CACHE_TTL
         except JWKSFetchError as err:
-            logger.warning("cannot fetch client jwks_uri %s: %s", url, err)
+            logger.warning("cannot fetch client jwks_uri %s: %s", outbound.loggable(url), err)
+            if refetch:
+                return cached  # the cached keys stay
             bundle, ttl = None, min(FAILURE_TTL, oidc_settings.CLIENT_JWKS_CACHE_TTL)
         with self._lock:
             self._fetched[url] = (now + ttl, bundle)
             if len(self._fetched) > PARSED_CACHE_SIZE:  # drop what has expired
                 self._fetched = {u: e for u, e in self._fetched.items() if e[0] > now}
+                self._refetched = {u: t for u, t in self._refetched.items() if u in self._fetched}
         return bundle

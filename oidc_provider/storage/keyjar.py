@@ -143,19 +143,38 @@ class ProviderKeyJar(KeyJar):
             return self._issuers.get(issuer_id)
         return self._client_issuer(issuer_id)
 
-    def _client_issuer(self, client_id):
+    def _client_issuer(self, client_id, kid=""):
         """Notes §5.5: another worker registered the client, so its keys come from its row. A new
         KeyIssuer per call: whatever idpyoidc adds to it is not kept. Loading calls no key-jar
         method, so it cannot re-enter."""
         if self.client_db is None or not isinstance(client_id, str) or not client_id:
             return None
         info = self.client_db.get(client_id)
-        bundle = self.client_keys.bundle(info) if info else None
+        bundle = self.client_keys.bundle(info, kid) if info else None
         if bundle is None:
             return None
         issuer = KeyIssuer(name=client_id)
         issuer.add_kb(bundle)
         return issuer
+
+    def get_jwt_verify_keys(self, jwt, **kwargs):
+        """A JWT of a client (its ``iss``) whose ``kid`` is not among the keys cached from its
+        jwks_uri: the client may have rotated its keys (OIDC Core §10.1.1), so they are fetched
+        again (rate-limited, storage/client_keys.py) before the lookup, which then finds the new key
+        or none."""
+        kid, claims = jwt.headers.get("kid"), jwt.payload()
+        iss = claims.get("iss") if isinstance(claims, dict) else None
+        if isinstance(kid, str) and kid and isinstance(iss, str) and iss not in ("", self.issuer):
+            self._client_issuer(iss, kid)
+        return super().get_jwt_verify_keys(jwt, **kwargs)
+
+    def add_url(self, issuer_id, url, **kwargs):
+        """Defect 66: idpyoidc's registration (``do_client_registration``) hands a registering
+        client's jwks_uri to this method, and cryptojwt's KeyBundle fetches it at once with requests:
+        inside the registration's transaction, following redirects, with no size cap and no address
+        check (SSRF). Nothing is fetched here: the jwks_uri stays on the client's row and its keys are
+        fetched when needed, through ``oidc_provider.outbound`` (storage/client_keys.py)."""
+        return None
 
     def key_summary(self, issuer_id):
         """Defect 19: registration's eagerly formatted debug line asks for the summary of a client

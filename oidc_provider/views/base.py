@@ -241,6 +241,7 @@ class RevocationView(EndpointView):
     endpoint_name = "token_revocation"
     http_method_names = ["post"]
     lock = True
+    lazy = True  # client authentication may fetch a jwks_uri, which is never done inside a transaction
     authenticates_client = True
 
 

@@ -224,3 +224,66 @@ def test_discovery_advertises_private_key_jwt(db, http):
     for endpoint in ("introspection", "revocation"):
         assert "private_key_jwt" in info[f"{endpoint}_endpoint_auth_methods_supported"]
         assert info[f"{endpoint}_endpoint_auth_signing_alg_values_supported"] == info["token_endpoint_auth_signing_alg_values_supported"]
+
+
+def pk_client_at(jwks_server, *keys):
+    jwks_server.jwks = jwks_of(*keys)
+    flows.make_client("pk1", None, "--token-endpoint-auth-method", "private_key_jwt", "--jwks-uri", jwks_server.url)
+
+
+def test_a_client_that_rotates_the_keys_at_its_jwks_uri_is_accepted_at_once(db, client_key, browser, http, jwks_server):
+    """A new kid only at the jwks_uri: the cached keys lack it, so they are fetched again (they
+    were kept CLIENT_JWKS_CACHE_TTL seconds and the new key refused until then)."""
+    pk_client_at(jwks_server, client_key)
+    code, verifier = flows.get_code(browser, client_id="pk1")
+    assert redeem(http, code, verifier, assertion(client_key)).status_code == 200
+    new_key = new_ec_key("P-256", kid="client-key-2", use="sig")
+    jwks_server.jwks = jwks_of(new_key)
+    code, verifier = flows.get_code(browser, client_id="pk1")
+    response = redeem(http, code, verifier, assertion(new_key))
+    assert response.status_code == 200, response.content
+    assert jwks_server.fetches == 2
+
+
+def test_a_flood_of_unknown_kids_fetches_the_jwks_uri_once_per_interval(db, client_key, browser, http, jwks_server,
+                                                                        settings):
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "CLIENT_JWKS_REFETCH_INTERVAL": 1}
+    pk_client_at(jwks_server, client_key)
+    code, verifier = flows.get_code(browser, client_id="pk1")
+    assert redeem(http, code, verifier, assertion(client_key)).status_code == 200
+    code, verifier = flows.get_code(browser, client_id="pk1")
+    for n in range(20):
+        response = redeem(http, code, verifier, assertion(new_ec_key("P-256", kid=f"flood-{n}")))
+        assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+    assert jwks_server.fetches == 2  # the first unknown kid refetched; the other 19 waited
+    time.sleep(1.1)
+    assert redeem(http, code, verifier, assertion(new_ec_key("P-256", kid="after"))).status_code == 401
+    assert jwks_server.fetches == 3
+    assert redeem(http, code, verifier, assertion(client_key)).status_code == 200  # the known key still works
+    assert jwks_server.fetches == 3
+
+
+def test_a_jwks_uri_gone_wrong_keeps_the_cached_keys(db, client_key, browser, http, jwks_server):
+    """An unknown kid whose refetch fails (RP down) does not drop the keys that still work."""
+    pk_client_at(jwks_server, client_key)
+    code, verifier = flows.get_code(browser, client_id="pk1")
+    assert redeem(http, code, verifier, assertion(client_key)).status_code == 200
+    jwks_server.status = 500
+    code, verifier = flows.get_code(browser, client_id="pk1")
+    assert redeem(http, code, verifier, assertion(new_ec_key("P-256", kid="other"))).status_code == 401
+    assert redeem(http, code, verifier, assertion(client_key)).status_code == 200
+    assert jwks_server.fetches == 2
+
+
+@pytest.mark.parametrize("path", ["/oidc/introspect", "/oidc/revoke"])
+def test_a_jwks_uri_client_authenticates_at_every_endpoint_on_a_cold_cache(db, client_key, browser, http, jwks_server,
+                                                                          path):
+    """The jwks_uri is fetched during client authentication, which must come before the request's
+    transaction opens (nothing is sent inside one): on a worker that has not cached the keys yet."""
+    pk_client_at(jwks_server, client_key)
+    code, verifier = flows.get_code(browser, client_id="pk1")
+    token = redeem(http, code, verifier, assertion(client_key)).json()["access_token"]
+    reset_server()  # another worker
+    response = http.post(path, {"token": token, "client_assertion_type": JWT_BEARER, "client_assertion": assertion(client_key)})
+    assert response.status_code == 200, response.content
+    assert jwks_server.fetches == 2

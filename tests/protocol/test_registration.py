@@ -46,6 +46,25 @@ def policy(settings):
 # registration
 
 
+def test_registering_a_jwks_uri_makes_no_request(db, http, settings):
+    """Defect 66: idpyoidc fetched a registering client's jwks_uri at once, inside the registration's
+    transaction, following redirects (here to an internal port), with no size cap or address check.
+    Registration stores the jwks_uri; keys are fetched when the client authenticates."""
+    from tests.jwks_server import JWKSServer
+
+    settings.DEBUG = True  # an http jwks_uri on loopback
+    internal, jwks_uri = JWKSServer(), JWKSServer()
+    jwks_uri.status, jwks_uri.location = 302, internal.url
+    try:
+        response = register(http, {**METADATA, "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": jwks_uri.url})
+        assert response.status_code == 201, response.content
+        assert jwks_uri.fetches == 0 and internal.fetches == 0
+        assert Client.objects.get(client_id=response.json()["client_id"]).jwks_uri == jwks_uri.url
+    finally:
+        internal.close()
+        jwks_uri.close()
+
+
 def test_registration_stores_the_client_as_a_row(db, http):
     response = register(http)
     assert response.status_code == 201

@@ -53,12 +53,24 @@ def test_a_refresh_token_subject(tokens, http):
 
 def test_exchanging_a_refresh_token_for_a_refresh_token_does_not_fork_the_rotation_chain(tokens, http):
     """Defect 70: the subject refresh token is rotated out, as a refresh does; else both it and the new
-    one refresh on, two chains where rotation promises one. Presenting it again is a replay."""
+    one refresh on, two chains where rotation promises one. Presented again at once, it is refused as
+    a retry (REFRESH_TOKEN_REUSE_WINDOW) and the one chain goes on."""
     body = flows.exchange(http, tokens["refresh_token"], subject_token_type=flows.RT_TYPE, requested_token_type=flows.RT_TYPE).json()
     assert body["issued_token_type"] == flows.RT_TYPE, body
     assert flows.introspect(http, tokens["refresh_token"]).json() == {"active": False}
     refreshed = flows.refresh(http, body["access_token"])
     assert refreshed.status_code == 200 and refreshed.json()["refresh_token"]
+    response = flows.refresh(http, tokens["refresh_token"])
+    assert response.json() == {"error": "invalid_grant", "error_description": "Refresh token already used"}
+    assert flows.refresh(http, refreshed.json()["refresh_token"]).status_code == 200
+
+
+def test_a_refresh_token_exchanged_for_a_refresh_token_and_replayed_revokes_the_family(tokens, http, settings):
+    """Outside the reuse window, the rotated-out subject presented again is a replay (RFC 9700 §4.14.2)."""
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "REFRESH_TOKEN_REUSE_WINDOW": 0}
+    body = flows.exchange(http, tokens["refresh_token"], subject_token_type=flows.RT_TYPE, requested_token_type=flows.RT_TYPE).json()
+    refreshed = flows.refresh(http, body["access_token"])
+    assert refreshed.status_code == 200
     response = flows.refresh(http, tokens["refresh_token"])
     assert response.json() == {"error": "invalid_grant",
                                "error_description": "Refresh token reused: every token of this grant is revoked"}

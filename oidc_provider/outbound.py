@@ -1,0 +1,264 @@
+"""The OP's one way out to the network: every request to a URL that a client registered (its
+``jwks_uri``, its ``backchannel_logout_uri``) goes through ``get`` or ``post_form``.
+
+Such a URL is hostile: it may point at the OP's own network (SSRF), answer slowly or endlessly, or
+redirect elsewhere. So a request here is https only (http too with DEBUG); its host is resolved
+once and every address must be public (or the host named in OUTBOUND_ALLOWED_HOSTS), and the
+connection goes to the address that was checked, the TLS certificate still verified for the host
+name; redirects are never followed; one deadline covers resolution, connection, TLS, headers and
+body (a watchdog cuts the socket when it passes, so a server dripping bytes cannot stretch it); the
+body is read up to a size cap; and nothing is sent while the caller holds a database transaction.
+Errors are ``OutboundError`` whose text names the host, never a path, query or credential.
+"""
+
+import http.client
+import ipaddress
+import socket
+import ssl
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import NamedTuple
+from urllib.parse import urlencode, urlsplit
+
+import certifi
+from django.conf import settings
+from django.db import connections
+
+from oidc_provider.conf import oidc_settings
+
+NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: IPv4 addresses embedded in IPv6
+RESOLVER_THREADS = 4  # name lookups have no timeout of their own: at most this many hang at once
+_resolver = ThreadPoolExecutor(RESOLVER_THREADS, thread_name_prefix="oidc-outbound-resolve")
+
+
+class OutboundError(Exception):
+    """The request failed; the text says why (safe to log and to record)."""
+
+
+class OutboundRefused(OutboundError):
+    """The request was not sent and never will be as it stands: trying again will not help."""
+
+
+class Response(NamedTuple):
+    status: int
+    content_type: str
+    body: bytes
+
+
+def get(url: str, *, timeout: float, max_bytes: int, accept: str) -> Response:
+    """GET ``url``; anything but a 200 with a body of at most ``max_bytes`` is an ``OutboundError``."""
+    response = _request("GET", url, None, {"Accept": accept}, timeout, max_bytes)
+    if response.status != 200:
+        redirect = " (redirects are not followed)" if 300 <= response.status < 400 else ""
+        raise OutboundError(f"HTTP {response.status}{redirect}")
+    return response
+
+
+def post_form(url: str, data: dict, *, timeout: float) -> int:
+    """POST ``data`` form-encoded to ``url``; the response's status (its body is not read)."""
+    body = urlencode(data).encode()
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    return _request("POST", url, body, headers, timeout, 0).status
+
+
+def loggable(url: str) -> str:
+    """``url`` as it may be logged: without user information, query or fragment."""
+    try:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    except (TypeError, ValueError):
+        return "(not a valid URL)"
+
+
+def public(address) -> bool:
+    """Whether ``address`` (an ``ipaddress`` object) is one the Internet routes to a host: not
+    loopback, private, link-local (169.254.169.254 is cloud metadata), shared (CGNAT), multicast,
+    reserved or unspecified, nor one of those inside IPv4-mapped, 6to4 or NAT64 IPv6."""
+    if address.version == 6:
+        if address.ipv4_mapped or address.sixtofour:
+            address = address.ipv4_mapped or address.sixtofour
+        elif address in NAT64:
+            address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address.is_global and not (address.is_multicast or address.is_reserved)
+
+
+def in_transaction() -> bool:
+    """Whether this thread holds a database transaction (a test case's own is not one)."""
+    return any(
+        not getattr(block, "_from_testcase", False)  # as Django's durable check ignores it
+        for connection in connections.all(initialized_only=True)
+        for block in connection.atomic_blocks
+    )
+
+
+def _request(method, url, body, headers, timeout, max_bytes) -> Response:
+    deadline = time.monotonic() + timeout
+    if in_transaction():
+        raise OutboundRefused("not sent inside a database transaction")
+    scheme, host, port, target = _parse(url)
+    late = OutboundError(f"{host}: no complete answer within {timeout} s")
+    failure = None
+    for address in _addresses(host, port, deadline):
+        connection = _connection(scheme, host, port, address, deadline)
+        try:
+            with _Watchdog(connection, deadline):
+                try:
+                    connection.connect()
+                except ssl.SSLCertVerificationError as err:
+                    raise OutboundRefused(f"{host}: TLS certificate not accepted ({err.verify_message})") from err
+                except OSError as err:
+                    if connection.expired or isinstance(err, TimeoutError):  # the socket's timeout is what remains
+                        raise late from err
+                    failure = err
+                    continue  # the next address, if there is one
+                try:
+                    connection.request(method, target, body=body, headers=headers)
+                    response = connection.getresponse()
+                    if max_bytes and (response.length or 0) > max_bytes:
+                        raise OutboundError(f"{host}: response larger than {max_bytes} bytes")
+                    content = response.read(max_bytes + 1) if max_bytes else b""
+                except (OSError, ValueError, http.client.HTTPException) as err:  # ValueError: http.client's InvalidURL
+                    if connection.expired or isinstance(err, TimeoutError):
+                        raise late from err
+                    raise OutboundError(f"{host}: {type(err).__name__}") from err
+                if connection.expired:
+                    raise late
+        finally:
+            connection.close()
+        if len(content) > max_bytes:
+            raise OutboundError(f"{host}: response larger than {max_bytes} bytes")
+        return Response(response.status, response.getheader("Content-Type", ""), content)
+    raise OutboundError(f"{host}: cannot connect ({type(failure).__name__})")
+
+
+def _parse(url):
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        (parts.hostname or "").encode("idna")  # what TLS (SNI) and the Host header will need
+    except (TypeError, ValueError) as err:  # UnicodeError is a ValueError
+        raise OutboundRefused("not a valid URL") from err
+    allowed = ("https", "http") if settings.DEBUG else ("https",)
+    if parts.scheme not in allowed:
+        raise OutboundRefused("only https URLs are fetched" + (" (and http with DEBUG)" if settings.DEBUG else ""))
+    if parts.username is not None or parts.password is not None:
+        raise OutboundRefused("a URL with user information is not fetched")
+    if not parts.hostname:
+        raise OutboundRefused("the URL has no host")
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), target
+
+
+def _addresses(host, port, deadline) -> list[str]:
+    """The addresses of ``host``, resolved once, each checked; these are what is connected to."""
+    allowed = _allowed(host)
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        found = [literal]
+    else:
+        lookup = _resolver.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+        try:
+            found = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in lookup.result(deadline - time.monotonic())]
+        except FutureTimeout as err:
+            raise OutboundError(f"{host}: name lookup took too long") from err
+        except (OSError, UnicodeError, ValueError) as err:
+            raise OutboundError(f"{host}: name not resolved") from err
+    found = list(dict.fromkeys(found))
+    if not allowed:
+        for address in found:
+            if not public(address):
+                named = "" if literal is not None else f"{host} resolves to "
+                raise OutboundRefused(f"{named}{address}, which is not a public address")
+    if not found:
+        raise OutboundError(f"{host}: name not resolved")
+    return [str(address) for address in found]
+
+
+def _allowed(host) -> bool:
+    """Whether OUTBOUND_ALLOWED_HOSTS names ``host`` (a name, or an IP address however written)."""
+    for entry in oidc_settings.OUTBOUND_ALLOWED_HOSTS:
+        entry = entry.strip("[]").lower()
+        try:
+            if ipaddress.ip_address(entry) == ipaddress.ip_address(host):
+                return True
+        except ValueError:
+            if entry == host.lower():
+                return True
+    return False
+
+
+def _connection(scheme, host, port, address, deadline):
+    timeout = max(deadline - time.monotonic(), 0.001)
+    if scheme == "https":
+        context = ssl.create_default_context(cafile=oidc_settings.OUTBOUND_CA_FILE or certifi.where())
+        return _PinnedHTTPSConnection(host, port, address=address, timeout=timeout, context=context)
+    return _PinnedHTTPConnection(host, port, address=address, timeout=timeout)
+
+
+class _Pinned:
+    """Connects to ``address``, the one that was checked, with no second lookup of the host (DNS
+    rebinding). Host header, SNI and certificate check still use the host name."""
+
+    expired = False  # set by _Watchdog
+    target = None  # the socket _Watchdog cuts: the connection lets go of it when the answer ends it
+
+    def __init__(self, host, port, *, address, **kwargs):
+        super().__init__(host, port, **kwargs)
+        self._address = address
+        self._create_connection = self._connect  # what HTTPConnection.connect calls
+
+    def _connect(self, host_port, timeout, source_address):
+        sock = socket.socket(socket.AF_INET6 if ":" in self._address else socket.AF_INET, socket.SOCK_STREAM)
+        self.target = sock
+        try:
+            sock.settimeout(timeout)
+            sock.connect((self._address, self.port))
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+
+class _PinnedHTTPConnection(_Pinned, http.client.HTTPConnection):
+    pass
+
+
+class _PinnedHTTPSConnection(_Pinned, http.client.HTTPSConnection):
+    def connect(self):
+        http.client.HTTPConnection.connect(self)
+        self.sock = self.target = self._context.wrap_socket(self.sock, server_hostname=self.host,
+                                                            do_handshake_on_connect=False)
+        if self.expired:  # the watchdog fired while the socket was being wrapped: it cut nothing
+            raise socket.timeout("deadline")
+        self.sock.do_handshake()  # in reach of the watchdog, unlike a handshake inside wrap_socket
+
+
+class _Watchdog:
+    """Shuts the connection's socket down when the deadline passes, wherever the request is (TLS
+    handshake, headers or body): a read blocked on it returns at once. Socket timeouts alone bound
+    each read, not their sum."""
+
+    def __init__(self, connection, deadline):
+        self.connection = connection
+        self._timer = threading.Timer(max(deadline - time.monotonic(), 0), self._expire)
+        self._timer.daemon = True
+
+    def _expire(self):
+        self.connection.expired = True
+        sock = self.connection.target
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def __enter__(self):
+        self._timer.start()
+
+    def __exit__(self, *exc):
+        self._timer.cancel()
