@@ -63,6 +63,13 @@ def post_form(url: str, data: dict, *, timeout: float) -> int:
     return _request("POST", url, body, headers, timeout, 0).status
 
 
+def refuse(method, url, **kwargs):
+    """idpyoidc's own HTTP client (``context.httpc``): idpyoidc never fetches by itself (a
+    ``request_uri``, a ``sector_identifier_uri``, a back-channel logout); what the OP fetches goes
+    through ``get`` and ``post_form``."""
+    raise OutboundRefused(f"{loggable(url)}: idpyoidc does not send requests of its own")
+
+
 def loggable(url: str) -> str:
     """``url`` as it may be logged: without user information, query or fragment."""
     try:

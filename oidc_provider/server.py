@@ -3,12 +3,11 @@
 import base64
 import threading
 
-from idpyoidc.server import Server
-
-from oidc_provider import redaction
+from oidc_provider import outbound, redaction
 from oidc_provider.conf import oidc_settings
 from oidc_provider.crypto import derive_key
 from oidc_provider.idpy import client_authn
+from oidc_provider.idpy.server import Server
 from oidc_provider.idpy.session_manager import SessionManager
 from oidc_provider.storage.assertions import AssertionReplayStore
 from oidc_provider.storage.clients import ClientDatabase, RegistrationAccessTokens
@@ -200,7 +199,7 @@ def _build() -> Server:
         ensure_signing_keys()  # first run: no manual step
         # Keys from rows, reloaded in place when they change; clients' keys from their rows.
         keyjar = ProviderKeyJar(issuer, client_db=ClientDatabase())
-    server = Server(build_conf(), keyjar=keyjar, cwd="")
+    server = Server(build_conf(), keyjar=keyjar, cwd="", httpc=outbound.refuse)  # every fetch is the OP's own
     context = server.context
     # The session tree, used client assertions and registration access tokens live in rows, not in
     # process-local dicts (DESIGN.md rule 2).

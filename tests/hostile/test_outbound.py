@@ -248,3 +248,15 @@ def test_a_flood_of_logouts_gets_a_bounded_pool_not_a_thread_each(transactional_
         time.sleep(0.05)
     time.sleep(0.6)
     assert server.fetches == 5 and BackchannelLogoutFailure.objects.count() == 15
+
+
+def test_idpyoidc_cannot_send_requests_of_its_own(db, server):
+    """Defect 67: idpyoidc's own HTTP client (``context.httpc``: request_uri, sector_identifier_uri, its
+    back-channel logout) was ``requests.request``, bound by none of the rules above; it refuses now, even
+    a host the allow-list names."""
+    from oidc_provider.outbound import OutboundRefused
+    from oidc_provider.server import get_server
+
+    with pytest.raises(OutboundRefused, match=r"^http://127\.0\.0\.1:\d+/jwks: idpyoidc does not send requests of its own$"):
+        get_server().context.httpc("GET", server.url, timeout=1)
+    assert server.fetches == 0
