@@ -91,8 +91,6 @@ OIDC_PROVIDER = {
     # OIDC_TEST_SETTINGS: JSON merged in, for a live server of the end-to-end suite
     **json.loads(os.environ.get("OIDC_TEST_SETTINGS") or "{}"),
 }
-if "OIDC_TEST_REFRESH_TOKEN_REUSE_WINDOW" in os.environ:  # a live server's own (tests/e2e/test_token_concurrency.py)
-    OIDC_PROVIDER["REFRESH_TOKEN_REUSE_WINDOW"] = int(os.environ["OIDC_TEST_REFRESH_TOKEN_REUSE_WINDOW"])
 
 # OIDC_TEST_CACHE_URL (django-environ syntax, e.g. redis://127.0.0.1:6379/0): a cache the live servers
 # of one test share, under the key prefix OIDC_TEST_CACHE_PREFIX. Otherwise each process has its own.

@@ -4,6 +4,7 @@ SQLite serialises every writer (and the shared op_server has one worker), so mos
 PostgreSQL only; the refresh bursts run on both.
 """
 
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
@@ -36,7 +37,7 @@ def burst_server(start_server):
 @pytest.fixture
 def no_window_server(start_server, monkeypatch):
     """``gunicorn -w 4`` with REFRESH_TOKEN_REUSE_WINDOW = 0 (the server reads it at start)."""
-    monkeypatch.setenv("OIDC_TEST_REFRESH_TOKEN_REUSE_WINDOW", "0")
+    monkeypatch.setenv("OIDC_TEST_SETTINGS", json.dumps({"REFRESH_TOKEN_REUSE_WINDOW": 0}))
     return start_server(workers=4)
 
 
