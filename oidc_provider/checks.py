@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
+from oidc_provider import throttling
 from oidc_provider.conf import REGISTRATION_POLICIES, SETTING_NAME, oidc_settings
 
 
@@ -132,8 +133,8 @@ def check_limits():
     if not _are_networks(oidc_settings.TRUSTED_PROXIES):
         errors.append(
             Error(
-                f"{SETTING_NAME}['TRUSTED_PROXIES'] must be a list of IP addresses or networks (CIDR).",
-                hint='E.g. ["10.0.0.0/8", "::1"]: the addresses your reverse proxies connect from (docs/deployment.md).',
+                f"{SETTING_NAME}['TRUSTED_PROXIES'] must be a list of IP addresses, networks (CIDR) or \"unix\".",
+                hint='E.g. ["10.0.0.0/8", "::1"], or "unix" for a proxy on a unix socket: where your reverse proxies connect from.',
                 id="oidc_provider.E032",
             )
         )
@@ -144,7 +145,7 @@ def _are_networks(value):
     if not isinstance(value, (list, tuple)):
         return False
     try:
-        return all(isinstance(v, str) and ipaddress.ip_network(v, strict=False) for v in value)
+        return all(isinstance(v, str) and (v == throttling.UNIX_PEER or ipaddress.ip_network(v, strict=False)) for v in value)
     except ValueError:
         return False
 

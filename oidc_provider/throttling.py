@@ -78,9 +78,14 @@ def pair(client_id, address):
     return None if client_id is None or address is None else f"{client_id}\0{address}"
 
 
+# A peer that is no IP address: a proxy on a unix socket (gunicorn then sets REMOTE_ADDR to "").
+# As a TRUSTED_PROXIES entry it trusts such a peer; untrusted, all such requests share one address.
+UNIX_PEER = "unix"
+
+
 @lru_cache(maxsize=16)
 def _networks(proxies):
-    return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
+    return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies if proxy != UNIX_PEER)
 
 
 def _ip(value):
@@ -95,19 +100,23 @@ def client_address(request):
     """The address a request came from, as the rate limits count it: ``REMOTE_ADDR``, unless that is
     one of TRUSTED_PROXIES; then the right-most ``X-Forwarded-For`` entry that is not a trusted
     proxy (the entries left of it were written by the client, which may write anything). A malformed
-    entry ends the walk at the last trusted hop. IPv6 addresses count by their /64. None: unknown."""
+    entry ends the walk at the last trusted hop. A peer that is no IP address is ``unix``: trusted
+    only if TRUSTED_PROXIES names it, and otherwise one address for all of its requests, never none
+    (a limit without an address would not count at all). IPv6 addresses count by their /64."""
     address = _ip(request.META.get("REMOTE_ADDR") or "")
-    if address is None:
-        return None
-    proxies = _networks(tuple(oidc_settings.TRUSTED_PROXIES))
-    if any(address in network for network in proxies):
+    proxies = tuple(oidc_settings.TRUSTED_PROXIES)
+    networks = _networks(proxies)
+    trusted = (UNIX_PEER in proxies) if address is None else any(address in network for network in networks)
+    if trusted:
         for hop in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
             forwarded = _ip(hop)
             if forwarded is None:
                 break
             address = forwarded
-            if not any(address in network for network in proxies):
+            if not any(address in network for network in networks):
                 break
+    if address is None:
+        return UNIX_PEER
     if address.version == 6:
         return str(ipaddress.IPv6Network((int(address), IPV6_PREFIX), strict=False))
     return str(address)
@@ -129,5 +138,5 @@ def claimed_client_id(request, params):
         payload = params.get("client_assertion", "").split(".")[1]
         issuer = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["iss"]
         return issuer if isinstance(issuer, str) else None
-    except (IndexError, ValueError, TypeError, KeyError, AttributeError):
+    except (IndexError, ValueError, TypeError, KeyError, AttributeError, RecursionError):  # hostile JSON nests deep
         return None

@@ -2,6 +2,7 @@
 endpoints, the client address they count, and request body size limits (issue 6 hardening;
 DESIGN.md rule 4; issue 15). The lockout attacks are in tests/hostile/test_lockout.py."""
 
+import base64
 import json
 
 import pytest
@@ -265,8 +266,13 @@ def test_no_registration_limit_where_registration_is_off(db, http, limits):
         ("::1", "2001:db8:1:2::99", ["::1"], "2001:db8:1:2::/64"),
         ("2001:db8::1", None, [], "2001:db8::/64"),  # an IPv6 host's /64 is one address
         ("::ffff:203.0.113.5", None, [], "203.0.113.5"),
-        ("", None, [], None),
-        ("unix:/run/gunicorn.sock", None, [], None),
+        # a peer that is no IP address (a proxy on a unix socket): one address for all, never none
+        ("", None, [], "unix"),
+        ("unix:/run/gunicorn.sock", None, [], "unix"),
+        ("", "192.0.2.1", [], "unix"),  # not trusted: the header is the client's word
+        ("", "192.0.2.1", ["unix"], "192.0.2.1"),
+        ("", "192.0.2.1, 10.0.0.2", ["unix", "10.0.0.0/8"], "192.0.2.1"),
+        ("", "junk", ["unix"], "unix"),
     ],
 )
 def test_the_client_address(settings, remote, forwarded, trusted, expected):
@@ -277,3 +283,24 @@ def test_the_client_address(settings, remote, forwarded, trusted, expected):
     settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "TRUSTED_PROXIES": trusted}
     extra = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
     assert client_address(RequestFactory().get("/", REMOTE_ADDR=remote, **extra)) == expected
+
+
+def test_registrations_through_a_unix_socket_proxy_are_limited_too(db, http, settings):
+    """gunicorn behind nginx on a unix socket sets REMOTE_ADDR to "": a limit keyed by a missing
+    address counted nothing, so every limit was off there."""
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "REGISTRATION_RATE_LIMIT": (3, 3600)}
+    codes = [register(http, REMOTE_ADDR="").status_code for _ in range(4)]
+    assert codes == [201, 201, 201, 429]
+
+
+def test_a_deeply_nested_client_assertion_is_invalid_client_not_a_500(db, http):
+    """The claimed client_id is read from an assertion's payload before its signature is checked:
+    JSON nested a thousand deep raised RecursionError there (a 500, from any caller)."""
+    header = base64.urlsafe_b64encode(b'{"alg":"RS256"}').rstrip(b"=").decode()
+    payload = base64.urlsafe_b64encode(b"[" * 1000 + b"]" * 1000).rstrip(b"=").decode()
+    for path in ("/oidc/token", "/oidc/introspect", "/oidc/revoke"):
+        response = http.post(path, {"grant_type": "client_credentials", "token": "x",
+                                    "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                                    "client_assertion": f"{header}.{payload}.c2ln"})
+        assert response.status_code == 401, (path, response.content)
+        assert response.json()["error"] == "invalid_client"
