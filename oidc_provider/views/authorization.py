@@ -27,7 +27,7 @@ from oidc_provider.signals import AUTH_TIME_SESSION_KEY, LOGIN_ID_SESSION_KEY
 from oidc_provider.storage.clients import client_row
 from oidc_provider.storage.sessions import OPSessionEnded
 from oidc_provider.storage.unit_of_work import unit_of_work
-from oidc_provider.views.base import http_info, is_error, repeated_parameter
+from oidc_provider.views.base import has_nul, http_info, is_error, repeated_parameter
 from oidc_provider.views.pages import error_page, form_post, never_framed, redirect, vetted
 
 PENDING_SESSION_KEY = "oidc_provider.pending"
@@ -242,6 +242,8 @@ class AuthorizationView(View):
             return self.flow.start_over()
 
     def _authorize(self, request, params):
+        if has_nul(params):
+            return error_page(request, "Malformed request")
         repeated = repeated_parameter(params)
         flat = params.dict()
         redirect_uri = verified_redirect_uri(flat)

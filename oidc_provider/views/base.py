@@ -42,6 +42,12 @@ def repeated_parameter(params, multi_valued=()):
     return None
 
 
+def has_nul(params) -> bool:
+    """A NUL character in any parameter: no database stores it (PostgreSQL raises), so such a request
+    is refused before anything reads it."""
+    return any("\x00" in key or any("\x00" in value for value in values) for key, values in params.lists())
+
+
 def is_error(result) -> bool:
     return isinstance(result, (Message, dict)) and "error" in result
 

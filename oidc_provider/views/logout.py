@@ -20,7 +20,7 @@ from oidc_provider.conf import oidc_settings
 from oidc_provider.logout import end_op_session, id_token_in_op_session
 from oidc_provider.server import get_server
 from oidc_provider.storage.clients import client_row
-from oidc_provider.views.base import is_error, repeated_parameter
+from oidc_provider.views.base import has_nul, is_error, repeated_parameter
 from oidc_provider.views.pages import destination, error_page, vetted
 
 CONFIRM_SALT = "oidc_provider.logout.confirm"
@@ -96,7 +96,7 @@ class EndSessionView(View):
         repeated = repeated_parameter(params)
         if repeated:
             return error_page(request, f"Repeated parameter: {repeated}", title=LOGOUT_ERROR)
-        if any("\x00" in value for value in params.values()):  # no database takes it (PostgreSQL raises)
+        if has_nul(params):
             return error_page(request, "Malformed request", title=LOGOUT_ERROR)
         parsed = get_server().get_endpoint("session").parse_request(params.dict())
         if is_error(parsed):
