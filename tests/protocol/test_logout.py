@@ -135,7 +135,10 @@ def test_second_registered_post_logout_redirect_uri_is_followed(rp, browser, htt
     assert response["Location"] == "https://rp.example/bye2?x=1"
 
 
-@pytest.mark.parametrize("uri", ["https://evil.example/bye", f"{BYE}/", f"{BYE}?x=1", "https://rp.example/bye2", f"{BYE}#f"])
+@pytest.mark.parametrize("uri", ["https://evil.example/bye", f"{BYE}/", f"{BYE}?x=1", "https://rp.example/bye2", f"{BYE}#f",
+                                 # simple string comparison: no unquoting, no case folding, no query as a set
+                                 "https://rp.example/by%65", "HTTPS://rp.example/bye", "https://RP.example/bye",
+                                 "https://rp.example/bye2?x=%31", "https://rp.example/bye2?x=1&x=1"])
 def test_unregistered_post_logout_redirect_uri_is_not_followed(rp, browser, http, end_session, deliveries, uri):
     tokens = flows.get_tokens(browser, http)
     response = end_session(browser, id_token_hint=tokens["id_token"], post_logout_redirect_uri=uri, state="s-1")
@@ -556,3 +559,26 @@ def test_discovery_advertises_logout(db, http):
     assert "backchannel_logout_session_required" not in discovery
     assert "frontchannel_logout_session_required" not in discovery
     assert "check_session_iframe" not in discovery
+
+
+def test_an_id_token_hint_signed_by_a_client_is_refused(rp, browser, http):
+    """The key jar verifies a JWT with the keys of whoever its ``iss`` names, a client included: a hint a
+    client signed itself (any ``sid``, any ``aud``) is no ID token of this OP's (``idpy.session``)."""
+    import json
+    import time
+
+    from cryptojwt.jwk.ec import new_ec_key
+    from cryptojwt.jws.jws import JWS
+
+    from oidc_provider.storage.keys import public_jwk
+
+    key = new_ec_key("P-256", kid="rp-key", use="sig")
+    Client.objects.filter(client_id="rp1").update(jwks={"keys": [public_jwk(key.serialize(private=True))]})
+    tokens = flows.get_tokens(browser, http)
+    sid = flows.jwt_claims(tokens["id_token"])["sid"]
+    now = int(time.time())
+    forged = JWS(json.dumps({"iss": "rp1", "sub": "x", "aud": ["rp1"], "sid": sid, "iat": now, "exp": now + 60}),
+                 alg="ES256", kid=key.kid).sign_compact([key])
+    response = browser.get("/oidc/end_session", {"id_token_hint": forged, "post_logout_redirect_uri": BYE})
+    assert response.status_code == 400 and b"id_token_hint is not an ID token of this provider" in response.content
+    assert is_logged_in(browser)
