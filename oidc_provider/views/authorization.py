@@ -34,6 +34,7 @@ PENDING_SESSION_KEY = "oidc_provider.pending"
 MAX_PENDING = 10
 EXPIRED = "This sign-in request has expired. Go back to the application and start again."
 CLIENT_GONE = "The application is no longer registered here."
+CHANGED = "The application's registration has changed since this sign-in began. Go back to it and start again."
 
 
 def authorization_endpoint():
@@ -264,6 +265,13 @@ class AuthorizationView(View):
         return self.flow.run()
 
 
+def still_registered(parsed) -> bool:
+    """Is a pending request's redirect_uri still one of its client's? An administrator may have removed
+    it (or the client) while the user was logging in or reading the consent page: then nothing, not
+    even an error, is sent there."""
+    return verified_redirect_uri({"client_id": parsed.get("client_id"), "redirect_uri": parsed.get("redirect_uri")}) is not None
+
+
 class ResumeView(View):
     """Where the site's login sends the user back to: continue the stored request."""
 
@@ -272,6 +280,8 @@ class ResumeView(View):
         if entry is None:
             return error_page(request, EXPIRED)
         parsed = AuthorizationRequest().from_json(entry["request"])
+        if not still_registered(parsed):
+            return error_page(request, CHANGED)
         if entry["login_before"] is not None and request.session.get(LOGIN_ID_SESSION_KEY, "") == entry["login_before"]:
             # the user came back without logging in again: ask again
             return AuthorizationFlow(request, parsed).redirect_to_login()
@@ -302,6 +312,8 @@ class ConsentView(View):
         client = client_row(parsed["client_id"])
         if client is None:  # deleted or deactivated since the request was made
             return error_page(request, CLIENT_GONE)
+        if not still_registered(parsed):
+            return error_page(request, CHANGED)
         scopes = list(parsed.get("scope", []))
         claims = {s: oidc_settings.SCOPES_TO_CLAIMS.get(s, []) for s in scopes if s != "openid"}
         context = {"client": client, "scopes": scopes, "claims": claims, "key": request.GET["k"], "user": request.user}
@@ -317,6 +329,8 @@ class ConsentView(View):
         client = client_row(parsed["client_id"])
         if client is None:  # its redirect_uri is no longer one to send anything to
             return error_page(request, CLIENT_GONE)
+        if not still_registered(parsed):
+            return error_page(request, CHANGED)
         flow = AuthorizationFlow(request, parsed)
         if request.POST.get("decision") != "allow":
             return flow.error("access_denied", "The user denied the request")

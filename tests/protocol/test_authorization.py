@@ -167,6 +167,30 @@ def test_client_removed_while_the_consent_page_is_open_gets_the_error_page(rp, b
     assert b"<p>The application is no longer registered here.</p>" in response.content
 
 
+@pytest.mark.parametrize("answer", [None, "allow", "deny"])
+def test_a_redirect_uri_removed_while_the_consent_page_is_open_is_sent_nothing(rp, browser, answer):
+    """The consent page's answer (even a denial) went to the redirect_uri the request named, although
+    the administrator had removed it from the client meanwhile."""
+    key = flows.query(browser.get("/oidc/authorize", flows.auth_params("x" * 43)))["k"]
+    Client.objects.filter(client_id="rp1").update(redirect_uris=["https://rp.example/other"])
+    if answer is None:
+        response = browser.get("/oidc/consent", {"k": key})
+    else:
+        response = browser.post("/oidc/consent", {"k": key, "decision": answer})
+    error_page(response)
+    assert b"registration has changed since this sign-in began" in response.content
+
+
+def test_a_redirect_uri_removed_while_the_user_logs_in_is_sent_nothing(rp, browser):
+    flows.get_code(browser)  # consent given
+    response = browser.get("/oidc/authorize", flows.auth_params("x" * 43, prompt="login"))
+    resume = flows.query(response)["next"]
+    Client.objects.filter(client_id="rp1").update(redirect_uris=["https://rp.example/other"])
+    browser.post("/accounts/login/", {"username": "alice", "password": "pw", "next": resume})
+    response = error_page(browser.get(resume))
+    assert b"registration has changed since this sign-in began" in response.content
+
+
 def test_consent_form_is_csrf_protected(rp, user):
     from django.test import Client as HttpClient
 
