@@ -73,29 +73,31 @@ def production(op_server, start_server):
 
 @pytest.fixture(scope="module")
 def clients(op):
-    """Clients an administrator made (``createclient``, in one ``django-admin shell`` run), so vetted:
-    ``vetted``; ``trusted`` (no consent page); ``offline`` (refresh, exchange, client credentials);
-    ``doomed`` (deleted by its test)."""
-    extras = {
-        "vetted": ["--post-logout-redirect-uri", BYE],
-        "trusted": ["--skip-consent", "--post-logout-redirect-uri", BYE],
-        "offline": ["--scope", OFFLINE_SCOPE, "--grant-type", "authorization_code", "--grant-type", "refresh_token",
-                    "--grant-type", EXCHANGE, "--grant-type", "client_credentials"],
-        "doomed": [],
+    """Clients an administrator made with ``createclient`` (vetted, then), and an administrator, in one
+    ``django-admin shell`` run: ``vetted``; ``trusted`` (no consent page); ``offline`` (refresh, exchange,
+    client credentials); ``doomed`` (deleted by its test)."""
+    grants = ["--grant-type", "authorization_code", "--grant-type", "refresh_token", "--grant-type", EXCHANGE,
+              "--grant-type", "client_credentials"]
+    specs = {
+        "vetted": ("openid profile email", ["--post-logout-redirect-uri", BYE]),
+        "trusted": ("openid profile email", ["--skip-consent", "--post-logout-redirect-uri", BYE]),
+        "offline": (OFFLINE_SCOPE, grants),
+        "doomed": ("openid profile email", []),
     }
     made, calls = {}, []
-    for name, extra in extras.items():
-        client = SimpleNamespace(client_id=f"attack-{name}-{uuid.uuid4().hex[:8]}", client_secret=uuid.uuid4().hex,
-                                 redirect_uri=REDIRECT_URI, scope=OFFLINE_SCOPE if name == "offline" else "openid profile email",
-                                 auth_method="client_secret_basic")
+    for name, (scope, extra) in specs.items():
+        made[name] = client = SimpleNamespace(
+            client_id=f"attack-{name}-{uuid.uuid4().hex[:8]}", client_secret=uuid.uuid4().hex, redirect_uri=REDIRECT_URI,
+            scope=scope, auth_method="client_secret_basic",
+        )
         calls.append(["createclient", "--client-id", client.client_id, "--client-secret", client.client_secret,
-                      "--redirect-uri", REDIRECT_URI, "--scope", "openid profile email", *extra])
-        made[name] = client
+                      "--redirect-uri", REDIRECT_URI, "--scope", scope, *extra])
     admin = SimpleNamespace(username=f"admin-{uuid.uuid4().hex[:8]}", password=uuid.uuid4().hex)
-    op.manage("shell", "-c", "from django.core.management import call_command\n"
-                             + "".join(f"call_command(*{args!r})\n" for args in calls)
-                             + "from django.contrib.auth import get_user_model\n"
-                             + f"get_user_model().objects.create_superuser({admin.username!r}, '', {admin.password!r})\n")
+    op.manage("shell", "-c", "".join(
+        ["from django.contrib.auth import get_user_model\nfrom django.core.management import call_command\n",
+         *(f"call_command(*{args!r})\n" for args in calls),
+         f"get_user_model().objects.create_superuser({admin.username!r}, '', {admin.password!r})\n"]
+    ))
     return SimpleNamespace(**made, admin=admin)
 
 
@@ -115,15 +117,17 @@ def registered(server, **metadata):
 
 
 def rows(db, table=None, columns="*"):
-    """Every row of every table of the server's database (or ``columns`` of ``table``), read as a dump would be."""
+    """Every row of every table of the servers' database (or ``columns`` of ``table``), read as a dump would be."""
     if db.is_postgres:
         import psycopg
 
-        with psycopg.connect(db.env()["DATABASE_URL"]) as conn:
-            tables = [table] if table else [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
-            return [row for name in tables for row in conn.execute(f'SELECT {columns} FROM "{name}"').fetchall()]
-    with closing(sqlite3.connect(f"file:{db.path}?mode=ro", uri=True)) as conn:
-        tables = [table] if table else [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        connection = psycopg.connect(db.env()["DATABASE_URL"])
+        tables_query = "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+    else:
+        connection = closing(sqlite3.connect(f"file:{db.path}?mode=ro", uri=True))
+        tables_query = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    with connection as conn:
+        tables = [table] if table else [name for (name,) in conn.execute(tables_query)]
         return [row for name in tables for row in conn.execute(f'SELECT {columns} FROM "{name}"').fetchall()]
 
 
@@ -159,8 +163,8 @@ def signed_in(server, user, login_path=LOGIN_PATH):
     """A browser in which ``user`` has signed in at the OP (or at its admin)."""
     browser = new_session()
     page = browser.get(urljoin(server.url, login_path))
-    response = browser.post(page.url, data={**hidden_fields(page.text), "username": user.username, "password": user.password},
-                            allow_redirects=False)
+    form = {**hidden_fields(page.text), "username": user.username, "password": user.password}
+    response = browser.post(page.url, data=form, allow_redirects=False)
     assert response.status_code == 302, response.text
     return browser
 
@@ -168,11 +172,13 @@ def signed_in(server, user, login_path=LOGIN_PATH):
 def flow(server, client, user, browser=None, **params):
     """The code flow with authlib: (token response, what was sent and received)."""
     endpoints = server.discovery
-    return code_flow(client, user, endpoints["authorization_endpoint"], endpoints["token_endpoint"], browser=browser, **params)
+    return code_flow(client, user, endpoints["authorization_endpoint"], endpoints["token_endpoint"], browser=browser,
+                     **params)
 
 
 def token_request(server, client, **data):
-    return new_session().post(server.discovery["token_endpoint"], data=data, auth=(client.client_id, client.client_secret))
+    return new_session().post(server.discovery["token_endpoint"], data=data,
+                              auth=(client.client_id, client.client_secret))
 
 
 def refresh(server, client, refresh_token):
@@ -187,7 +193,8 @@ def introspect(server, client, token):
 
 
 def userinfo_status(server, access_token):
-    return new_session().get(server.discovery["userinfo_endpoint"], headers={"Authorization": f"Bearer {access_token}"}).status_code
+    response = new_session().get(server.discovery["userinfo_endpoint"], headers={"Authorization": f"Bearer {access_token}"})
+    return response.status_code
 
 
 def csp(response):
@@ -280,7 +287,8 @@ def test_backchannel_logout_to_a_loopback_listener_sends_nothing(op, op_db, op_u
                            allow_redirects=False)
     assert response.status_code == 200 and "You are signed out" in response.text
     # the failure is recorded (refused before connecting: one attempt, not retried), and nothing arrived
-    failures = poll(lambda: [row[1:] for row in rows(op_db, "oidc_provider_backchannellogoutfailure", "client_id, uri, attempts, error")
+    columns = "client_id, uri, attempts, error"
+    failures = poll(lambda: [row[1:] for row in rows(op_db, "oidc_provider_backchannellogoutfailure", columns)
                              if row[0] == client.client_id])
     assert failures == [(uri, 1, NOT_PUBLIC)]
     assert rp_server.to(urlsplit(uri).path) == []
@@ -293,7 +301,8 @@ def test_a_database_dump_yields_no_code_or_token(op, op_db, clients, op_user):
     client = clients.offline
     browser = new_session()
     first, sent = flow(op, client, op_user, browser=browser, prompt="consent")  # offline_access: OIDC Core §11
-    refreshed = oauth_session(client).refresh_token(op.discovery["token_endpoint"], refresh_token=first["refresh_token"])
+    refreshed = oauth_session(client).refresh_token(op.discovery["token_endpoint"],
+                                                    refresh_token=first["refresh_token"])
     exchange = {"grant_type": EXCHANGE, "subject_token": refreshed["access_token"], "subject_token_type": AT_TYPE}
     exchanged = token_request(op, client, **exchange).json()
     exchanged_rt = token_request(op, client, **exchange, requested_token_type=RT_TYPE).json()
@@ -305,7 +314,8 @@ def test_a_database_dump_yields_no_code_or_token(op, op_db, clients, op_user):
         "refresh token": first["refresh_token"], "ID token": first["id_token"],
         "refreshed access token": refreshed["access_token"], "refreshed refresh token": refreshed["refresh_token"],
         "refreshed ID token": refreshed["id_token"], "exchanged access token": exchanged["access_token"],
-        "exchanged refresh token": exchanged_rt["access_token"], "client-credentials access token": machine["access_token"],
+        "exchanged refresh token": exchanged_rt["access_token"],
+        "client-credentials access token": machine["access_token"],
     }
     dump = database_dump(op_db)
     assert [name for name, value in issued.items() if value in dump] == []
@@ -325,8 +335,8 @@ def test_a_database_dump_yields_no_code_or_token(op, op_db, clients, op_user):
 def test_unsigned_request_object_cannot_change_scope_or_state(op, clients, op_user):
     assert op.discovery["request_parameter_supported"] is False
     client = clients.trusted  # would get a code at once
-    forged = unsigned_request_object(client_id=client.client_id, scope="openid", state="forged", redirect_uri=REDIRECT_URI,
-                                     response_type="code", nonce="n-1")
+    forged = unsigned_request_object(client_id=client.client_id, scope="openid", state="forged",
+                                     redirect_uri=REDIRECT_URI, response_type="code", nonce="n-1")
     response = signed_in(op, op_user).get(*authorization(op, client, request=forged), allow_redirects=False)
     assert response.status_code == 302 and response.headers["Location"].startswith(REDIRECT_URI + "?")
     assert redirect_params(response.headers["Location"]) == {
@@ -364,14 +374,14 @@ def refused(server, db, error, description, **metadata):
 
 
 def test_registration_refuses_a_plain_http_redirect_uri(production, op_db):
-    assert refused(production, op_db, "invalid_redirect_uri", f"redirect_uris: http://evil.example/cb {HTTPS_OR_LOOPBACK}",
-                   redirect_uris=["http://evil.example/cb"])
+    assert refused(production, op_db, "invalid_redirect_uri",
+                   f"redirect_uris: http://evil.example/cb {HTTPS_OR_LOOPBACK}", redirect_uris=["http://evil.example/cb"])
 
 
 def test_registration_refuses_userinfo_in_a_redirect_uri(production, op_db):
     uri = "https://user:pass@rp.example/cb"
-    assert refused(production, op_db, "invalid_redirect_uri", f"redirect_uris: {uri} must not contain a user name or password.",
-                   redirect_uris=[uri])
+    assert refused(production, op_db, "invalid_redirect_uri",
+                   f"redirect_uris: {uri} must not contain a user name or password.", redirect_uris=[uri])
 
 
 def test_a_public_client_cannot_register_client_credentials(production, op_db):
@@ -395,9 +405,10 @@ def test_a_private_key_jwt_client_is_registered_without_a_secret(pk_client):
 
 
 def test_an_assertion_also_addressed_to_another_party_is_refused(production, pk_client):
-    response = assertion_request(production, pk_client.client_id, pk_client.key, [production.issuer, "https://evil.example"])
+    client_id, key = pk_client.client_id, pk_client.key
+    response = assertion_request(production, client_id, key, [production.issuer, "https://evil.example"])
     assert response.status_code == 401 and response.json() == REFUSED
-    response = assertion_request(production, pk_client.client_id, pk_client.key, [production.issuer])
+    response = assertion_request(production, client_id, key, [production.issuer])
     assert response.status_code == 200, response.text  # the OP alone, in a one-element array: accepted
 
 
@@ -420,7 +431,8 @@ def interstitial(response):
 
 
 def test_prompt_none_error_of_a_self_registered_client_is_not_an_open_redirect(op, self_registered):
-    response = new_session().get(*authorization(op, self_registered, prompt="none", scope="openid"), allow_redirects=False)
+    response = new_session().get(*authorization(op, self_registered, prompt="none", scope="openid"),
+                                 allow_redirects=False)
     [link] = interstitial(response).links
     assert "script-src" not in csp(response)
     parts = urlsplit(link)
@@ -524,7 +536,8 @@ def test_consent_after_the_client_was_deleted_gets_the_error_page(op, clients, o
     assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == CONSENT_PATH
     page = browser.get(urljoin(op.url, response.headers["Location"]))
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
-    op.manage("shell", "-c", f"from oidc_provider.models import Client\nClient.objects.filter(client_id={client.client_id!r}).delete()")
+    op.manage("shell", "-c",
+              f"from oidc_provider.models import Client\nClient.objects.filter(client_id={client.client_id!r}).delete()")
     response = browser.post(page.url, data={**hidden_fields(page.text), "decision": "allow"}, allow_redirects=False)
     assert response.status_code == 400 and "Location" not in response.headers
     assert "<p>The application is no longer registered here.</p>" in response.text
