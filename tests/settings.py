@@ -6,7 +6,8 @@ from urllib.parse import urlsplit
 
 BASE_DIR = os.path.dirname(os.path.abspath(__file__))
 SECRET_KEY = "tests-only-not-secret"
-DEBUG = True
+# OIDC_TEST_DEBUG=0: a live server of the end-to-end suite that runs as production does (DEBUG off)
+DEBUG = os.environ.get("OIDC_TEST_DEBUG", "1") != "0"
 ALLOWED_HOSTS = ["*"]
 USE_TZ = True
 
