@@ -5,9 +5,11 @@ Such a URL is hostile: it may point at the OP's own network (SSRF), answer slowl
 redirect elsewhere. So a request here is https only (http too with DEBUG); its host is resolved
 once and every address must be public (or the host named in OUTBOUND_ALLOWED_HOSTS), and the
 connection goes to the address that was checked, the TLS certificate still verified for the host
-name; redirects are never followed; one deadline covers resolution, connection, TLS, headers and
-body (a watchdog cuts the socket when it passes, so a server dripping bytes cannot stretch it); the
-body is read up to a size cap; and nothing is sent while the caller holds a database transaction.
+name; name lookups, which cannot be cancelled, are one per host name and RESOLVER_THREADS in all (a
+request that finds no slot fails at once with ``OutboundBusy``); redirects are never followed; one
+deadline covers resolution, connection, TLS, headers and body (a watchdog cuts the socket when it
+passes, so a server dripping bytes cannot stretch it); the body is read up to a size cap; and
+nothing is sent while the caller holds a database transaction.
 Errors are ``OutboundError`` whose text names the host, never a path, query or credential.
 """
 
