@@ -27,9 +27,14 @@ SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 
 def url_problem(uri) -> str | None:
     """Why ``uri`` is not an absolute http(s) URL without fragment or userinfo, or None. Every URI a
-    client registers passes this: a ``user:pass@`` part hides the real host from whoever reads it."""
+    client registers passes this. What hides the real host from whoever reads it is refused: a
+    ``user:pass@`` part, a backslash (browsers read ``\\`` as ``/``: ``https://evil.example\\rp.example``
+    goes to evil.example), a percent-encoded host, and a host not in ASCII (``аpple.com`` with a
+    Cyrillic ``а``): such a host is registered in its A-label form (``xn--…``, IDNA)."""
     if not isinstance(uri, str):
         return f"{uri!r} is not a string."
+    if "\\" in uri:
+        return f"{uri} must not contain a backslash."
     try:
         parts = urlsplit(uri)
         parts.port  # raises for a port that is not one
@@ -41,6 +46,22 @@ def url_problem(uri) -> str | None:
         return f"{uri} must not contain a fragment."
     if "@" in parts.netloc:
         return f"{uri} must not contain a user name or password."
+    return host_problem(uri, parts.hostname)
+
+
+def host_problem(uri, host) -> str | None:
+    """Why ``host`` (of ``uri``) is not written as it is read: ASCII, IDNA labels as valid A-labels."""
+    if "%" in host:
+        return f"{uri} must not percent-encode its host."
+    if not host.isascii():
+        try:
+            return f"{uri}: write the host in its A-label form, {host.encode('idna').decode()}."
+        except UnicodeError:
+            return f"{uri}: the host is not a valid domain name."
+    try:
+        host.encode("idna").decode("idna")  # labels of 1 to 63 characters; an xn-- one must decode to what it encodes
+    except UnicodeError:
+        return f"{uri}: the host is not a valid domain name."
     return None
 
 

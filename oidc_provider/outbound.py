@@ -5,9 +5,11 @@ Such a URL is hostile: it may point at the OP's own network (SSRF), answer slowl
 redirect elsewhere. So a request here is https only (http too with DEBUG); its host is resolved
 once and every address must be public (or the host named in OUTBOUND_ALLOWED_HOSTS), and the
 connection goes to the address that was checked, the TLS certificate still verified for the host
-name; redirects are never followed; one deadline covers resolution, connection, TLS, headers and
-body (a watchdog cuts the socket when it passes, so a server dripping bytes cannot stretch it); the
-body is read up to a size cap; and nothing is sent while the caller holds a database transaction.
+name; name lookups, which cannot be cancelled, are one per host name and RESOLVER_THREADS in all (a
+request that finds no slot fails at once with ``OutboundBusy``); redirects are never followed; one
+deadline covers resolution, connection, TLS, headers and body (a watchdog cuts the socket when it
+passes, so a server dripping bytes cannot stretch it); the body is read up to a size cap; and
+nothing is sent while the caller holds a database transaction.
 Errors are ``OutboundError`` whose text names the host, never a path, query or credential.
 """
 
@@ -29,8 +31,25 @@ from django.db import connections
 from oidc_provider.conf import oidc_settings
 
 NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: IPv4 addresses embedded in IPv6
-RESOLVER_THREADS = 4  # name lookups have no timeout of their own: at most this many hang at once
+# Never a client's server, whatever ``is_global`` says (its tables differ between Python versions:
+# 3.11 calls 192.0.0.192 and 3fff::1 global): the IANA IPv4 and IPv6 Special-Purpose Address
+# Registries (RFC 6890 and later), multicast, and the deprecated site-local fec0::/10 (RFC 3879).
+# NAT64's 64:ff9b::/96 is not here (the registry calls it global): the IPv4 address it embeds is checked.
+NOT_PUBLIC = tuple(ipaddress.ip_network(network) for network in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.0.0.0/24", "192.0.2.0/24", "192.31.196.0/24", "192.52.193.0/24", "192.88.99.0/24",
+    "192.168.0.0/16", "192.175.48.0/24", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
+    "224.0.0.0/4", "240.0.0.0/4", "255.255.255.255/32",
+    "::/128", "::1/128", "::ffff:0:0/96", "64:ff9b:1::/48", "100::/64", "100:0:0:1::/64", "2001::/23",
+    "2001:db8::/32", "2002::/16", "2620:4f:8000::/48", "3fff::/20", "5f00::/16", "fc00::/7", "fe80::/10",
+    "fec0::/10", "ff00::/8",
+))
+# Name lookups have no timeout of their own and cannot be cancelled: at most this many are in flight
+# (one per host name), and a lookup that finds them all taken fails at once with ``OutboundBusy``.
+RESOLVER_THREADS = 32
 _resolver = ThreadPoolExecutor(RESOLVER_THREADS, thread_name_prefix="oidc-outbound-resolve")
+_lookups = {}  # lower-cased host name -> the Future of its lookup in flight
+_lookups_lock = threading.Lock()
 
 
 class OutboundError(Exception):
@@ -39,6 +58,11 @@ class OutboundError(Exception):
 
 class OutboundRefused(OutboundError):
     """The request was not sent and never will be as it stands: trying again will not help."""
+
+
+class OutboundBusy(OutboundError):
+    """Not sent: every name-lookup slot is taken (by lookups that hang, perhaps an attacker's). It says
+    nothing about the host, so it is not to be remembered as the host's failure."""
 
 
 class Response(NamedTuple):
@@ -82,13 +106,12 @@ def loggable(url: str) -> str:
 def public(address) -> bool:
     """Whether ``address`` (an ``ipaddress`` object) is one the Internet routes to a host: not
     loopback, private, link-local (169.254.169.254 is cloud metadata), shared (CGNAT), multicast,
-    reserved or unspecified, nor one of those inside IPv4-mapped, 6to4 or NAT64 IPv6."""
-    if address.version == 6:
-        if address.ipv4_mapped or address.sixtofour:
-            address = address.ipv4_mapped or address.sixtofour
-        elif address in NAT64:
-            address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return address.is_global and not (address.is_multicast or address.is_reserved)
+    reserved, unspecified or otherwise special-purpose (``NOT_PUBLIC``), on every Python; IPv4-mapped
+    and 6to4 IPv6 are refused, and NAT64 IPv6 is judged by the IPv4 address it embeds."""
+    if address.version == 6 and address in NAT64:
+        address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return (address.is_global and not (address.is_multicast or address.is_reserved)
+            and not any(address in network for network in NOT_PUBLIC))
 
 
 def in_transaction() -> bool:
@@ -168,7 +191,7 @@ def _addresses(host, port, deadline) -> list[str]:
     if literal is not None:
         found = [literal]
     else:
-        lookup = _resolver.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+        lookup = _lookup(host, port)
         try:
             found = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in lookup.result(deadline - time.monotonic())]
         except FutureTimeout as err:
@@ -184,6 +207,28 @@ def _addresses(host, port, deadline) -> list[str]:
     if not found:
         raise OutboundError(f"{host}: name not resolved")
     return [str(address) for address in found]
+
+
+def _lookup(host, port):
+    """The lookup of ``host`` in flight, or a new one if a slot is free (else ``OutboundBusy``): a
+    host's requests share one lookup, so hosts that answer slowly take a slot each, however often
+    they are asked for."""
+    key = host.lower()
+    with _lookups_lock:
+        lookup = _lookups.get(key)
+        if lookup is None:
+            if len(_lookups) >= RESOLVER_THREADS:
+                raise OutboundBusy(f"{host}: not looked up, every name lookup slot is taken")
+            lookup = _lookups[key] = _resolver.submit(_resolve, key, host, port)
+    return lookup
+
+
+def _resolve(key, host, port):
+    try:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    finally:
+        with _lookups_lock:  # taken by _lookup until the Future is in _lookups
+            del _lookups[key]
 
 
 def _allowed(host) -> bool:

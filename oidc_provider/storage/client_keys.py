@@ -4,7 +4,8 @@ idpyoidc loads a client's keys only into the key jar of the process that registe
 §5.5); here every worker reads them from the row when it needs them. A ``jwks_uri`` is fetched when
 a key is needed (never at registration), through ``oidc_provider.outbound``, and cached for
 CLIENT_JWKS_CACHE_TTL seconds; a kid the cached keys lack fetches it again (key rotation), at most
-once per CLIENT_JWKS_REFETCH_INTERVAL seconds.
+once per CLIENT_JWKS_REFETCH_INTERVAL seconds. A failed fetch is remembered for FAILURE_TTL
+seconds, unless it failed because the OP was busy (``JWKSBusy``), which says nothing about the client.
 """
 
 import json
@@ -28,12 +29,18 @@ class JWKSFetchError(Exception):
     pass
 
 
+class JWKSBusy(JWKSFetchError):
+    """Not fetched because the OP was busy (``outbound.OutboundBusy``): not the client's failure."""
+
+
 def fetch_jwks(url: str) -> dict:
     """GET ``url`` as a JWKS through ``outbound``: CLIENT_JWKS_TIMEOUT in total, at most
     CLIENT_JWKS_MAX_BYTES."""
     try:
         response = outbound.get(url, timeout=oidc_settings.CLIENT_JWKS_TIMEOUT, max_bytes=oidc_settings.CLIENT_JWKS_MAX_BYTES,
                                 accept="application/jwk-set+json, application/json")
+    except outbound.OutboundBusy as err:
+        raise JWKSBusy(str(err)) from err
     except outbound.OutboundError as err:
         raise JWKSFetchError(str(err)) from err
     try:
@@ -106,6 +113,11 @@ class ClientKeys:
             bundle, ttl = _bundle(fetch_jwks(url)), oidc_settings.CLIENT_JWKS_CACHE_TTL
         except JWKSFetchError as err:
             logger.warning("cannot fetch client jwks_uri %s: %s", outbound.loggable(url), err)
+            if isinstance(err, JWKSBusy):  # nothing learnt about the client: the next request tries again
+                with self._lock:
+                    if refetch and self._refetched.get(url) == now:
+                        del self._refetched[url]
+                return cached if refetch else None
             if refetch:
                 return cached  # the cached keys stay
             bundle, ttl = None, min(FAILURE_TTL, oidc_settings.CLIENT_JWKS_CACHE_TTL)

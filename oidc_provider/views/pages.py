@@ -42,18 +42,31 @@ def vetted(client) -> bool:
     return client is not None and (client.registered_via != "registration" or client.skip_consent)
 
 
+def origin(uri: str) -> tuple[str, str]:
+    """``uri``'s scheme and host (and port) as a browser reads them: ``\\`` is ``/``, and the host
+    is in its A-label form (IDNA), lower-cased, so that ``аpple.com`` (a Cyrillic ``а``) shows as
+    ``xn--pple-43d.com``. Registration refuses such URIs (``metadata.url_problem``); rows stored
+    before it did may hold them."""
+    parts = urlsplit(uri.replace("\\", "/"))
+    host = parts.netloc.rpartition("@")[2]
+    try:
+        host = host.encode("idna").decode()
+    except UnicodeError:  # not a domain name: shown escaped, never as a look-alike
+        host = host.encode("ascii", "backslashreplace").decode()
+    return parts.scheme.lower(), host.lower()
+
+
 def destination(uri: str) -> str:
     """What the person is told they are going to: the host (and port), or the scheme of a
     private-use URI (RFC 8252 §7.1)."""
-    parts = urlsplit(uri)
-    return parts.netloc.rpartition("@")[2] or f"{parts.scheme}:"
+    scheme, host = origin(uri)
+    return host or f"{scheme}:"
 
 
 def csp_origin(uri: str) -> str:
     """The CSP source of ``uri``'s origin (scheme and host), ``'none'`` if it cannot be written as one."""
-    parts = urlsplit(uri)
-    source = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" if parts.netloc else f"{parts.scheme}:"
-    source = source.lower()
+    scheme, host = origin(uri)
+    source = f"{scheme}://{host}" if host else f"{scheme}:"
     return source if CSP_ORIGIN.fullmatch(source) else "'none'"
 
 

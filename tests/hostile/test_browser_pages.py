@@ -239,3 +239,20 @@ def test_anonymous_end_session_of_a_self_registered_client_is_not_an_open_redire
     params = {"client_id": registered, "post_logout_redirect_uri": EVIL, "state": "s-1"}
     page = interstitial(HttpClient().get("/oidc/end_session", params))
     assert page.links == [f"{EVIL}?state=s-1"] and page.scripts == []
+
+
+@pytest.mark.parametrize(("stored", "shown"), [
+    ("https://\u0430pple.com/cb", "xn--pple-43d.com"),  # a Cyrillic а
+    ("https://evil.example\\apple.com/cb", "evil.example"),  # where a browser goes
+])
+def test_interstitial_shows_the_host_a_browser_goes_to_not_a_look_alike(op, stored, shown):
+    """A row stored before registration refused such hosts: the page names the real host."""
+    Client.objects.create(client_id="old-rp", redirect_uris=[stored], grant_types=["authorization_code"],
+                          response_types=["code"], token_endpoint_auth_method="none", scope="openid",
+                          registered_via="registration")
+    params = auth_params(client_id="old-rp", redirect_uri=stored, prompt="none", scope="openid", response_mode="form_post")
+    response = HttpClient().get("/oidc/authorize", params)
+    assert response.status_code == 200
+    assert f"<strong>{shown}</strong>".encode() in response.content and f"Continue to {shown}".encode() in response.content
+    assert "apple.com" not in response.content.decode().replace(stored, "")
+    assert csp(response)["form-action"] == f"https://{shown}"

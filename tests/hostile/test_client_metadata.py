@@ -167,3 +167,41 @@ def test_the_same_rule_in_the_admin_and_createclient(admin_client):
     assert admin_errors(admin_client, token_endpoint_auth_method="none", grant_types=grants)["grant_types"] == [PUBLIC_EXCHANGE]
     args = ["--public", "--grant-type", grants[0], "--grant-type", grants[1]]
     assert createclient_error(*args) == f"--grant-type: {PUBLIC_EXCHANGE}"
+
+
+# a host that reads as another: a look-alike letter, a backslash, percent-encoding
+
+LOOKALIKE = "https://\u0430pple.com/cb"  # a Cyrillic а: shown as "apple.com"
+BACKSLASH = "https://evil.example\\apple.com/cb"  # browsers read \ as /: the host is evil.example
+
+
+def test_registration_refuses_a_look_alike_host_and_asks_for_its_a_label(http):
+    assert refused(register(http, redirect_uris=[LOOKALIKE]), "invalid_redirect_uri",
+                   f"redirect_uris: {LOOKALIKE}: write the host in its A-label form, xn--pple-43d.com.")
+
+
+def test_registration_refuses_a_backslash_that_hides_the_host(http):
+    assert refused(register(http, redirect_uris=[BACKSLASH]), "invalid_redirect_uri",
+                   f"redirect_uris: {BACKSLASH} must not contain a backslash.")
+
+
+@pytest.mark.parametrize(("uri", "problem"), [
+    ("https://ev%69l.example/cb", "must not percent-encode its host."),
+    ("https://xn--zz.example/cb", ": the host is not a valid domain name."),  # not punycode
+    ("https://rp.example/\\evil.example", "must not contain a backslash."),  # anywhere in the URI
+])
+def test_registration_refuses_hosts_that_are_not_written_as_read(http, uri, problem):
+    separator = "" if problem.startswith(":") else " "
+    assert refused(register(http, post_logout_redirect_uris=[uri]), "invalid_client_metadata",
+                   f"post_logout_redirect_uris: {uri}{separator}{problem}")
+
+
+def test_an_a_label_host_is_accepted(http):
+    response = register(http, redirect_uris=["https://xn--pple-43d.com/cb"])
+    assert response.status_code == 201, response.content
+
+
+def test_admin_and_createclient_refuse_a_look_alike_host(admin_client):
+    problem = f"{LOOKALIKE}: write the host in its A-label form, xn--pple-43d.com."
+    assert admin_errors(admin_client, redirect_uris=LOOKALIKE)["redirect_uris"] == [problem]
+    assert createclient_error("--redirect-uri", BACKSLASH) == f"--redirect-uri: {BACKSLASH} must not contain a backslash."

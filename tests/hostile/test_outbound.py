@@ -8,11 +8,13 @@ import threading
 import time
 
 import pytest
+from cryptojwt.jwk.ec import new_ec_key
 from django.db import transaction
 
+from oidc_provider import outbound
 from oidc_provider.backchannel import ThreadDispatcher, deliver
 from oidc_provider.models import BackchannelLogoutFailure
-from oidc_provider.storage.client_keys import JWKSFetchError, fetch_jwks
+from oidc_provider.storage.client_keys import ClientKeys, JWKSFetchError, fetch_jwks
 from tests.jwks_server import JWKSServer, tls_certificates
 
 
@@ -86,6 +88,27 @@ def test_internal_addresses_are_refused_before_connecting(db, settings, no_allow
     assert jwks_error(f"https://{address}/latest/meta-data/") == expected
 
 
+@pytest.mark.parametrize("address", [
+    "192.0.0.192", "192.0.0.8",  # IETF protocol assignments (192.0.0.192: a cloud's metadata service)
+    "[3fff::1]", "[2001:db8::1]",  # IPv6 documentation prefixes
+    "192.31.196.1", "192.52.193.1", "192.175.48.1", "[2620:4f:8000::1]", "[5f00::1]", "[fec0::1]",
+    "[2002:808:808::]", "[64:ff9b:1::808:808]",  # 6to4 and local-use NAT64, whatever they embed
+])
+def test_special_purpose_addresses_are_refused_on_every_python(db, settings, no_allowed_hosts, no_connections, address):
+    """Python 3.11's ``is_global`` calls these global; the IANA special-purpose registries do not."""
+    settings.DEBUG = False
+    expected = f"{ipaddress.ip_address(address.strip('[]'))}, which is not a public address"
+    assert jwks_error(f"https://{address}/latest/meta-data/") == expected
+
+
+def test_nat64_is_judged_by_the_ipv4_address_it_embeds():
+    """An IPv6-only OP behind DNS64 reaches IPv4 servers at 64:ff9b::/96 (RFC 6052)."""
+    from oidc_provider.outbound import public
+
+    assert public(ipaddress.ip_address("64:ff9b::808:808"))  # 8.8.8.8
+    assert not public(ipaddress.ip_address("64:ff9b::c000:c0"))  # 192.0.0.192
+
+
 def test_a_name_resolving_to_cloud_metadata_is_refused_before_connecting(db, settings, monkeypatch, no_connections):
     settings.DEBUG = False
     monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, *a, **k: [
@@ -140,6 +163,82 @@ def test_http_jwks_uri_is_refused_outside_debug(db, server, settings):
 
 def test_a_url_with_credentials_is_refused(db, server):
     assert jwks_error(server.url.replace("http://", "http://user:secret@")) == "a URL with user information is not fetched"
+
+
+# --- name lookups ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def slow_dns(settings, monkeypatch):
+    """A DNS zone an attacker controls answers ``*.slow.example`` slowly (until the test ends);
+    ``keys.rp.test``, a real client's key server, is the loopback listener (allowed by name)."""
+    server = JWKSServer({"keys": [new_ec_key("P-256", kid="rp-key").serialize()]})
+    port = server.httpd.server_address[1]
+    settings.DEBUG = True
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "OUTBOUND_ALLOWED_HOSTS": ["keys.rp.test"], "CLIENT_JWKS_TIMEOUT": 0.5}
+    release, lookups, hanging = threading.Event(), [], set()
+
+    def getaddrinfo(host, *args, **kwargs):
+        lookups.append(host)
+        if host.endswith(".slow.example"):
+            hanging.add(host)
+            release.wait(30)
+            hanging.discard(host)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        assert host == "keys.rp.test"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    server.slow_lookups, server.hanging, server.rp_url = lookups, hanging, f"http://keys.rp.test:{port}/jwks"
+    server.release = lambda: release.set() or wait_for(lambda: not hanging and not outbound._lookups)
+    yield server
+    server.release()
+    server.close()
+
+
+def wait_for(condition, seconds=5):
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def fetch_in_background(urls):
+    """Client assertions naming the attacker's clients: each fetches its jwks_uri, in its own thread."""
+    errors = []
+    threads = [threading.Thread(target=lambda u=url: errors.append(jwks_error(u))) for url in urls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def test_slow_name_lookups_of_an_attacker_cannot_make_a_real_clients_fetch_fail(db, slow_dns):
+    """Eight lookups of four attacker's hosts hang (past their callers' deadlines): they take four
+    lookup slots, one per host, and a real client's key fetch still resolves and succeeds."""
+    urls = [f"http://h{i % 4}.slow.example/jwks" for i in range(8)]
+    assert sorted(fetch_in_background(urls)) == sorted(f"h{i % 4}.slow.example: name lookup took too long" for i in range(8))
+    assert sorted(slow_dns.slow_lookups) == [f"h{i}.slow.example" for i in range(4)]  # one lookup per host
+    assert slow_dns.hanging == {f"h{i}.slow.example" for i in range(4)}  # past their callers' deadlines
+    keys = ClientKeys().bundle({"jwks_uri": slow_dns.rp_url})
+    assert keys is not None, "the real client's keys were not fetched"
+    assert [key.kid for key in keys.keys()] == ["rp-key"] and slow_dns.fetches == 1
+
+
+def test_a_fetch_refused_for_lack_of_lookup_slots_is_not_remembered_as_the_clients_failure(db, slow_dns, monkeypatch):
+    """With every lookup slot held by hung lookups, a real client's fetch fails at once, as busy, and
+    its next request, once a slot is free, fetches its keys: no 30 s lockout."""
+    monkeypatch.setattr(outbound, "RESOLVER_THREADS", 3)
+    assert sorted(fetch_in_background([f"http://h{i}.slow.example/jwks" for i in range(3)])) == [
+        f"h{i}.slow.example: name lookup took too long" for i in range(3)]
+    started = time.monotonic()
+    assert jwks_error(slow_dns.rp_url) == "keys.rp.test: not looked up, every name lookup slot is taken"
+    assert time.monotonic() - started < 0.1
+    keys = ClientKeys()
+    assert keys.bundle({"jwks_uri": slow_dns.rp_url}) is None and slow_dns.fetches == 0
+    slow_dns.release()
+    assert [key.kid for key in keys.bundle({"jwks_uri": slow_dns.rp_url}).keys()] == ["rp-key"]
+    assert slow_dns.fetches == 1
 
 
 # --- redirects, size, time ---------------------------------------------------------------------------
