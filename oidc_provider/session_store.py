@@ -9,8 +9,8 @@ presented as a cookie is hashed again and matches nothing. Rows written by the `
 no cookie: switching engines signs every user out once.
 
 Every method of ``db.SessionStore`` that reads or writes ``session_key`` is overridden, sync and
-async; the rest (``save``, ``create``, ``cycle_key``, ``flush``, ``clear_expired`` …) reach the
-database only through them.
+async; the rest (``load``, ``save``, ``create``, ``cycle_key``, ``flush`` …) reach the rows only
+through them, and ``clear_expired`` selects by expiry date alone.
 """
 
 import logging
