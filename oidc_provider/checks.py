@@ -335,7 +335,8 @@ def check_deploy(app_configs=None, **kwargs):
                 id="oidc_provider.W007",
             )
         )
-    return warnings + check_deploy_transport() + check_deploy_protocol() + check_deploy_limits() + check_deploy_sessions()
+    return (warnings + check_deploy_transport() + check_deploy_protocol() + check_deploy_limits()
+            + check_deploy_sessions())
 
 
 def check_deploy_transport():

@@ -107,7 +107,8 @@ def test_the_async_methods_hash_the_key():
         await SessionStore().adelete(store.session_key)
         found["left"] = await Session.objects.acount()
         stolen = SessionStore(session_key_digest(store.session_key))
-        found |= {"stolen loads": await stolen.aload(), "stolen exists": await SessionStore().aexists(found["cycled"].session_key)}
+        found |= {"stolen loads": await stolen.aload(),
+                  "stolen exists": await SessionStore().aexists(found["cycled"].session_key)}
         return key, found
 
     key, found = run()
