@@ -85,6 +85,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # right for the one-process demo only (`check --deploy` warns: oidc_provider.W036).
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
+# Sessions live in the database next to the OP's rows: this engine keys each row by a keyed hash of
+# the cookie's value, so a copy of the database signs nobody in (check oidc_provider.W038).
+SESSION_ENGINE = "oidc_provider.session_store"
+
 # Cookies no script can read, not sent with cross-site subrequests (the OP's pages are reached by
 # top-level navigation, which Lax allows).
 SESSION_COOKIE_HTTPONLY = True

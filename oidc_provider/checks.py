@@ -336,7 +336,8 @@ def check_deploy(app_configs=None, **kwargs):
                 id="oidc_provider.W007",
             )
         )
-    return warnings + check_deploy_transport() + check_deploy_protocol() + check_deploy_limits()
+    return (warnings + check_deploy_transport() + check_deploy_protocol() + check_deploy_limits()
+            + check_deploy_sessions())
 
 
 def check_deploy_transport():
@@ -442,3 +443,21 @@ def check_deploy_limits():
             )
         )
     return warnings
+
+
+# Django's engines that make the session cookie's value a database row's primary key
+SESSION_KEYS_IN_DATABASE = ("django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cached_db")
+
+
+def check_deploy_sessions():
+    if settings.SESSION_ENGINE not in SESSION_KEYS_IN_DATABASE:
+        return []
+    return [
+        Warning(
+            f"SESSION_ENGINE is {settings.SESSION_ENGINE!r}: django_session holds each browser's session key, so a "
+            "read-only copy of the database signs its reader in as every logged-in user.",
+            hint='Set SESSION_ENGINE = "oidc_provider.session_store" (rows keyed by a keyed hash of the key; '
+                 "everyone signs in again once), or use a cache or signed-cookie engine.",
+            id="oidc_provider.W038",
+        )
+    ]

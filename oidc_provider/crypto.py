@@ -50,6 +50,18 @@ def token_digest(value: str) -> str:
     return TOKEN_DIGEST_PREFIX + base64.urlsafe_b64encode(mac).decode()[:43]
 
 
+SESSION_KEYS_AT_REST = "django-session-keys-at-rest"
+
+
+def session_key_digest(session_key: str) -> str:
+    """What ``django_session.session_key`` holds instead of a browser's session key: a keyed SHA-256
+    of it in 40 lowercase base32 characters. The column is varchar(40), so the 256-bit MAC is cut
+    to 200 bits (still far beyond guessing or colliding); base32 because some databases compare
+    keys case-insensitively, which would cost base64url's mixed case bits."""
+    mac = hmac.new(_key(SESSION_KEYS_AT_REST, oidc_settings.SECRET), session_key.encode(), hashlib.sha256).digest()
+    return base64.b32encode(mac).decode().lower()[:40]
+
+
 def hash_client_secret(secret: str) -> str:
     return hash_token(secret, "client-secret")
 

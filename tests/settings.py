@@ -45,6 +45,8 @@ TEMPLATES = [
 ]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast tests only
 LOGIN_URL = "/accounts/login/"
+# sessions in the database, keyed by a hash of the cookie's key (docs/installation.md)
+SESSION_ENGINE = "oidc_provider.session_store"
 
 _url = os.environ.get("DATABASE_URL", "")
 if _url.startswith("postgres"):

@@ -25,7 +25,7 @@ PRODUCTION = {
 }
 SHOWN = ["DEBUG", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SAMESITE",
          "CSRF_COOKIE_SAMESITE", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS",
-         "SECURE_HSTS_PRELOAD", "SECURE_PROXY_SSL_HEADER", "CACHES"]
+         "SECURE_HSTS_PRELOAD", "SECURE_PROXY_SSL_HEADER", "CACHES", "SESSION_ENGINE"]
 
 
 def manage(tmp_path, env, *args):
@@ -64,7 +64,7 @@ def test_production_cookies_hsts_and_https(tmp_path):
         "DEBUG": False, "SESSION_COOKIE_SECURE": True, "CSRF_COOKIE_SECURE": True, "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax", "CSRF_COOKIE_SAMESITE": "Lax", "SECURE_SSL_REDIRECT": True,
         "SECURE_HSTS_SECONDS": 31536000, "SECURE_HSTS_INCLUDE_SUBDOMAINS": True, "SECURE_HSTS_PRELOAD": True,
-        "SECURE_PROXY_SSL_HEADER": None, "CACHES": None,
+        "SECURE_PROXY_SSL_HEADER": None, "CACHES": None, "SESSION_ENGINE": "oidc_provider.session_store",
     }
     assert values["CACHES"]["default"] == {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                                            "LOCATION": "redis://127.0.0.1:6379/1"}

@@ -256,6 +256,18 @@ def test_deploy_checks_of_an_https_site(hardened, setting, value, check_id):
     assert ids(check_deploy()) == [f"oidc_provider.{check_id}"]
 
 
+@pytest.mark.parametrize("engine, warned", [
+    ("django.contrib.sessions.backends.db", True),
+    ("django.contrib.sessions.backends.cached_db", True),
+    ("oidc_provider.session_store", False),
+    ("django.contrib.sessions.backends.cache", False),
+    ("django.contrib.sessions.backends.signed_cookies", False),
+])
+def test_deploy_check_warns_of_session_keys_in_the_database(hardened, engine, warned):
+    hardened.SESSION_ENGINE = engine
+    assert ids(check_deploy()) == (["oidc_provider.W038"] if warned else [])
+
+
 def test_ssl_redirect_is_enough_without_a_proxy(hardened):
     hardened.SECURE_PROXY_SSL_HEADER = None
     hardened.SECURE_SSL_REDIRECT = True

@@ -1,12 +1,14 @@
-"""Tokens at rest: a read-only copy of the database yields no usable code or token. Grant rows hold
-a keyed hash of each value (``storage.token_values``); rows written before that are rewritten by a
-migration (0007) and, until it runs, still read."""
+"""Tokens at rest: a read-only copy of the database yields no usable code, token or browser session.
+Grant rows hold a keyed hash of each value (``storage.token_values``); rows written before that are
+rewritten by a migration (0007) and, until it runs, still read. Django's session rows are keyed by a
+keyed hash of the cookie's key (``oidc_provider.session_store``)."""
 
 import importlib
 from types import SimpleNamespace
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import connection
 
@@ -18,7 +20,7 @@ migration = importlib.import_module("oidc_provider.migrations.0007_token_digests
 
 
 def database_dump() -> str:
-    """Every row of every table, as text; Django's sessions decoded as well."""
+    """Every row of every table, as text; Django's sessions decoded as well (their keys are in the rows)."""
     rows = []
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names():
@@ -51,6 +53,7 @@ def test_a_database_dump_yields_no_code_or_token(offline_rp, browser, http, acce
         "refreshed refresh token": refreshed["refresh_token"], "refreshed ID token": refreshed["id_token"],
         "exchanged access token": exchanged["access_token"], "exchanged refresh token": exchanged_rt["access_token"],
         "client-credentials access token": machine["access_token"],
+        "browser session key": browser.cookies[settings.SESSION_COOKIE_NAME].value,
     }
     assert (issued["access token"].count(".") == 2) == (access_token_format == "jwt")
     dump = database_dump()
