@@ -230,7 +230,7 @@ UNADVERTISED = (
     "default_max_age",
     "deny_unknown_scopes",
     "require_request_uri_registration",
-    # defect 37: OP metadata is *_session_supported (Back-Channel Logout §2.1, Front-Channel §3)
+    # defect 77: OP metadata is *_session_supported (Back-Channel Logout §2.1, Front-Channel §3)
     "backchannel_logout_session_required",
     "frontchannel_logout_session_required",
     # introspection's internal list, and idpyoidc's pre-RFC 8414 names (set below)

@@ -66,7 +66,7 @@ class Session(IdpySession):
         return urlunsplit(parts._replace(query=urlencode(query)))
 
     def do_back_channel_logout(self, cinfo: dict, sid: str, sub: str = ""):
-        """Defect 39 (part): the stock logout token is untyped, valid for a day and carries ``sid``
+        """Defect 79: the stock logout token is untyped, valid for a day and carries ``sid``
         only. Back-Channel Logout 1.0 §2.4 wants ``typ: logout+jwt`` (RPs that check it refuse an
         untyped token), §4 a short lifetime; ``sub`` (allowed beside ``sid``) is what idpyoidc's own
         RP finds its session by. Claims: iss, aud, iat, exp, jti, events, sid, sub; never nonce."""

@@ -68,7 +68,7 @@ def asks_for_login(browser, client_id="rp1"):
 def assert_valid_logout_token(http, delivery, client_id, id_token):
     """Back-Channel Logout 1.0 §2.4 and §2.6, checked as an RP would."""
     claims, header = flows.verified_claims(http, delivery["logout_token"])
-    assert header["typ"] == "logout+jwt"  # defect 39
+    assert header["typ"] == "logout+jwt"  # defect 79
     assert claims["iss"] == "http://testserver/oidc" and claims["aud"] == [client_id]
     assert claims["events"] == {BCL_EVENT: {}}
     id_claims = flows.jwt_claims(id_token)
@@ -551,7 +551,7 @@ def test_a_second_client_does_not_ask_for_the_password(rp, fc_rp, user, http):
 
 
 def test_discovery_advertises_logout(db, http):
-    """Defect 37: idpyoidc advertised the RP's *_session_required names instead of the OP's."""
+    """Defect 77: idpyoidc advertised the RP's *_session_required names instead of the OP's."""
     discovery = http.get("/oidc/.well-known/openid-configuration").json()
     assert discovery["end_session_endpoint"] == "http://testserver/oidc/end_session"
     for name in ("backchannel_logout_supported", "backchannel_logout_session_supported", "frontchannel_logout_supported",
