@@ -11,7 +11,7 @@ class OIDCProviderConfig(AppConfig):
     def ready(self):
         from oidc_provider import checks, signals  # noqa: F401  (registers checks and receivers)
 
-        # idpyoidc logs whole requests, secrets and tokens included, at INFO (notes §7). Unless the
+        # idpyoidc logs whole requests, secrets and tokens included, at INFO. Unless the
         # site configured its loggers itself, keep them at WARNING.
         for name in ("idpyoidc", "cryptojwt"):
             logger = logging.getLogger(name)

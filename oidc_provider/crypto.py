@@ -2,7 +2,7 @@
 rest), and the secret comparisons built on them.
 
 Every process derives the same keys, so a code minted by one worker is redeemed by another and
-``sub`` never changes across restarts (DESIGN.md, rule 2).
+``sub`` never changes across restarts: no secret is a per-process random (docs/deployment.md).
 """
 
 import base64

@@ -1,4 +1,4 @@
-"""Keep secrets out of idpyoidc's and cryptojwt's log records (idpyoidc notes §7: whole requests,
+"""Keep secrets out of idpyoidc's and cryptojwt's log records (idpyoidc logs whole requests,
 codes, tokens and client secrets at INFO and DEBUG; its ``sanitize()`` is a no-op).
 
 A filter on each of their loggers rewrites every record before any handler sees it: values of

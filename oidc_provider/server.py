@@ -64,7 +64,9 @@ def _sub_is_user_id(uid, **kwargs):
 
 
 def build_conf() -> dict:
-    """The idpyoidc configuration for the current settings (notes §2: every default overridden)."""
+    """The idpyoidc configuration for the current settings. Every default is overridden: idpyoidc fills
+    a missing or falsy key from its own, and some are broken (a token handler without keys, a cookie
+    handler that neither signs nor encrypts) or random per process."""
     s = oidc_settings
     lifetime_rules = {
         "authorization_code": {
@@ -202,7 +204,7 @@ def _build() -> Server:
     server = Server(build_conf(), keyjar=keyjar, cwd="", httpc=outbound.refuse)  # every fetch is the OP's own
     context = server.context
     # The session tree, used client assertions and registration access tokens live in rows, not in
-    # process-local dicts (DESIGN.md rule 2).
+    # idpyoidc's process-local dicts, so any worker serves any request (docs/deployment.md).
     context.session_manager.__class__ = SessionManager  # built by EndpointContext; see idpy/session_manager.py
     context.session_manager.db = RowSessionStore()
     context.jti_db = AssertionReplayStore()

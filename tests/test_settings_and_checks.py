@@ -324,7 +324,7 @@ def test_checks_are_registered():
 
 
 def test_idpyoidc_loggers_default_to_warning():
-    """idpyoidc logs requests with their secrets at INFO (notes §7)."""
+    """idpyoidc logs requests with their secrets at INFO."""
     import logging
 
     assert logging.getLogger("idpyoidc").getEffectiveLevel() >= logging.WARNING

@@ -94,7 +94,7 @@ def test_subordinates_are_derived_from_child_rows(db):
 
 
 def test_mutations_without_set_are_persisted(db):
-    """idpyoidc mutates loaded objects without writing them back (notes §5.3)."""
+    """idpyoidc mutates loaded objects without writing them back."""
     with unit_of_work():
         _, key = store_tree()
     with unit_of_work():

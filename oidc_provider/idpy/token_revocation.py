@@ -10,7 +10,7 @@ REVOCABLE = ("access_token", "refresh_token")
 class TokenRevocation(IdpyTokenRevocation):
     def process_request(self, request=None, **kwargs):
         """Defect 46: stock stores each request's token types and policy on the endpoint object, which
-        all threads share (notes §7), raises on tokens whose grant is gone, and revokes only the
+        all threads share, raises on tokens whose grant is gone, and revokes only the
         presented refresh token. Here nothing is stored on ``self``; revoking a refresh token revokes
         every token of its grant (RFC 7009 §2.1), an access token only itself; unknown, malformed
         and expired tokens answer 200 (§2.2), and so does another client's token, left alone: an

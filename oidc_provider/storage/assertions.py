@@ -1,6 +1,6 @@
 """idpyoidc's client-assertion replay cache (``context.jti_db``) as ``ClientAssertion`` rows.
 
-idpyoidc keeps the ``jti``s it has seen in a process-local dict (notes §1), so another worker would
+idpyoidc keeps the ``jti``s it has seen in a process-local dict, so another worker would
 accept the same assertion again. It only asks ``key in jti_db`` and sets ``jti_db[key] = now``.
 """
 

@@ -1,7 +1,7 @@
 """Clients' public keys, from the client's row (``jwks``) or its ``jwks_uri``, for any worker.
 
-idpyoidc loads a client's keys only into the key jar of the process that registered it (notes
-§5.5); here every worker reads them from the row when it needs them. A ``jwks_uri`` is fetched when
+idpyoidc loads a client's keys only into the key jar of the process that registered it; here every
+worker reads them from the row when it needs them. A ``jwks_uri`` is fetched when
 a key is needed (never at registration), through ``oidc_provider.outbound``, and cached for
 CLIENT_JWKS_CACHE_TTL seconds; a kid the cached keys lack fetches it again (key rotation), at most
 once per CLIENT_JWKS_REFETCH_INTERVAL seconds. A failed fetch is remembered for FAILURE_TTL

@@ -1,7 +1,8 @@
 """idpyoidc's client database (``context.cdb``) over ``Client`` rows.
 
-Rows use RFC 7591 names; idpyoidc reads other keys (notes §2 and defects 5, 18, 25, 26), so the
-mapping happens here, in one place. Rows are read once per unit of work.
+Rows use RFC 7591 names; idpyoidc reads other keys (``grant_types_supported``, redirect URIs as
+``[[uri, query]]``…; defects 5, 18, 25, 26), so the mapping happens here, in one place. Rows are
+read once per unit of work.
 """
 
 from collections.abc import MutableMapping
@@ -225,7 +226,8 @@ class ClientDatabase(MutableMapping, DictType):
         Client.objects.filter(client_id=client_id).delete()
 
     def __iter__(self):
-        # Only reached from idpyoidc debug logging (notes §5.4); never list every client.
+        # Only reached from idpyoidc's debug logging (it logs every client id on each authorization);
+        # never list every client.
         return iter(())
 
     def __len__(self):

@@ -6,7 +6,8 @@ KEYS_REFRESH_INTERVAL seconds a worker reads the cheap key-set version (kid and 
 and only when that differs does it decrypt and rebuild. Readers see either the old or the new key
 set, never a mix: the owners dict is replaced in one assignment.
 
-Clients' keys are never kept in the jar: they are read from the client row on demand (notes §5.5).
+Clients' keys are never kept in the jar: they are read from the client row on demand (idpyoidc
+would load them only in the worker that registered the client).
 """
 
 import json
@@ -64,7 +65,7 @@ class ProviderKeyJar(KeyJar):
     def reload(self, key_set=None) -> None:
         """Rebuild the OP owners from the rows: current keys privately under "" (signing) and the
         issuer (idpyoidc verifies its own JWTs by ``iss``), next and retired keys publicly under the
-        issuer, after the current ones (notes §5.5; defect 15)."""
+        issuer, after the current ones (defect 15)."""
         key_set = key_set or key_rows.load_key_set()
         current_kids = {k["kid"] for k in key_set.signing}
         built = {}
@@ -144,7 +145,7 @@ class ProviderKeyJar(KeyJar):
         return self._client_issuer(issuer_id)
 
     def _client_issuer(self, client_id, kid=""):
-        """Notes §5.5: another worker registered the client, so its keys come from its row. A new
+        """Another worker may have registered the client, so its keys come from its row. A new
         KeyIssuer per call: whatever idpyoidc adds to it is not kept. Loading calls no key-jar
         method, so it cannot re-enter."""
         if self.client_db is None or not isinstance(client_id, str) or not client_id:

@@ -1,7 +1,7 @@
 """Row store for idpyoidc's session tree (``session_manager.db``), one ``SessionNode`` per node.
 
-idpyoidc only calls ``get``, ``[]``, ``[]=``, ``del`` and ``in`` on it (notes §5.3). Rows are read
-through the current unit of work's identity map and written by ``flush`` at its end. A node's
+idpyoidc only calls ``get``, ``[]``, ``[]=``, ``del`` and ``in`` on it, and never lists it. Rows are
+read through the current unit of work's identity map and written by ``flush`` at its end. A node's
 ``subordinate`` list is derived from its children's ``parent_key`` and never stored, so two
 concurrent logins cannot lose each other's grants.
 """
@@ -112,7 +112,7 @@ def _is_live(token, now):
 
 
 def prune_tokens(grant, now):
-    """Drop what no request will read again (notes §5.3: idpyoidc keeps every token forever, so a
+    """Drop what no request will read again (idpyoidc keeps every token forever, so a
     grant's row would grow with each refresh):
 
     - expired and revoked tokens, except the parent of a live token without a scope of its own
@@ -328,7 +328,7 @@ class RowSessionStore:
         unit.deleted.add(key)
 
     def keys(self):
-        raise NotImplementedError("the session tree is never listed whole (DESIGN.md rule 2)")
+        raise NotImplementedError("the session tree is never listed whole: a request reads only its rows")
 
 
 def _row_fields(key, class_name, data):

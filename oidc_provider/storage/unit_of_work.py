@@ -1,6 +1,6 @@
 """One request's view of the database: an identity map of session-tree nodes, written at the end.
 
-idpyoidc mutates the objects it loads without writing them back (notes §5.3), so every node loaded
+idpyoidc mutates the objects it loads without writing them back, so every node loaded
 during a request is kept here and the ones whose dump changed are written when the request's work
 is done (in the unit's transaction; see ``unit_of_work`` for when there is one).
 """

@@ -1,7 +1,7 @@
 """The authorization endpoint and the two pages a person sees on its way: login hand-off and consent.
 
-The parsed request (not the URL) waits in the Django session while the user logs in or consents
-(notes §4): a stored URL would replay a consumed PAR ``request_uri`` and the original ``prompt``.
+The parsed request (not the URL) waits in the Django session while the user logs in or consents:
+a stored URL would replay a consumed PAR ``request_uri`` and the original ``prompt``.
 """
 
 import secrets

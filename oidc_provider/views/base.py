@@ -1,5 +1,5 @@
 """One generic view: a Django request -> idpyoidc ``parse_request`` -> ``process_request`` ->
-``do_response`` -> an ``HttpResponse`` (DESIGN.md rule 3)."""
+``do_response`` -> an ``HttpResponse``: the one way every protocol request goes."""
 
 import logging
 
@@ -23,8 +23,9 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def http_info(request) -> dict:
-    """What idpyoidc reads of the HTTP request (notes §3). Not the URL: only its DPoP add-on reads
-    that, and it is not configured."""
+    """What idpyoidc reads of the HTTP request: the headers (client authentication reads
+    ``authorization``) and the method. Not the URL: only its DPoP add-on reads that, and it is not
+    configured."""
     return {
         "headers": {k.lower(): v for k, v in request.headers.items()},
         "method": request.method,
@@ -80,7 +81,7 @@ def too_many_requests(retry_after):
 
 
 def body_too_large():
-    """RFC 9110 §15.5.14, as a JSON OAuth error (DESIGN.md rule 4)."""
+    """RFC 9110 §15.5.14, as a JSON OAuth error: bad input gets a spec-shaped answer, never a 5xx."""
     return oauth_error("invalid_request", "Request body too large", status=413)
 
 

@@ -100,7 +100,8 @@ def test_two_workers_many_flows(op_db, start_server, make_client, op_user):
 
 
 def test_one_user_signs_in_to_many_clients_at_once(op_db, start_server, make_client, op_user):
-    """Concurrent logins add grants under the same user session: none may be lost (DESIGN.md)."""
+    """Concurrent logins add grants under the same user session: none may be lost (a
+    session's ``subordinate`` list comes from its children's rows, never read, modified and written)."""
     if not op_db.is_postgres:
         pytest.skip("several workers need PostgreSQL (SQLite serialises writers)")
     server = start_server(workers=2)

@@ -1,4 +1,4 @@
-"""The token requests of idpyoidc's use-case document (shared/reference/idpy-oidc-usecases.txt), sent
+"""The token requests of the use cases in idpyoidc's documentation (its Examples page), sent
 as written (form-encoded, the same fields, ``verify=False``) to the live OP, with a client made by
 ``createclient``; each answer checked field by field against the document's shape."""
 

@@ -1,5 +1,5 @@
 """Malformed requests to every endpoint get a spec-shaped 4xx or a safe page, never a 5xx, and a
-failed request writes no row (issue 6, DESIGN.md rule 4)."""
+failed request writes no row (issue 6)."""
 
 import base64
 import json

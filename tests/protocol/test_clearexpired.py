@@ -218,7 +218,7 @@ def token_classes():
 
 
 def test_grant_row_grows_only_with_the_access_tokens_still_live(tokens, http):
-    """idpyoidc never prunes issued_token (notes §5.3); flush does (prune_tokens). Within one access-token
+    """idpyoidc never prunes issued_token; flush does (prune_tokens). Within one access-token
     lifetime each refresh adds only its access token: no ID token, refresh token or dangling reference."""
     sizes, _ = refreshes(http, tokens["refresh_token"], 50, tick=window_over)
     growth = [b - a for a, b in zip(sizes, sizes[1:])]

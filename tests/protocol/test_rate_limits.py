@@ -1,6 +1,6 @@
 """Rate limits on failed client authentication, on the token, introspection and registration
 endpoints, the client address they count, and request body size limits (issue 6 hardening;
-DESIGN.md rule 4; issue 15). The lockout attacks are in tests/hostile/test_lockout.py."""
+issue 15). The lockout attacks are in tests/hostile/test_lockout.py."""
 
 import base64
 import json

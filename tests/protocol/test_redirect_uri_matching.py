@@ -21,7 +21,7 @@ def rp_with_query(db):
 
 
 def assert_refused(response):
-    """An error page, never a redirect: the URI is not a verified one (DESIGN.md rule 4)."""
+    """An error page, never a redirect: the URI is not a verified one."""
     assert response.status_code == 400 and not response.has_header("Location"), response.get("Location")
     assert b"cannot be completed" in response.content
 

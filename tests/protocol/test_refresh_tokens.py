@@ -272,7 +272,8 @@ def test_public_client_refreshes_with_rotation(db, browser, http):
 
 
 def test_refresh_rows_stay_small(tokens, http):
-    """Rotated-out tokens leave the grant row once nothing live is based on them (notes §5.3) and
+    """Rotated-out tokens leave the grant row once nothing live is based on them (idpyoidc
+    never prunes them) and
     the reuse window is over."""
     refresh_token = tokens["refresh_token"]
     for _ in range(10):

@@ -90,7 +90,7 @@ def test_get_is_refused(offline_rp, http):
 
 
 def test_requests_leave_no_state_on_the_shared_endpoint(tokens, http):
-    """Defect 46 (notes §7): stock writes each request's token types and policy on the endpoint
+    """Defect 46: stock writes each request's token types and policy on the endpoint
     object that every thread shares."""
     endpoint = get_server().get_endpoint("token_revocation")
     before = dict(vars(endpoint))

@@ -1,5 +1,6 @@
 """Codes, tokens, client secrets, registration access tokens and passwords never reach a log
-record, whatever level the site logs at (issue 6 hardening; idpyoidc notes §7)."""
+record, whatever level the site logs at (issue 6 hardening; idpyoidc logs
+them at INFO and DEBUG, and its ``sanitize()`` is a no-op)."""
 
 import json
 import logging
