@@ -3,6 +3,10 @@
 from collections import Counter
 
 import pytest
+from django.contrib.auth import get_user_model
+
+from oidc_provider.server import reset_server
+from tests import flows
 
 TRIED = Counter()
 
@@ -10,6 +14,16 @@ TRIED = Counter()
 @pytest.fixture
 def tried():
     return TRIED
+
+
+@pytest.fixture
+def op(db):
+    """An OP with the client rp1 and the user alice (password pw), its server built afresh."""
+    reset_server()
+    flows.make_client()
+    get_user_model().objects.create_user("alice", "alice@example.com", "pw")
+    yield
+    reset_server()
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -9,11 +9,10 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client as HttpClient
 
 from oidc_provider.models import Client
-from oidc_provider.server import get_server, reset_server
+from oidc_provider.server import get_server
 from tests import flows
 
 ISSUER = "http://testserver/oidc"
@@ -84,15 +83,6 @@ def form_post_page(response, *, script=True):
     assert page.buttons == [{"class": "primary", "type": "submit"}]  # without JavaScript: one click
     assert_locked_down(response, page, script=script, form_action="https://rp.example")
     return form["inputs"]
-
-
-@pytest.fixture
-def op(db):
-    reset_server()
-    flows.make_client()
-    get_user_model().objects.create_user("alice", "alice@example.com", "pw")
-    yield
-    reset_server()
 
 
 @pytest.fixture

@@ -3,23 +3,11 @@ browser's session key (``oidc_provider.session_store``), and a hash sent as the 
 hashed again and matches no row. With Django's ``db`` engine the row's key is the cookie's value, and
 ``prompt=none`` hands whoever read it a code."""
 
-import pytest
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client as HttpClient
 
-from oidc_provider.server import reset_server
 from tests import flows
-
-
-@pytest.fixture
-def op(db):
-    reset_server()
-    flows.make_client()
-    get_user_model().objects.create_user("alice", "alice@example.com", "pw")
-    yield
-    reset_server()
 
 
 def session_keys_in_the_database():
