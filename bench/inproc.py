@@ -47,15 +47,15 @@ PHASES = [  # (module, class or None, function): CPU inside each, per request, w
     ("idpyoidc.server.endpoint", "Endpoint", "client_authentication"),
     ("idpyoidc.server.endpoint", "Endpoint", "do_post_parse_request"),
     ("idpyoidc.server.endpoint", "Endpoint", "do_response"),
-    ("oidc_provider.storage.sessions", "RowSessionStore", "_fetch"),
-    ("oidc_provider.storage.sessions", None, "flush"),
+    ("oidc_provider.idpy.session_tree", "SessionTreeStore", "_fetch"),
+    ("oidc_provider.idpy.session_tree", None, "flush"),
     ("oidc_provider.storage.clients", None, "client_row"),
     ("idpyoidc.server.session.grant", "Grant", "mint_token"),
     ("idpyoidc.server.token.id_token", "IDToken", "sign_encrypt"),
     ("idpyoidc.server.session.manager", "SessionManager", "add_grant"),
-    ("oidc_provider.storage.sessions", None, "_dump"),
-    ("oidc_provider.storage.sessions", None, "_insert"),
-    ("oidc_provider.storage.sessions", None, "_update"),
+    ("oidc_provider.idpy.node_codec", None, "dump"),
+    ("oidc_provider.storage.session_tree_rows", None, "insert"),
+    ("oidc_provider.storage.session_tree_rows", None, "update"),
     ("django.db.backends.utils", "CursorWrapper", "execute"),
     ("oidc_provider.idpy.client_authn", None, "_check"),
     ("oidc_provider.storage.clients", None, "client_to_idpy"),
@@ -112,12 +112,11 @@ def _child(args):
     import django
 
     django.setup()
+    import bench_common as bc
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client as DjangoBrowser
     from django.test.utils import CaptureQueriesContext
-
-    import bench_common as bc
 
     bc.migrate()
     users = bc.create_users(10)

@@ -5,10 +5,19 @@ import os
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.filebased import FileBasedCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.checks import Error, Tags, Warning, register
+from django.db import DatabaseError
+from django.utils import timezone
 
-from oidc_provider import throttling
+from oidc_provider import crypto, throttling
 from oidc_provider.conf import REGISTRATION_POLICIES, SETTING_NAME, oidc_settings
+from oidc_provider.metadata import ACCESS_TOKEN_FORMATS, token_exchange_problem
+from oidc_provider.models import SigningKey
+from oidc_provider.storage.keys import SUPPORTED_ALGS
 
 
 @register(Tags.security)
@@ -107,10 +116,8 @@ def _positive(value):
 
 
 def check_limits():
-    from django.conf import settings as django_settings
-
     errors = []
-    if oidc_settings.RATE_LIMIT_CACHE not in django_settings.CACHES:
+    if oidc_settings.RATE_LIMIT_CACHE not in settings.CACHES:
         errors.append(
             Error(
                 f"{SETTING_NAME}['RATE_LIMIT_CACHE'] {oidc_settings.RATE_LIMIT_CACHE!r} is not an alias in CACHES.",
@@ -151,8 +158,6 @@ def _are_networks(value):
 
 
 def check_token_settings():
-    from oidc_provider.metadata import ACCESS_TOKEN_FORMATS, token_exchange_problem
-
     errors = []
     if oidc_settings.ACCESS_TOKEN_FORMAT not in ACCESS_TOKEN_FORMATS:
         errors.append(
@@ -191,8 +196,6 @@ def check_token_settings():
 
 
 def check_algorithms():
-    from oidc_provider.storage.keys import SUPPORTED_ALGS
-
     errors = []
     algs = oidc_settings.SIGNING_ALGS
     if not algs or isinstance(algs, str) or any(alg not in SUPPORTED_ALGS for alg in algs):
@@ -247,12 +250,6 @@ def check_signing_key(app_configs=None, databases=None, **kwargs):
     """Only when ``check --database`` asks for it (``migrate`` does): are the keys usable and fresh?"""
     if not databases:
         return []
-    from django.db import DatabaseError
-    from django.utils import timezone
-
-    from oidc_provider import crypto
-    from oidc_provider.models import SigningKey
-
     try:
         rows = list(SigningKey.objects.exclude(state=SigningKey.RETIRED))
     except DatabaseError:
@@ -404,11 +401,6 @@ def check_deploy_protocol():
 
 
 def check_deploy_limits():
-    from django.core.cache import caches
-    from django.core.cache.backends.dummy import DummyCache
-    from django.core.cache.backends.filebased import FileBasedCache
-    from django.core.cache.backends.locmem import LocMemCache
-
     warnings = []
     if not oidc_settings.CLIENT_AUTHN_FAILURE_LIMIT or not oidc_settings.CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT:
         warnings.append(

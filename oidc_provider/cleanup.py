@@ -44,7 +44,7 @@ def targets():
     """What ``clear_expired`` removes, in order."""
     failure_age = dt.timedelta(seconds=oidc_settings.BACKCHANNEL_LOGOUT_FAILURE_RETENTION)
     # ended OP sessions are kept as long as a browser may bring their key back; once removed, such a key
-    # counts as ended too (storage.sessions.op_session_live)
+    # counts as ended too (storage.session_tree_rows.op_session_live)
     op_session_age = dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
     return [
         Target("grants", SessionNode,
@@ -71,7 +71,7 @@ def _delete_batch(target, condition, after, batch_size):
         candidates = model.objects.filter(condition, pk__gt=after).order_by("pk")
         if target.lock_parents:
             # A request adding a grant under this node takes FOR KEY SHARE on it first
-            # (sessions._lock_parent), which conflicts with this FOR UPDATE: either the request
+            # (session_tree_rows.lock_parent), which conflicts with this FOR UPDATE: either the request
             # committed its child before we locked, and the DELETE statement below (a new snapshot
             # under READ COMMITTED) sees the child and keeps the node; or the request waits for our
             # commit, finds the node gone and re-creates it. Rows a request holds are skipped.

@@ -170,10 +170,12 @@ class OIDCSettings:
 oidc_settings = OIDCSettings()
 
 
+# The Django settings the values above are read from: a change of one (a test's override_settings)
+# drops what was read, here and in anything built from it (``server`` registers its own receiver).
+SETTINGS_READ = (SETTING_NAME, "SECRET_KEY", "LOGIN_URL")
+
+
 @receiver(setting_changed)
 def _reload_settings(*, setting, **kwargs):
-    if setting in (SETTING_NAME, "SECRET_KEY", "LOGIN_URL"):
+    if setting in SETTINGS_READ:
         oidc_settings.reload()
-        from oidc_provider.server import reset_server
-
-        reset_server()

@@ -106,3 +106,7 @@ def reencrypt_text(token: str) -> str:
         return _key_fernet().rotate(token.encode()).decode()
     except InvalidToken as err:
         raise ValueError("cannot decrypt a signing key with KEY_ENCRYPTION_SECRET or its fallbacks") from err
+
+
+# The members of a JWK that are private key material (RFC 7518 §6): a public key has none of them.
+PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "k", "oth"})

@@ -16,11 +16,12 @@ from idpyoidc.server.constant import DIVIDER
 
 from oidc_provider.conf import oidc_settings
 from oidc_provider.crypto import derive_key
+from oidc_provider.idpy.node_codec import load_node
 from oidc_provider.models import OPSession, SessionNode
 from oidc_provider.server import get_server
-from oidc_provider.storage.sessions import load_node, op_session_live, revoke_nodes, subtree
-
-OP_SESSION_KEY = "oidc_provider.op_session"
+from oidc_provider.session_keys import OP_SESSION_KEY
+from oidc_provider.storage.revocation import revoke_nodes, subtree
+from oidc_provider.storage.session_tree_rows import op_session_live
 
 
 def op_session_key(request) -> str:

@@ -2,7 +2,12 @@
 
 from urllib.parse import urlsplit
 
+from cryptojwt.key_bundle import KeyBundle
+from django.conf import settings
+
 from oidc_provider.conf import oidc_settings
+from oidc_provider.crypto import PRIVATE_MEMBERS
+from oidc_provider.models import AUTH_METHODS
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials", TOKEN_EXCHANGE]
@@ -67,8 +72,6 @@ def host_problem(uri, host) -> str | None:
 
 def secure_url_problem(uri, loopback=False) -> str | None:
     """``url_problem``, and outside DEBUG https; with ``loopback``, http on a loopback host too."""
-    from django.conf import settings
-
     problem = url_problem(uri)
     if problem:
         return problem
@@ -107,10 +110,6 @@ def jwks_problem(jwks):
     """Why ``jwks`` is not a JWK Set of public keys (RFC 7517 §5), or None."""
     if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
         return 'Not a JWK Set: expected {"keys": [...]} with at least one key.'
-    from cryptojwt.key_bundle import KeyBundle
-
-    from oidc_provider.storage.keys import PRIVATE_MEMBERS
-
     for key in jwks["keys"]:
         if not isinstance(key, dict) or not key.get("kty"):
             return "Every key needs a kty."
@@ -234,8 +233,6 @@ def clean_registration(data) -> dict:
     """The metadata of a registration request (RFC 7591 §2, OIDC Registration §2, the logout specs)
     that this OP honours, validated. Unknown names are ignored (RFC 7591 §2); names it understands
     but cannot honour are refused. Raises ``MetadataError``."""
-    from oidc_provider.models import AUTH_METHODS
-
     if not isinstance(data, dict):
         raise MetadataError(INVALID, "The request body must be a JSON object.")
     if _has_nul(data):  # no database stores it (PostgreSQL raises)

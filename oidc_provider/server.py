@@ -3,17 +3,20 @@
 import base64
 import threading
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
 from oidc_provider import outbound, redaction
-from oidc_provider.conf import oidc_settings
+from oidc_provider.conf import SETTINGS_READ, oidc_settings
 from oidc_provider.crypto import derive_key
 from oidc_provider.idpy import client_authn
 from oidc_provider.idpy.server import Server
 from oidc_provider.idpy.session_manager import SessionManager
+from oidc_provider.idpy.session_tree import SessionTreeStore
 from oidc_provider.storage.assertions import AssertionReplayStore
 from oidc_provider.storage.clients import ClientDatabase, RegistrationAccessTokens
 from oidc_provider.storage.keyjar import ProviderKeyJar
 from oidc_provider.storage.keys import ensure_signing_keys
-from oidc_provider.storage.sessions import RowSessionStore
 from oidc_provider.storage.unit_of_work import unit_of_work
 
 # Endpoint key -> (path under the issuer, class). Paths match oidc_provider/urls.py.
@@ -206,7 +209,7 @@ def _build() -> Server:
     # The session tree, used client assertions and registration access tokens live in rows, not in
     # idpyoidc's process-local dicts, so any worker serves any request (docs/deployment.md).
     context.session_manager.__class__ = SessionManager  # built by EndpointContext; see idpy/session_manager.py
-    context.session_manager.db = RowSessionStore()
+    context.session_manager.db = SessionTreeStore()
     context.jti_db = AssertionReplayStore()
     context.registration_access_token = RegistrationAccessTokens()
     # Client authentication against hashed secrets. idpyoidc's client_auth_setup lets its built-ins
@@ -291,3 +294,10 @@ def reset_server() -> None:
     global _server
     with _lock:
         _server = None
+
+
+@receiver(setting_changed)
+def _rebuild_on_settings_change(*, setting, **kwargs):
+    """The server is built from settings: a change of one (a test's override_settings) means a new one."""
+    if setting in SETTINGS_READ:
+        reset_server()

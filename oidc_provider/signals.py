@@ -8,8 +8,9 @@ from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 from idpyoidc.time_util import utc_time_sans_frac
 
-AUTH_TIME_SESSION_KEY = "oidc_provider.auth_time"
-LOGIN_ID_SESSION_KEY = "oidc_provider.login_id"  # tells one login from the next, even within a second
+from oidc_provider.logout import end_op_session
+from oidc_provider.session_keys import AUTH_TIME_SESSION_KEY, LOGIN_ID_SESSION_KEY
+from oidc_provider.storage.keys import ensure_signing_keys
 
 
 @receiver(user_logged_in, dispatch_uid="oidc_provider.auth_time")
@@ -25,8 +26,6 @@ def end_op_session_at_logout(sender, request, user, **kwargs):
     """Logging out of the site by any view ends the OP session: its tokens are revoked and its
     clients get back-channel logout tokens (front-channel needs our end_session page)."""
     if request is not None and hasattr(request, "session"):
-        from oidc_provider.logout import end_op_session
-
         end_op_session(request)
 
 
@@ -34,6 +33,4 @@ def end_op_session_at_logout(sender, request, user, **kwargs):
 def create_first_signing_key(sender, app_config=None, using="default", **kwargs):
     if app_config is None or app_config.label != "oidc_provider":
         return
-    from oidc_provider.storage.keys import ensure_signing_keys
-
     ensure_signing_keys()  # a current and a next key for every SIGNING_ALGS algorithm

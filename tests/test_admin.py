@@ -467,8 +467,8 @@ def test_signing_key_page_shows_no_private_material(admin_client):
 
 
 def test_a_request_that_loaded_the_grant_before_the_revoke_cannot_undo_it(tokens):
-    from oidc_provider.storage.sessions import revoke_nodes
     from oidc_provider.server import get_server
+    from oidc_provider.storage.revocation import revoke_nodes
     from oidc_provider.storage.unit_of_work import unit_of_work
 
     key = SessionNode.objects.get(kind=SessionNode.GRANT).key

@@ -15,10 +15,11 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from oidc_provider.crypto import PRIVATE_MEMBERS
 from oidc_provider.models import SigningKey
 from oidc_provider.storage import keys as key_rows
 from oidc_provider.storage.keyjar import ProviderKeyJar
-from oidc_provider.storage.keys import PRIVATE_MEMBERS, create_signing_key, load_key_set, rotate_keys
+from oidc_provider.storage.keys import create_signing_key, load_key_set, rotate_keys
 
 ISSUER = "https://op.example"
 ALGS = ["RS256", "PS256", "ES256", "EdDSA"]

@@ -8,10 +8,11 @@ from idpyoidc.server.session.info import ClientSessionInfo, UserSessionInfo
 from idpyoidc.server.session.token import AccessToken, AuthorizationCode, IDToken
 
 from oidc_provider.crypto import token_digest
+from oidc_provider.idpy.session_tree import SessionTreeStore
+from oidc_provider.idpy.token_pruning import prune_tokens
 from oidc_provider.models import Client, SessionNode
 from oidc_provider.storage import token_values
 from oidc_provider.storage.clients import ClientDatabase, client_to_idpy, split_redirect_uri
-from oidc_provider.storage.sessions import RowSessionStore, prune_tokens
 from oidc_provider.storage.token_values import StoredValue, at_rest
 from oidc_provider.storage.unit_of_work import unit_of_work
 
@@ -59,7 +60,7 @@ def test_inactive_client_is_unknown(db):
 
 
 def store_tree(uid="7", cid="c1"):
-    store = RowSessionStore()
+    store = SessionTreeStore()
     grant = Grant(scope=["openid"])
     key = f"{uid};;{cid};;{grant.id}"
     store[uid] = UserSessionInfo(id=uid)
@@ -70,7 +71,7 @@ def store_tree(uid="7", cid="c1"):
 
 def test_session_store_requires_a_unit_of_work(db):
     with pytest.raises(RuntimeError):
-        RowSessionStore().get("x")
+        SessionTreeStore().get("x")
 
 
 def test_nodes_are_written_at_the_end_of_the_unit(db):
@@ -89,7 +90,7 @@ def test_subordinates_are_derived_from_child_rows(db):
     with unit_of_work():
         _, second = store_tree()  # a second grant, written by "another request"
     with unit_of_work():
-        client_session = RowSessionStore()["7;;c1"]
+        client_session = SessionTreeStore()["7;;c1"]
         assert client_session.subordinate == [first, second]
 
 
@@ -98,9 +99,9 @@ def test_mutations_without_set_are_persisted(db):
     with unit_of_work():
         _, key = store_tree()
     with unit_of_work():
-        RowSessionStore()[key].scope.append("email")
+        SessionTreeStore()[key].scope.append("email")
     with unit_of_work():
-        assert RowSessionStore()[key].scope == ["openid", "email"]
+        assert SessionTreeStore()[key].scope == ["openid", "email"]
 
 
 def test_unchanged_nodes_are_not_rewritten(db, django_assert_num_queries):
@@ -108,14 +109,14 @@ def test_unchanged_nodes_are_not_rewritten(db, django_assert_num_queries):
         _, key = store_tree()
     with django_assert_num_queries(3):  # savepoint, the select, release: no write
         with unit_of_work():
-            RowSessionStore()[key]
+            SessionTreeStore()[key]
 
 
 def test_deleted_nodes_are_removed(db):
     with unit_of_work():
         store, key = store_tree()
     with unit_of_work():
-        store = RowSessionStore()
+        store = SessionTreeStore()
         del store[key]
         assert key not in store
     assert not SessionNode.objects.filter(key=key).exists()
@@ -124,7 +125,7 @@ def test_deleted_nodes_are_removed(db):
 def test_grant_under_encrypted_session_id_is_ignored(db):
     """Defect 30: mint_token stores the grant under `unpack_session_key(<encrypted id>)`."""
     with unit_of_work():
-        RowSessionStore()["Z0FBQUFBQnJ" + "x" * 300] = Grant()
+        SessionTreeStore()["Z0FBQUFBQnJ" + "x" * 300] = Grant()
     assert not SessionNode.objects.exists()
 
 
@@ -177,12 +178,12 @@ def test_grant_rows_store_token_references_not_repeated_values(db):
     assert stored[id_token.id]["value"] == f"#{id_token.id}"
     assert len(json.dumps(list(stored.values()))) < 3000  # ~6,000 with every value repeated
     with unit_of_work():
-        grant = RowSessionStore()[key]
+        grant = SessionTreeStore()[key]
         assert [t.based_on for t in grant.issued_token] == [None, code.value, code.value]
         assert grant.get_token(code.value).id == code.id and grant.last_issued_token_of_type("id_token").session_id == "sid-1"
         grant.revoke_token(based_on=code.value, recursive=True)  # what a replayed code does
     with unit_of_work():
-        assert [t.id for t in RowSessionStore()[key].issued_token] == [code.id]
+        assert [t.id for t in SessionTreeStore()[key].issued_token] == [code.id]
 
 
 def test_a_reference_to_a_token_gone_from_the_row_reads_as_no_parent(db):
@@ -194,7 +195,7 @@ def test_a_reference_to_a_token_gone_from_the_row_reads_as_no_parent(db):
     row.data["issued_token"] = [{name: {**token, "based_on": "#0123"}}]  # written by hand: prune never leaves one
     row.save()
     with unit_of_work():
-        assert RowSessionStore()[key].issued_token[0].based_on is None
+        assert SessionTreeStore()[key].issued_token[0].based_on is None
 
 
 def test_grant_rows_do_not_repeat_usage_rules_or_the_default_token_map(db, django_assert_num_queries):
@@ -212,15 +213,15 @@ def test_grant_rows_do_not_repeat_usage_rules_or_the_default_token_map(db, djang
     assert "token_map" not in data
     assert stored[same.id]["usage_rules"] == "#" and stored[own.id]["usage_rules"] == own.usage_rules
     with unit_of_work():
-        grant = RowSessionStore()[key]
+        grant = SessionTreeStore()[key]
         assert grant.token_map == Grant().token_map
         assert [t.usage_rules for t in grant.issued_token] == [rules["access_token"], own.usage_rules]
         grant.issued_token[0].usage_rules["expires_in"] = 5  # a change to the restored copy is written
     with unit_of_work():
-        assert RowSessionStore()[key].issued_token[0].usage_rules["expires_in"] == 5
-        assert RowSessionStore()[key].usage_rules == rules
+        assert SessionTreeStore()[key].issued_token[0].usage_rules["expires_in"] == 5
+        assert SessionTreeStore()[key].usage_rules == rules
     with django_assert_num_queries(1), unit_of_work(lazy=True):  # read; nothing changed, nothing written
-        RowSessionStore()[key]
+        SessionTreeStore()[key]
 
 
 def test_grant_rows_leave_out_what_is_at_its_default(db):
@@ -240,7 +241,7 @@ def test_grant_rows_leave_out_what_is_at_its_default(db):
     assert not {"used", "claims", "revoked", "not_before", "resources", "name"} & set(stored)
     assert stored["expires_at"] == 2_000_000_000 and data["scope"] == stored["scope"] == ["openid"]
     with unit_of_work():
-        assert impexp.dump(RowSessionStore()[key], ["subordinate"]) == expected
+        assert impexp.dump(SessionTreeStore()[key], ["subordinate"]) == expected
 
 
 def test_a_stored_value_equals_its_raw_value_and_never_a_presented_digest():
@@ -262,6 +263,6 @@ def test_finding_a_token_hashes_the_presented_value_once(db, monkeypatch):
     calls = []
     monkeypatch.setattr(token_values, "token_digest", lambda value: calls.append(value) or token_digest(value))
     with unit_of_work():
-        grant = RowSessionStore()[key]
+        grant = SessionTreeStore()[key]
         assert grant.get_token(raw[-1]).value == raw[-1] and grant.get_token("token-x") is None
     assert calls == [raw[-1], "token-x"]

@@ -8,7 +8,7 @@ from idpyoidc.server.oauth2.token_helper import TokenEndpointHelper
 from idpyoidc.server.session.token import AccessToken
 from idpyoidc.time_util import utc_time_sans_frac
 
-from oidc_provider.storage.sessions import insert_grant
+from oidc_provider.idpy.session_tree import insert_grant
 
 # The session tree's first level for tokens that no user authorized (idpyoidc's own path).
 NO_USER = "client_credentials"

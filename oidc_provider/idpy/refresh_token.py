@@ -17,7 +17,7 @@ def revoke_family(grant):
 
 def just_rotated(grant, token, now) -> bool:
     """Was ``token`` rotated out less than REFRESH_TOKEN_REUSE_WINDOW ago (its successor issued
-    since)? Its client presenting it again then is retrying, not replaying (``storage.sessions.
+    since)? Its client presenting it again then is retrying, not replaying (``idpy.token_pruning.
     prune_tokens`` keeps it in the row that long)."""
     window = oidc_settings.REFRESH_TOKEN_REUSE_WINDOW
     return any(t.token_class == "refresh_token" and t.based_on == token.value and now - t.issued_at < window

@@ -1,11 +1,12 @@
-"""idpyoidc's session manager, made to do each piece of work once per request.
+"""idpyoidc's session manager (the keeper of its session tree: user, client and grant nodes), made to
+do each piece of work once per request.
 
 idpyoidc decrypts the same session id (a Fernet token) on every walk of the session tree, reads a
 token's session id again each time it resolves the token, and walks a branch from its root, one node
 at a time. A code redemption did that about 30 times. Here, within a unit of work, a session id is
 decrypted once (one made here, never), a token's session id is read once, a grant is read in one
 statement and a walk from a user or client node loads all of its branch in one
-(``storage.sessions.RowSessionStore``). Outside a unit of work (key rotation tools, tests) nothing is
+(``idpy.session_tree.SessionTreeStore``). Outside a unit of work (key rotation tools, tests) nothing is
 remembered.
 
 ``EndpointContext`` builds the stock class itself; ``server._build`` re-classes that instance.
@@ -16,10 +17,8 @@ from idpyoidc.server.session.grant import Grant
 from idpyoidc.server.session.manager import SessionManager as IdpySessionManager
 from idpyoidc.server.token import WrongTokenClass
 
-from oidc_provider.storage.sessions import branch_keys
-from oidc_provider.storage.unit_of_work import _current
-
-GRANT_DEPTH = 3  # user, client, grant
+from oidc_provider.storage.session_tree_rows import GRANT_DEPTH, branch_keys
+from oidc_provider.storage.unit_of_work import active
 
 
 def _announce(unit, path):
@@ -54,14 +53,14 @@ class SessionManager(IdpySessionManager):
     def encrypted_branch_id(self, *args):
         """A session id made in this unit of work is known: it is never decrypted."""
         key = super().encrypted_branch_id(*args)
-        unit = _current.get()
+        unit = active()
         if unit is not None:
             unit.session_ids[key] = tuple(args)
             _announce(unit, args)
         return key
 
     def decrypt_branch_id(self, key):
-        unit = _current.get()
+        unit = active()
         if unit is None:
             return super().decrypt_branch_id(key)
         path = unit.session_ids.get(key)
@@ -74,8 +73,8 @@ class SessionManager(IdpySessionManager):
         """The stock method reads each node above a new grant to create the missing ones. Within a
         unit of work nothing is read here: a node of the path asked for later and not found is made
         then, and the grant's row goes in only under an existing parent, else one is made
-        (``storage.sessions._new_parent``)."""
-        unit = _current.get()
+        (``idpy.session_tree``)."""
+        unit = active()
         if unit is None:
             return super()._setup_branch(path)
         _announce(unit, path)
@@ -83,12 +82,12 @@ class SessionManager(IdpySessionManager):
 
     def set(self, path, value):
         """The stock ``set`` reads each ancestor and appends the new key to its ``subordinate``; here
-        ``subordinate`` is derived from rows (``storage.sessions.Children``). Within a unit of work a
+        ``subordinate`` is derived from rows (``idpy.session_tree.Children``). Within a unit of work a
         grant's ancestors are not looked for: a grant loaded here came with them, and a grant made
         here (its id a fresh UUID, so its own row is not looked for either) goes in under them as
         ``_setup_branch`` says. Otherwise only missing ancestors are created."""
         key = self.branch_key(*path)
-        unit = _current.get()
+        unit = active()
         if unit is not None and isinstance(value, Grant):
             if key not in unit.nodes:
                 unit.missing.add(key)
@@ -103,8 +102,8 @@ class SessionManager(IdpySessionManager):
     def branch_info(self, branch_id, *args):
         """As the stock method, without reading a grant's user and client nodes until they are used
         (a grant made in this unit needs no statement at all). A grant's row never outlives its
-        parents' (``storage.sessions._ensure_parent``, ``cleanup``), so finding it is enough."""
-        unit = _current.get()
+        parents' (``idpy.session_tree.flush``, ``cleanup``), so finding it is enough."""
+        unit = active()
         path = self.decrypt_branch_id(branch_id)
         if unit is None or args or len(path) != len(self.node_type):
             return super().branch_info(branch_id, *args)
@@ -120,7 +119,7 @@ class SessionManager(IdpySessionManager):
                                   authentication_event=False, authorization_request=False, handler_key=""):
         """As the stock method (the flags other than the last two change nothing there either), with
         the token's session id remembered for the unit of work."""
-        unit = _current.get()
+        unit = active()
         known = unit.token_sids if unit is not None else {}
         sid = known.get((token_value, handler_key))
         if sid is None:

@@ -8,7 +8,7 @@ from django.db import migrations
 
 from oidc_provider.crypto import TOKEN_DIGEST_PREFIX, token_digest
 
-_REF = "#"  # storage.sessions: a reference to a token of the same grant by id
+_REF = "#"  # idpy.node_codec: a reference to a token of the same grant by id
 
 
 def _digested(value):

@@ -15,7 +15,7 @@ from oidc_provider.conf import oidc_settings
 from oidc_provider.metadata import INFORMATIONAL, SECRET_METHODS, TOKEN_TYPE_URNS, token_exchange_problem
 from oidc_provider.models import Client
 from oidc_provider.storage.rows import get_row
-from oidc_provider.storage.unit_of_work import _current
+from oidc_provider.storage.unit_of_work import active
 
 
 def split_redirect_uri(uri):
@@ -181,7 +181,7 @@ class RegistrationAccessTokens:
 
 def client_row(client_id):
     """The active ``Client`` row ``client_id`` (None if there is none), read once per unit of work."""
-    unit = _current.get()
+    unit = active()
     if unit is not None and client_id in unit.client_rows:
         return unit.client_rows[client_id]
     client = get_row(Client, client_id=client_id, is_active=True) if isinstance(client_id, str) else None
@@ -197,7 +197,7 @@ class ClientDatabase(MutableMapping, DictType):
         self.kwargs = kwargs
 
     def _fetch(self, client_id):
-        unit = _current.get()
+        unit = active()
         if unit is not None and client_id in unit.clients:
             return unit.clients[client_id]
         client = client_row(client_id)
@@ -218,7 +218,7 @@ class ClientDatabase(MutableMapping, DictType):
     def __setitem__(self, client_id, value):
         # idpyoidc writes bookkeeping (e.g. the last auth method) into client dicts; keep it for
         # the rest of the request only. Registration stores clients through its own view.
-        unit = _current.get()
+        unit = active()
         if unit is not None:
             unit.clients[client_id] = value
 

@@ -23,6 +23,7 @@ from cryptojwt.key_jar import KeyJar
 from django.db import DatabaseError, transaction
 
 from oidc_provider.conf import oidc_settings
+from oidc_provider.crypto import PRIVATE_MEMBERS
 from oidc_provider.storage import keys as key_rows
 from oidc_provider.storage.client_keys import ClientKeys
 
@@ -88,7 +89,7 @@ class ProviderKeyJar(KeyJar):
         private key checks it, which costs tens of milliseconds, and a kid's key never changes."""
         keys = []
         for jwk in jwks:
-            cache_key = (jwk["kid"], bool(key_rows.PRIVATE_MEMBERS & set(jwk)))
+            cache_key = (jwk["kid"], bool(PRIVATE_MEMBERS & set(jwk)))
             built[cache_key] = self._built.get(cache_key) or key_from_jwk_dict(jwk)
             keys.append(built[cache_key])
         return keys

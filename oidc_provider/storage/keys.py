@@ -25,8 +25,6 @@ from oidc_provider.models import SigningKey
 
 logger = logging.getLogger(__name__)
 
-PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "k", "oth"}  # RFC 7518 §6
-
 # Every algorithm cryptojwt 1.11 signs with that is worth offering for ID tokens (RFC 7518, RFC 8037).
 GENERATORS = {
     "RS256": lambda kid: new_rsa_key(key_size=2048, kid=kid, use="sig"),
@@ -38,7 +36,7 @@ SUPPORTED_ALGS = tuple(GENERATORS)
 
 
 def public_jwk(jwk: dict) -> dict:
-    return {k: v for k, v in jwk.items() if k not in PRIVATE_MEMBERS}
+    return {k: v for k, v in jwk.items() if k not in crypto.PRIVATE_MEMBERS}
 
 
 def create_signing_key(alg="RS256", state=SigningKey.CURRENT, now=None) -> SigningKey:

@@ -6,7 +6,7 @@ id, a JWT its ``sid``); within the grant, idpyoidc finds the token by comparing 
 (``Grant.get_token``, ``revoke_token``, ``SessionManager.find_token``). A loaded token's ``value``
 and ``based_on`` are therefore ``StoredValue``: the digest, equal to the raw value it was made from
 and to the same digest. Tokens minted in this request keep their raw value (the response carries
-it) until their grant is dumped (``storage.sessions._compact``).
+it) until their grant is dumped (``idpy.node_codec.compact``).
 """
 
 from contextvars import ContextVar

@@ -1,8 +1,10 @@
-"""One request's view of the database: an identity map of session-tree nodes, written at the end.
+"""One request's view of the database: identity maps (of idpyoidc's session-tree nodes, of clients),
+and what is to be written when the request's work is done.
 
-idpyoidc mutates the objects it loads without writing them back, so every node loaded
-during a request is kept here and the ones whose dump changed are written when the request's work
-is done (in the unit's transaction; see ``unit_of_work`` for when there is one).
+idpyoidc mutates the objects it loads without writing them back, so every node loaded during a
+request is kept here, and the store that loaded it (``idpy.session_tree``) asks the unit to call its
+``flush`` at the end, which writes the ones whose dump changed (in the unit's transaction; see
+``unit_of_work`` for when there is one).
 """
 
 import contextvars
@@ -28,12 +30,27 @@ class UnitOfWork:
         self.client_rows = {}  # client_id -> Client row (or None when unknown)
         self._transaction = None  # where the unit's transaction is opened (None: read-only unit)
         self.in_transaction = False
+        self._writers = []  # called with the unit when its work is done (``at_end``)
 
     def begin(self):
         """Open the unit's transaction, if it is not open yet (``unit_of_work(lazy=True)``)."""
         if self._transaction is not None and not self.in_transaction:
             self._transaction.enter_context(transaction.atomic())
             self.in_transaction = True
+
+    def at_end(self, write):
+        """Have ``write(unit)`` called when the unit's work is done (once, however often asked)."""
+        if write not in self._writers:
+            self._writers.append(write)
+
+    def finish(self):
+        for write in self._writers:
+            write(self)
+
+
+def active():
+    """The unit of work this code runs in, or None."""
+    return _current.get()
 
 
 def current():
@@ -53,12 +70,10 @@ def unit_of_work(lock=False, op_session="", read_only=False, lazy=False):
     writer for nothing.
 
     ``lazy`` (the token and authorization endpoints): the transaction opens with the first locked
-    read (``lock``) or when the end needs more than one statement (``storage.sessions.flush``); a
+    read (``lock``) or when the end needs more than one statement (``idpy.session_tree.flush``); a
     request that reads without locks and writes one row (client credentials, most authorization
     requests) needs none, and spares the BEGIN and COMMIT round trips. Writes of their own outside
     the session tree run in autocommit then: only use it where each of them stands alone."""
-    from oidc_provider.storage.sessions import flush
-
     outer = _current.get()
     if outer is not None:  # nested use joins the outer unit
         outer.op_session = op_session or outer.op_session
@@ -75,6 +90,6 @@ def unit_of_work(lock=False, op_session="", read_only=False, lazy=False):
                 if not lazy:
                     unit.begin()
                 yield unit
-                flush(unit)
+                unit.finish()
     finally:
         _current.reset(token)

@@ -23,9 +23,9 @@ from oidc_provider.conf import oidc_settings
 from oidc_provider.idpy.authorization import registered_redirect_uri
 from oidc_provider.logout import op_session_ended, op_session_key
 from oidc_provider.server import get_server
-from oidc_provider.signals import AUTH_TIME_SESSION_KEY, LOGIN_ID_SESSION_KEY
+from oidc_provider.session_keys import AUTH_TIME_SESSION_KEY, LOGIN_ID_SESSION_KEY
 from oidc_provider.storage.clients import client_row
-from oidc_provider.storage.sessions import OPSessionEnded
+from oidc_provider.storage.session_tree_rows import OPSessionEnded
 from oidc_provider.storage.unit_of_work import unit_of_work
 from oidc_provider.views.base import has_nul, http_info, is_error, repeated_parameter
 from oidc_provider.views.pages import error_page, form_post, never_framed, redirect, vetted
@@ -143,7 +143,7 @@ class AuthorizationFlow:
     def sign_out_if_ended(self):
         """An OP session ended elsewhere (the admin) takes the Django session with it: the user signs
         in again. Checked here before the consent page only: a grant is refused anyway when its OP
-        session has ended (``storage.sessions.OPSessionEnded``, then ``start_over``)."""
+        session has ended (``storage.session_tree_rows.OPSessionEnded``, then ``start_over``)."""
         if self.request.user.is_authenticated and op_session_ended(self.request):
             auth.logout(self.request)
             return True

@@ -141,7 +141,7 @@ def test_revoked_and_logged_out_tokens_introspect_inactive(client, tokens, op_di
     assert introspect(token["refresh_token"])["active"] is True
     # logging out revokes the client's session nodes (what the admin's "revoke" and logout do)
     op_server.manage("shell", "-c", (
-        "from oidc_provider.models import SessionNode\nfrom oidc_provider.storage.sessions import revoke_nodes\n"
+        "from oidc_provider.models import SessionNode\nfrom oidc_provider.storage.revocation import revoke_nodes\n"
         f"revoke_nodes(SessionNode.objects.filter(kind='client', client_id={client.client_id!r}))"))
     assert introspect(token["refresh_token"]) == {"active": False}
 

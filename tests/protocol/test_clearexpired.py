@@ -17,6 +17,8 @@ from idpyoidc.server.session.info import ClientSessionInfo, UserSessionInfo
 
 from oidc_provider import cleanup
 from oidc_provider.crypto import token_digest
+from oidc_provider.idpy import session_tree
+from oidc_provider.idpy.session_tree import SessionTreeStore
 from oidc_provider.models import (
     BackchannelLogoutFailure,
     Client,
@@ -26,8 +28,6 @@ from oidc_provider.models import (
     OPSession,
     SessionNode,
 )
-from oidc_provider.storage import sessions
-from oidc_provider.storage.sessions import RowSessionStore
 from oidc_provider.storage.unit_of_work import current, unit_of_work
 from tests import flows
 
@@ -166,22 +166,22 @@ def test_a_parent_removed_while_a_grant_is_added_under_it_is_recreated(db):
     """The race with clearexpired: a request loaded the user and client sessions, clearexpired deleted them
     (childless) before the request inserted its new grant; flush re-creates them from the identity map."""
     with unit_of_work():
-        store = RowSessionStore()
+        store = SessionTreeStore()
         store["7"] = UserSessionInfo(user_id="7")
         store["7;;c1"] = ClientSessionInfo(client_id="c1")
     assert cleanup.clear_expired()["user sessions"] == 1 and not SessionNode.objects.exists()  # childless: gone
     with unit_of_work():
-        store = RowSessionStore()
+        store = SessionTreeStore()
         store["7"], store["7;;c1"] = UserSessionInfo(user_id="7"), ClientSessionInfo(client_id="c1")
     with unit_of_work():
-        store = RowSessionStore()
+        store = SessionTreeStore()
         assert store["7"] and store["7;;c1"]  # loaded: in the identity map
         SessionNode.objects.filter(kind__in=[SessionNode.USER, SessionNode.CLIENT]).delete()  # clearexpired, meanwhile
         grant = Grant(scope=["openid"])
         store[f"7;;c1;;{grant.id}"] = grant
     assert keys() == {"7", "7;;c1", f"7;;c1;;{grant.id}"}
     with unit_of_work():
-        assert RowSessionStore()["7;;c1"].subordinate == [f"7;;c1;;{grant.id}"]
+        assert SessionTreeStore()["7;;c1"].subordinate == [f"7;;c1;;{grant.id}"]
 
 
 def grant_size():
@@ -264,7 +264,7 @@ def in_thread(work):
 
 def sessions_without_grants():
     with unit_of_work():
-        store = RowSessionStore()
+        store = SessionTreeStore()
         store["7"], store["7;;c1"] = UserSessionInfo(user_id="7"), ClientSessionInfo(client_id="c1")
 
 
@@ -284,7 +284,7 @@ def test_clearexpired_deleting_a_parent_first_makes_the_request_recreate_it():
             release.wait(10)
 
     with unit_of_work():
-        store = RowSessionStore()
+        store = SessionTreeStore()
         assert store["7;;c1"]
         grant = Grant(scope=["openid"])
         store[f"7;;c1;;{grant.id}"] = grant
@@ -306,10 +306,10 @@ def test_clearexpired_skips_a_parent_a_request_is_adding_a_grant_under():
 
     def request():
         with unit_of_work():
-            store = RowSessionStore()
+            store = SessionTreeStore()
             assert store["7;;c1"]
             store[f"7;;c1;;{grant.id}"] = grant
-            sessions.flush(current())
+            session_tree.flush(current())
             flushed.set()
             release.wait(10)
 

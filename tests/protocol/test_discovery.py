@@ -1,6 +1,6 @@
 """Discovery (OpenID Connect Discovery 1.0 §3) and the JWKS."""
 
-from oidc_provider.storage.keys import PRIVATE_MEMBERS
+from oidc_provider.crypto import PRIVATE_MEMBERS
 
 ISSUER = "http://testserver/oidc"
 
@@ -54,8 +54,8 @@ def test_jwks_serves_public_keys_only(db, http):
 
 
 def test_id_token_kid_is_published(rp, browser, http):
-    import json
     import base64
+    import json
 
     from tests import flows
 

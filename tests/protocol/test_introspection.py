@@ -5,7 +5,7 @@ import time
 import pytest
 
 from oidc_provider.models import Client, SessionNode
-from oidc_provider.storage.sessions import revoke_nodes
+from oidc_provider.storage.revocation import revoke_nodes
 from tests import flows
 
 ISSUER = "http://testserver/oidc"

@@ -6,7 +6,7 @@ import pytest
 
 from oidc_provider.crypto import token_digest
 from oidc_provider.models import Client, SessionNode
-from oidc_provider.storage.sessions import revoke_nodes
+from oidc_provider.storage.revocation import revoke_nodes
 from tests import flows
 
 

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from idpyoidc.server.session.database import Database
 
-from oidc_provider.storage.sessions import RowSessionStore
+from oidc_provider.idpy.session_tree import SessionTreeStore
 from oidc_provider.storage.unit_of_work import unit_of_work
 from tests import flows
 
@@ -155,7 +155,7 @@ def test_children_are_read_only_when_asked_for(busy_user, browser, http):
     flows.get_tokens(browser, http)
     user_id = str(browser.session["_auth_user_id"])
     with unit_of_work():
-        store = RowSessionStore()
+        store = SessionTreeStore()
         client_session, sql = statements(lambda: store[f"{user_id};;rp1"])
         assert len(sql) == 1
         grants, sql = statements(lambda: list(client_session.subordinate))
@@ -167,8 +167,8 @@ def test_quiet_dump_and_quick_load_are_idpyoidc_dump_and_load(offline_rp, browse
     """Defect 61: the session tree is dumped without ImpExp's debug f-strings, to the same output, and
     loaded without its init-argument handling, to the same objects."""
     from oidc_provider.idpy import impexp
+    from oidc_provider.idpy.node_codec import load_node
     from oidc_provider.models import SessionNode
-    from oidc_provider.storage.sessions import load_node
 
     tokens = flows.offline_tokens(browser, http)
     assert flows.refresh(http, tokens["refresh_token"]).status_code == 200
