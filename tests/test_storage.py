@@ -10,7 +10,7 @@ from idpyoidc.server.session.token import AccessToken, AuthorizationCode, IDToke
 from oidc_provider.crypto import token_digest
 from oidc_provider.models import Client, SessionNode
 from oidc_provider.storage import token_values
-from oidc_provider.storage.clients import ClientDatabase, client_to_idpy, split_redirect_uri
+from oidc_provider.idpy.client_db import ClientDatabase, client_to_idpy, split_redirect_uri
 from oidc_provider.storage.sessions import RowSessionStore, prune_tokens
 from oidc_provider.storage.token_values import StoredValue, at_rest
 from oidc_provider.storage.unit_of_work import unit_of_work
