@@ -43,10 +43,10 @@ _server = None
 
 def _encrypter_conf(purpose):
     """idpyoidc's encrypter for one kind of value (session ids, codes, access and refresh tokens), with
-    the Fernet key used before, to read what was issued then (``idpy.encrypter``). idpyoidc also
+    the Fernet key used before, to read what was issued then (``idpy.fast.encrypter``). idpyoidc also
     reads the session encrypter's ``salt``: it goes into every ``sub``."""
     return {
-        "class": "oidc_provider.idpy.encrypter.SIVEncrypter",
+        "class": "oidc_provider.idpy.fast.encrypter.SIVEncrypter",
         "kwargs": {"key": derive_key(f"siv:{purpose}", 64), "legacy_key": derive_key(f"fernet:{purpose}"),
                    "salt": base64.b64encode(derive_key(f"salt:{purpose}", 16)).decode()},
     }
@@ -119,7 +119,7 @@ def build_conf() -> dict:
             "id_token": {"class": "oidc_provider.idpy.id_token.IDToken", "kwargs": {"lifetime": s.ID_TOKEN_LIFETIME}},
         },
         "authz": {
-            "class": "oidc_provider.idpy.authz.AuthzHandling",
+            "class": "oidc_provider.idpy.fast.authz.AuthzHandling",
             "kwargs": {"grant_config": {"usage_rules": lifetime_rules, "expires_in": s.GRANT_LIFETIME}},
         },
         "authentication": {

@@ -20,7 +20,7 @@ from idpyoidc.server.session.info import ClientSessionInfo, NodeInfo, UserSessio
 from idpyoidc.server.session.token import TOKEN_MAP
 
 from oidc_provider.conf import oidc_settings
-from oidc_provider.idpy import impexp
+from oidc_provider.idpy.fast import impexp
 from oidc_provider.models import OPSession, SessionNode
 from oidc_provider.storage.token_values import at_rest, loaded
 from oidc_provider.storage.unit_of_work import current
