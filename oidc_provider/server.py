@@ -169,7 +169,7 @@ def build_conf() -> dict:
                 "kwargs": {"client_authn_method": ["bearer_header", "bearer_body"], "claim_types_supported": ["normal"]},
             },
             "registration": {
-                # defect 18: stock secrets expire after 30 days; here only when configured
+                # defect 89: stock secrets expire after 30 days; here only when configured
                 "kwargs": {
                     "client_authn_method": None,
                     "client_secret_expires": bool(s.REGISTRATION_SECRET_LIFETIME),

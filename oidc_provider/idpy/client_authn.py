@@ -31,7 +31,7 @@ def basic_credentials(authorization: str) -> tuple[str, str]:
 
 
 def _check(client_id, secret):
-    """Defect 18: stock compares plain secrets with ``==``; ours are hashed, compared in constant time.
+    """Defect 100: stock compares plain secrets with ``==``; ours are hashed, compared in constant time.
     A secret with a ``client_secret_expires_at`` in the past no longer works (RFC 7591 §3.2.1), nor
     does one left on the row of a client that registered no secret method (registration used to issue
     one to ``private_key_jwt`` clients)."""

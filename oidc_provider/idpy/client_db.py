@@ -1,7 +1,7 @@
 """idpyoidc's client database (``context.cdb``) over ``Client`` rows.
 
 Rows use RFC 7591 names; idpyoidc reads other keys (``grant_types_supported``, redirect URIs as
-``[[uri, query]]``…; defects 5, 18, 25, 26), so the mapping happens here, in one place. Rows are
+``[[uri, query]]``…; defects 18, 25, 26, 60), so the mapping happens here, in one place. Rows are
 read once per unit of work.
 """
 
