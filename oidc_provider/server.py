@@ -249,7 +249,9 @@ def advertise(provider_info: dict, issuer: str) -> None:
             "frontchannel_logout_session_supported": True,
             # RFC 8414 §2; "none" is how RFC 8414 names a public client's client_id-only request
             "introspection_endpoint_auth_methods_supported": list(protocol.INTROSPECTION_AUTH_METHODS),
-            "revocation_endpoint_auth_methods_supported": [m if m != "public" else "none" for m in protocol.REVOCATION_AUTH_METHODS],
+            "revocation_endpoint_auth_methods_supported": [
+                m if m != "public" else "none" for m in protocol.REVOCATION_AUTH_METHODS
+            ],
             "introspection_endpoint_auth_signing_alg_values_supported": list(protocol.ASSERTION_ALGS),
             "revocation_endpoint_auth_signing_alg_values_supported": list(protocol.ASSERTION_ALGS),
         }

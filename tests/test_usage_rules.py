@@ -1,4 +1,5 @@
-"""Speed rewrite (idpy/fast/authz.py): the usage rules a grant gets are the stock method's, without ``copy.deepcopy``."""
+"""Speed rewrite (idpy/fast/authz.py): the usage rules a grant gets are the stock method's, without
+``copy.deepcopy``."""
 
 import pytest
 from idpyoidc.server.authz import AuthzHandling as IdpyAuthzHandling

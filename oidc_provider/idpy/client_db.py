@@ -14,7 +14,11 @@ from oidc_provider.conf import oidc_settings
 from oidc_provider.metadata import INFORMATIONAL, TOKEN_TYPE_URNS, token_exchange_problem
 from oidc_provider.models import Client
 from oidc_provider.protocol import SECRET_METHODS
-from oidc_provider.storage.clients import client_id_by_registration_access_token, client_row, hash_registration_access_token
+from oidc_provider.storage.clients import (
+    client_id_by_registration_access_token,
+    client_row,
+    hash_registration_access_token,
+)
 from oidc_provider.storage.unit_of_work import _current
 
 
