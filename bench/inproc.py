@@ -58,7 +58,7 @@ PHASES = [  # (module, class or None, function): CPU inside each, per request, w
     ("oidc_provider.storage.session_tree_rows", None, "update"),
     ("django.db.backends.utils", "CursorWrapper", "execute"),
     ("oidc_provider.idpy.client_authn", None, "_check"),
-    ("oidc_provider.storage.clients", None, "client_to_idpy"),
+    ("oidc_provider.idpy.client_db", None, "client_to_idpy"),
     ("oidc_provider.throttling", None, "spend"),
     ("oidc_provider.views.base", None, "create_response"),
 ]

@@ -3,12 +3,12 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from oidc_provider import metadata
+from oidc_provider import metadata, protocol
 from oidc_provider.conf import oidc_settings
 from oidc_provider.models import Client
 
-GRANT_TYPES = [(g, g) for g in metadata.GRANT_TYPES]
-RESPONSE_TYPES = [(r, r) for r in metadata.RESPONSE_TYPES]
+GRANT_TYPES = [(g, g) for g in protocol.GRANT_TYPES]
+RESPONSE_TYPES = [(r, r) for r in protocol.RESPONSE_TYPES]
 
 
 def check_redirect_uri(uri):

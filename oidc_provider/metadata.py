@@ -1,5 +1,6 @@
 """Rules for client metadata (RFC 7591 names), shared by the admin form, createclient and registration."""
 
+import json
 from urllib.parse import urlsplit
 
 from cryptojwt.key_bundle import KeyBundle
@@ -7,13 +8,8 @@ from django.conf import settings
 
 from oidc_provider.conf import oidc_settings
 from oidc_provider.crypto import PRIVATE_MEMBERS
-from oidc_provider.models import AUTH_METHODS
+from oidc_provider.protocol import AUTH_METHODS, CONFIDENTIAL_GRANT_TYPES, GRANT_TYPES, RESPONSE_TYPES, TOKEN_EXCHANGE
 
-TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
-GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials", TOKEN_EXCHANGE]
-RESPONSE_TYPES = ["code"]
-# Grants that need a client able to authenticate (RFC 6749 §4.4; token exchange is not for public clients).
-CONFIDENTIAL_GRANT_TYPES = ["client_credentials", TOKEN_EXCHANGE]
 ACCESS_TOKEN_FORMATS = ["opaque", "jwt"]
 
 # RFC 8693 §3 token type identifiers, by the short names policies use.
@@ -26,8 +22,6 @@ EXCHANGE_POLICY_KEYS = {"subject_token_types", "requested_token_types", "audienc
 
 # RFC 8252 §7.3 (and the "localhost" of §8.3): a native app's loopback redirect may be plain http.
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
-# The token endpoint auth methods whose client is issued a secret; other clients get none.
-SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 
 
 def url_problem(uri) -> str | None:
@@ -254,9 +248,9 @@ def clean_registration(data) -> dict:
     if logout_uris:
         clean["post_logout_redirect_uris"] = list(dict.fromkeys(logout_uris))
 
-    response_types = _strings(data, "response_types") if "response_types" in data else ["code"]
-    if response_types != ["code"]:
-        raise MetadataError(INVALID, "response_types: only [\"code\"] is supported.")
+    response_types = _strings(data, "response_types") if "response_types" in data else list(RESPONSE_TYPES)
+    if response_types != RESPONSE_TYPES:
+        raise MetadataError(INVALID, f"response_types: only {json.dumps(RESPONSE_TYPES)} is supported.")
     clean["response_types"] = response_types
     grant_types = _strings(data, "grant_types") if "grant_types" in data else ["authorization_code"]
     unknown = [g for g in grant_types if g not in GRANT_TYPES]
@@ -267,7 +261,7 @@ def clean_registration(data) -> dict:
     clean["grant_types"] = grant_types
 
     method = data.get("token_endpoint_auth_method", "client_secret_basic")
-    if method not in [m for m, _ in AUTH_METHODS]:
+    if method not in AUTH_METHODS:
         raise MetadataError(INVALID, f"token_endpoint_auth_method: unsupported {method!r}.")
     clean["token_endpoint_auth_method"] = method
     problem = grant_types_problem(grant_types, clean["redirect_uris"], method == "none")

@@ -7,14 +7,10 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from oidc_provider import crypto
+from oidc_provider import crypto, protocol
 
-AUTH_METHODS = [
-    ("client_secret_basic", "client_secret_basic"),
-    ("client_secret_post", "client_secret_post"),
-    ("private_key_jwt", "private_key_jwt (keys in jwks or jwks_uri)"),
-    ("none", "none (public client)"),
-]
+_AUTH_METHOD_LABELS = {"private_key_jwt": "private_key_jwt (keys in jwks or jwks_uri)", "none": "none (public client)"}
+AUTH_METHODS = [(method, _AUTH_METHOD_LABELS.get(method, method)) for method in protocol.AUTH_METHODS]
 
 
 class Client(models.Model):
@@ -81,7 +77,7 @@ class Client(models.Model):
     @property
     def has_secret(self):
         """Only client_secret_* clients have a secret; public and private_key_jwt clients have none."""
-        return self.token_endpoint_auth_method.startswith("client_secret_")
+        return self.token_endpoint_auth_method in protocol.SECRET_METHODS
 
     @property
     def scopes(self):

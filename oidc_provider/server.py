@@ -6,45 +6,38 @@ import threading
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from oidc_provider import outbound, redaction
+from oidc_provider import outbound, protocol, redaction
 from oidc_provider.conf import SETTINGS_READ, oidc_settings
 from oidc_provider.crypto import derive_key
-from oidc_provider.idpy import client_authn
+from oidc_provider.idpy.client_db import ClientDatabase
+from oidc_provider.idpy.keyjar import ProviderKeyJar
 from oidc_provider.idpy.server import Server
-from oidc_provider.idpy.session_manager import SessionManager
-from oidc_provider.idpy.session_tree import SessionTreeStore
-from oidc_provider.storage.assertions import AssertionReplayStore
-from oidc_provider.storage.clients import ClientDatabase, RegistrationAccessTokens
-from oidc_provider.storage.keyjar import ProviderKeyJar
 from oidc_provider.storage.keys import ensure_signing_keys
 from oidc_provider.storage.unit_of_work import unit_of_work
 
-# Endpoint key -> (path under the issuer, class). Paths match oidc_provider/urls.py.
+# idpyoidc's endpoint name -> class; each is served at protocol.PATHS[name] (as oidc_provider/urls.py routes it).
 ENDPOINTS = {
-    "provider_config": (".well-known/openid-configuration", "oidc_provider.idpy.provider_config.ProviderConfiguration"),
-    "authorization": ("authorize", "oidc_provider.idpy.authorization.Authorization"),
-    "token": ("token", "oidc_provider.idpy.token.Token"),
-    "userinfo": ("userinfo", "oidc_provider.idpy.userinfo.UserInfo"),
-    "registration": ("register", "oidc_provider.idpy.registration.Registration"),
-    "registration_read": ("register/client", "oidc_provider.idpy.registration.RegistrationRead"),
-    "session": ("end_session", "oidc_provider.idpy.session.Session"),
-    "introspection": ("introspect", "oidc_provider.idpy.introspection.Introspection"),
-    "token_revocation": ("revoke", "oidc_provider.idpy.token_revocation.TokenRevocation"),
+    "provider_config": "oidc_provider.idpy.provider_config.ProviderConfiguration",
+    "authorization": "oidc_provider.idpy.authorization.Authorization",
+    "token": "oidc_provider.idpy.token.Token",
+    "userinfo": "oidc_provider.idpy.userinfo.UserInfo",
+    "registration": "oidc_provider.idpy.registration.Registration",
+    "registration_read": "oidc_provider.idpy.registration.RegistrationRead",
+    "session": "oidc_provider.idpy.session.Session",
+    "introspection": "oidc_provider.idpy.introspection.Introspection",
+    "token_revocation": "oidc_provider.idpy.token_revocation.TokenRevocation",
 }
-
-# Public clients authenticate with "public" (client_id in the body). idpyoidc's "none" method lets a
-# request through with no client at all (defect 31), so it is never configured.
-TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "public"]
-ADVERTISED_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
-# Introspection needs a client that can authenticate; a public client may revoke its own tokens. Each
-# client is held to the credential it registered (storage/clients.py).
-INTROSPECTION_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
-REVOCATION_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "public"]
-GRANT_TYPES = {
+GRANT_HELPERS = {
     "authorization_code": "oidc_provider.idpy.token.AccessTokenHelper",
     "refresh_token": "oidc_provider.idpy.refresh_token.RefreshTokenHelper",
     "client_credentials": "oidc_provider.idpy.client_credentials.ClientCredentialsHelper",
-    "urn:ietf:params:oauth:grant-type:token-exchange": "oidc_provider.idpy.token_exchange.TokenExchangeHelper",
+    protocol.TOKEN_EXCHANGE: "oidc_provider.idpy.token_exchange.TokenExchangeHelper",
+}
+# Client authentication against hashed secrets, and private_key_jwt with the checks idpyoidc lacks.
+CLIENT_AUTHN_METHODS = {
+    "client_secret_basic": "oidc_provider.idpy.client_authn.ClientSecretBasic",
+    "client_secret_post": "oidc_provider.idpy.client_authn.ClientSecretPost",
+    "private_key_jwt": "oidc_provider.idpy.client_authn.PrivateKeyJWT",
 }
 
 _lock = threading.Lock()
@@ -53,10 +46,10 @@ _server = None
 
 def _encrypter_conf(purpose):
     """idpyoidc's encrypter for one kind of value (session ids, codes, access and refresh tokens), with
-    the Fernet key used before, to read what was issued then (``idpy.encrypter``). idpyoidc also
+    the Fernet key used before, to read what was issued then (``idpy.fast.encrypter``). idpyoidc also
     reads the session encrypter's ``salt``: it goes into every ``sub``."""
     return {
-        "class": "oidc_provider.idpy.encrypter.SIVEncrypter",
+        "class": "oidc_provider.idpy.fast.encrypter.SIVEncrypter",
         "kwargs": {"key": derive_key(f"siv:{purpose}", 64), "legacy_key": derive_key(f"fernet:{purpose}"),
                    "salt": base64.b64encode(derive_key(f"salt:{purpose}", 16)).decode()},
     }
@@ -87,22 +80,32 @@ def build_conf() -> dict:
     session_params = {"encrypter": _encrypter_conf("session")}
     if s.SUBJECT_IDENTIFIER == "user_id":
         session_params["sub_func"] = {"public": {"function": _sub_is_user_id}}
-    return {
+    conf = {
         "issuer": s.ISSUER,
         "httpc_params": {"verify": True, "timeout": 5},
         "preference": {
             "subject_types_supported": ["public"],
-            "grant_types_supported": list(GRANT_TYPES),
+            "grant_types_supported": list(protocol.GRANT_TYPES),
             "id_token_signing_alg_values_supported": list(s.SIGNING_ALGS),
             "userinfo_signing_alg_values_supported": list(s.SIGNING_ALGS),
             "request_object_signing_alg_values_supported": [s.SIGNING_ALG],
-            "token_endpoint_auth_methods_supported": ADVERTISED_AUTH_METHODS,
+            "token_endpoint_auth_methods_supported": list(protocol.AUTH_METHODS),
             "claims_parameter_supported": True,
             "request_parameter_supported": False,
             "request_uri_parameter_supported": False,
             "scopes_supported": list(s.SCOPES_TO_CLAIMS),
         },
-        "client_db": {"class": "oidc_provider.storage.clients.ClientDatabase", "kwargs": {}},
+        "client_db": {"class": "oidc_provider.idpy.client_db.ClientDatabase", "kwargs": {}},
+        # The session tree, used client assertions and registration access tokens live in rows, not in
+        # idpyoidc's process-local dicts, so any worker serves any request (docs/deployment.md); read
+        # by idpy/server.py's EndpointContext (defects 86, 87).
+        "session_manager": {
+            "class": "oidc_provider.idpy.session_manager.SessionManager",
+            "kwargs": {"db": "oidc_provider.idpy.session_tree.SessionTreeStore"},
+        },
+        "jti_db": {"class": "oidc_provider.storage.assertions.AssertionReplayStore"},
+        "registration_access_token": {"class": "oidc_provider.idpy.client_db.RegistrationAccessTokens"},
+        "client_authn_methods": CLIENT_AUTHN_METHODS,  # defect 88
         "cookie_handler": {
             "class": "oidc_provider.idpy.cookies.UnusedCookies",
             "kwargs": {"name": {"session": "oidc_op", "register": "oidc_op_rp", "session_management": "sman"}},
@@ -119,7 +122,7 @@ def build_conf() -> dict:
             "id_token": {"class": "oidc_provider.idpy.id_token.IDToken", "kwargs": {"lifetime": s.ID_TOKEN_LIFETIME}},
         },
         "authz": {
-            "class": "oidc_provider.idpy.authz.AuthzHandling",
+            "class": "oidc_provider.idpy.fast.authz.AuthzHandling",
             "kwargs": {"grant_config": {"usage_rules": lifetime_rules, "expires_in": s.GRANT_LIFETIME}},
         },
         "authentication": {
@@ -141,47 +144,35 @@ def build_conf() -> dict:
             }
         },
         "endpoint": {
-            "provider_config": {"path": ENDPOINTS["provider_config"][0], "class": ENDPOINTS["provider_config"][1], "kwargs": {}},
+            "provider_config": {"kwargs": {}},
             "authorization": {
-                "path": ENDPOINTS["authorization"][0],
-                "class": ENDPOINTS["authorization"][1],
                 "kwargs": {
                     "client_authn_method": None,
                     "claims_parameter_supported": True,
                     "request_parameter_supported": False,
                     "request_uri_parameter_supported": False,
-                    "response_types_supported": ["code"],
-                    "response_modes_supported": ["query", "fragment", "form_post"],
+                    "response_types_supported": list(protocol.RESPONSE_TYPES),
+                    "response_modes_supported": list(protocol.RESPONSE_MODES),
                 },
             },
             "token": {
-                "path": ENDPOINTS["token"][0],
-                "class": ENDPOINTS["token"][1],
                 "kwargs": {
-                    "client_authn_method": TOKEN_AUTH_METHODS,
-                    "grant_types_helpers": {grant: {"class": cls, "kwargs": None} for grant, cls in GRANT_TYPES.items()},
+                    "client_authn_method": list(protocol.TOKEN_AUTH_METHODS),
+                    "grant_types_helpers": {grant: {"class": cls, "kwargs": None} for grant, cls in GRANT_HELPERS.items()},
                     "revoke_refresh_on_issue": True,  # defect 12: rotation
                 },
             },
             "introspection": {
-                "path": ENDPOINTS["introspection"][0],
-                "class": ENDPOINTS["introspection"][1],
-                "kwargs": {"client_authn_method": INTROSPECTION_AUTH_METHODS},
+                "kwargs": {"client_authn_method": list(protocol.INTROSPECTION_AUTH_METHODS)},
             },
             "token_revocation": {
-                "path": ENDPOINTS["token_revocation"][0],
-                "class": ENDPOINTS["token_revocation"][1],
-                "kwargs": {"client_authn_method": REVOCATION_AUTH_METHODS},
+                "kwargs": {"client_authn_method": list(protocol.REVOCATION_AUTH_METHODS)},
             },
             "userinfo": {
-                "path": ENDPOINTS["userinfo"][0],
-                "class": ENDPOINTS["userinfo"][1],
                 "kwargs": {"client_authn_method": ["bearer_header", "bearer_body"], "claim_types_supported": ["normal"]},
             },
             "registration": {
-                "path": ENDPOINTS["registration"][0],
-                "class": ENDPOINTS["registration"][1],
-                # defect 18: stock secrets expire after 30 days; here only when configured
+                # defect 89: stock secrets expire after 30 days; here only when configured
                 "kwargs": {
                     "client_authn_method": None,
                     "client_secret_expires": bool(s.REGISTRATION_SECRET_LIFETIME),
@@ -189,13 +180,14 @@ def build_conf() -> dict:
                 },
             },
             "registration_read": {
-                "path": ENDPOINTS["registration_read"][0],
-                "class": ENDPOINTS["registration_read"][1],
                 "kwargs": {"client_authn_method": ["bearer_header"]},
             },
-            "session": {"path": ENDPOINTS["session"][0], "class": ENDPOINTS["session"][1], "kwargs": {"client_authn_method": None}},
+            "session": {"kwargs": {"client_authn_method": None}},
         },
     }
+    for name, endpoint in conf["endpoint"].items():
+        endpoint.update({"path": protocol.PATHS[name], "class": ENDPOINTS[name]})
+    return conf
 
 
 def _build() -> Server:
@@ -205,18 +197,7 @@ def _build() -> Server:
         # Keys from rows, reloaded in place when they change; clients' keys from their rows.
         keyjar = ProviderKeyJar(issuer, client_db=ClientDatabase())
     server = Server(build_conf(), keyjar=keyjar, cwd="", httpc=outbound.refuse)  # every fetch is the OP's own
-    context = server.context
-    # The session tree, used client assertions and registration access tokens live in rows, not in
-    # idpyoidc's process-local dicts, so any worker serves any request (docs/deployment.md).
-    context.session_manager.__class__ = SessionManager  # built by EndpointContext; see idpy/session_manager.py
-    context.session_manager.db = SessionTreeStore()
-    context.jti_db = AssertionReplayStore()
-    context.registration_access_token = RegistrationAccessTokens()
-    # Client authentication against hashed secrets. idpyoidc's client_auth_setup lets its built-ins
-    # overwrite configured classes of the same name, so ours are installed after construction.
-    for name, cls in client_authn.METHODS.items():
-        context.client_authn_methods[name] = cls(server.unit_get)
-    advertise(context.provider_info, issuer)
+    advertise(server.context.provider_info, issuer)
     redaction.install()  # the endpoint modules just imported made their loggers
     return server
 
@@ -252,16 +233,16 @@ def advertise(provider_info: dict, issuer: str) -> None:
 
     provider_info.update(
         {
-            "jwks_uri": issuer + "/jwks",
-            "response_types_supported": ["code"],
-            "response_modes_supported": ["query", "fragment", "form_post"],
+            "jwks_uri": f"{issuer}/{protocol.PATHS['jwks']}",
+            "response_types_supported": list(protocol.RESPONSE_TYPES),
+            "response_modes_supported": list(protocol.RESPONSE_MODES),
             "claims_supported": sorted({"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "sid", "at_hash"}
                                        | {c for claims in oidc_settings.SCOPES_TO_CLAIMS.values() for c in claims}),
             "claim_types_supported": ["normal"],
             # each has a current key (storage/keys.py); `none` is never one of them
             "id_token_signing_alg_values_supported": list(oidc_settings.SIGNING_ALGS),
             "userinfo_signing_alg_values_supported": list(oidc_settings.SIGNING_ALGS),
-            "token_endpoint_auth_signing_alg_values_supported": list(client_authn.ASSERTION_ALGS),
+            "token_endpoint_auth_signing_alg_values_supported": list(protocol.ASSERTION_ALGS),
             "authorization_response_iss_parameter_supported": True,
             "request_parameter_supported": False,
             "request_uri_parameter_supported": False,
@@ -270,10 +251,12 @@ def advertise(provider_info: dict, issuer: str) -> None:
             "frontchannel_logout_supported": True,
             "frontchannel_logout_session_supported": True,
             # RFC 8414 §2; "none" is how RFC 8414 names a public client's client_id-only request
-            "introspection_endpoint_auth_methods_supported": INTROSPECTION_AUTH_METHODS,
-            "revocation_endpoint_auth_methods_supported": [m if m != "public" else "none" for m in REVOCATION_AUTH_METHODS],
-            "introspection_endpoint_auth_signing_alg_values_supported": list(client_authn.ASSERTION_ALGS),
-            "revocation_endpoint_auth_signing_alg_values_supported": list(client_authn.ASSERTION_ALGS),
+            "introspection_endpoint_auth_methods_supported": list(protocol.INTROSPECTION_AUTH_METHODS),
+            "revocation_endpoint_auth_methods_supported": [
+                m if m != "public" else "none" for m in protocol.REVOCATION_AUTH_METHODS
+            ],
+            "introspection_endpoint_auth_signing_alg_values_supported": list(protocol.ASSERTION_ALGS),
+            "revocation_endpoint_auth_signing_alg_values_supported": list(protocol.ASSERTION_ALGS),
         }
     )
     if oidc_settings.REGISTRATION_POLICY == "none":

@@ -18,7 +18,8 @@ from django.utils import timezone
 from oidc_provider.crypto import PRIVATE_MEMBERS
 from oidc_provider.models import SigningKey
 from oidc_provider.storage import keys as key_rows
-from oidc_provider.storage.keyjar import ProviderKeyJar
+from oidc_provider.crypto import PRIVATE_MEMBERS
+from oidc_provider.idpy.keyjar import ProviderKeyJar
 from oidc_provider.storage.keys import create_signing_key, load_key_set, rotate_keys
 
 ISSUER = "https://op.example"
@@ -352,7 +353,7 @@ def test_client_keys_come_from_the_row_and_are_never_kept(keyjar, settings):
     from cryptojwt.jwk.ec import new_ec_key
 
     from oidc_provider.models import Client
-    from oidc_provider.storage.clients import ClientDatabase
+    from oidc_provider.idpy.client_db import ClientDatabase
     from oidc_provider.storage.unit_of_work import unit_of_work
 
     keyjar.client_db = ClientDatabase()

@@ -1,9 +1,10 @@
-"""Defect 62: the usage rules a grant gets are the stock method's, without ``copy.deepcopy``."""
+"""Speed rewrite (idpy/fast/authz.py): the usage rules a grant gets are the stock method's, without
+``copy.deepcopy``."""
 
 import pytest
 from idpyoidc.server.authz import AuthzHandling as IdpyAuthzHandling
 
-from oidc_provider.idpy.authz import AuthzHandling
+from oidc_provider.idpy.fast.authz import AuthzHandling
 
 CONFIG = {
     "authorization_code": {"supports_minting": ["access_token", "id_token"], "max_usage": 1, "expires_in": 600},

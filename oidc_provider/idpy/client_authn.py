@@ -11,11 +11,9 @@ from idpyoidc.server.constant import JWT_BEARER
 from idpyoidc.server.exception import ClientAuthenticationError
 from idpyoidc.time_util import utc_time_sans_frac
 
+from oidc_provider.protocol import ASSERTION_ALGS
 from oidc_provider.storage.assertions import CLOCK_SKEW, MAX_ASSERTION_LIFETIME
 from oidc_provider.storage.clients import client_row
-
-# Asymmetric algorithms accepted for client assertions (token_endpoint_auth_signing_alg_values_supported).
-ASSERTION_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
 
 
 def basic_credentials(authorization: str) -> tuple[str, str]:
@@ -33,7 +31,7 @@ def basic_credentials(authorization: str) -> tuple[str, str]:
 
 
 def _check(client_id, secret):
-    """Defect 18: stock compares plain secrets with ``==``; ours are hashed, compared in constant time.
+    """Defect 100: stock compares plain secrets with ``==``; ours are hashed, compared in constant time.
     A secret with a ``client_secret_expires_at`` in the past no longer works (RFC 7591 §3.2.1), nor
     does one left on the row of a client that registered no secret method (registration used to issue
     one to ``private_key_jwt`` clients)."""
@@ -107,7 +105,7 @@ class IssuerAudience:
 
 
 class PrivateKeyJWT(client_authn.PrivateKeyJWT):
-    """The client's keys come from its row (storage/keyjar.py); replays are refused across
+    """The client's keys come from its row (idpy/keyjar.py); replays are refused across
     workers (storage/assertions.py)."""
 
     def _verify(self, request=None, authorization_token=None, endpoint=None, **kwargs):
@@ -117,5 +115,3 @@ class PrivateKeyJWT(client_authn.PrivateKeyJWT):
             endpoint = IssuerAudience(endpoint, issuer)
         return super()._verify(request=request, authorization_token=authorization_token, endpoint=endpoint, **kwargs)
 
-
-METHODS = {"client_secret_basic": ClientSecretBasic, "client_secret_post": ClientSecretPost, "private_key_jwt": PrivateKeyJWT}

@@ -14,7 +14,7 @@ from cryptojwt.utils import importer
 from idpyoidc.server.session.grant import Grant, token_map_dump
 from idpyoidc.server.session.token import TOKEN_MAP
 
-from oidc_provider.idpy import impexp
+from oidc_provider.idpy.fast import impexp
 from oidc_provider.storage.token_values import at_rest, loaded
 
 _REF = "#"  # a based_on naming a token of the same grant by id; no token value or digest contains "#"

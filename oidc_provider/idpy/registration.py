@@ -10,8 +10,9 @@ from idpyoidc.server.oidc.read_registration import RegistrationRead as IdpyRegis
 from idpyoidc.server.oidc.registration import Registration as IdpyRegistration
 from idpyoidc.server.oidc.registration import comb_uri
 
-from oidc_provider.metadata import INVALID, SECRET_METHODS, MetadataError, clean_registration
-from oidc_provider.storage.clients import save_registered_client
+from oidc_provider.idpy.client_db import save_registered_client
+from oidc_provider.metadata import INVALID, MetadataError, clean_registration
+from oidc_provider.protocol import SECRET_METHODS
 
 # Names the stock messages lack: RFC 7591 §2 and the final RP-Initiated Logout 1.0 §3.1.
 EXTRA_METADATA = {

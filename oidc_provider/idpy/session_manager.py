@@ -9,13 +9,14 @@ statement and a walk from a user or client node loads all of its branch in one
 (``idpy.session_tree.SessionTreeStore``). Outside a unit of work (key rotation tools, tests) nothing is
 remembered.
 
-``EndpointContext`` builds the stock class itself; ``server._build`` re-classes that instance.
+The server's configuration names this class and its store (``idpy.server.EndpointContext``, defect 86).
 """
 
 from idpyoidc.server.exception import InvalidBranchID
 from idpyoidc.server.session.grant import Grant
 from idpyoidc.server.session.manager import SessionManager as IdpySessionManager
 from idpyoidc.server.token import WrongTokenClass
+from idpyoidc.util import importer
 
 from oidc_provider.storage.session_tree_rows import GRANT_DEPTH, branch_keys
 from oidc_provider.storage.unit_of_work import active
@@ -50,6 +51,11 @@ class BranchInfo(dict):
 
 
 class SessionManager(IdpySessionManager):
+    def __init__(self, token_handler_args, db: str, **kwargs):
+        """``db``: the class path of the session tree's store (the stock one is a process-local dict)."""
+        super().__init__(token_handler_args, **kwargs)
+        self.db = importer(db)()
+
     def encrypted_branch_id(self, *args):
         """A session id made in this unit of work is known: it is never decrypted."""
         key = super().encrypted_branch_id(*args)

@@ -15,7 +15,7 @@ TOKEN_CLASSES = {urn: name for name, urn in TOKEN_TYPE_URNS.items()}
 
 
 def validate_token_exchange_policy(request, context, subject_token, audience=(), resource=(), scope=None):
-    """idpyoidc's policy check, after refusing targets the policy does not list. Defect 16: the stock
+    """idpyoidc's policy check, after refusing targets the policy does not list. Defect 103: the stock
     check lets any ``audience`` through when the policy lists none."""
     for param, allowed in (("audience", audience), ("resource", resource)):
         unknown = set(request.get(param, [])) - set(allowed)
@@ -53,9 +53,9 @@ class TokenExchangeHelper(MintingFixes, IdpyTokenExchangeHelper):
         return request
 
     def process_request(self, request, **kwargs):
-        """Defect 16: stock puts a token minted for another client in an ``ExchangeGrant`` with 60 s
-        usage rules and no audience, then overwrites the new token's expiry with the subject's, so
-        ``expires_in``, the row and a JWT's ``exp`` disagree. Here the token gets its class's
+        """Defect 101: stock puts a token minted for another client in an ``ExchangeGrant`` with 60 s
+        usage rules and no audience. Defect 102: it then overwrites the new token's expiry with the
+        subject's, so ``expires_in``, the row and a JWT's ``exp`` disagree. Here the token gets its class's
         lifetime, never beyond the subject token's, in a grant with the caller's usage rules, and
         its audience is the requested targets (or the caller). Defect 70: stock leaves a refresh
         token exchanged by its own client for a refresh token live, so the rotation chain forks into

@@ -4,7 +4,7 @@ workers load, and rotation (docs/keys.md).
 Each algorithm has its own life cycle: *next* (published, not signing) -> *current* (the one key that
 signs) -> *retired* (published until every token it signed has expired) -> deleted. idpyoidc's own
 recipe (mark inactive, import new) keeps signing with the old key and stops publishing it (defect
-15), so rotation happens here, on rows, and every worker reloads the rows (storage/keyjar.py).
+15), so rotation happens here, on rows, and every worker reloads the rows (idpy/keyjar.py).
 """
 
 import datetime as dt

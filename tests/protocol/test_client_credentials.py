@@ -105,7 +105,7 @@ def stock_grant_row(client_id, scope):
     before it wrote the dump itself."""
     from idpyoidc.message.oauth2 import AuthorizationRequest
 
-    from oidc_provider.idpy.client_credentials import NO_USER
+    from oidc_provider.idpy.fast.client_credentials import NO_USER
     from oidc_provider.server import get_server
     from oidc_provider.storage.unit_of_work import unit_of_work
 

@@ -1,4 +1,4 @@
-"""Opaque tokens and session ids are AES-SIV encrypted (``idpy.encrypter``); what was issued with
+"""Opaque tokens and session ids are AES-SIV encrypted (``idpy.fast.encrypter``); what was issued with
 Fernet before keeps working."""
 
 import base64
@@ -13,7 +13,7 @@ from idpyoidc.time_util import utc_time_sans_frac
 from idpyoidc.util import rndstr
 
 from oidc_provider.crypto import derive_key, token_digest
-from oidc_provider.idpy.encrypter import SIVEncrypter
+from oidc_provider.idpy.fast.encrypter import SIVEncrypter
 from oidc_provider.models import SessionNode
 from tests import flows
 

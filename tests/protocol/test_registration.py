@@ -92,7 +92,7 @@ def test_registration_stores_the_client_as_a_row(db, http):
 
 def test_registration_response_is_rfc7591(db, http):
     body = register(http).json()
-    assert body["client_secret_expires_at"] == 0  # defect 18: the secret does not expire; 36: REQUIRED with a secret
+    assert body["client_secret_expires_at"] == 0  # defect 89: the secret does not expire; 36: REQUIRED with a secret
     assert abs(body["client_id_issued_at"] - time.time()) < 10
     assert body["registration_client_uri"] == f"http://testserver/oidc/register/client?client_id={body['client_id']}"
     for name in ("redirect_uris", "post_logout_redirect_uris", "scope", "client_name", "token_endpoint_auth_method",

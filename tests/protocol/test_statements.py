@@ -164,9 +164,9 @@ def test_children_are_read_only_when_asked_for(busy_user, browser, http):
 
 
 def test_quiet_dump_and_quick_load_are_idpyoidc_dump_and_load(offline_rp, browser, http):
-    """Defect 61: the session tree is dumped without ImpExp's debug f-strings, to the same output, and
-    loaded without its init-argument handling, to the same objects."""
-    from oidc_provider.idpy import impexp
+    """Speed rewrite (idpy/fast/impexp.py): the session tree is dumped without ImpExp's debug f-strings,
+    to the same output, and loaded without its init-argument handling, to the same objects."""
+    from oidc_provider.idpy.fast import impexp
     from oidc_provider.idpy.node_codec import load_node
     from oidc_provider.models import SessionNode
 

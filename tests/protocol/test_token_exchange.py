@@ -91,7 +91,7 @@ def test_a_refresh_token_subject_with_audience_is_invalid_target(tokens, http):
 
 
 def test_expires_in_matches_the_token_issued(tokens, http):
-    """Defect 16: stock copies the subject's expiry (here a 30-day refresh token) onto the new token."""
+    """Defect 102: stock copies the subject's expiry (here a 30-day refresh token) onto the new token."""
     body = flows.exchange(http, tokens["refresh_token"], subject_token_type=flows.RT_TYPE).json()
     assert 3590 <= body["expires_in"] <= 3600
     info = flows.introspect(http, body["access_token"]).json()
@@ -119,7 +119,7 @@ def test_policy_scopes_limit_the_token(tokens, http):
 
 
 def test_audience_and_resource_must_be_listed_in_the_policy(tokens, http):
-    """Defect 16: stock lets any audience through when the policy lists none."""
+    """Defect 103: stock lets any audience through when the policy lists none."""
     for param in ("audience", "resource"):
         assert flows.error_of(flows.exchange(http, tokens["access_token"], **{param: "https://api.example"})) == "invalid_target"
     set_policy(audiences=["https://api.example"])
@@ -150,7 +150,7 @@ def test_a_client_may_not_exchange_a_token_it_may_not_see(tokens, http):
 
 
 def test_a_client_named_in_the_audience_may_exchange_it(tokens, http):
-    """Defect 16: the token lands in a grant of the caller, with its usage rules (stock: 60 s) and an audience."""
+    """Defect 101: the token lands in a grant of the caller, with its usage rules (stock: 60 s) and an audience."""
     make_rp2()
     set_policy(audiences=["rp2"])
     for_rp2 = flows.exchange(http, tokens["access_token"], audience="rp2").json()["access_token"]

@@ -8,9 +8,6 @@ from django.db import transaction
 from oidc_provider.crypto import generate_client_secret
 from oidc_provider.metadata import (
     ACCESS_TOKEN_FORMATS,
-    GRANT_TYPES,
-    RESPONSE_TYPES,
-    SECRET_METHODS,
     client_keys_problem,
     grant_types_problem,
     jwks_problem,
@@ -20,7 +17,8 @@ from oidc_provider.metadata import (
     signing_alg_problem,
     token_exchange_problem,
 )
-from oidc_provider.models import AUTH_METHODS, Client
+from oidc_provider.models import Client
+from oidc_provider.protocol import AUTH_METHODS, GRANT_TYPES, RESPONSE_TYPES, SECRET_METHODS
 
 
 def validate_redirect_uri(uri: str, option: str) -> str:
@@ -43,7 +41,7 @@ class Command(BaseCommand):
         parser.add_argument("--response-type", action="append", default=[], dest="response_types", choices=RESPONSE_TYPES)
         parser.add_argument("--scope", default="", help='Space-separated allowed scopes (default: every configured scope)')
         parser.add_argument(
-            "--token-endpoint-auth-method", choices=[m for m, _ in AUTH_METHODS], default=None,
+            "--token-endpoint-auth-method", choices=AUTH_METHODS, default=None,
         )
         parser.add_argument("--skip-consent", action="store_true", help="Trusted client: no consent page")
         parser.add_argument("--require-pkce", action="store_true")

@@ -1,7 +1,10 @@
-"""Defect 62: ``AuthzHandling.usage_rules`` deep-copies the whole usage-rules configuration for every
+"""Speed rewrite of idpyoidc's ``AuthzHandling.usage_rules`` (not a defect fix).
+
+``AuthzHandling.usage_rules`` deep-copies the whole usage-rules configuration for every
 grant and every client-credentials token (``copy.deepcopy``: a few percent of a client-credentials
 request's CPU). The rules are JSON-shaped (dicts, lists, numbers, strings): the same copy, made
-without ``deepcopy``'s memo and dispatch."""
+without ``deepcopy``'s memo and dispatch. Measured (CPU median of 7 rounds of 20 000, this app's
+rules): 7.8 µs stock, 2.7 µs here. tests/test_usage_rules.py compares it with the stock method."""
 
 from idpyoidc.server.authz import AuthzHandling as IdpyAuthzHandling
 

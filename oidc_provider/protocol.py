@@ -1,0 +1,42 @@
+"""The protocol values this OP offers, each named once: the idpyoidc configuration and discovery
+(``server``), the client metadata rules (``metadata``), the admin, ``createclient``, client
+authentication and the URLs read them here. Imports nothing of this app."""
+
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+# The grant types a client may register (RFC 7591 §2) and the token endpoint serves.
+GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials", TOKEN_EXCHANGE]
+# Grants that need a client able to authenticate (RFC 6749 §4.4; token exchange is not for public clients).
+CONFIDENTIAL_GRANT_TYPES = ["client_credentials", TOKEN_EXCHANGE]
+RESPONSE_TYPES = ["code"]
+RESPONSE_MODES = ["query", "fragment", "form_post"]
+
+# The token_endpoint_auth_method values a client may register (RFC 7591 §2), as discovery lists them.
+AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+# The methods whose client is issued a secret; other clients get none.
+SECRET_METHODS = ("client_secret_basic", "client_secret_post")
+# idpyoidc's method names per endpoint. A public client authenticates with "public" (client_id in the
+# body); idpyoidc's "none" lets a request through with no client at all (defect 31), so it is never
+# configured, only advertised. Introspection needs a client that can authenticate; a public client may
+# revoke its own tokens. Each client is held to the credential it registered (idpy/client_db.py).
+TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "public"]
+INTROSPECTION_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+REVOCATION_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "public"]
+# Asymmetric algorithms accepted for client assertions (token_endpoint_auth_signing_alg_values_supported).
+ASSERTION_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
+
+# Each endpoint's path under the issuer, by idpyoidc's endpoint name where it has one.
+PATHS = {
+    "provider_config": ".well-known/openid-configuration",
+    "jwks": "jwks",
+    "authorization": "authorize",
+    "authorization_resume": "authorize/resume",
+    "consent": "consent",
+    "token": "token",
+    "userinfo": "userinfo",
+    "registration": "register",
+    "registration_read": "register/client",
+    "session": "end_session",
+    "session_confirm": "end_session/confirm",
+    "introspection": "introspect",
+    "token_revocation": "revoke",
+}
