@@ -24,7 +24,7 @@ ENDPOINTS = {
     "userinfo": ("userinfo", "oidc_provider.idpy.userinfo.UserInfo"),
     "registration": ("register", "oidc_provider.idpy.registration.Registration"),
     "registration_read": ("register/client", "oidc_provider.idpy.registration.RegistrationRead"),
-    "session": ("end_session", "oidc_provider.idpy.session.Session"),
+    "session": ("end_session", "oidc_provider.idpy.end_session.EndSession"),
     "introspection": ("introspect", "oidc_provider.idpy.introspection.Introspection"),
     "token_revocation": ("revoke", "oidc_provider.idpy.token_revocation.TokenRevocation"),
 }

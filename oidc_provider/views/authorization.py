@@ -26,8 +26,9 @@ from oidc_provider.server import get_server
 from oidc_provider.signals import AUTH_TIME_SESSION_KEY, LOGIN_ID_SESSION_KEY
 from oidc_provider.storage.clients import client_row
 from oidc_provider.storage.sessions import OPSessionEnded
-from oidc_provider.storage.unit_of_work import unit_of_work
-from oidc_provider.views.base import has_nul, http_info, is_error, repeated_parameter
+from oidc_provider.storage.unit_of_work import GRANTS, unit_of_work
+from oidc_provider.views.request import has_nul, http_info, repeated_parameter
+from oidc_provider.views.responses import is_error
 from oidc_provider.views.pages import error_page, form_post, never_framed, redirect, vetted
 
 PENDING_SESSION_KEY = "oidc_provider.pending"
@@ -217,7 +218,7 @@ def in_one_unit(flow, step):
     """``step()`` of ``flow`` in one unit of work: each row read once, a grant written at the end,
     a transaction only if needed. When that write is refused, the OP session having ended, start over."""
     try:
-        with unit_of_work(lazy=True):
+        with unit_of_work(**GRANTS._asdict()):
             return step()
     except OPSessionEnded:
         return flow.start_over()
@@ -237,7 +238,7 @@ class AuthorizationView(View):
 
     def authorize(self, request, params):
         try:  # as in_one_unit, the parsing included: the flow is known only once the request is parsed
-            with unit_of_work(lazy=True):
+            with unit_of_work(**GRANTS._asdict()):
                 return self._authorize(request, params)
         except OPSessionEnded:
             return self.flow.start_over()

@@ -564,7 +564,7 @@ def test_discovery_advertises_logout(db, http):
 
 def test_an_id_token_hint_signed_by_a_client_is_refused(rp, browser, http):
     """The key jar verifies a JWT with the keys of whoever its ``iss`` names, a client included: a hint a
-    client signed itself (any ``sid``, any ``aud``) is no ID token of this OP's (``idpy.session``)."""
+    client signed itself (any ``sid``, any ``aud``) is no ID token of this OP's (``idpy.end_session``)."""
     import json
     import time
 

@@ -19,7 +19,8 @@ from oidc_provider.conf import oidc_settings
 from oidc_provider.logout import end_op_session, id_token_in_op_session
 from oidc_provider.server import get_server
 from oidc_provider.storage.clients import client_row
-from oidc_provider.views.base import has_nul, is_error, repeated_parameter
+from oidc_provider.views.request import has_nul, repeated_parameter
+from oidc_provider.views.responses import is_error
 from oidc_provider.views.pages import destination, error_page, vetted
 
 CONFIRM_SALT = "oidc_provider.logout.confirm"

@@ -35,7 +35,7 @@ class EndSessionRequest(messages.EndSessionRequest):
         return super().verify(**kwargs)
 
 
-class Session(IdpySession):
+class EndSession(IdpySession):
     request_cls = EndSessionRequest
 
     def parse_request(self, request, http_info=None, **kwargs):
