@@ -16,11 +16,10 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from idpyoidc.message.oidc import AuthorizationRequest
-from idpyoidc.server.oauth2.authorization import get_uri
 from idpyoidc.time_util import utc_time_sans_frac
 
 from oidc_provider.conf import oidc_settings
-from oidc_provider.idpy.authorization import registered_redirect_uri
+from oidc_provider.idpy.authorization import answer_prompt_login
 from oidc_provider.logout import op_session_ended, op_session_key
 from oidc_provider.server import get_server
 from oidc_provider.signals import AUTH_TIME_SESSION_KEY, LOGIN_ID_SESSION_KEY
@@ -40,19 +39,6 @@ CHANGED = "The application's registration has changed since this sign-in began. 
 
 def authorization_endpoint():
     return get_server().get_endpoint("authorization")
-
-
-def verified_redirect_uri(params: dict):
-    """The request's redirect_uri if it belongs to its (active) client, else None."""
-    if not params.get("client_id") or not params.get("redirect_uri"):
-        return None
-    try:
-        context = get_server().context
-        if not registered_redirect_uri(context.cdb.get(params["client_id"]), params["redirect_uri"]):
-            return None  # defect 60: never redirect to a URI that only idpyoidc's lenient match accepts
-        return get_uri(context, params, "redirect_uri")
-    except Exception:
-        return None
 
 
 def redirect_error(request, params: dict, redirect_uri, error, description=""):
@@ -248,7 +234,7 @@ class AuthorizationView(View):
             return error_page(request, "Malformed request")
         repeated = repeated_parameter(params)
         flat = params.dict()
-        redirect_uri = verified_redirect_uri(flat)
+        redirect_uri = authorization_endpoint().verified_redirect_uri(flat)  # defect 60
         if repeated:
             if redirect_uri:
                 return redirect_error(request, flat, redirect_uri, "invalid_request", f"Repeated parameter: {repeated}")
@@ -270,7 +256,7 @@ def still_registered(parsed) -> bool:
     """Is a pending request's redirect_uri still one of its client's? An administrator may have removed
     it (or the client) while the user was logging in or reading the consent page: then nothing, not
     even an error, is sent there."""
-    return verified_redirect_uri({"client_id": parsed.get("client_id"), "redirect_uri": parsed.get("redirect_uri")}) is not None
+    return authorization_endpoint().verified_redirect_uri(parsed) is not None
 
 
 class ResumeView(View):
@@ -286,11 +272,7 @@ class ResumeView(View):
         if entry["login_before"] is not None and request.session.get(LOGIN_ID_SESSION_KEY, "") == entry["login_before"]:
             # the user came back without logging in again: ask again
             return AuthorizationFlow(request, parsed).redirect_to_login()
-        if "prompt" in parsed:
-            prompt = [p for p in parsed["prompt"] if p != "login"]
-            del parsed["prompt"]  # defect 14: assigning [] is ignored, and `login` loops forever
-            if prompt:
-                parsed["prompt"] = prompt
+        answer_prompt_login(parsed)  # defect 14
         flow = AuthorizationFlow(request, parsed)
         return in_one_unit(flow, lambda: flow.run(resumed=True))
 
