@@ -26,9 +26,9 @@ from oidc_provider.signals import AUTH_TIME_SESSION_KEY, LOGIN_ID_SESSION_KEY
 from oidc_provider.storage.clients import client_row
 from oidc_provider.storage.sessions import OPSessionEnded
 from oidc_provider.storage.unit_of_work import GRANTS, unit_of_work
+from oidc_provider.views.pages import error_page, form_post, never_framed, redirect, vetted
 from oidc_provider.views.request import has_nul, http_info, repeated_parameter
 from oidc_provider.views.responses import is_error
-from oidc_provider.views.pages import error_page, form_post, never_framed, redirect, vetted
 
 PENDING_SESSION_KEY = "oidc_provider.pending"
 MAX_PENDING = 10

@@ -74,7 +74,9 @@ class EndpointView(View):
     def handle(self, request, params):
         repeated = repeated_parameter(params, self.multi_valued)
         if repeated:
-            return self.error_response({"error": "invalid_request", "error_description": f"Repeated parameter: {repeated}"})
+            return self.error_response(
+                {"error": "invalid_request", "error_description": f"Repeated parameter: {repeated}"}
+            )
         endpoint = self.endpoint
         info = http_info(request)
         with unit_of_work(**self.transaction_policy._asdict()):
@@ -106,8 +108,10 @@ class EndpointView(View):
             return None
         address = throttling.client_address(request)
         client = throttling.pair(throttling.claimed_client_id(request, params), address)
-        wait = throttling.spend(("authn-failure", client, oidc_settings.CLIENT_AUTHN_FAILURE_LIMIT),
-                                ("authn-failure-address", address, oidc_settings.CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT))
+        wait = throttling.spend(
+            ("authn-failure", client, oidc_settings.CLIENT_AUTHN_FAILURE_LIMIT),
+            ("authn-failure-address", address, oidc_settings.CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT),
+        )
         if not wait:
             return None
         logger.warning("failed client authentications over the limit at %s", self.endpoint_name)

@@ -14,14 +14,13 @@ from django.views.decorators.csrf import csrf_exempt
 from idpyoidc.message.oidc import verified_claim_name
 
 from oidc_provider.conf import oidc_settings
-from oidc_provider.logout import end_op_session, id_token_in_op_session
-from oidc_provider.server import get_server
+from oidc_provider.logout import end_op_session, end_session_endpoint, id_token_in_op_session
 from oidc_provider.storage.clients import client_row
+from oidc_provider.views.pages import destination, error_page, vetted
 from oidc_provider.views.request import has_nul, repeated_parameter
 from oidc_provider.views.responses import is_error
-from oidc_provider.views.pages import destination, error_page, vetted
 
-CONFIRM_SALT = "oidc_provider.logout.confirm"
+CONFIRM_SALT = "oidc_provider.logout.confirm"  # as signed into confirmation pages already served
 LOGOUT_ERROR = "This sign-out request cannot be completed"
 
 
@@ -81,7 +80,7 @@ class EndSessionView(View):
             return error_page(request, f"Repeated parameter: {repeated}", title=LOGOUT_ERROR)
         if has_nul(params):
             return error_page(request, "Malformed request", title=LOGOUT_ERROR)
-        endpoint = get_server().get_endpoint("session")
+        endpoint = end_session_endpoint()
         parsed = endpoint.parse_request(params.dict())
         if is_error(parsed):
             return error_page(request, parsed["error_description"], title=LOGOUT_ERROR)

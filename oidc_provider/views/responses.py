@@ -37,7 +37,10 @@ def too_many_requests(retry_after):
     retryable; ``slow_down`` belongs to RFC 8628's device-code polling and clients outside it
     do not know it."""
     return oauth_error(
-        "temporarily_unavailable", "Too many requests; retry later", status=429, headers={"Retry-After": str(retry_after)}
+        "temporarily_unavailable",
+        "Too many requests; retry later",
+        status=429,
+        headers={"Retry-After": str(retry_after)},
     )
 
 
