@@ -72,6 +72,25 @@ class Authorization(IdpyAuthorization):
         except Exception:  # an unknown or inactive client, a fragment: nowhere to send anything
             return None
 
+    def id_token_hint_fits(self, request, uid) -> bool:
+        """Does the request's ``id_token_hint``, if it has one, name the signed-in user ``uid``?
+
+        Defect 17: idpyoidc stores the verified hint as ``verified_id_token_hint`` and looks for
+        ``__verified_it_token_hint``, so it never tells whose session the client means (OIDC Core
+        §3.1.2.1); and it would compare ``sub`` with a user id. The hint's ``sid`` names the user; its
+        signature was checked against the key jar, and its issuer must be this OP (a client's own keys
+        are in the key jar too)."""
+        id_token = request.get("verified_id_token_hint")  # sic: not verified_claim_name()
+        if id_token is None:
+            return True
+        context = self.upstream_get("context")
+        if id_token.get("iss") != context.issuer or not id_token.get("sid"):
+            return False
+        try:
+            return context.session_manager.decrypt_session_id(id_token["sid"])[0] == uid
+        except Exception:  # not a session id of this OP's
+            return False
+
     def _post_parse_request(self, request, client_id, context, **kwargs):
         """Defect 60: exact redirect_uri matching before idpyoidc's lenient one."""
         if "redirect_uri" in request and not registered_redirect_uri(context.cdb.get(client_id), request["redirect_uri"]):

@@ -101,21 +101,6 @@ def matches_login_hint(user, hint) -> bool:
     return hint in (user.get_username(), getattr(user, email_field, None))
 
 
-def matches_id_token_hint(user, id_token) -> bool:
-    """Defect 17: idpyoidc stores the verified id_token_hint as ``verified_id_token_hint`` and looks
-    for ``__verified_it_token_hint``, so it never tells whose session the client means (OIDC Core
-    §3.1.2.1); and it would compare ``sub`` with a user id. The hint's ``sid`` names the user; its
-    signature was checked against the key jar, and its issuer must be this OP (a client's own keys
-    are in the key jar too)."""
-    if id_token.get("iss") != oidc_settings.ISSUER or not id_token.get("sid"):
-        return False
-    try:
-        uid = get_server().context.session_manager.decrypt_session_id(id_token["sid"])[0]
-    except Exception:  # not a session id of this OP's
-        return False
-    return uid == str(user.pk)
-
-
 class AuthorizationFlow:
     """Decides, for a parsed request, between login, consent, an error and the code response."""
 
@@ -154,8 +139,7 @@ class AuthorizationFlow:
             hint = self.parsed.get("login_hint")
             if hint and not matches_login_hint(user, hint):
                 login_needed = True
-            id_token = self.parsed.get("verified_id_token_hint")  # sic: not verified_claim_name()
-            if id_token is not None and not matches_id_token_hint(user, id_token):
+            if not authorization_endpoint().id_token_hint_fits(self.parsed, str(user.pk)):  # defect 17
                 login_needed = True
         if login_needed:
             if "none" in self.prompt:
