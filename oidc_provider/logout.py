@@ -1,10 +1,11 @@
-"""The OP session and its end.
+"""Logout: the OP session and its end.
 
-An OP session (``OPSession``) is one browser's sign-in: its key is kept in the Django session and
-every grant made while it lasts is recorded with it. Ending it, by any path (RP-initiated logout,
-the site's own logout, the admin), revokes those grants with every token in them (idpyoidc 5.0.0
-leaves tokens valid: defect 6), sends logout tokens to their clients once the transaction has
-committed, and returns the front-channel logout URLs for the user's page to load.
+An OP session (``OPSession``) is the OP's record of one signed-in browser: its key is kept in the
+browser's login session (Django's) and every grant made while it lasts is recorded with it. Ending
+it, by any path (the end_session endpoint, the site's own logout, the admin), revokes those grants
+with every token in them (``idpy.end_session.EndSession.end_grants``), sends logout tokens to their
+clients once the transaction has committed, and returns the front-channel logout URLs for the user's
+page to load.
 """
 
 import hashlib
@@ -20,8 +21,14 @@ from oidc_provider.idpy.node_codec import load_node
 from oidc_provider.models import OPSession, SessionNode
 from oidc_provider.server import get_server
 from oidc_provider.session_keys import OP_SESSION_KEY
-from oidc_provider.storage.revocation import revoke_nodes, subtree
+from oidc_provider.storage.revocation import subtree
 from oidc_provider.storage.session_tree_rows import op_session_live
+
+
+def end_session_endpoint():
+    """idpyoidc's end_session endpoint (``idpy.end_session.EndSession``): it ends grants and makes their
+    logout notices."""
+    return get_server().get_endpoint("session")
 
 
 def op_session_key(request) -> str:
@@ -79,9 +86,7 @@ def end_grants(grants) -> list[str]:
         rows = list(grants.filter(revoked=False).select_for_update())
         if not rows:
             return []
-        endpoint = get_server().get_endpoint("session")
-        deliveries, frontchannel_urls = endpoint.logout_notices([(row.client_id, load_node(row)) for row in rows])
-        revoke_nodes(SessionNode.objects.filter(pk__in=[row.pk for row in rows]))
+        deliveries, frontchannel_urls = end_session_endpoint().end_grants(rows)
         if deliveries:
             transaction.on_commit(lambda: oidc_settings.LOGOUT_DISPATCHER().dispatch(deliveries))
         return frontchannel_urls
@@ -94,4 +99,4 @@ def revoke_subtrees(queryset) -> int:
         grants = SessionNode.objects.filter(subtree(list(queryset.values_list("key", flat=True))), kind=SessionNode.GRANT)
         end_op_sessions(set(grants.exclude(op_session="").values_list("op_session", flat=True)))
         end_grants(grants)
-        return revoke_nodes(queryset)
+        return end_session_endpoint().revoke(queryset)

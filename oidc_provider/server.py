@@ -23,7 +23,7 @@ ENDPOINTS = {
     "userinfo": "oidc_provider.idpy.userinfo.UserInfo",
     "registration": "oidc_provider.idpy.registration.Registration",
     "registration_read": "oidc_provider.idpy.registration.RegistrationRead",
-    "session": "oidc_provider.idpy.session.Session",
+    "session": "oidc_provider.idpy.end_session.EndSession",
     "introspection": "oidc_provider.idpy.introspection.Introspection",
     "token_revocation": "oidc_provider.idpy.token_revocation.TokenRevocation",
 }

@@ -1,7 +1,7 @@
 """The OIDC authorization endpoint, with the 5.0.0 defects on its path repaired."""
 
 from idpyoidc.server.authn_event import create_authn_event
-from idpyoidc.server.oauth2.authorization import join_query
+from idpyoidc.server.oauth2.authorization import get_uri, join_query
 from idpyoidc.server.oidc.authorization import Authorization as IdpyAuthorization
 from idpyoidc.time_util import utc_time_sans_frac
 
@@ -17,6 +17,19 @@ def registered_redirect_uri(cinfo, redirect_uri) -> bool:
     if registered is None:
         registered = [u if isinstance(u, str) else join_query(*u) for u in cinfo.get("redirect_uris") or []]
     return redirect_uri in registered
+
+
+def answer_prompt_login(request):
+    """Defect 14: after the login that ``prompt=login`` asked for, take ``login`` out of the request's
+    ``prompt``: stock ``setup_auth`` asks for a login whenever ``prompt`` holds it, also right after
+    one, so the request loops back to the login page. ``Message`` ignores an assigned empty list, so
+    a ``prompt`` left empty is deleted."""
+    if "prompt" not in request:
+        return
+    prompt = [p for p in request["prompt"] if p != "login"]
+    del request["prompt"]
+    if prompt:
+        request["prompt"] = prompt
 
 
 # OIDC Core §3.1.2.6: the error for each request-object parameter this OP does not take.
@@ -44,6 +57,39 @@ class Authorization(IdpyAuthorization):
         if "error" in response_args:
             return {k: v for k, v in response_args.items() if k in ("error", "error_description", "state")}
         return {**kwargs, "response_args": response_args, "return_uri": return_uri}
+
+    def verified_redirect_uri(self, request):
+        """Where an error about ``request`` (parsed or not) may be sent: its redirect_uri if that belongs
+        to its active client, else None. Defect 60: only a registered URI, exactly; stock ``get_uri``
+        alone takes any its lenient match accepts."""
+        if not request.get("client_id") or not request.get("redirect_uri"):
+            return None
+        context = self.upstream_get("context")
+        try:
+            if not registered_redirect_uri(context.cdb.get(request["client_id"]), request["redirect_uri"]):
+                return None
+            return get_uri(context, request, "redirect_uri")
+        except Exception:  # an unknown or inactive client, a fragment: nowhere to send anything
+            return None
+
+    def id_token_hint_fits(self, request, uid) -> bool:
+        """Does the request's ``id_token_hint``, if it has one, name the signed-in user ``uid``?
+
+        Defect 17: idpyoidc stores the verified hint as ``verified_id_token_hint`` and looks for
+        ``__verified_it_token_hint``, so it never tells whose session the client means (OIDC Core
+        §3.1.2.1); and it would compare ``sub`` with a user id. The hint's ``sid`` names the user; its
+        signature was checked against the key jar, and its issuer must be this OP (a client's own keys
+        are in the key jar too)."""
+        id_token = request.get("verified_id_token_hint")  # sic: not verified_claim_name()
+        if id_token is None:
+            return True
+        context = self.upstream_get("context")
+        if id_token.get("iss") != context.issuer or not id_token.get("sid"):
+            return False
+        try:
+            return context.session_manager.decrypt_session_id(id_token["sid"])[0] == uid
+        except Exception:  # not a session id of this OP's
+            return False
 
     def _post_parse_request(self, request, client_id, context, **kwargs):
         """Defect 60: exact redirect_uri matching before idpyoidc's lenient one."""

@@ -9,10 +9,39 @@ request is kept here, and the store that loaded it (``idpy.session_tree``) asks 
 
 import contextvars
 from contextlib import ExitStack, contextmanager
+from typing import NamedTuple
 
 from django.db import transaction
 
 _current = contextvars.ContextVar("oidc_unit_of_work", default=None)
+
+
+class TransactionPolicy(NamedTuple):
+    """How a request's unit of work holds the database: ``unit_of_work``'s arguments, one of the
+    policies below. Storage says what each guarantees; each endpoint names the one it needs."""
+
+    lock: bool = False
+    read_only: bool = False
+    lazy: bool = False
+
+
+WRITES = TransactionPolicy()
+"""One transaction around the whole of the request's work, changed nodes written at its end: whatever
+the request writes, in the session tree or not, commits or rolls back together."""
+
+READ_ONLY = TransactionPolicy(read_only=True)
+"""No transaction and nothing written: for requests that read a few rows by key and never change the
+session tree (userinfo, introspection)."""
+
+GRANTS = TransactionPolicy(lazy=True)
+"""For the authorization endpoint: no locks, and a transaction only when the end writes more than one
+statement (a request that writes one grant needs none). Its other writes run in autocommit: each of
+them stands alone."""
+
+SPENDS = TransactionPolicy(lock=True, lazy=True)
+"""For requests that spend single-use things (codes, refresh tokens, revocation): grant rows are locked
+as they are read, so no two requests spend one thing. The transaction opens as for ``GRANTS``, or with
+the first locked read: work before it (fetching a client's ``jwks_uri``) is never done inside one."""
 
 
 class UnitOfWork:

@@ -16,19 +16,19 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from idpyoidc.message.oidc import AuthorizationRequest
-from idpyoidc.server.oauth2.authorization import get_uri
 from idpyoidc.time_util import utc_time_sans_frac
 
 from oidc_provider.conf import oidc_settings
-from oidc_provider.idpy.authorization import registered_redirect_uri
+from oidc_provider.idpy.authorization import answer_prompt_login
 from oidc_provider.logout import op_session_ended, op_session_key
 from oidc_provider.server import get_server
 from oidc_provider.session_keys import AUTH_TIME_SESSION_KEY, LOGIN_ID_SESSION_KEY
 from oidc_provider.storage.clients import client_row
 from oidc_provider.storage.session_tree_rows import OPSessionEnded
-from oidc_provider.storage.unit_of_work import unit_of_work
-from oidc_provider.views.base import has_nul, http_info, is_error, repeated_parameter
+from oidc_provider.storage.unit_of_work import GRANTS, unit_of_work
 from oidc_provider.views.pages import error_page, form_post, never_framed, redirect, vetted
+from oidc_provider.views.request import has_nul, http_info, repeated_parameter
+from oidc_provider.views.responses import is_error
 
 PENDING_SESSION_KEY = "oidc_provider.pending"
 MAX_PENDING = 10
@@ -39,19 +39,6 @@ CHANGED = "The application's registration has changed since this sign-in began. 
 
 def authorization_endpoint():
     return get_server().get_endpoint("authorization")
-
-
-def verified_redirect_uri(params: dict):
-    """The request's redirect_uri if it belongs to its (active) client, else None."""
-    if not params.get("client_id") or not params.get("redirect_uri"):
-        return None
-    try:
-        context = get_server().context
-        if not registered_redirect_uri(context.cdb.get(params["client_id"]), params["redirect_uri"]):
-            return None  # defect 60: never redirect to a URI that only idpyoidc's lenient match accepts
-        return get_uri(context, params, "redirect_uri")
-    except Exception:
-        return None
 
 
 def redirect_error(request, params: dict, redirect_uri, error, description=""):
@@ -114,21 +101,6 @@ def matches_login_hint(user, hint) -> bool:
     return hint in (user.get_username(), getattr(user, email_field, None))
 
 
-def matches_id_token_hint(user, id_token) -> bool:
-    """Defect 17: idpyoidc stores the verified id_token_hint as ``verified_id_token_hint`` and looks
-    for ``__verified_it_token_hint``, so it never tells whose session the client means (OIDC Core
-    §3.1.2.1); and it would compare ``sub`` with a user id. The hint's ``sid`` names the user; its
-    signature was checked against the key jar, and its issuer must be this OP (a client's own keys
-    are in the key jar too)."""
-    if id_token.get("iss") != oidc_settings.ISSUER or not id_token.get("sid"):
-        return False
-    try:
-        uid = get_server().context.session_manager.decrypt_session_id(id_token["sid"])[0]
-    except Exception:  # not a session id of this OP's
-        return False
-    return uid == str(user.pk)
-
-
 class AuthorizationFlow:
     """Decides, for a parsed request, between login, consent, an error and the code response."""
 
@@ -167,8 +139,7 @@ class AuthorizationFlow:
             hint = self.parsed.get("login_hint")
             if hint and not matches_login_hint(user, hint):
                 login_needed = True
-            id_token = self.parsed.get("verified_id_token_hint")  # sic: not verified_claim_name()
-            if id_token is not None and not matches_id_token_hint(user, id_token):
+            if not authorization_endpoint().id_token_hint_fits(self.parsed, str(user.pk)):  # defect 17
                 login_needed = True
         if login_needed:
             if "none" in self.prompt:
@@ -217,7 +188,7 @@ def in_one_unit(flow, step):
     """``step()`` of ``flow`` in one unit of work: each row read once, a grant written at the end,
     a transaction only if needed. When that write is refused, the OP session having ended, start over."""
     try:
-        with unit_of_work(lazy=True):
+        with unit_of_work(**GRANTS._asdict()):
             return step()
     except OPSessionEnded:
         return flow.start_over()
@@ -237,7 +208,7 @@ class AuthorizationView(View):
 
     def authorize(self, request, params):
         try:  # as in_one_unit, the parsing included: the flow is known only once the request is parsed
-            with unit_of_work(lazy=True):
+            with unit_of_work(**GRANTS._asdict()):
                 return self._authorize(request, params)
         except OPSessionEnded:
             return self.flow.start_over()
@@ -247,7 +218,7 @@ class AuthorizationView(View):
             return error_page(request, "Malformed request")
         repeated = repeated_parameter(params)
         flat = params.dict()
-        redirect_uri = verified_redirect_uri(flat)
+        redirect_uri = authorization_endpoint().verified_redirect_uri(flat)  # defect 60
         if repeated:
             if redirect_uri:
                 return redirect_error(request, flat, redirect_uri, "invalid_request", f"Repeated parameter: {repeated}")
@@ -269,7 +240,7 @@ def still_registered(parsed) -> bool:
     """Is a pending request's redirect_uri still one of its client's? An administrator may have removed
     it (or the client) while the user was logging in or reading the consent page: then nothing, not
     even an error, is sent there."""
-    return verified_redirect_uri({"client_id": parsed.get("client_id"), "redirect_uri": parsed.get("redirect_uri")}) is not None
+    return authorization_endpoint().verified_redirect_uri(parsed) is not None
 
 
 class ResumeView(View):
@@ -285,11 +256,7 @@ class ResumeView(View):
         if entry["login_before"] is not None and request.session.get(LOGIN_ID_SESSION_KEY, "") == entry["login_before"]:
             # the user came back without logging in again: ask again
             return AuthorizationFlow(request, parsed).redirect_to_login()
-        if "prompt" in parsed:
-            prompt = [p for p in parsed["prompt"] if p != "login"]
-            del parsed["prompt"]  # defect 14: assigning [] is ignored, and `login` loops forever
-            if prompt:
-                parsed["prompt"] = prompt
+        answer_prompt_login(parsed)  # defect 14
         flow = AuthorizationFlow(request, parsed)
         return in_one_unit(flow, lambda: flow.run(resumed=True))
 

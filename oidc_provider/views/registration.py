@@ -7,7 +7,8 @@ from django.db.models import F
 from oidc_provider import throttling
 from oidc_provider.conf import oidc_settings
 from oidc_provider.models import InitialAccessToken
-from oidc_provider.views.base import EndpointView, bearer_challenge, oauth_error, too_many_requests
+from oidc_provider.views.base import EndpointView
+from oidc_provider.views.responses import bearer_challenge, oauth_error, too_many_requests
 
 
 class RegistrationView(EndpointView):

@@ -88,7 +88,11 @@ def test_logout_with_a_hint_of_this_session_ends_everything(rp, browser, http, e
     assert not is_logged_in(browser)  # the Django session ended too
     assert userinfo(http, tokens).status_code == 401  # defect 6: the tokens are dead
     assert OPSession.objects.get().ended_at is not None
-    assert all(node.revoked for node in SessionNode.objects.filter(kind=SessionNode.GRANT))
+    grants = SessionNode.objects.filter(kind=SessionNode.GRANT)
+    assert grants and all(node.revoked for node in grants)
+    # defect 6: every token of the ended grants is revoked too, not only the grant
+    issued = [token for node in grants for item in node.data["issued_token"] for token in item.values()]
+    assert issued and all(token.get("revoked") for token in issued)
     [delivery] = deliveries
     assert delivery["client_id"] == "rp1" and delivery["uri"] == "https://rp.example/backchannel"
     assert_valid_logout_token(http, delivery, "rp1", tokens["id_token"])
@@ -564,7 +568,7 @@ def test_discovery_advertises_logout(db, http):
 
 def test_an_id_token_hint_signed_by_a_client_is_refused(rp, browser, http):
     """The key jar verifies a JWT with the keys of whoever its ``iss`` names, a client included: a hint a
-    client signed itself (any ``sid``, any ``aud``) is no ID token of this OP's (``idpy.session``)."""
+    client signed itself (any ``sid``, any ``aud``) is no ID token of this OP's (``idpy.end_session``)."""
     import json
     import time
 

@@ -1,8 +1,10 @@
-"""The end_session endpoint and logout notifications (OpenID Connect RP-Initiated, Back-Channel and
-Front-Channel Logout 1.0), with the 5.0.0 defects on their path repaired.
+"""The end_session endpoint (OpenID Connect RP-Initiated Logout 1.0) and the ending of grants with
+their logout notices (Back-Channel and Front-Channel Logout 1.0), with the 5.0.0 defects on their path
+repaired.
 
-The views never call the stock ``process_request`` (it needs idpyoidc's own session cookie) nor
-``do_verified_logout`` (it POSTs to every client while the user waits); they use the pieces below.
+Neither the end_session view nor the logout service calls the stock ``process_request`` (it needs
+idpyoidc's own session cookie), ``do_verified_logout`` (it POSTs to every client while the user
+waits) or ``logout_all_clients`` (defect 39); they use the pieces below.
 """
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -11,6 +13,10 @@ from cryptojwt.jwt import JWT
 from idpyoidc.message import SINGLE_OPTIONAL_STRING, Message
 from idpyoidc.message.oidc import session as messages
 from idpyoidc.server.oidc.session import Session as IdpySession
+
+from oidc_provider.models import SessionNode
+from oidc_provider.idpy.node_codec import load_node
+from oidc_provider.storage.revocation import revoke_nodes
 
 # An expired id_token_hint is still a good hint (RP-Initiated Logout 1.0 §2): only its signature counts.
 HINT_SKEW = 100 * 365 * 86400
@@ -35,7 +41,7 @@ class EndSessionRequest(messages.EndSessionRequest):
         return super().verify(**kwargs)
 
 
-class Session(IdpySession):
+class EndSession(IdpySession):
     request_cls = EndSessionRequest
 
     def parse_request(self, request, http_info=None, **kwargs):
@@ -52,6 +58,24 @@ class Session(IdpySession):
             what = "id_token_hint is not an ID token of this provider" if "id_token_hint" in message else "Malformed request"
             return self.error_cls(error="invalid_request", error_description=what)
         return message
+
+    def post_logout_target(self, request, client_id):
+        """Where to send the browser after logout: the request's ``post_logout_redirect_uri`` (with its
+        ``state``) if it is registered for ``client_id``, else None (RP-Initiated Logout 1.0 §3).
+
+        The stock ``process_request`` checks it with ``verify_uri``, which reads only the singular
+        pre-final ``post_logout_redirect_uri`` (defect 5) and unquotes the URI and compares its query
+        as a set (defect 60: ``by%65`` or ``?x=%31`` passed). Here it must equal one of the registered
+        ``post_logout_redirect_uris`` by simple string comparison (RFC 3986 §6.2.1)."""
+        uri = request.get("post_logout_redirect_uri")
+        if not uri or not client_id:
+            return None
+        registered = (self.upstream_get("context").cdb.get(client_id) or {}).get("post_logout_redirect_uris") or []
+        if uri not in registered:
+            return None
+        if request.get("state"):
+            uri += ("&" if "?" in uri else "?") + urlencode({"state": request["state"]})
+        return uri
 
     def frontchannel_logout_url(self, cinfo: dict, sid: str):
         """Defect 38: the stock ``do_front_channel_logout_iframe`` formats an ``<iframe>`` with the
@@ -104,3 +128,18 @@ class Session(IdpySession):
             if url and url not in front:
                 front.append(url)
         return back, front
+
+    def end_grants(self, rows):
+        """End the grants whose (locked) ``SessionNode`` rows are ``rows``: what the stock
+        ``logout_all_clients`` is for, without its defects 39 and 6. Returns their logout tokens to
+        deliver and their front-channel URLs (``logout_notices``); sends nothing."""
+        notices = self.logout_notices([(row.client_id, load_node(row)) for row in rows])
+        self.revoke(SessionNode.objects.filter(pk__in=[row.pk for row in rows]))
+        return notices
+
+    def revoke(self, nodes):
+        """Defect 6: stock revocation (``SessionManager.revoke_grant``, ``_revoke_tree``) marks nodes
+        revoked and leaves their tokens usable. Here the session-tree nodes ``nodes`` (a queryset),
+        everything under them and every token in their grants are revoked, in their rows
+        (``storage.revocation.revoke_nodes``). Returns how many rows were revoked."""
+        return revoke_nodes(nodes)

@@ -2,8 +2,6 @@
 way: the confirmation, and the signed-out page that loads the clients' front-channel logout URLs
 (Front-Channel Logout 1.0) before it continues to the post-logout redirect."""
 
-from urllib.parse import urlencode
-
 from django.contrib import auth
 from django.core import signing
 from django.http import HttpResponseRedirect
@@ -16,13 +14,13 @@ from django.views.decorators.csrf import csrf_exempt
 from idpyoidc.message.oidc import verified_claim_name
 
 from oidc_provider.conf import oidc_settings
-from oidc_provider.logout import end_op_session, id_token_in_op_session
-from oidc_provider.server import get_server
+from oidc_provider.logout import end_op_session, end_session_endpoint, id_token_in_op_session
 from oidc_provider.storage.clients import client_row
-from oidc_provider.views.base import has_nul, is_error, repeated_parameter
 from oidc_provider.views.pages import destination, error_page, vetted
+from oidc_provider.views.request import has_nul, repeated_parameter
+from oidc_provider.views.responses import is_error
 
-CONFIRM_SALT = "oidc_provider.logout.confirm"
+CONFIRM_SALT = "oidc_provider.logout.confirm"  # as signed into confirmation pages already served
 LOGOUT_ERROR = "This sign-out request cannot be completed"
 
 
@@ -44,22 +42,6 @@ def page(request, template, context, lang, status=200):
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
     return response
-
-
-def post_logout_target(parsed, client_id):
-    """The ``post_logout_redirect_uri`` (with ``state``) if it is registered for the client, else None:
-    a URI that does not match exactly is never followed (RP-Initiated Logout 1.0 §3)."""
-    uri = parsed.get("post_logout_redirect_uri")
-    if not uri or not client_id:
-        return None
-    # simple string comparison (RFC 3986 §6.2.1), as for redirect_uri (defect 60): idpyoidc's
-    # verify_uri unquotes and compares the query as a set, so `%6cogout` or `?a=%31` passed
-    registered = (get_server().context.cdb.get(client_id) or {}).get("post_logout_redirect_uris") or []
-    if uri not in registered:
-        return None
-    if parsed.get("state"):
-        uri += ("&" if "?" in uri else "?") + urlencode({"state": parsed["state"]})
-    return uri
 
 
 def signed_out(request, frontchannel_urls, target, lang, direct):
@@ -98,7 +80,8 @@ class EndSessionView(View):
             return error_page(request, f"Repeated parameter: {repeated}", title=LOGOUT_ERROR)
         if has_nul(params):
             return error_page(request, "Malformed request", title=LOGOUT_ERROR)
-        parsed = get_server().get_endpoint("session").parse_request(params.dict())
+        endpoint = end_session_endpoint()
+        parsed = endpoint.parse_request(params.dict())
         if is_error(parsed):
             return error_page(request, parsed["error_description"], title=LOGOUT_ERROR)
         hint = parsed.get(verified_claim_name("id_token_hint"))
@@ -107,7 +90,7 @@ class EndSessionView(View):
             if client_id and client_id not in hint["aud"]:
                 return error_page(request, "client_id is not the audience of id_token_hint.", title=LOGOUT_ERROR)
             client_id = client_id or hint["aud"][0]
-        target = post_logout_target(parsed, client_id)
+        target = endpoint.post_logout_target(parsed, client_id)  # defects 5, 60
         lang = language(parsed.get("ui_locales"))
         client = client_row(client_id)
         direct = vetted(client)

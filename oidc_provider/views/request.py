@@ -1,0 +1,29 @@
+"""What the views read of a Django request before idpyoidc does: the checks every endpoint makes of
+its parameters, and the HTTP details idpyoidc is given."""
+
+
+def http_info(request) -> dict:
+    """What idpyoidc reads of the HTTP request: the headers (client authentication reads
+    ``authorization``) and the method. Not the URL: only its DPoP add-on reads that, and it is not
+    configured."""
+    return {
+        "headers": {k.lower(): v for k, v in request.headers.items()},
+        "method": request.method,
+        # no cookies: the browser's login session is Django's, and idpyoidc would log them
+        "cookie": [],
+    }
+
+
+def repeated_parameter(params, multi_valued=()):
+    """RFC 6749 §3.1/§3.2: request parameters MUST NOT be included more than once (except those an
+    extension defines as repeatable)."""
+    for key, values in params.lists():
+        if len(values) > 1 and key not in multi_valued:
+            return key
+    return None
+
+
+def has_nul(params) -> bool:
+    """A NUL character in any parameter: no database stores it (PostgreSQL raises), so such a request
+    is refused before anything reads it."""
+    return any("\x00" in key or any("\x00" in value for value in values) for key, values in params.lists())
