@@ -134,7 +134,8 @@ def check_limits():
         errors.append(
             Error(
                 f"{SETTING_NAME}['TRUSTED_PROXIES'] must be a list of IP addresses, networks (CIDR) or \"unix\".",
-                hint='E.g. ["10.0.0.0/8", "::1"], or "unix" for a proxy on a unix socket: where your reverse proxies connect from.',
+                hint='E.g. ["10.0.0.0/8", "::1"], or "unix" for a proxy on a unix socket: '
+                "where your reverse proxies connect from.",
                 id="oidc_provider.E032",
             )
         )
@@ -174,7 +175,8 @@ def check_token_settings():
     if absolute is not None and not (isinstance(absolute, int) and 0 < absolute <= oidc_settings.GRANT_LIFETIME):
         errors.append(
             Error(
-                f"{SETTING_NAME}['REFRESH_TOKEN_ABSOLUTE_LIFETIME'] must be a positive number of seconds, at most GRANT_LIFETIME.",
+                f"{SETTING_NAME}['REFRESH_TOKEN_ABSOLUTE_LIFETIME'] must be a positive number of seconds, "
+                "at most GRANT_LIFETIME.",
                 hint="A grant's tokens, refresh tokens included, end with the grant. Raise GRANT_LIFETIME too.",
                 id="oidc_provider.E022",
             )
@@ -207,7 +209,8 @@ def check_algorithms():
         errors.append(
             Warning(
                 f"{SETTING_NAME}['SIGNING_ALGS'] has no RS256.",
-                hint="OIDC Core §15.1: an OP must support RS256; relying parties that registered no algorithm expect it.",
+                hint="OIDC Core §15.1: an OP must support RS256; "
+                "relying parties that registered no algorithm expect it.",
                 id="oidc_provider.W006",
             )
         )
@@ -229,7 +232,8 @@ def check_algorithms():
         errors.append(
             Error(
                 f"{SETTING_NAME}: JWKS_MAX_AGE + KEYS_REFRESH_INTERVAL is not shorter than KEY_ROTATION_PERIOD.",
-                hint="A next key is published for JWKS_MAX_AGE + KEYS_REFRESH_INTERVAL before it signs; rotations cannot be that frequent.",
+                hint="A next key is published for JWKS_MAX_AGE + KEYS_REFRESH_INTERVAL before it signs; "
+                "rotations cannot be that frequent.",
                 id="oidc_provider.E010",
             )
         )
@@ -299,7 +303,8 @@ def check_signing_key(app_configs=None, databases=None, **kwargs):
         if age > oidc_settings.KEY_ROTATION_PERIOD:
             messages.append(
                 Warning(
-                    f"The current {row.alg} signing key {row.kid} is {int(age // 86400)} days old, older than KEY_ROTATION_PERIOD.",
+                    f"The current {row.alg} signing key {row.kid} is {int(age // 86400)} days old, "
+                    "older than KEY_ROTATION_PERIOD.",
                     hint="Run `manage.py rotatekeys`, and schedule `rotatekeys --if-due` (see docs/keys.md).",
                     id="oidc_provider.W005",
                 )
@@ -315,14 +320,16 @@ def check_deploy(app_configs=None, **kwargs):
         warnings.append(
             Warning(
                 f"{SETTING_NAME}['SECRET'] is not set; keys are derived from SECRET_KEY.",
-                hint="Set a dedicated secret so rotating SECRET_KEY does not invalidate tokens, sub values and client secrets.",
+                hint="Set a dedicated secret so rotating SECRET_KEY does not invalidate tokens, "
+                "sub values and client secrets.",
                 id="oidc_provider.W002",
             )
         )
     if not configured.get("KEY_ENCRYPTION_SECRET"):
         warnings.append(
             Warning(
-                f"{SETTING_NAME}['KEY_ENCRYPTION_SECRET'] is not set; the signing keys are encrypted at rest with a key "
+                f"{SETTING_NAME}['KEY_ENCRYPTION_SECRET'] is not set; "
+                "the signing keys are encrypted at rest with a key "
                 f"derived from {'SECRET' if configured.get('SECRET') else 'SECRET_KEY'}.",
                 hint="Set a dedicated secret, kept apart from the database backups (docs/keys.md).",
                 id="oidc_provider.W003",
@@ -332,7 +339,8 @@ def check_deploy(app_configs=None, **kwargs):
         warnings.append(
             Warning(
                 f"{SETTING_NAME}['REGISTRATION_POLICY'] is 'open': anyone can register clients.",
-                hint="Use 'initial_access_token' (manage.py createinitialaccesstoken) or 'none' unless that is intended.",
+                hint="Use 'initial_access_token' (manage.py createinitialaccesstoken) "
+                "or 'none' unless that is intended.",
                 id="oidc_provider.W007",
             )
         )
@@ -348,7 +356,8 @@ def check_deploy_transport():
     if not settings.SESSION_COOKIE_SECURE:
         warnings.append(
             Warning(
-                "SESSION_COOKIE_SECURE is off: the session cookie that carries the user's OP login can travel over http.",
+                "SESSION_COOKIE_SECURE is off: "
+                "the session cookie that carries the user's OP login can travel over http.",
                 hint="Set SESSION_COOKIE_SECURE = True.",
                 id="oidc_provider.W030",
             )

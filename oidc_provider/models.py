@@ -54,7 +54,8 @@ class Client(models.Model):
     # Token exchange (RFC 8693) policy, for a client allowed the token-exchange grant type.
     token_exchange = models.JSONField(
         default=dict, blank=True,
-        help_text='{"subject_token_types": [...], "requested_token_types": [...], "audiences": [...], "scopes": [...]}; '
+        help_text='{"subject_token_types": [...], "requested_token_types": [...], '
+        '"audiences": [...], "scopes": [...]}; '
         "empty: the OP's TOKEN_EXCHANGE_POLICY.",
     )
     # Where the client came from, and dynamic-registration bookkeeping (RFC 7591/7592)

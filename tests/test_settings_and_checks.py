@@ -40,7 +40,7 @@ def test_settings_reload_when_changed(settings):
 
 def test_unknown_attribute_is_an_error():
     with pytest.raises(AttributeError):
-        oidc_settings.NOT_A_SETTING
+        _ = oidc_settings.NOT_A_SETTING
 
 
 def test_valid_configuration_has_no_errors():

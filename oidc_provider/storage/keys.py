@@ -226,7 +226,8 @@ def _rotate_alg(alg, by_state, now, retire_after, force, if_due, dry_run):
         return lines
     age = _seconds(now - (current.activated_at or current.created_at))
     if if_due and age < oidc_settings.KEY_ROTATION_PERIOD and not force:
-        lines.append(f"{alg}: current key {current.kid} is {age} s old, not due (KEY_ROTATION_PERIOD {oidc_settings.KEY_ROTATION_PERIOD} s)")
+        period = oidc_settings.KEY_ROTATION_PERIOD
+        lines.append(f"{alg}: current key {current.kid} is {age} s old, not due (KEY_ROTATION_PERIOD {period} s)")
         if upcoming is None:
             lines.append(f"{alg}: publish a next key")
             if not dry_run:
