@@ -234,7 +234,7 @@ def check_algorithms():
                 f"{SETTING_NAME}: JWKS_MAX_AGE + KEYS_REFRESH_INTERVAL is not shorter than KEY_ROTATION_PERIOD.",
                 hint="A next key is published for JWKS_MAX_AGE + KEYS_REFRESH_INTERVAL before it signs; "
                 "rotations cannot be that frequent.",
-                id="oidc_provider.E010",
+                id="oidc_provider.E013",
             )
         )
     return errors
