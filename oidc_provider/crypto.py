@@ -3,6 +3,11 @@ rest), and the secret comparisons built on them.
 
 Every process derives the same keys, so a code minted by one worker is redeemed by another and
 ``sub`` never changes across restarts: no secret is a per-process random (docs/deployment.md).
+
+Keys are derived with HKDF-SHA256 (RFC 5869), ``info`` naming their purpose (``derive_key``). Before,
+they were HKDF-Expand alone, the secret itself taken as the pseudorandom key (``expand_key``): what was
+written with those keys is still read (docs/security.md, "Key derivation"), and the values the database
+is searched by, or that relying parties keep, stay with them.
 """
 
 import base64
@@ -12,26 +17,46 @@ import secrets
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 
 from oidc_provider.conf import oidc_settings
 
+# RFC 5869 §3.1: a salt need not be secret; a fixed one names this application's keys apart from
+# other uses of the same secret (Django's SECRET_KEY, by default). The same in every process.
+HKDF_SALT = b"django-idpyoidc-op"
+
+
+def _secret(secret: str | None) -> bytes:
+    return (secret if secret is not None else oidc_settings.SECRET).encode()
+
 
 def derive_key(purpose: str, length: int = 32, secret: str = None) -> bytes:
-    """A ``length``-byte key for ``purpose`` (HKDF-like expand of ``secret``, by default SECRET)."""
-    master = (secret if secret is not None else oidc_settings.SECRET).encode()
-    out, block, counter = b"", b"", 1
-    while len(out) < length:
-        block = hmac.new(master, block + purpose.encode() + bytes([counter]), hashlib.sha256).digest()
-        out += block
-        counter += 1
-    return out[:length]
+    """A ``length``-byte key for ``purpose``: HKDF-SHA256 of ``secret`` (by default SECRET)."""
+    return HKDF(SHA256(), length, salt=HKDF_SALT, info=purpose.encode()).derive(_secret(secret))
+
+
+def expand_key(purpose: str, length: int = 32, secret: str = None) -> bytes:
+    """The derivation used before ``derive_key``: HKDF-Expand of ``secret`` (RFC 5869 §2.3) without
+    the extract step. For values the database is searched by or relying parties keep (token digests,
+    session key digests, the ``sub`` salt), and to read what was written with it."""
+    return HKDFExpand(SHA256(), length, info=purpose.encode()).derive(_secret(secret))
+
+
+HASH_PREFIX = "hmac-sha256-hkdf$"
+EXPANDED_HASH_PREFIX = "hmac-sha256$"  # hashes written before HKDF
 
 
 def hash_token(token: str, purpose: str) -> str:
     """Keyed SHA-256 of a high-entropy secret: fast, deterministic (so rows can be looked up by it)
     and useless without SECRET."""
-    digest = hmac.new(derive_key(purpose), token.encode(), hashlib.sha256).hexdigest()
-    return f"hmac-sha256${digest}"
+    return HASH_PREFIX + hmac.new(derive_key(purpose), token.encode(), hashlib.sha256).hexdigest()
+
+
+def token_hashes(token: str, purpose: str) -> tuple[str, str]:
+    """The hashes a row written now or before HKDF holds for ``token``: look rows up by either."""
+    expanded = hmac.new(expand_key(purpose), token.encode(), hashlib.sha256).hexdigest()
+    return hash_token(token, purpose), EXPANDED_HASH_PREFIX + expanded
 
 
 TOKENS_AT_REST = "tokens-at-rest"
@@ -40,7 +65,9 @@ TOKEN_DIGEST_PREFIX = "$"  # a character no token value contains (base64, base64
 
 @lru_cache(maxsize=4)
 def _key(purpose: str, secret: str) -> bytes:
-    return derive_key(purpose, secret=secret)
+    # Not HKDF: rows are found by these digests, and a new key would lose every live token and
+    # browser session at the upgrade (or cost a second lookup for each).
+    return expand_key(purpose, secret=secret)
 
 
 def token_digest(value: str) -> str:
@@ -62,15 +89,19 @@ def session_key_digest(session_key: str) -> str:
     return base64.b32encode(mac).decode().lower()[:40]
 
 
+CLIENT_SECRET = "client-secret"
+
+
 def hash_client_secret(secret: str) -> str:
-    return hash_token(secret, "client-secret")
+    return hash_token(secret, CLIENT_SECRET)
 
 
 def check_client_secret(secret, stored: str) -> bool:
-    """Constant-time comparison of a presented secret with its stored hash."""
+    """Constant-time comparison of a presented secret with its stored hash (written now or before HKDF)."""
     if not stored or not isinstance(secret, str):
         return False
-    return hmac.compare_digest(hash_client_secret(secret), stored)
+    new, expanded = token_hashes(secret, CLIENT_SECRET)
+    return hmac.compare_digest(new if stored.startswith(HASH_PREFIX) else expanded, stored)
 
 
 def generate_client_secret() -> str:
@@ -81,9 +112,11 @@ KEYS_AT_REST = "signing-keys-at-rest"
 
 
 def _key_fernet() -> MultiFernet:
-    """Encrypts with KEY_ENCRYPTION_SECRET; also decrypts what its fallbacks encrypted."""
+    """Encrypts with KEY_ENCRYPTION_SECRET; also decrypts what its fallbacks encrypted, and what any
+    of them encrypted before HKDF (``rotatekeys --reencrypt`` rewrites it)."""
     secrets_ = [oidc_settings.KEY_ENCRYPTION_SECRET, *oidc_settings.KEY_ENCRYPTION_SECRET_FALLBACKS]
-    return MultiFernet([Fernet(base64.urlsafe_b64encode(derive_key(KEYS_AT_REST, secret=s))) for s in secrets_])
+    keys = [derive(KEYS_AT_REST, secret=s) for s in secrets_ for derive in (derive_key, expand_key)]
+    return MultiFernet([Fernet(base64.urlsafe_b64encode(key)) for key in keys])
 
 
 def encrypt_text(text: str) -> str:
