@@ -94,11 +94,6 @@ def ensure_signing_keys(algs=None) -> list:
     return [key for key in created if key is not None]
 
 
-def ensure_signing_key(alg="RS256") -> None:
-    """``ensure_signing_keys`` for one algorithm."""
-    ensure_signing_keys([alg])
-
-
 # --- the key set every worker loads ---------------------------------------------------------------
 
 STATE_ORDER = {SigningKey.CURRENT: 0, SigningKey.NEXT: 1, SigningKey.RETIRED: 2}
