@@ -43,37 +43,41 @@ def expand_key(purpose: str, length: int = 32, secret: str = None) -> bytes:
     return HKDFExpand(SHA256(), length, info=purpose.encode()).derive(_secret(secret))
 
 
+@lru_cache(maxsize=16)
+def _key(purpose: str, secret: str, hkdf: bool = True) -> bytes:
+    return (derive_key if hkdf else expand_key)(purpose, secret=secret)
+
+
 HASH_PREFIX = "hmac-sha256-hkdf$"
 EXPANDED_HASH_PREFIX = "hmac-sha256$"  # hashes written before HKDF
+
+
+def _hash(token: str, purpose: str, hkdf: bool) -> str:
+    key = _key(purpose, oidc_settings.SECRET, hkdf=hkdf)
+    return (HASH_PREFIX if hkdf else EXPANDED_HASH_PREFIX) + hmac.new(key, token.encode(), hashlib.sha256).hexdigest()
 
 
 def hash_token(token: str, purpose: str) -> str:
     """Keyed SHA-256 of a high-entropy secret: fast, deterministic (so rows can be looked up by it)
     and useless without SECRET."""
-    return HASH_PREFIX + hmac.new(derive_key(purpose), token.encode(), hashlib.sha256).hexdigest()
+    return _hash(token, purpose, hkdf=True)
 
 
 def token_hashes(token: str, purpose: str) -> tuple[str, str]:
     """The hashes a row written now or before HKDF holds for ``token``: look rows up by either."""
-    expanded = hmac.new(expand_key(purpose), token.encode(), hashlib.sha256).hexdigest()
-    return hash_token(token, purpose), EXPANDED_HASH_PREFIX + expanded
+    return _hash(token, purpose, hkdf=True), _hash(token, purpose, hkdf=False)
 
 
 TOKENS_AT_REST = "tokens-at-rest"
 TOKEN_DIGEST_PREFIX = "$"  # a character no token value contains (base64, base64url, JWT)
 
 
-@lru_cache(maxsize=4)
-def _key(purpose: str, secret: str) -> bytes:
-    # Not HKDF: rows are found by these digests, and a new key would lose every live token and
-    # browser session at the upgrade (or cost a second lookup for each).
-    return expand_key(purpose, secret=secret)
-
-
 def token_digest(value: str) -> str:
     """What a grant's row holds instead of a token's value: a keyed SHA-256 of it, as ``$`` and 43
     base64url characters. Finds the token again from its value; useless without SECRET."""
-    mac = hmac.new(_key(TOKENS_AT_REST, oidc_settings.SECRET), value.encode(), hashlib.sha256).digest()
+    # Not HKDF, here and in ``session_key_digest``: rows are found by these digests, and a new key
+    # would lose every live token and browser session at the upgrade (or cost a second lookup each).
+    mac = hmac.new(_key(TOKENS_AT_REST, oidc_settings.SECRET, hkdf=False), value.encode(), hashlib.sha256).digest()
     return TOKEN_DIGEST_PREFIX + base64.urlsafe_b64encode(mac).decode()[:43]
 
 
@@ -85,7 +89,8 @@ def session_key_digest(session_key: str) -> str:
     of it in 40 lowercase base32 characters. The column is varchar(40), so the 256-bit MAC is cut
     to 200 bits (still far beyond guessing or colliding); base32 because some databases compare
     keys case-insensitively, which would cost base64url's mixed case bits."""
-    mac = hmac.new(_key(SESSION_KEYS_AT_REST, oidc_settings.SECRET), session_key.encode(), hashlib.sha256).digest()
+    key = _key(SESSION_KEYS_AT_REST, oidc_settings.SECRET, hkdf=False)
+    mac = hmac.new(key, session_key.encode(), hashlib.sha256).digest()
     return base64.b32encode(mac).decode().lower()[:40]
 
 
@@ -100,8 +105,7 @@ def check_client_secret(secret, stored: str) -> bool:
     """Constant-time comparison of a presented secret with its stored hash (written now or before HKDF)."""
     if not stored or not isinstance(secret, str):
         return False
-    new, expanded = token_hashes(secret, CLIENT_SECRET)
-    return hmac.compare_digest(new if stored.startswith(HASH_PREFIX) else expanded, stored)
+    return hmac.compare_digest(_hash(secret, CLIENT_SECRET, hkdf=stored.startswith(HASH_PREFIX)), stored)
 
 
 def generate_client_secret() -> str:

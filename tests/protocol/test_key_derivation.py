@@ -102,8 +102,11 @@ def test_a_browser_session_saved_before_still_loads(db):
     key = "k" * 32
     mac = hmac.new(old_derive_key("django-session-keys-at-rest"), key.encode(), hashlib.sha256).digest()
     store = SessionStore()
-    store.model.objects.create(session_key=base64.b32encode(mac).decode().lower()[:40],
-                               session_data=store.encode({"k": "v"}), expire_date=timezone.now() + timedelta(hours=1))
+    store.model.objects.create(
+        session_key=base64.b32encode(mac).decode().lower()[:40],
+        session_data=store.encode({"k": "v"}),
+        expire_date=timezone.now() + timedelta(hours=1),
+    )
     assert SessionStore(key).load() == {"k": "v"}
 
 
