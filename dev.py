@@ -4,6 +4,7 @@
     python3 dev.py demo            # migrate, create the demo user/client, run the dev server
     python3 dev.py test [ARGS...]  # run the test suite (ARGS go to pytest)
     python3 dev.py docs            # build the documentation (mkdocs build --strict)
+    python3 dev.py lint            # ruff check and ruff format --check
 
 The first run creates ./.venv and installs the project into it in editable mode
 with the ``test`` and ``example`` extras; later runs reinstall only when
@@ -37,7 +38,7 @@ def pyproject_hash() -> str:
 
 
 def ensure_venv():
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 -- dev.py runs on whatever python3 is installed
         sys.exit(f"Python 3.11 or newer is needed (this is {sys.version.split()[0]}).")
     if not PYTHON.exists():
         print(f"Creating the virtual environment in {VENV}")
@@ -72,7 +73,13 @@ def cmd_docs(args):
     return run([PYTHON, "-m", "mkdocs", "build", "--strict", *args], check=False)
 
 
-COMMANDS = {"demo": cmd_demo, "test": cmd_test, "docs": cmd_docs}
+def cmd_lint(args):
+    checked = run([PYTHON, "-m", "ruff", "check", ".", *args], check=False)
+    formatted = run([PYTHON, "-m", "ruff", "format", "--check", "."], check=False)
+    return checked or formatted
+
+
+COMMANDS = {"demo": cmd_demo, "test": cmd_test, "docs": cmd_docs, "lint": cmd_lint}
 
 
 def main(argv):

@@ -184,7 +184,8 @@ def _child(args):
             times.append((time.process_time() - start) / n * 1000)
         with CaptureQueriesContext(connection) as captured:
             run()
-        print(f"{name:20s} {statistics.median(times):6.2f} ms CPU (min {min(times):5.2f})  {len(captured.captured_queries):3d} statements"
+        print(f"{name:20s} {statistics.median(times):6.2f} ms CPU (min {min(times):5.2f})"
+              f"  {len(captured.captured_queries):3d} statements"
               f"  ORM {orm[0] / (args.rounds * n) * 1000:5.2f} ms", flush=True)
         for phase, total in sorted((phases or {}).items(), key=lambda kv: -kv[1]):
             print(f"     {total / (args.rounds * n) * 1000:6.3f} ms  {phase}")

@@ -23,7 +23,8 @@ def sql(statement, database="postgres"):
         cmd = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-AtqX", "-c", statement]
     else:
         code = ("import psycopg, sys\nwith psycopg.connect(sys.argv[1], autocommit=True) as c:\n"
-                "    cur = c.execute(sys.argv[2])\n    print('\\n'.join('|'.join(map(str, r)) for r in (cur.fetchall() if cur.description else [])))")
+                "    cur = c.execute(sys.argv[2])\n"
+                "    print('\\n'.join('|'.join(map(str, r)) for r in (cur.fetchall() if cur.description else [])))")
         cmd = [str(python("ours")), "-c", code, f"host=127.0.0.1 user=postgres dbname={database}", statement]
     return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip()
 

@@ -140,7 +140,8 @@ def _growth_section(data):
            "empty database and on one holding 10,000 more clients and 10,000 more users with 10 client sessions and "
            "10 grants each (100,000 grants, 210,000 session rows, bulk-inserted with COPY), interleaved. Target: every "
            "figure within 10%.", "",
-           "| scenario | server CPU ms, empty → grown | Δ | database CPU ms, empty → grown | Δ | req/s, empty → grown | Δ |",
+           "| scenario | server CPU ms, empty → grown | Δ | database CPU ms, empty → grown | Δ "
+           "| req/s, empty → grown | Δ |",
            "|---|---:|---:|---:|---:|---:|---:|"]
 
     def delta(a, b):

@@ -161,7 +161,7 @@ def summarize(runs, skipped):
                     out.setdefault(product, {})[scenario] = {"skipped": why}
                 continue
 
-            def med(key):
+            def med(key, windows=windows):
                 values = [w[key] for w in windows if w[key] is not None]
                 return statistics.median(values) if values else None
 

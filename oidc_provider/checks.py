@@ -141,7 +141,8 @@ def check_limits():
         errors.append(
             Error(
                 f"{SETTING_NAME}['TRUSTED_PROXIES'] must be a list of IP addresses, networks (CIDR) or \"unix\".",
-                hint='E.g. ["10.0.0.0/8", "::1"], or "unix" for a proxy on a unix socket: where your reverse proxies connect from.',
+                hint='E.g. ["10.0.0.0/8", "::1"], or "unix" for a proxy on a unix socket: '
+                "where your reverse proxies connect from.",
                 id="oidc_provider.E032",
             )
         )
@@ -179,7 +180,8 @@ def check_token_settings():
     if absolute is not None and not (isinstance(absolute, int) and 0 < absolute <= oidc_settings.GRANT_LIFETIME):
         errors.append(
             Error(
-                f"{SETTING_NAME}['REFRESH_TOKEN_ABSOLUTE_LIFETIME'] must be a positive number of seconds, at most GRANT_LIFETIME.",
+                f"{SETTING_NAME}['REFRESH_TOKEN_ABSOLUTE_LIFETIME'] must be a positive number of seconds, "
+                "at most GRANT_LIFETIME.",
                 hint="A grant's tokens, refresh tokens included, end with the grant. Raise GRANT_LIFETIME too.",
                 id="oidc_provider.E022",
             )
@@ -210,7 +212,8 @@ def check_algorithms():
         errors.append(
             Warning(
                 f"{SETTING_NAME}['SIGNING_ALGS'] has no RS256.",
-                hint="OIDC Core §15.1: an OP must support RS256; relying parties that registered no algorithm expect it.",
+                hint="OIDC Core §15.1: an OP must support RS256; "
+                "relying parties that registered no algorithm expect it.",
                 id="oidc_provider.W006",
             )
         )
@@ -232,8 +235,9 @@ def check_algorithms():
         errors.append(
             Error(
                 f"{SETTING_NAME}: JWKS_MAX_AGE + KEYS_REFRESH_INTERVAL is not shorter than KEY_ROTATION_PERIOD.",
-                hint="A next key is published for JWKS_MAX_AGE + KEYS_REFRESH_INTERVAL before it signs; rotations cannot be that frequent.",
-                id="oidc_provider.E010",
+                hint="A next key is published for JWKS_MAX_AGE + KEYS_REFRESH_INTERVAL before it signs; "
+                "rotations cannot be that frequent.",
+                id="oidc_provider.E013",
             )
         )
     return errors
@@ -296,7 +300,8 @@ def check_signing_key(app_configs=None, databases=None, **kwargs):
         if age > oidc_settings.KEY_ROTATION_PERIOD:
             messages.append(
                 Warning(
-                    f"The current {row.alg} signing key {row.kid} is {int(age // 86400)} days old, older than KEY_ROTATION_PERIOD.",
+                    f"The current {row.alg} signing key {row.kid} is {int(age // 86400)} days old, "
+                    "older than KEY_ROTATION_PERIOD.",
                     hint="Run `manage.py rotatekeys`, and schedule `rotatekeys --if-due` (see docs/keys.md).",
                     id="oidc_provider.W005",
                 )
@@ -312,14 +317,16 @@ def check_deploy(app_configs=None, **kwargs):
         warnings.append(
             Warning(
                 f"{SETTING_NAME}['SECRET'] is not set; keys are derived from SECRET_KEY.",
-                hint="Set a dedicated secret so rotating SECRET_KEY does not invalidate tokens, sub values and client secrets.",
+                hint="Set a dedicated secret so rotating SECRET_KEY does not invalidate tokens, "
+                "sub values and client secrets.",
                 id="oidc_provider.W002",
             )
         )
     if not configured.get("KEY_ENCRYPTION_SECRET"):
         warnings.append(
             Warning(
-                f"{SETTING_NAME}['KEY_ENCRYPTION_SECRET'] is not set; the signing keys are encrypted at rest with a key "
+                f"{SETTING_NAME}['KEY_ENCRYPTION_SECRET'] is not set; "
+                "the signing keys are encrypted at rest with a key "
                 f"derived from {'SECRET' if configured.get('SECRET') else 'SECRET_KEY'}.",
                 hint="Set a dedicated secret, kept apart from the database backups (docs/keys.md).",
                 id="oidc_provider.W003",
@@ -329,7 +336,8 @@ def check_deploy(app_configs=None, **kwargs):
         warnings.append(
             Warning(
                 f"{SETTING_NAME}['REGISTRATION_POLICY'] is 'open': anyone can register clients.",
-                hint="Use 'initial_access_token' (manage.py createinitialaccesstoken) or 'none' unless that is intended.",
+                hint="Use 'initial_access_token' (manage.py createinitialaccesstoken) "
+                "or 'none' unless that is intended.",
                 id="oidc_provider.W007",
             )
         )
@@ -345,7 +353,8 @@ def check_deploy_transport():
     if not settings.SESSION_COOKIE_SECURE:
         warnings.append(
             Warning(
-                "SESSION_COOKIE_SECURE is off: the session cookie that carries the user's OP login can travel over http.",
+                "SESSION_COOKIE_SECURE is off: "
+                "the session cookie that carries the user's OP login can travel over http.",
                 hint="Set SESSION_COOKIE_SECURE = True.",
                 id="oidc_provider.W030",
             )

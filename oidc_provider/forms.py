@@ -48,8 +48,8 @@ class ClientForm(forms.ModelForm):
 
     redirect_uris = URIListField(
         required=False,
-        help_text="One per line: absolute https URIs without a fragment or user:password@ (http only on 127.0.0.1, [::1] "
-        "or localhost). At least one for authorization_code.",
+        help_text="One per line: absolute https URIs without a fragment or user:password@ "
+        "(http only on 127.0.0.1, [::1] or localhost). At least one for authorization_code.",
     )
     post_logout_redirect_uris = URIListField(required=False, help_text="One per line, same rules.")
     backchannel_logout_uri = forms.URLField(required=False, max_length=2000, assume_scheme="https",

@@ -36,7 +36,7 @@ def url_problem(uri) -> str | None:
         return f"{uri} must not contain a backslash."
     try:
         parts = urlsplit(uri)
-        parts.port  # raises for a port that is not one
+        _ = parts.port  # raises for a port that is not one
     except ValueError:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in uri):

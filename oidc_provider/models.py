@@ -50,7 +50,8 @@ class Client(models.Model):
     # Token exchange (RFC 8693) policy, for a client allowed the token-exchange grant type.
     token_exchange = models.JSONField(
         default=dict, blank=True,
-        help_text='{"subject_token_types": [...], "requested_token_types": [...], "audiences": [...], "scopes": [...]}; '
+        help_text='{"subject_token_types": [...], "requested_token_types": [...], '
+        '"audiences": [...], "scopes": [...]}; '
         "empty: the OP's TOKEN_EXCHANGE_POLICY.",
     )
     # Where the client came from, and dynamic-registration bookkeeping (RFC 7591/7592)
@@ -226,9 +227,11 @@ class InitialAccessToken(models.Model):
     def __str__(self):
         return self.description or f"initial access token #{self.pk}"
 
-    @staticmethod
-    def hash(token: str) -> str:
-        return crypto.hash_token(token, "initial-access-token")
+    PURPOSE = "initial-access-token"
+
+    @classmethod
+    def hash(cls, token: str) -> str:
+        return crypto.hash_token(token, cls.PURPOSE)
 
     @classmethod
     def mint(cls, description="", uses=1, expires_in=None) -> tuple["InitialAccessToken", str]:
@@ -242,7 +245,8 @@ class InitialAccessToken(models.Model):
     def usable(cls, token: str):
         """The row of ``token`` if it is unexpired and has uses left (a queryset, to lock it)."""
         live = models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=timezone.now())
-        return cls.objects.filter(live, token_hash=cls.hash(token), uses_left__gt=0)
+        hashes = crypto.token_hashes(token, cls.PURPOSE)  # a row written before HKDF holds the second
+        return cls.objects.filter(live, token_hash__in=hashes, uses_left__gt=0)
 
 
 class BackchannelLogoutFailure(models.Model):

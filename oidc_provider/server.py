@@ -8,7 +8,7 @@ from django.dispatch import receiver
 
 from oidc_provider import outbound, protocol, redaction
 from oidc_provider.conf import SETTINGS_READ, oidc_settings
-from oidc_provider.crypto import derive_key
+from oidc_provider.crypto import derive_key, expand_key
 from oidc_provider.idpy.client_db import ClientDatabase
 from oidc_provider.idpy.keyjar import ProviderKeyJar
 from oidc_provider.idpy.server import Server
@@ -46,12 +46,14 @@ _server = None
 
 def _encrypter_conf(purpose):
     """idpyoidc's encrypter for one kind of value (session ids, codes, access and refresh tokens), with
-    the Fernet key used before, to read what was issued then (``idpy.fast.encrypter``). idpyoidc also
-    reads the session encrypter's ``salt``: it goes into every ``sub``."""
+    the keys used before, to read what was issued then (``idpy.fast.encrypter``). idpyoidc also reads the
+    session encrypter's ``salt``: it goes into every ``sub``, which relying parties keep, so it stays
+    derived as before HKDF (``crypto.expand_key``)."""
     return {
         "class": "oidc_provider.idpy.fast.encrypter.SIVEncrypter",
-        "kwargs": {"key": derive_key(f"siv:{purpose}", 64), "legacy_key": derive_key(f"fernet:{purpose}"),
-                   "salt": base64.b64encode(derive_key(f"salt:{purpose}", 16)).decode()},
+        "kwargs": {"key": derive_key(f"siv:{purpose}", 64), "previous_key": expand_key(f"siv:{purpose}", 64),
+                   "legacy_key": expand_key(f"fernet:{purpose}"),
+                   "salt": base64.b64encode(expand_key(f"salt:{purpose}", 16)).decode()},
     }
 
 

@@ -15,7 +15,6 @@ from django.utils.html import escape
 
 from oidc_provider.crypto import token_digest
 from oidc_provider.models import BackchannelLogoutFailure, Client, Consent, InitialAccessToken, SessionNode, SigningKey
-from oidc_provider.storage.keys import ensure_signing_key
 
 pytestmark = pytest.mark.django_db
 
@@ -125,7 +124,6 @@ def client_form(**overrides):
     "model", ["client", "sessionnode", "consent", "signingkey", "initialaccesstoken", "backchannellogoutfailure"]
 )
 def test_changelist_and_change_pages_render(admin_client, tokens, model):
-    ensure_signing_key()
     InitialAccessToken.mint("partner")
     BackchannelLogoutFailure.objects.create(client_id="rp1", uri="https://rp.example/bc", attempts=3, error="HTTP 503")
     objects = {"client": Client, "sessionnode": SessionNode, "consent": Consent, "signingkey": SigningKey,
@@ -457,7 +455,6 @@ def test_consent_can_be_withdrawn(admin_client, tokens):
 
 
 def test_signing_key_page_shows_no_private_material(admin_client):
-    ensure_signing_key()
     key = SigningKey.objects.filter(alg="RS256").first()
     page = admin_client.get(f"/admin/oidc_provider/signingkey/{key.pk}/change/").content.decode()
     assert key.kid in page and "&quot;n&quot;" in page

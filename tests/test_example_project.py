@@ -36,7 +36,10 @@ def manage(tmp_path, env, *args):
 
 
 def settings_of(tmp_path, env):
-    script = f"import json; from django.conf import settings; print(json.dumps({{k: getattr(settings, k) for k in {SHOWN!r}}}))"
+    script = (
+        "import json; from django.conf import settings; "
+        f"print(json.dumps({{k: getattr(settings, k) for k in {SHOWN!r}}}))"
+    )
     code, output = manage(tmp_path, env, "shell", "-c", script)
     assert code == 0, output
     return json.loads(output.strip().splitlines()[-1])

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from cryptojwt.jws.exception import NoSuitableSigningKeys
 from cryptojwt.jws.jws import factory as jws_factory
 from cryptojwt.jwt import JWT
 from cryptojwt.key_bundle import KeyBundle
@@ -172,7 +173,7 @@ def test_a_removed_key_no_longer_verifies(keyjar):
     rotate_keys(["RS256"], force=True, retire_after=0)
     keyjar.reload()
     assert kid_of(before) not in keyjar.published.body
-    with pytest.raises(Exception):
+    with pytest.raises(NoSuitableSigningKeys):
         verify(keyjar, before)
 
 

@@ -58,10 +58,10 @@ def hotspots(path, iterations, limit=10):
     ours = sorted((r for r in rows if any(k in r[3] for k in OURS)
                    and not (r[3].endswith("views/base.py") and r[5] in ("post", "get", "handle"))
                    and not (r[3].endswith("views/authorization.py") and r[5] in ("get", "authorize"))), reverse=True)
-    for ct, tt, nc, file, line, func in ours[:limit]:
+    for ct, _tt, nc, file, line, func in ours[:limit]:
         lines.append(f"  {ct * per:7.2f} ms  {nc / iterations:5.1f}x  {_short(file)}:{line} {func}")
     lines += ["", "own time, everything (ms per iteration):"]
-    for ct, tt, nc, file, line, func in sorted(rows, key=lambda r: r[1], reverse=True)[:limit]:
+    for _ct, tt, nc, file, line, func in sorted(rows, key=lambda r: r[1], reverse=True)[:limit]:
         lines.append(f"  {tt * per:7.2f} ms  {nc / iterations:5.1f}x  {_short(file)}:{line} {func}")
     return "\n".join(lines)
 

@@ -97,6 +97,12 @@ class Authorization(IdpyAuthorization):
             return self.authentication_error_response(
                 request, error="invalid_request", error_description="redirect_uri is not registered for this client"
             )
+        supported = [set(rt.split()) for rt in context.provider_info.get("response_types_supported", [])]
+        if "response_type" in request and set(request["response_type"]) not in supported:
+            # Defect 95: the stock answer is invalid_request, the spec's unsupported_response_type
+            return self.authentication_error_response(
+                request, error="unsupported_response_type", error_description="response_type is not supported"
+            )
         return super()._post_parse_request(request, client_id, context, **kwargs)
 
     def _unwrap_identity(self, identity):

@@ -6,14 +6,19 @@ from oidc_provider.storage.rows import get_row
 from oidc_provider.storage.unit_of_work import active
 
 
+REGISTRATION_ACCESS_TOKEN = "registration-access-token"
+
+
 def hash_registration_access_token(token: str) -> str:
-    return crypto.hash_token(token, "registration-access-token")
+    return crypto.hash_token(token, REGISTRATION_ACCESS_TOKEN)
 
 
 def client_id_by_registration_access_token(token: str):
     """The active client ``token`` is the registration access token of (None if there is none)."""
     return (
-        Client.objects.filter(registration_access_token_hash=hash_registration_access_token(token), is_active=True)
+        Client.objects.filter(  # a row written before HKDF holds the second hash
+            registration_access_token_hash__in=crypto.token_hashes(token, REGISTRATION_ACCESS_TOKEN), is_active=True
+        )
         .values_list("client_id", flat=True)
         .first()
     )

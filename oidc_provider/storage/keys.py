@@ -92,11 +92,6 @@ def ensure_signing_keys(algs=None) -> list:
     return [key for key in created if key is not None]
 
 
-def ensure_signing_key(alg="RS256") -> None:
-    """``ensure_signing_keys`` for one algorithm."""
-    ensure_signing_keys([alg])
-
-
 # --- the key set every worker loads ---------------------------------------------------------------
 
 STATE_ORDER = {SigningKey.CURRENT: 0, SigningKey.NEXT: 1, SigningKey.RETIRED: 2}
@@ -224,7 +219,8 @@ def _rotate_alg(alg, by_state, now, retire_after, force, if_due, dry_run):
         return lines
     age = _seconds(now - (current.activated_at or current.created_at))
     if if_due and age < oidc_settings.KEY_ROTATION_PERIOD and not force:
-        lines.append(f"{alg}: current key {current.kid} is {age} s old, not due (KEY_ROTATION_PERIOD {oidc_settings.KEY_ROTATION_PERIOD} s)")
+        period = oidc_settings.KEY_ROTATION_PERIOD
+        lines.append(f"{alg}: current key {current.kid} is {age} s old, not due (KEY_ROTATION_PERIOD {period} s)")
         if upcoming is None:
             lines.append(f"{alg}: publish a next key")
             if not dry_run:

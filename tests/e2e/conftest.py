@@ -115,7 +115,7 @@ def register_clients(server, count=1, *, secret=None, auth_method="client_secret
     assert len(ids) == len(secrets) == count, output
     return [
         SimpleNamespace(client_id=i, client_secret=s, redirect_uri=REDIRECT_URI, scope=scope, auth_method=auth_method)
-        for i, s in zip(ids, secrets)
+        for i, s in zip(ids, secrets, strict=True)
     ]
 
 

@@ -38,7 +38,7 @@ def create_clients(server, text) -> dict:
     clients = {}
     for args in createclient_commands(text):
         output = server.manage(*args)
-        options = dict(zip(args[1::2], args[2::2]))
+        options = dict(zip(args[1::2], args[2::2], strict=True))
         client_id = options["--client-id"]
         clients[client_id] = SimpleNamespace(
             client_id=client_id,

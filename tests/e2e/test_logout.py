@@ -95,7 +95,7 @@ def test_single_logout_reaches_every_client_of_the_session(op_server, op_discove
     response, _ = end_session(browser, op_discovery, id_token_hint=second[2]["id_token"])
     assert response.status_code == 200 and "You are signed out" in response.text
     jwks = fetch_jwks(op_discovery)
-    for client, name, token, claims in (first, second):
+    for client, name, _token, claims in (first, second):
         delivered = rp_server.wait_for(f"/bc/{name}", timeout=10)
         validate_logout_token(delivered["form"]["logout_token"][0], jwks, issuer=op_server.issuer,
                               client_id=client.client_id, id_token_claims=claims)

@@ -101,7 +101,7 @@ def test_a_logout_racing_authorizations_leaves_no_live_grant(workers, make_clien
     either commits its grant before the logout revokes the session's grants, or is refused (the OP
     session has ended) and asks the user to sign in again. No code redeems to a live token."""
     client = make_client()
-    issuer, auth = workers.issuer, (client.client_id, client.client_secret)
+    issuer = workers.issuer
     browser = new_session()
     token, _ = code_flow(client, op_user, f"{issuer}/authorize", f"{issuer}/token", browser=browser)
 

@@ -147,7 +147,8 @@ def test_tls_is_verified_for_the_host_name_at_the_checked_address(db, settings, 
     try:
         assert fetch_jwks(f"https://keys.rp.test:{port}/jwks")["keys"] == []
         assert jwks_error(f"https://other.rp.test:{port}/jwks") == (
-            "other.rp.test: TLS certificate not accepted (Hostname mismatch, certificate is not valid for 'other.rp.test'.)")
+            "other.rp.test: TLS certificate not accepted "
+            "(Hostname mismatch, certificate is not valid for 'other.rp.test'.)")
         settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "OUTBOUND_CA_FILE": None}  # certifi's CAs
         assert jwks_error(f"https://keys.rp.test:{port}/jwks") == (
             "keys.rp.test: TLS certificate not accepted (unable to get local issuer certificate)")

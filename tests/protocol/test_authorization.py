@@ -77,7 +77,7 @@ def test_repeated_redirect_uri_shows_error_page(rp, browser):
 )
 def test_bad_requests_are_redirected_with_the_error(rp, browser, override, error):
     params = error_redirect(browser.get("/oidc/authorize", flows.auth_params("x" * 43, **override)))
-    assert params["error"] in (error, "invalid_request") and params["state"] == "st-1"
+    assert params["error"] == error and params["state"] == "st-1"
 
 
 def test_prompt_none_without_login_is_login_required(rp, http):

@@ -189,7 +189,8 @@ def grant_size():
 
 
 def refreshes(http, refresh_token, count, tick=None):
-    """Refresh ``count`` times (calling ``tick`` before each); the grant row's size after each, and the last response."""
+    """Refresh ``count`` times (calling ``tick`` before each); the grant row's size after each, and the last
+    response."""
     sizes = []
     for _ in range(count):
         if tick:
@@ -221,7 +222,7 @@ def test_grant_row_grows_only_with_the_access_tokens_still_live(tokens, http):
     """idpyoidc never prunes issued_token; flush does (prune_tokens). Within one access-token
     lifetime each refresh adds only its access token: no ID token, refresh token or dangling reference."""
     sizes, _ = refreshes(http, tokens["refresh_token"], 50, tick=window_over)
-    growth = [b - a for a, b in zip(sizes, sizes[1:])]
+    growth = [b - a for a, b in zip(sizes, sizes[1:], strict=False)]
     assert max(growth) < 500, growth  # one access-token entry (~330 B; ~1.3 kB with its value stored, ~5 kB unpruned)
     classes = token_classes()
     # the refresh token: the live one, and the one it replaced, kept for the reuse window

@@ -12,20 +12,21 @@ from idpyoidc.server.util import lv_pack
 from idpyoidc.time_util import utc_time_sans_frac
 from idpyoidc.util import rndstr
 
-from oidc_provider.crypto import derive_key, token_digest
+from oidc_provider.crypto import derive_key, expand_key, token_digest
 from oidc_provider.idpy.fast.encrypter import SIVEncrypter
 from oidc_provider.models import SessionNode
 from tests import flows
 
 
 def encrypter(purpose="token"):
-    return SIVEncrypter(key=derive_key(f"siv:{purpose}", 64), legacy_key=derive_key(f"fernet:{purpose}"))
+    return SIVEncrypter(key=derive_key(f"siv:{purpose}", 64), previous_key=expand_key(f"siv:{purpose}", 64),
+                        legacy_key=expand_key(f"fernet:{purpose}"))
 
 
 def test_round_trip_and_shape(db):
     plain = lv_pack(rndstr(32), "access_token", "sid", "123").encode()
     sealed = encrypter().encrypt(plain)
-    assert sealed[:1] == b"\x01" and len(sealed) == 1 + 16 + len(plain)
+    assert sealed[:1] == b"\x02" and len(sealed) == 1 + 16 + len(plain)
     assert encrypter().decrypt(sealed) == plain
     assert encrypter().encrypt(plain) == sealed  # deterministic: the random part keeps outputs unique
 
@@ -33,7 +34,7 @@ def test_round_trip_and_shape(db):
 @pytest.mark.parametrize("damage", [
     lambda s: s[:-1] + bytes([s[-1] ^ 1]),  # a flipped bit
     lambda s: s[:20],  # truncated
-    lambda s: b"\x01",  # nothing but the version
+    lambda s: b"\x02",  # nothing but the version
 ])
 def test_a_damaged_value_is_refused(db, damage):
     sealed = encrypter().encrypt(b"x" * 40)
@@ -47,7 +48,7 @@ def test_another_purposes_key_is_refused(db):
 
 
 def test_fernet_values_still_decrypt(db):
-    legacy = FernetEncrypter(key=derive_key("fernet:token"))
+    legacy = FernetEncrypter(key=expand_key("fernet:token"))
     assert encrypter().decrypt(legacy.encrypt(b"a legacy token")) == b"a legacy token"
     with pytest.raises(InvalidToken):
         encrypter().decrypt(FernetEncrypter(key=os.urandom(32)).encrypt(b"a foreign token"))
@@ -55,7 +56,7 @@ def test_fernet_values_still_decrypt(db):
 
 def legacy_value(purpose, *parts):
     """A value as idpyoidc made it with Fernet: base64 of the encrypted length-value packing."""
-    return base64.b64encode(FernetEncrypter(key=derive_key(f"fernet:{purpose}")).encrypt(lv_pack(*parts).encode())).decode()
+    return base64.b64encode(FernetEncrypter(key=expand_key(f"fernet:{purpose}")).encrypt(lv_pack(*parts).encode())).decode()
 
 
 def test_an_access_token_issued_before_the_switch_still_works(tokens, http):

@@ -364,7 +364,8 @@ def test_signed_out_page_loads_each_front_channel_uri_then_continues(rp, fc_rp, 
 
     iframe = "https://rp.example/frontchannel?" + urlencode({"app": "2", "iss": "http://testserver/oidc", "sid": sid})
     # sandboxed: the application's page runs its script with its cookies, but cannot navigate this page
-    assert f'<iframe src="{iframe.replace("&", "&amp;")}" hidden title="sign-out" sandbox="allow-scripts allow-same-origin">' in page
+    src = iframe.replace("&", "&amp;")
+    assert f'<iframe src="{src}" hidden title="sign-out" sandbox="allow-scripts allow-same-origin">' in page
     assert f'<a id="continue" href="{BYE}?state=s">' in page
     assert userinfo(http, front).status_code == 401 and userinfo(http, back).status_code == 401
     assert [d["client_id"] for d in deliveries] == ["rp1"]  # rp2 registered no back-channel URI

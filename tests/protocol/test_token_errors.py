@@ -95,8 +95,10 @@ def test_missing_code_is_invalid_request(rp, http):
 
 
 def test_unknown_code_is_invalid_grant(rp, http):
-    for code in ("nonsense", "Z0FBQUFBQnJCX1Y0" * 20, "", "\x00"):
-        assert error_of(flows.redeem(http, code, "x" * 43)) in ("invalid_grant", "invalid_request")
+    for code in ("nonsense", "Z0FBQUFBQnJCX1Y0" * 20, "\x00"):
+        assert error_of(flows.redeem(http, code, "x" * 43)) == "invalid_grant"
+    # an empty code is a missing one (RFC 6749 §5.2)
+    assert error_of(flows.redeem(http, "", "x" * 43)) == "invalid_request"
 
 
 def test_unknown_grant_type_is_unsupported_grant_type(rp, http):
@@ -112,11 +114,21 @@ def test_grant_type_not_allowed_for_client_is_unauthorized_client(rp, browser, h
     assert error_of(flows.redeem(http, code, verifier)) == "unauthorized_client"
 
 
-def test_token_endpoint_never_skips_client_authentication(rp, browser, http):
-    """Defect 31: idpyoidc's "none" method lets a request with no valid client through."""
+@pytest.mark.parametrize("client_id", [None, "rp1"])
+def test_token_endpoint_never_skips_client_authentication(rp, browser, http, client_id):
+    """Defect 31: idpyoidc's "none" method lets a request with no client at all through (it redeemed
+    the code); a confidential client's client_id alone is no authentication either."""
     code, verifier = flows.get_code(browser)
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": flows.REDIRECT_URI, "code_verifier": verifier, "client_id": "rp1"}
-    assert error_of(http.post("/oidc/token", data), 401) == "invalid_client"
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": flows.REDIRECT_URI,
+            "code_verifier": verifier, "client_id": client_id}
+    assert error_of(http.post("/oidc/token", {k: v for k, v in data.items() if v}), 401) == "invalid_client"
+
+
+def test_revocation_never_skips_client_authentication(tokens, http):
+    """Defect 31 at the revocation endpoint: with "none" a request with no client revoked any token."""
+    response = http.post("/oidc/revoke", {"token": tokens["access_token"]})
+    assert error_of(response, 401) == "invalid_client"
+    assert flows.introspect(http, tokens["access_token"]).json()["active"] is True
 
 
 def test_missing_grant_type_is_invalid_request(rp, http):

@@ -59,7 +59,7 @@ def pre_mint(app, users, pool):
     refresh = [secrets.token_urlsafe(30) for _ in range(pool)]
     RefreshToken.objects.bulk_create([
         RefreshToken(user=access.user, token=token, application=app, access_token=access)
-        for token, access in zip(refresh, accesses)
+        for token, access in zip(refresh, accesses, strict=True)
     ], batch_size=2000)
     return codes, refresh
 

@@ -61,7 +61,7 @@ def grow():
                         copy.write_row(row)
         else:
             SessionNode.objects.bulk_create(
-                [SessionNode(**dict(zip(COLUMNS, r[:6] + [json.loads(r[6])] + r[7:]))) for r in rows], batch_size=2000)
+                [SessionNode(**dict(zip(COLUMNS, r[:6] + [json.loads(r[6])] + r[7:], strict=True))) for r in rows], batch_size=2000)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")

@@ -10,24 +10,27 @@ about 320 characters instead of 900. SIV needs no nonce (a random one would wear
 after 2^32 values): its output is unique as long as the plaintext is, and idpyoidc puts 32 random
 characters in each (``rndstr``).
 
-What was encrypted with Fernet before (tokens still alive across the upgrade) still decrypts:
-Fernet's output starts with its version byte 0x80, ours with 0x01.
+What was encrypted before (tokens still alive across the upgrade) still decrypts, told apart by its
+first byte: 0x02 for AES-SIV with the HKDF key, 0x01 for AES-SIV with the key derived before HKDF
+(``crypto.expand_key``), 0x80 (Fernet's version byte) for Fernet.
 
 Measured (CPU median of 7 rounds of 5 000 encrypt-and-decrypt of 120 bytes): Fernet 20.2 µs, SIV 2.6 µs;
-output 268 and 137 bytes. tests/protocol/test_encrypter.py round-trips both and reads Fernet values.
+output 268 and 137 bytes. tests/protocol/test_encrypter.py round-trips both and reads the older values.
 """
 
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from cryptojwt.jwe import Encrypter
 from cryptojwt.jwe.fernet import FernetEncrypter
 
-VERSION = b"\x01"
+VERSION = b"\x02"
+PREVIOUS_VERSION = b"\x01"
 
 
 class SIVEncrypter(Encrypter):
-    def __init__(self, key: bytes, legacy_key: bytes, **kwargs):
+    def __init__(self, key: bytes, previous_key: bytes, legacy_key: bytes, **kwargs):
         super().__init__()
         self._siv = AESSIV(key)
+        self._previous = AESSIV(previous_key)
         self._legacy = FernetEncrypter(key=legacy_key)
 
     def encrypt(self, msg, **kwargs) -> bytes:
@@ -36,4 +39,6 @@ class SIVEncrypter(Encrypter):
     def decrypt(self, msg, **kwargs) -> bytes:
         if msg[:1] == VERSION:
             return self._siv.decrypt(msg[1:], None)
+        if msg[:1] == PREVIOUS_VERSION:
+            return self._previous.decrypt(msg[1:], None)
         return self._legacy.decrypt(msg)

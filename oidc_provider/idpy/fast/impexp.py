@@ -81,7 +81,7 @@ def _attr(cls, item, exclude):
         raise ValueError("Expected a DictType class")
     if isinstance(item, Message):
         return {qualified_name(item.__class__): item.to_dict()}
-    if cls == object:
+    if cls is object:
         return qualified_name(item)
     if isinstance(cls, list):
         return [_attr(cls[0], v, exclude) for v in item]
