@@ -10,6 +10,7 @@ The first run creates ./.venv and installs the project into it in editable mode
 with the ``test`` and ``example`` extras; later runs reinstall only when
 pyproject.toml has changed.
 """
+
 import hashlib
 import os
 import subprocess

@@ -51,8 +51,9 @@ def versions(name: str) -> dict:
         "print(json.dumps(out))"
     )
     # cwd away from the checkout, whose egg-info would show up in every venv
-    return json.loads(subprocess.run([python(name), "-c", code], cwd=VENVS, check=True, capture_output=True,
-                                     text=True).stdout)
+    return json.loads(
+        subprocess.run([python(name), "-c", code], cwd=VENVS, check=True, capture_output=True, text=True).stdout
+    )
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ def _orm_timer():
                 return method(*args, **kwargs)
             finally:
                 total[0] += time.process_time() - start
+
         return wrapper
 
     for cls in (compiler.SQLCompiler, compiler.SQLUpdateCompiler, compiler.SQLInsertCompiler):
@@ -79,6 +80,7 @@ def _phase_timer():
                 return method(*args, **kwargs)
             finally:
                 totals[name] = totals.get(name, 0.0) + time.process_time() - start
+
         setattr(owner, attr, wrapper)
 
     for module, cls, func in PHASES:
@@ -100,7 +102,11 @@ def _print_profile(profile, name, n):
     by_package = {}
     for (file, _, _), (_, _, tottime, _, _) in stats.stats.items():
         parts = file.split("site-packages/")
-        package = "/".join(parts[1].split("/")[:2]) if len(parts) > 1 else ("oidc_provider" if "oidc_provider" in file else file)
+        package = (
+            "/".join(parts[1].split("/")[:2])
+            if len(parts) > 1
+            else ("oidc_provider" if "oidc_provider" in file else file)
+        )
         by_package[package] = by_package.get(package, 0) + tottime
     for package, total in sorted(by_package.items(), key=lambda kv: -kv[1])[:15]:
         print(f"  {total / n * 1000:7.2f} ms own time  {package}")
@@ -121,9 +127,22 @@ def _child(args):
     bc.migrate()
     users = bc.create_users(10)
     secret = bc.new_secret()
-    call_command("createclient", "--client-id", "perf", f"--client-secret={secret}", "--redirect-uri", bc.REDIRECT_URI,
-                 "--skip-consent", "--grant-type", "authorization_code", "--grant-type", "refresh_token",
-                 "--grant-type", "client_credentials", stdout=open(os.devnull, "w"))
+    call_command(
+        "createclient",
+        "--client-id",
+        "perf",
+        f"--client-secret={secret}",
+        "--redirect-uri",
+        bc.REDIRECT_URI,
+        "--skip-consent",
+        "--grant-type",
+        "authorization_code",
+        "--grant-type",
+        "refresh_token",
+        "--grant-type",
+        "client_credentials",
+        stdout=open(os.devnull, "w"),
+    )
     browsers = []
     for key in bc.logged_in_sessions(users):
         browsers.append(DjangoBrowser())
@@ -143,8 +162,16 @@ def _child(args):
         return parse_qs(urlsplit(response["Location"]).query)["code"][0]
 
     def token(code):
-        response = Browser().post("/oidc/token", {"grant_type": "authorization_code", "code": code, "redirect_uri": bc.REDIRECT_URI,
-                                                  "code_verifier": bc.CODE_VERIFIER}, HTTP_AUTHORIZATION=auth)
+        response = Browser().post(
+            "/oidc/token",
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": bc.REDIRECT_URI,
+                "code_verifier": bc.CODE_VERIFIER,
+            },
+            HTTP_AUTHORIZATION=auth,
+        )
         assert response.status_code == 200, response.content
         return response.json()
 
@@ -153,10 +180,17 @@ def _child(args):
         "token": lambda: state["tokens"].append(token(state["codes"].pop())["access_token"]),
         "flow": lambda: token(authorize()),
         "userinfo": lambda: Browser().get("/oidc/userinfo", HTTP_AUTHORIZATION="Bearer " + state["tokens"][0]),
-        "introspection": lambda: Browser().post("/oidc/introspect", {"token": state["tokens"][0]}, HTTP_AUTHORIZATION=auth),
+        "introspection": lambda: Browser().post(
+            "/oidc/introspect", {"token": state["tokens"][0]}, HTTP_AUTHORIZATION=auth
+        ),
         "refresh": lambda: Browser().post(
-            "/oidc/token", {"grant_type": "refresh_token", "refresh_token": state["refresh"].pop()}, HTTP_AUTHORIZATION=auth),
-        "client_credentials": lambda: Browser().post("/oidc/token", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=auth),
+            "/oidc/token",
+            {"grant_type": "refresh_token", "refresh_token": state["refresh"].pop()},
+            HTTP_AUTHORIZATION=auth,
+        ),
+        "client_credentials": lambda: Browser().post(
+            "/oidc/token", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=auth
+        ),
         "discovery": lambda: Browser().get("/oidc/.well-known/openid-configuration"),
         "jwks": lambda: Browser().get("/oidc/jwks"),
     }
@@ -172,7 +206,9 @@ def _child(args):
         if name == "token":  # codes to spend, minted outside the measurement
             state["codes"] += [authorize() for _ in range((args.rounds + 2) * n - len(state["codes"]))]
         if name == "refresh":  # one grant per refresh token, as the benchmark has
-            state["refresh"] = [token(authorize(bc.SCOPE + " offline_access"))["refresh_token"] for _ in range((args.rounds + 2) * n)]
+            state["refresh"] = [
+                token(authorize(bc.SCOPE + " offline_access"))["refresh_token"] for _ in range((args.rounds + 2) * n)
+            ]
         times = []
         orm[0] = 0.0
         if phases is not None:
@@ -184,9 +220,12 @@ def _child(args):
             times.append((time.process_time() - start) / n * 1000)
         with CaptureQueriesContext(connection) as captured:
             run()
-        print(f"{name:20s} {statistics.median(times):6.2f} ms CPU (min {min(times):5.2f})"
-              f"  {len(captured.captured_queries):3d} statements"
-              f"  ORM {orm[0] / (args.rounds * n) * 1000:5.2f} ms", flush=True)
+        print(
+            f"{name:20s} {statistics.median(times):6.2f} ms CPU (min {min(times):5.2f})"
+            f"  {len(captured.captured_queries):3d} statements"
+            f"  ORM {orm[0] / (args.rounds * n) * 1000:5.2f} ms",
+            flush=True,
+        )
         for phase, total in sorted((phases or {}).items(), key=lambda kv: -kv[1]):
             print(f"     {total / (args.rounds * n) * 1000:6.3f} ms  {phase}")
         if args.queries:
@@ -205,7 +244,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("-n", type=int, default=100, help="requests per round")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per scenario (the median and the minimum are shown)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds per scenario (the median and the minimum are shown)"
+    )
     parser.add_argument("--profile", help="cProfile this scenario (stats also saved to /tmp/inproc-SCENARIO.prof)")
     parser.add_argument("--phases", action="store_true", help="CPU per request inside the main steps")
     parser.add_argument("--queries", action="store_true", help="print each scenario's SQL")
@@ -214,18 +255,35 @@ def main():
     args = parser.parse_args()
     if args.child:
         return _child(args)
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="peer_settings",
-               PYTHONPATH=os.pathsep.join([str(BENCH / "peers" / "ours"), str(BENCH / "peers")]))
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="peer_settings",
+        PYTHONPATH=os.pathsep.join([str(BENCH / "peers" / "ours"), str(BENCH / "peers")]),
+    )
     if args.db == "postgres":
-        subprocess.run(["psql", "-qh", "127.0.0.1", "-U", "postgres", "-c", "DROP DATABASE IF EXISTS bench_inproc",
-                        "-c", "CREATE DATABASE bench_inproc"], check=True)
+        subprocess.run(
+            [
+                "psql",
+                "-qh",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-c",
+                "DROP DATABASE IF EXISTS bench_inproc",
+                "-c",
+                "CREATE DATABASE bench_inproc",
+            ],
+            check=True,
+        )
         env["BENCH_DATABASE"] = "postgres:bench_inproc"
     else:
         Path("/tmp/bench_inproc.sqlite3").unlink(missing_ok=True)
         env["BENCH_DATABASE"] = "sqlite:/tmp/bench_inproc.sqlite3"
     venv = BENCH / ".venvs" / "ours" / "bin" / "python"
     python = str(venv) if venv.exists() else sys.executable
-    return subprocess.run([python, __file__, "--child", *sys.argv[1:]], env=env, cwd=BENCH / "peers" / "ours").returncode
+    return subprocess.run(
+        [python, __file__, "--child", *sys.argv[1:]], env=env, cwd=BENCH / "peers" / "ours"
+    ).returncode
 
 
 if __name__ == "__main__":

@@ -45,32 +45,61 @@ def _child(scenario, count, offset):
     def request(i):
         """(method, path, query, form, WSGI headers, expected status) of the i-th request."""
         if scenario == "authorize":
-            query = urlencode({
-                "response_type": "code", "client_id": var["client_id"], "redirect_uri": var["redirect_uri"],
-                "scope": fx["scope"], "state": "st", "nonce": "nn",
-                "code_challenge": fx["code_challenge"], "code_challenge_method": "S256"})
+            query = urlencode(
+                {
+                    "response_type": "code",
+                    "client_id": var["client_id"],
+                    "redirect_uri": var["redirect_uri"],
+                    "scope": fx["scope"],
+                    "state": "st",
+                    "nonce": "nn",
+                    "code_challenge": fx["code_challenge"],
+                    "code_challenge_method": "S256",
+                }
+            )
             cookie = f"sessionid={fx['sessions'][i % len(fx['sessions'])]}"
             return "GET", paths["authorize"], query, None, {"HTTP_COOKIE": cookie}, 302
         if scenario == "token":
-            form = {"grant_type": "authorization_code", "code": var["codes"][offset + i],
-                    "redirect_uri": var["redirect_uri"], "code_verifier": fx["code_verifier"]}
+            form = {
+                "grant_type": "authorization_code",
+                "code": var["codes"][offset + i],
+                "redirect_uri": var["redirect_uri"],
+                "code_verifier": fx["code_verifier"],
+            }
             return "POST", paths["token"], "", form, {"HTTP_AUTHORIZATION": auth}, 200
         if scenario == "userinfo":
             return "GET", paths["userinfo"], "", None, {"HTTP_AUTHORIZATION": f"Bearer {var['access_token']}"}, 200
         if scenario == "introspection":
             return "POST", paths["introspection"], "", {"token": var["access_token"]}, {"HTTP_AUTHORIZATION": auth}, 200
         form = {"grant_type": "client_credentials"}
-        return "POST", paths["token"], "", form, {"HTTP_AUTHORIZATION": basic(cc["client_id"], cc["client_secret"])}, 200
+        return (
+            "POST",
+            paths["token"],
+            "",
+            form,
+            {"HTTP_AUTHORIZATION": basic(cc["client_id"], cc["client_secret"])},
+            200,
+        )
 
     statuses = []
     for i in range(count):
         method, path, query, form, headers, expected = request(i)
         body = urlencode(form).encode() if form else b""
         environ = {
-            "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "127.0.0.1:8000",
-            "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr,
-            "wsgi.multithread": False, "wsgi.multiprocess": True, "wsgi.run_once": False, "wsgi.version": (1, 0),
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8000",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": "127.0.0.1:8000",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+            "wsgi.version": (1, 0),
             **({"CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": str(len(body))} if form else {}),
             **headers,
         }
@@ -93,8 +122,14 @@ def _run(server, variant, scenario, count, offset, valgrind=()):
 def _instructions(server, variant, scenario, count, offset):
     """Instructions valgrind counts for start-up plus ``count`` requests."""
     with tempfile.TemporaryDirectory() as tmp:
-        out = _run(server, variant, scenario, count, offset,
-                   ("valgrind", "--tool=callgrind", f"--callgrind-out-file={Path(tmp) / 'out'}"))
+        out = _run(
+            server,
+            variant,
+            scenario,
+            count,
+            offset,
+            ("valgrind", "--tool=callgrind", f"--callgrind-out-file={Path(tmp) / 'out'}"),
+        )
     return int(re.search(r"Collected : (\d+)", out).group(1))
 
 

@@ -68,7 +68,9 @@ class Client:
         return response, data
 
     def token(self, form, auth=None):
-        self.call("POST", self.paths["token"], form, {"Authorization": auth or self.auth}, must_contain=b'"access_token"')
+        self.call(
+            "POST", self.paths["token"], form, {"Authorization": auth or self.auth}, must_contain=b'"access_token"'
+        )
 
     # -- scenarios: one iteration each ----------------------------------------------------------
     def discovery(self, item):
@@ -81,16 +83,31 @@ class Client:
         self.call("GET", self.paths["floor"])
 
     def userinfo(self, item):
-        self.call("GET", self.paths["userinfo"], headers={"Authorization": f"Bearer {self.var['access_token']}"},
-                  must_contain=b'"sub"')
+        self.call(
+            "GET",
+            self.paths["userinfo"],
+            headers={"Authorization": f"Bearer {self.var['access_token']}"},
+            must_contain=b'"sub"',
+        )
 
     def introspection(self, item):
-        self.call("POST", self.paths["introspection"], {"token": self.var["access_token"]}, {"Authorization": self.auth},
-                  must_contain=b'"active":true')
+        self.call(
+            "POST",
+            self.paths["introspection"],
+            {"token": self.var["access_token"]},
+            {"Authorization": self.auth},
+            must_contain=b'"active":true',
+        )
 
     def token_code(self, item):
-        self.token({"grant_type": "authorization_code", "code": item, "redirect_uri": self.var["redirect_uri"],
-                    "code_verifier": self.fx["code_verifier"]})
+        self.token(
+            {
+                "grant_type": "authorization_code",
+                "code": item,
+                "redirect_uri": self.var["redirect_uri"],
+                "code_verifier": self.fx["code_verifier"],
+            }
+        )
 
     def refresh(self, item):
         self.token({"grant_type": "refresh_token", "refresh_token": item})
@@ -101,13 +118,24 @@ class Client:
 
     def flow(self, item):
         """Authorization request with a logged-in session (no consent), then the code redemption."""
-        query = urlencode({
-            "response_type": "code", "client_id": self.var["client_id"], "redirect_uri": self.var["redirect_uri"],
-            "scope": self.fx["scope"], "state": "st", "nonce": "nn",
-            "code_challenge": self.fx["code_challenge"], "code_challenge_method": "S256",
-        })
-        response, _ = self.call("GET", f"{self.paths['authorize']}?{query}", headers={"Cookie": f"sessionid={self.job.session}"},
-                                expect=(302,))
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": self.var["client_id"],
+                "redirect_uri": self.var["redirect_uri"],
+                "scope": self.fx["scope"],
+                "state": "st",
+                "nonce": "nn",
+                "code_challenge": self.fx["code_challenge"],
+                "code_challenge_method": "S256",
+            }
+        )
+        response, _ = self.call(
+            "GET",
+            f"{self.paths['authorize']}?{query}",
+            headers={"Cookie": f"sessionid={self.job.session}"},
+            expect=(302,),
+        )
         location = response.getheader("Location", "")
         code = parse_qs(urlsplit(location).query).get("code")
         if not code or not location.startswith(self.var["redirect_uri"]):

@@ -22,9 +22,11 @@ def sql(statement, database="postgres"):
     if shutil.which("psql"):
         cmd = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-AtqX", "-c", statement]
     else:
-        code = ("import psycopg, sys\nwith psycopg.connect(sys.argv[1], autocommit=True) as c:\n"
-                "    cur = c.execute(sys.argv[2])\n"
-                "    print('\\n'.join('|'.join(map(str, r)) for r in (cur.fetchall() if cur.description else [])))")
+        code = (
+            "import psycopg, sys\nwith psycopg.connect(sys.argv[1], autocommit=True) as c:\n"
+            "    cur = c.execute(sys.argv[2])\n"
+            "    print('\\n'.join('|'.join(map(str, r)) for r in (cur.fetchall() if cur.description else [])))"
+        )
         cmd = [str(python("ours")), "-c", code, f"host=127.0.0.1 user=postgres dbname={database}", statement]
     return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip()
 
@@ -117,8 +119,12 @@ class Server:
         """Create the database and run the peer's setup script; load the fixture it writes."""
         self.db.create()
         t0 = time.monotonic()
-        subprocess.run([str(python(self.venv)), str(PEERS / self.peer / "setup_peer.py"), str(pool), *args],
-                       cwd=PEERS / self.peer, env=self.env(), check=True)
+        subprocess.run(
+            [str(python(self.venv)), str(PEERS / self.peer / "setup_peer.py"), str(pool), *args],
+            cwd=PEERS / self.peer,
+            env=self.env(),
+            check=True,
+        )
         self.fixture = json.loads(self.fixture_path.read_text())
         return time.monotonic() - t0
 
@@ -127,11 +133,28 @@ class Server:
         if floor_bytes:
             env["BENCH_FLOOR_BYTES"] = str(floor_bytes)
         gunicorn = python(self.venv).parent / "gunicorn"
-        cmd = [str(gunicorn), "peer_wsgi:application", "--workers", str(self.workers), "--worker-class", "sync",
-               "--bind", f"127.0.0.1:{self.port}", "--chdir", str(PEERS / self.peer), "--timeout", "120",
-               "--error-logfile", str(self.log_path), "--log-level", "warning", "--no-control-socket"]
-        self.process = subprocess.Popen(cmd, cwd=PEERS / self.peer, env=env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        cmd = [
+            str(gunicorn),
+            "peer_wsgi:application",
+            "--workers",
+            str(self.workers),
+            "--worker-class",
+            "sync",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--chdir",
+            str(PEERS / self.peer),
+            "--timeout",
+            "120",
+            "--error-logfile",
+            str(self.log_path),
+            "--log-level",
+            "warning",
+            "--no-control-socket",
+        ]
+        self.process = subprocess.Popen(
+            cmd, cwd=PEERS / self.peer, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + timeout
         path = self.fixture["paths"]["discovery"]
         while time.monotonic() < deadline:
@@ -156,8 +179,10 @@ class Server:
 
     def cpu(self):
         """CPU seconds so far: {"server": workers' total, "db": {backend pid: seconds}}."""
-        return {"server": sum(cpu_seconds(p) for p in self.worker_pids()),
-                "db": {p: cpu_seconds(p) for p in self.db.backend_pids()}}
+        return {
+            "server": sum(cpu_seconds(p) for p in self.worker_pids()),
+            "db": {p: cpu_seconds(p) for p in self.db.backend_pids()},
+        }
 
 
 def cpu_delta(before, after):

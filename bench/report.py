@@ -3,12 +3,24 @@
 import json
 from pathlib import Path
 
-NAMES = {"ours": "ours", "dot-hashed": "DOT (hashed secrets)", "dot-plain": "DOT (plain secrets)",
-         "dop": "django-oidc-provider", "floor": "floor"}
-LABELS = {"floor": "floor: bare Django JSON view", "discovery": "discovery", "jwks": "JWKS",
-          "token": "token (redeem a pre-minted code)", "flow": "full code flow (authorize + token)",
-          "userinfo": "userinfo", "introspection": "introspection", "refresh": "refresh",
-          "client_credentials": "client credentials"}
+NAMES = {
+    "ours": "ours",
+    "dot-hashed": "DOT (hashed secrets)",
+    "dot-plain": "DOT (plain secrets)",
+    "dop": "django-oidc-provider",
+    "floor": "floor",
+}
+LABELS = {
+    "floor": "floor: bare Django JSON view",
+    "discovery": "discovery",
+    "jwks": "JWKS",
+    "token": "token (redeem a pre-minted code)",
+    "flow": "full code flow (authorize + token)",
+    "userinfo": "userinfo",
+    "introspection": "introspection",
+    "refresh": "refresh",
+    "client_credentials": "client credentials",
+}
 CLIENT_AUTH = {"token", "flow", "introspection", "refresh", "client_credentials"}
 PEERS = ["ours", "dot-hashed", "dot-plain", "dop"]
 
@@ -34,15 +46,21 @@ def _cell(entry, key, digits=1):
 
 def _table(summary, key, digits, scenarios):
     columns = [p for p in PEERS if p in summary]
-    lines = ["| scenario | " + " | ".join(NAMES[p] for p in columns) + " |",
-             "|---|" + "---:|" * len(columns)]
+    lines = ["| scenario | " + " | ".join(NAMES[p] for p in columns) + " |", "|---|" + "---:|" * len(columns)]
     for scenario in scenarios:
         if scenario == "floor":
             continue
-        lines.append(f"| {LABELS[scenario]} | " + " | ".join(_cell(summary[p].get(scenario), key, digits) for p in columns) + " |")
+        lines.append(
+            f"| {LABELS[scenario]} | "
+            + " | ".join(_cell(summary[p].get(scenario), key, digits) for p in columns)
+            + " |"
+        )
     if "floor" in summary:
-        lines.append(f"| *{LABELS['floor']}* | " + " | ".join(
-            [_cell(summary["floor"].get("floor"), key, digits)] + [""] * (len(columns) - 1)) + " |")
+        lines.append(
+            f"| *{LABELS['floor']}* | "
+            + " | ".join([_cell(summary["floor"].get("floor"), key, digits)] + [""] * (len(columns) - 1))
+            + " |"
+        )
     return lines
 
 
@@ -63,86 +81,169 @@ def _targets(data):
         best = max((x for x in peers if x), default=None)
         if best:
             ok = entry["rps"] >= best
-            rows.append((f"{LABELS[scenario]}: throughput ≥ better peer",
-                         f"{entry['rps']:,.0f} vs {best:,.0f} req/s", "met" if ok else "**missed**"))
+            rows.append(
+                (
+                    f"{LABELS[scenario]}: throughput ≥ better peer",
+                    f"{entry['rps']:,.0f} vs {best:,.0f} req/s",
+                    "met" if ok else "**missed**",
+                )
+            )
         hashed = get("dot-hashed", scenario, "rps")
         if scenario in CLIENT_AUTH and hashed:
             ok = entry["rps"] >= 10 * hashed
-            rows.append((f"{LABELS[scenario]}: ≥ 10× DOT with hashed secrets",
-                         f"{entry['rps'] / hashed:,.1f}×", "met" if ok else "**missed**"))
+            rows.append(
+                (
+                    f"{LABELS[scenario]}: ≥ 10× DOT with hashed secrets",
+                    f"{entry['rps'] / hashed:,.1f}×",
+                    "met" if ok else "**missed**",
+                )
+            )
     for scenario, limit in (("token", 3.0), ("flow", 6.0)):
         cpu, dop = get("ours", scenario, "cpu_ms"), get("dop", scenario, "cpu_ms")
         if cpu is not None:
             # the issue's limits were set where django-oidc-provider redeems a code in ~3.8 ms: its
             # figure from this run says how this machine compares
             scale = f" (django-oidc-provider {dop:.2f})" if dop else ""
-            rows.append((f"{LABELS[scenario]}: server CPU ≤ {limit:g} ms", f"{cpu:.2f} ms{scale}",
-                         "met" if cpu <= limit else "**missed**"))
+            rows.append(
+                (
+                    f"{LABELS[scenario]}: server CPU ≤ {limit:g} ms",
+                    f"{cpu:.2f} ms{scale}",
+                    "met" if cpu <= limit else "**missed**",
+                )
+            )
     floor, floor_cpu = get("floor", "floor", "rps"), get("floor", "floor", "cpu_ms")
     for scenario in ("discovery", "jwks"):
         rps, cpu = get("ours", scenario, "rps"), get("ours", scenario, "cpu_ms")
         if floor and rps:
-            rows.append((f"{LABELS[scenario]}: ≥ 80% of the floor's throughput",
-                         f"{100 * rps / floor:.0f}% (CPU {cpu:.2f} vs {floor_cpu:.2f} ms)",
-                         "met" if rps >= 0.8 * floor else "**missed**"))
+            rows.append(
+                (
+                    f"{LABELS[scenario]}: ≥ 80% of the floor's throughput",
+                    f"{100 * rps / floor:.0f}% (CPU {cpu:.2f} vs {floor_cpu:.2f} ms)",
+                    "met" if rps >= 0.8 * floor else "**missed**",
+                )
+            )
     lines = ["| target | measured | |", "|---|---:|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
-    ran_out = sorted({f"{LABELS[sc]} ({NAMES[p]})" for p, scenarios in data.get("runs", {}).items()
-                      for sc, rounds in scenarios.items() if any(r.get("ran_out") for r in rounds)})
+    ran_out = sorted(
+        {
+            f"{LABELS[sc]} ({NAMES[p]})"
+            for p, scenarios in data.get("runs", {}).items()
+            for sc, rounds in scenarios.items()
+            if any(r.get("ran_out") for r in rounds)
+        }
+    )
     if ran_out:
-        lines += ["", "In some rounds the pool of pre-minted codes or refresh tokens ran out before the window ended, "
-                  f"capping that throughput (`--pool`; compare the CPU figures): {', '.join(ran_out)}."]
+        lines += [
+            "",
+            "In some rounds the pool of pre-minted codes or refresh tokens ran out before the window ended, "
+            f"capping that throughput (`--pool`; compare the CPU figures): {', '.join(ran_out)}.",
+        ]
     return lines
 
 
 def _compare_section(data, title):
     s = data["summary"]
-    scenarios = [sc for sc in ["floor", "discovery", "jwks", "token", "flow", "userinfo", "introspection", "refresh",
-                               "client_credentials"] if any(sc in v for v in s.values())]
+    scenarios = [
+        sc
+        for sc in [
+            "floor",
+            "discovery",
+            "jwks",
+            "token",
+            "flow",
+            "userinfo",
+            "introspection",
+            "refresh",
+            "client_credentials",
+        ]
+        if any(sc in v for v in s.values())
+    ]
     m = data["machine"]
     total = sum(e.get("requests", 0) for v in s.values() for e in v.values())
     errors = sum(e.get("errors", 0) for v in s.values() for e in v.values())
     st = data["settings"]
-    out = [f"## {title}", "",
-           f"Run of {m['date']} on {m['cpu']} ({m['cores']} cores), Python {m['python']}, Linux {m['kernel']}; "
-           f"{st['workers']} gunicorn sync workers per server, {st['clients']} client processes, "
-           f"{st['rounds']} interleaved rounds of {st['duration']:g} s per scenario and product. "
-           f"{total:,} measured requests, **{errors} errors**.", "",
-           "Command: `python3 bench/run.py " + " ".join(data["argv"]) + "`"
-           + (f"; `oidc_provider/` as of commit {m['oidc_provider_commit']}." if m.get("oidc_provider_commit") else "."), "",
-           "Versions: " + "; ".join(f"{k}: " + ", ".join(f"{p} {v}" for p, v in vs.items()) for k, vs in data["versions"].items()),
-           "", "### Targets (issue 6)", "", *_targets(data), "",
-           "### Server CPU per request (ms, median of rounds; the robust figure)", "",
-           *_table(s, "cpu_ms", 2, scenarios), "",
-           "### Throughput (requests/s, median of rounds; a full flow counts once)", "",
-           *_table(s, "rps", 0, scenarios), "",
-           "### Latency p50 / p99 (ms, median of rounds)", "",
-           *_table({p: {k: ({**e, "lat": f"{_num(e.get('p50_ms'))} / {_num(e.get('p99_ms'))}"} if "skipped" not in e else e)
-                        for k, e in v.items()} for p, v in s.items()}, "lat", 0, scenarios), "",
-           ]
+    out = [
+        f"## {title}",
+        "",
+        f"Run of {m['date']} on {m['cpu']} ({m['cores']} cores), Python {m['python']}, Linux {m['kernel']}; "
+        f"{st['workers']} gunicorn sync workers per server, {st['clients']} client processes, "
+        f"{st['rounds']} interleaved rounds of {st['duration']:g} s per scenario and product. "
+        f"{total:,} measured requests, **{errors} errors**.",
+        "",
+        "Command: `python3 bench/run.py "
+        + " ".join(data["argv"])
+        + "`"
+        + (f"; `oidc_provider/` as of commit {m['oidc_provider_commit']}." if m.get("oidc_provider_commit") else "."),
+        "",
+        "Versions: "
+        + "; ".join(f"{k}: " + ", ".join(f"{p} {v}" for p, v in vs.items()) for k, vs in data["versions"].items()),
+        "",
+        "### Targets (issue 6)",
+        "",
+        *_targets(data),
+        "",
+        "### Server CPU per request (ms, median of rounds; the robust figure)",
+        "",
+        *_table(s, "cpu_ms", 2, scenarios),
+        "",
+        "### Throughput (requests/s, median of rounds; a full flow counts once)",
+        "",
+        *_table(s, "rps", 0, scenarios),
+        "",
+        "### Latency p50 / p99 (ms, median of rounds)",
+        "",
+        *_table(
+            {
+                p: {
+                    k: ({**e, "lat": f"{_num(e.get('p50_ms'))} / {_num(e.get('p99_ms'))}"} if "skipped" not in e else e)
+                    for k, e in v.items()
+                }
+                for p, v in s.items()
+            },
+            "lat",
+            0,
+            scenarios,
+        ),
+        "",
+    ]
     if data["db"] == "postgres":
-        out += ["### Database CPU per request (ms, PostgreSQL backends of the server's database)", "",
-                *_table(s, "db_cpu_ms", 2, scenarios), ""]
+        out += [
+            "### Database CPU per request (ms, PostgreSQL backends of the server's database)",
+            "",
+            *_table(s, "db_cpu_ms", 2, scenarios),
+            "",
+        ]
     skipped = sorted({e["skipped"] for v in s.values() for e in v.values() if "skipped" in e})
     if skipped:
-        out += ["n/a: " + "; ".join(f"ours, {sc}: {e['skipped']}" for sc, e in s.get("ours", {}).items() if "skipped" in e), ""]
+        out += [
+            "n/a: " + "; ".join(f"ours, {sc}: {e['skipped']}" for sc, e in s.get("ours", {}).items() if "skipped" in e),
+            "",
+        ]
     sig = data["signatures"]
-    out += [f"One signature (cryptojwt, in-process, best of 5×300): RS256 {sig['RS256_ms']:.3f} ms, "
-            f"ES256 {sig['ES256_ms']:.3f} ms. Discovery documents: "
-            + ", ".join(f"{k} {v:,} bytes" for k, v in data["discovery_bytes"].items()) + ".", ""]
+    out += [
+        f"One signature (cryptojwt, in-process, best of 5×300): RS256 {sig['RS256_ms']:.3f} ms, "
+        f"ES256 {sig['ES256_ms']:.3f} ms. Discovery documents: "
+        + ", ".join(f"{k} {v:,} bytes" for k, v in data["discovery_bytes"].items())
+        + ".",
+        "",
+    ]
     return out
 
 
 def _growth_section(data):
     s = data["summary"]
-    out = ["## Growth: 100,000 grants and 10,000 clients", "",
-           f"Run of {data['machine']['date']}, command `python3 bench/run.py {' '.join(data['argv'])}`. Our OP on an "
-           "empty database and on one holding 10,000 more clients and 10,000 more users with 10 client sessions and "
-           "10 grants each (100,000 grants, 210,000 session rows, bulk-inserted with COPY), interleaved. Target: every "
-           "figure within 10%.", "",
-           "| scenario | server CPU ms, empty → grown | Δ | database CPU ms, empty → grown | Δ "
-           "| req/s, empty → grown | Δ |",
-           "|---|---:|---:|---:|---:|---:|---:|"]
+    out = [
+        "## Growth: 100,000 grants and 10,000 clients",
+        "",
+        f"Run of {data['machine']['date']}, command `python3 bench/run.py {' '.join(data['argv'])}`. Our OP on an "
+        "empty database and on one holding 10,000 more clients and 10,000 more users with 10 client sessions and "
+        "10 grants each (100,000 grants, 210,000 session rows, bulk-inserted with COPY), interleaved. Target: every "
+        "figure within 10%.",
+        "",
+        "| scenario | server CPU ms, empty → grown | Δ | database CPU ms, empty → grown | Δ "
+        "| req/s, empty → grown | Δ |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
 
     def delta(a, b):
         if not a or b is None:
@@ -154,45 +255,68 @@ def _growth_section(data):
         grown = s.get("ours-grown", {}).get(scenario, {})
         if "skipped" in empty or "skipped" in grown:
             continue
-        out.append(f"| {LABELS[scenario]} | {empty['cpu_ms']:.2f} → {grown['cpu_ms']:.2f} | "
-                   f"{delta(empty['cpu_ms'], grown['cpu_ms'])} | {_num(empty['db_cpu_ms'], 2)} → "
-                   f"{_num(grown['db_cpu_ms'], 2)} | {delta(empty['db_cpu_ms'], grown['db_cpu_ms'])} | "
-                   f"{empty['rps']:,.0f} → {grown['rps']:,.0f} | {delta(empty['rps'], grown['rps'])} |")
-    return out + ["", "Database CPU is counted in ticks of 10 ms over a window, so small figures are coarse; "
-                  "throughput on a shared machine moves by ±20% between rounds, CPU per request much less.", ""]
+        out.append(
+            f"| {LABELS[scenario]} | {empty['cpu_ms']:.2f} → {grown['cpu_ms']:.2f} | "
+            f"{delta(empty['cpu_ms'], grown['cpu_ms'])} | {_num(empty['db_cpu_ms'], 2)} → "
+            f"{_num(grown['db_cpu_ms'], 2)} | {delta(empty['db_cpu_ms'], grown['db_cpu_ms'])} | "
+            f"{empty['rps']:,.0f} → {grown['rps']:,.0f} | {delta(empty['rps'], grown['rps'])} |"
+        )
+    return out + [
+        "",
+        "Database CPU is counted in ticks of 10 ms over a window, so small figures are coarse; "
+        "throughput on a shared machine moves by ±20% between rounds, CPU per request much less.",
+        "",
+    ]
 
 
 def _memory_section(data):
     samples = data["samples"]
     first, last = samples[0], samples[-1]
     change = 100 * (last["rss_kib"] / first["rss_kib"] - 1)
-    out = ["## Memory: one worker over many requests", "",
-           f"Run of {data['machine']['date']}, command `python3 bench/run.py {' '.join(data['argv'])}`. One gunicorn "
-           "worker; each iteration is a full code flow, userinfo, discovery and JWKS (5 requests). RSS after a "
-           f"2,000-request warm-up: {first['rss_kib'] / 1024:.1f} MiB; after {last['requests']:,} more requests: "
-           f"{last['rss_kib'] / 1024:.1f} MiB (**{change:+.1f}%**, target ±10%). Every flow adds a grant for the "
-           f"user of its client process, so by the end each of those users holds about "
-           f"{last['requests'] // 5 // data.get('settings', {}).get('clients', 4):,} grants with the benchmark "
-           "client. No request reads a user's other grants (`tests/protocol/test_statements.py`), and in-process a "
-           "flow for a user holding 2,000 grants costs the same CPU as one for a new user; the CPU column moves with "
-           "the load on the shared machine.", "",
-           "| requests | RSS (MiB) | CPU ms per request in the step | errors |", "|---:|---:|---:|---:|"]
+    out = [
+        "## Memory: one worker over many requests",
+        "",
+        f"Run of {data['machine']['date']}, command `python3 bench/run.py {' '.join(data['argv'])}`. One gunicorn "
+        "worker; each iteration is a full code flow, userinfo, discovery and JWKS (5 requests). RSS after a "
+        f"2,000-request warm-up: {first['rss_kib'] / 1024:.1f} MiB; after {last['requests']:,} more requests: "
+        f"{last['rss_kib'] / 1024:.1f} MiB (**{change:+.1f}%**, target ±10%). Every flow adds a grant for the "
+        f"user of its client process, so by the end each of those users holds about "
+        f"{last['requests'] // 5 // data.get('settings', {}).get('clients', 4):,} grants with the benchmark "
+        "client. No request reads a user's other grants (`tests/protocol/test_statements.py`), and in-process a "
+        "flow for a user holding 2,000 grants costs the same CPU as one for a new user; the CPU column moves with "
+        "the load on the shared machine.",
+        "",
+        "| requests | RSS (MiB) | CPU ms per request in the step | errors |",
+        "|---:|---:|---:|---:|",
+    ]
     for row in samples:
-        out.append(f"| {row['requests']:,} | {row['rss_kib'] / 1024:.1f} | {_num(row.get('cpu_ms_per_request'), 2)} | "
-                   f"{row.get('errors', 0)} |")
+        out.append(
+            f"| {row['requests']:,} | {row['rss_kib'] / 1024:.1f} | {_num(row.get('cpu_ms_per_request'), 2)} | "
+            f"{row.get('errors', 0)} |"
+        )
     return out + [""]
 
 
 def _profile_section(data):
-    out = ["## Profile of one worker (cProfile)", "",
-           f"Run of {data['machine']['date']}, command `python3 bench/run.py --profile`. One worker, cProfile on "
-           "(CPU-time clock) for the measured window only; its overhead roughly doubles the times, so read the "
-           "proportions. The SQL listing shows the statements one request costs.", ""]
+    out = [
+        "## Profile of one worker (cProfile)",
+        "",
+        f"Run of {data['machine']['date']}, command `python3 bench/run.py --profile`. One worker, cProfile on "
+        "(CPU-time clock) for the measured window only; its overhead roughly doubles the times, so read the "
+        "proportions. The SQL listing shows the statements one request costs.",
+        "",
+    ]
     for scenario, entry in data["profiles"].items():
         out += [f"### {LABELS[scenario]}", "", "```", entry["top"], "```", ""]
     if data.get("queries"):
-        out += ["### SQL statements per request (in-process, Django test client)", "", "```", data["queries"].strip(),
-                "```", ""]
+        out += [
+            "### SQL statements per request (in-process, Django test client)",
+            "",
+            "```",
+            data["queries"].strip(),
+            "```",
+            "",
+        ]
     return out
 
 
@@ -237,17 +361,24 @@ METHOD = """## Method
 
 def write(results: Path, target: Path) -> Path:
     findings = results.parent / "FINDINGS.md"
-    parts = ["# Benchmark", "",
-             "Our OP against [django-oauth-toolkit](https://github.com/jazzband/django-oauth-toolkit) with OIDC enabled "
-             "and [django-oidc-provider](https://github.com/juanifioren/django-oidc-provider), side by side in one "
-             "interleaved run on one machine. The benchmark lives in `bench/` (see `bench/README.md`); it is not part "
-             "of the test suite. Reproduce the figures below with the command given in each section.", ""]
+    parts = [
+        "# Benchmark",
+        "",
+        "Our OP against [django-oauth-toolkit](https://github.com/jazzband/django-oauth-toolkit) with OIDC enabled "
+        "and [django-oidc-provider](https://github.com/juanifioren/django-oidc-provider), side by side in one "
+        "interleaved run on one machine. The benchmark lives in `bench/` (see `bench/README.md`); it is not part "
+        "of the test suite. Reproduce the figures below with the command given in each section.",
+        "",
+    ]
     for name, title in (("compare-postgres", "PostgreSQL"), ("compare-sqlite", "SQLite")):
         data = _load(results, name)
         if data:
             parts += _compare_section(data, title)
-    for name, section in (("growth-postgres", _growth_section), ("memory-postgres", _memory_section),
-                          ("profile-postgres", _profile_section)):
+    for name, section in (
+        ("growth-postgres", _growth_section),
+        ("memory-postgres", _memory_section),
+        ("profile-postgres", _profile_section),
+    ):
         data = _load(results, name)
         if data:
             parts += section(data)

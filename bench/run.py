@@ -60,7 +60,7 @@ class Bench:
         if key is None:
             return []
         every = self.servers[name].fixture["variants"][variant][key]
-        return every[slot * self.args.pool:(slot + 1) * self.args.pool]
+        return every[slot * self.args.pool : (slot + 1) * self.args.pool]
 
     def available(self, product, scenario):
         name, variant = self.products[product]
@@ -79,14 +79,31 @@ class Bench:
         """Run one measurement window; returns throughput, latency, CPU and errors."""
         name, variant = self.products[product]
         server = self.servers[name]
-        light = {**server.fixture, "variants": {
-            variant: {k: v for k, v in server.fixture["variants"][variant].items() if k not in ("codes", "refresh_tokens")}}}
+        light = {
+            **server.fixture,
+            "variants": {
+                variant: {
+                    k: v for k, v in server.fixture["variants"][variant].items() if k not in ("codes", "refresh_tokens")
+                }
+            },
+        }
         items = self.items(product, scenario, slot)
         n = self.args.clients
         start_at = time.time() + 0.5
-        jobs = [load.Job(server.port, scenario, light, variant, start_at, start_at + duration, items[i::n],
-                         max_iterations and -(-max_iterations // n), light["sessions"][i % len(light["sessions"])])
-                for i in range(n)]
+        jobs = [
+            load.Job(
+                server.port,
+                scenario,
+                light,
+                variant,
+                start_at,
+                start_at + duration,
+                items[i::n],
+                max_iterations and -(-max_iterations // n),
+                light["sessions"][i % len(light["sessions"])],
+            )
+            for i in range(n)
+        ]
         before = server.cpu()
         parts = list(self.pool.map(load.run, jobs))
         after = server.cpu()
@@ -127,17 +144,20 @@ class Bench:
                 elif result["errors"]:
                     print(f"[bench] {product}/{scenario} warm-up errors: {result['error_samples']}", flush=True)
         for r in range(1, rounds + 1):
-            rotated = order[r % len(order):] + order[:r % len(order)]  # no product always goes first
+            rotated = order[r % len(order) :] + order[: r % len(order)]  # no product always goes first
             for scenario in scenarios:
                 for product in rotated:
                     if (scenario == "floor") != (product == "floor") or not self.available(product, scenario):
                         continue
                     result = self.window(product, scenario, r, self.args.duration)
                     runs[product][scenario].append(result)
-                    print(f"[bench] round {r} {scenario:18} {product:12} {result['rps']:8.1f}/s "
-                          f"cpu {fmt(result['cpu_ms'])} ms db {fmt(result['db_cpu_ms'])} ms "
-                          f"p50 {fmt(result['p50_ms'])} p99 {fmt(result['p99_ms'])} err {result['errors']}"
-                          + (" (pool ran out)" if result["ran_out"] else ""), flush=True)
+                    print(
+                        f"[bench] round {r} {scenario:18} {product:12} {result['rps']:8.1f}/s "
+                        f"cpu {fmt(result['cpu_ms'])} ms db {fmt(result['db_cpu_ms'])} ms "
+                        f"p50 {fmt(result['p50_ms'])} p99 {fmt(result['p99_ms'])} err {result['errors']}"
+                        + (" (pool ran out)" if result["ran_out"] else ""),
+                        flush=True,
+                    )
                     if result["errors"]:
                         print(f"          {result['error_samples']}", flush=True)
         return runs
@@ -166,9 +186,14 @@ def summarize(runs, skipped):
                 return statistics.median(values) if values else None
 
             out.setdefault(product, {})[scenario] = {
-                "rps": med("rps"), "p50_ms": med("p50_ms"), "p99_ms": med("p99_ms"), "cpu_ms": med("cpu_ms"),
-                "db_cpu_ms": med("db_cpu_ms"), "errors": sum(w["errors"] for w in windows),
-                "requests": sum(w["requests"] for w in windows), "rounds": len(windows),
+                "rps": med("rps"),
+                "p50_ms": med("p50_ms"),
+                "p99_ms": med("p99_ms"),
+                "cpu_ms": med("cpu_ms"),
+                "db_cpu_ms": med("db_cpu_ms"),
+                "errors": sum(w["errors"] for w in windows),
+                "requests": sum(w["requests"] for w in windows),
+                "rounds": len(windows),
                 "cpu_ms_rounds": [round(w["cpu_ms"], 3) for w in windows if w["cpu_ms"] is not None],
                 "rps_rounds": [round(w["rps"], 1) for w in windows],
             }
@@ -176,19 +201,32 @@ def summarize(runs, skipped):
 
 
 def machine():
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    commit = subprocess.run(["git", "-C", str(envs.ROOT), "log", "-1", "--format=%h", "--", "oidc_provider"],
-                            capture_output=True, text=True).stdout.strip()
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "kernel": platform.release(),
-            "oidc_provider_commit": commit,
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "load_before": Path("/proc/loadavg").read_text().split()[:3]}
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    commit = subprocess.run(
+        ["git", "-C", str(envs.ROOT), "log", "-1", "--format=%h", "--", "oidc_provider"], capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "oidc_provider_commit": commit,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load_before": Path("/proc/loadavg").read_text().split()[:3],
+    }
 
 
 def signatures():
-    out = subprocess.run([str(envs.python("ours")), str(envs.BENCH / "signatures.py")], check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [str(envs.python("ours")), str(envs.BENCH / "signatures.py")], check=True, capture_output=True, text=True
+    ).stdout
     return json.loads(out)
 
 
@@ -237,9 +275,15 @@ def main_compare(args, workdir):
         for server in servers.values():
             server.stop()
     data = {
-        "mode": "compare", "db": args.db, "argv": sys.argv[1:], "machine": machine(), "settings": vars(args),
+        "mode": "compare",
+        "db": args.db,
+        "argv": sys.argv[1:],
+        "machine": machine(),
+        "settings": vars(args),
         "versions": {n: envs.versions(servers[n].venv) for n in servers},
-        "signatures": signatures(), "summary": summarize(runs, bench.skipped), "runs": runs,
+        "signatures": signatures(),
+        "summary": summarize(runs, bench.skipped),
+        "runs": runs,
         "discovery_bytes": {n: s.fixture["discovery_bytes"] for n, s in servers.items()},
     }
     save(f"compare-{args.db}", data)
@@ -257,8 +301,15 @@ def main_growth(args, workdir):
         bench.close()
         for server in servers.values():
             server.stop()
-    data = {"mode": "growth", "db": args.db, "argv": sys.argv[1:], "machine": machine(), "settings": vars(args),
-            "summary": summarize(runs, bench.skipped), "runs": runs}
+    data = {
+        "mode": "growth",
+        "db": args.db,
+        "argv": sys.argv[1:],
+        "machine": machine(),
+        "settings": vars(args),
+        "summary": summarize(runs, bench.skipped),
+        "runs": runs,
+    }
     save(f"growth-{args.db}", data)
     return data
 
@@ -278,17 +329,28 @@ def main_memory(args, workdir):
         step = args.memory // 10
         while samples[-1]["requests"] < args.memory:
             result = bench.window("ours", "mix", 0, 0, max_iterations=step // load.REQUESTS_PER_ITERATION["mix"])
-            samples.append({"requests": samples[-1]["requests"] + result["requests"], "rss_kib": rss_kib(pid),
-                            "cpu_ms_per_request": result["cpu_ms"] / load.REQUESTS_PER_ITERATION["mix"],
-                            "errors": result["errors"]})
+            samples.append(
+                {
+                    "requests": samples[-1]["requests"] + result["requests"],
+                    "rss_kib": rss_kib(pid),
+                    "cpu_ms_per_request": result["cpu_ms"] / load.REQUESTS_PER_ITERATION["mix"],
+                    "errors": result["errors"],
+                }
+            )
             print(f"[bench] memory: {samples[-1]}", flush=True)
             if server.worker_pids() != [pid]:
                 raise RuntimeError("the worker was replaced during the memory check")
     finally:
         bench.close()
         server.stop()
-    data = {"mode": "memory", "db": args.db, "argv": sys.argv[1:], "machine": machine(), "settings": vars(args),
-            "samples": samples}
+    data = {
+        "mode": "memory",
+        "db": args.db,
+        "argv": sys.argv[1:],
+        "machine": machine(),
+        "settings": vars(args),
+        "samples": samples,
+    }
     save(f"memory-{args.db}", data)
     return data
 
@@ -300,28 +362,50 @@ def main_profile(args, workdir):
     for scenario in ("token", "flow", "userinfo"):
         prof = workdir / f"profile-{scenario}.pstats"
         specs = [(f"ours-profile-{scenario}", "ours", [])]
-        server = Server(specs[0][0], "ours", Database(args.db, specs[0][0], workdir), workdir, workers=1,
-                        env={"BENCH_PROFILE": str(prof)})
+        server = Server(
+            specs[0][0],
+            "ours",
+            Database(args.db, specs[0][0], workdir),
+            workdir,
+            workers=1,
+            env={"BENCH_PROFILE": str(prof)},
+        )
         server.setup(args.pool * 2)
         server.start()
         bench = Bench(args, {server.name: server}, {"ours": (server.name, "default")})
         try:
             bench.window("ours", scenario, 0, args.warmup)  # not profiled: first requests build the server
             load.Client(load.Job(server.port, "discovery", server.fixture, "default", 0, 0)).call(
-                "GET", "/__profile__/start")
+                "GET", "/__profile__/start"
+            )
             result = bench.window("ours", scenario, 1, args.duration * 2)
             load.Client(load.Job(server.port, "discovery", server.fixture, "default", 0, 0)).call(
-                "GET", "/__profile__/stop")
+                "GET", "/__profile__/stop"
+            )
         finally:
             bench.close()
             server.stop()
-        text = subprocess.run([str(envs.python("ours")), str(envs.BENCH / "peers" / "profile_wsgi.py"), str(prof),
-                               str(result["iterations"])], check=True, capture_output=True, text=True).stdout
+        text = subprocess.run(
+            [
+                str(envs.python("ours")),
+                str(envs.BENCH / "peers" / "profile_wsgi.py"),
+                str(prof),
+                str(result["iterations"]),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         out[scenario] = {"iterations": result["iterations"], "cpu_ms": result["cpu_ms"], "top": text}
         print(text, flush=True)
-    queries = subprocess.run([str(envs.python("ours")), str(envs.BENCH / "peers" / "ours" / "queries.py"),
-                              str(server.fixture_path)], cwd=envs.BENCH / "peers" / "ours", env=server.env(),
-                             check=True, capture_output=True, text=True).stdout
+    queries = subprocess.run(
+        [str(envs.python("ours")), str(envs.BENCH / "peers" / "ours" / "queries.py"), str(server.fixture_path)],
+        cwd=envs.BENCH / "peers" / "ours",
+        env=server.env(),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     print(queries, flush=True)
     data = {"mode": "profile", "db": args.db, "machine": machine(), "profiles": out, "queries": queries}
     save(f"profile-{args.db}", data)

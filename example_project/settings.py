@@ -3,6 +3,7 @@
 Everything that differs between machines comes from environment variables
 (or a ``.env`` file next to ``manage.py``); see ``.env.example``.
 """
+
 from pathlib import Path
 
 import environ
@@ -74,9 +75,7 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions + a busy timeout avoid "database is locked" errors
     # when the OP and the demo RP hit SQLite from several threads at once.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"transaction_mode": "IMMEDIATE", "timeout": 20}
-    )
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -137,7 +136,9 @@ OIDC_PROVIDER = {
     # the reverse proxies whose X-Forwarded-For names the client address the rate limits count
     "TRUSTED_PROXIES": env.list("OIDC_TRUSTED_PROXIES", default=[]),
     # hosts the OP may reach at non-public addresses (jwks_uri, back-channel logout): the demo's RP is local
-    "OUTBOUND_ALLOWED_HOSTS": env.list("OIDC_OUTBOUND_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else []),
+    "OUTBOUND_ALLOWED_HOSTS": env.list(
+        "OIDC_OUTBOUND_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else []
+    ),
 }
 
 LOGGING = {

@@ -1,4 +1,5 @@
 """WSGI entry point for the example project (e.g. ``gunicorn example_project.wsgi``)."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application

@@ -30,22 +30,56 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class ClientAdmin(admin.ModelAdmin):
     form = ClientForm
     list_display = (
-        "client_id", "client_name", "token_endpoint_auth_method", "registered_via", "skip_consent", "is_active", "created_at"
+        "client_id",
+        "client_name",
+        "token_endpoint_auth_method",
+        "registered_via",
+        "skip_consent",
+        "is_active",
+        "created_at",
     )
     search_fields = ("client_id", "client_name")
     list_filter = ("is_active", "registered_via", "skip_consent", "token_endpoint_auth_method", "require_pkce")
-    readonly_fields = ("client_secret", "registered_via", "client_secret_expires_at", "registered_metadata", "created_at",
-                       "updated_at")
+    readonly_fields = (
+        "client_secret",
+        "registered_via",
+        "client_secret_expires_at",
+        "registered_metadata",
+        "created_at",
+        "updated_at",
+    )
     fieldsets = (
         (None, {"fields": ("client_id", "client_name", "is_active")}),
         ("Redirection", {"fields": ("redirect_uris", "post_logout_redirect_uris")}),
         ("Protocol", {"fields": ("grant_types", "response_types", "scope", "access_token_format", "token_exchange")}),
         ("Authentication", {"fields": ("token_endpoint_auth_method", "client_secret", "require_pkce", "skip_consent")}),
-        ("Keys and algorithms", {"fields": ("jwks_uri", "jwks", "id_token_signed_response_alg", "userinfo_signed_response_alg")}),
-        ("Logout", {"fields": ("backchannel_logout_uri", "backchannel_logout_session_required", "frontchannel_logout_uri",
-                               "frontchannel_logout_session_required")}),
-        ("Origin", {"fields": ("registered_via", "client_secret_expires_at", "registered_metadata", "created_at",
-                               "updated_at")}),
+        (
+            "Keys and algorithms",
+            {"fields": ("jwks_uri", "jwks", "id_token_signed_response_alg", "userinfo_signed_response_alg")},
+        ),
+        (
+            "Logout",
+            {
+                "fields": (
+                    "backchannel_logout_uri",
+                    "backchannel_logout_session_required",
+                    "frontchannel_logout_uri",
+                    "frontchannel_logout_session_required",
+                )
+            },
+        ),
+        (
+            "Origin",
+            {
+                "fields": (
+                    "registered_via",
+                    "client_secret_expires_at",
+                    "registered_metadata",
+                    "created_at",
+                    "updated_at",
+                )
+            },
+        ),
     )
     actions = ["new_secret"]
 
@@ -80,8 +114,13 @@ class ClientAdmin(admin.ModelAdmin):
     def secret_page(self, request, client, secret):
         """The page that shows a new ``secret`` once. It is on this response only: never in a message
         (Django keeps those in a cookie or the session), a log or a row, where only its hash is kept."""
-        context = {**self.admin_site.each_context(request), "opts": self.opts, "client": client, "secret": secret,
-                   "title": f"Client secret for {client.client_id}"}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "client": client,
+            "secret": secret,
+            "title": f"Client secret for {client.client_id}",
+        }
         response = TemplateResponse(request, "admin/oidc_provider/client/secret.html", context)
         add_never_cache_headers(response)
         return response
@@ -117,7 +156,7 @@ class ClientAdmin(admin.ModelAdmin):
 def _when(timestamp):
     if not timestamp:
         return "—"
-    return dt.datetime.fromtimestamp(timestamp, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return dt.datetime.fromtimestamp(timestamp, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 @admin.register(SessionNode)
@@ -137,7 +176,9 @@ class SessionNodeAdmin(ReadOnlyAdmin):
         """Revoking needs the model's change permission, which this admin otherwise never uses."""
         return request.user.has_perm(f"{self.opts.app_label}.{get_permission_codename('change', self.opts)}")
 
-    @admin.action(description="Revoke, with everything under it and every token; sign the user out", permissions=["revoke"])
+    @admin.action(
+        description="Revoke, with everything under it and every token; sign the user out", permissions=["revoke"]
+    )
     def revoke(self, request, queryset):
         count = revoke_subtrees(queryset)
         self.message_user(
@@ -157,8 +198,13 @@ class SessionNodeAdmin(ReadOnlyAdmin):
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
-                (t.get("token_class", "?"), _when(t.get("issued_at")), _when(t.get("expires_at")), t.get("used", 0),
-                 "yes" if t.get("revoked") else "no")
+                (
+                    t.get("token_class", "?"),
+                    _when(t.get("issued_at")),
+                    _when(t.get("expires_at")),
+                    t.get("used", 0),
+                    "yes" if t.get("revoked") else "no",
+                )
                 for t in tokens
             ),
         )
@@ -197,7 +243,18 @@ class SigningKeyAdmin(ReadOnlyAdmin):
     list_display = ("kid", "alg", "state", "created_at", "activated_at", "retired_at", "remove_after")
     list_filter = ("state", "alg")
     # never `private_jwk_encrypted`
-    fields = ("kid", "alg", "use", "state", "public_key", "created_at", "activated_at", "retired_at", "remove_after", "updated_at")
+    fields = (
+        "kid",
+        "alg",
+        "use",
+        "state",
+        "public_key",
+        "created_at",
+        "activated_at",
+        "retired_at",
+        "remove_after",
+        "updated_at",
+    )
     readonly_fields = fields
     actions = ["rotate"]
 
@@ -213,8 +270,11 @@ class SigningKeyAdmin(ReadOnlyAdmin):
         algs = sorted(set(queryset.values_list("alg", flat=True)))
         for line in rotate_keys(algs):
             self.message_user(request, line, messages.INFO)
-        self.message_user(request, "Rotation done; every worker uses the new keys within KEYS_REFRESH_INTERVAL seconds.",
-                          messages.SUCCESS)
+        self.message_user(
+            request,
+            "Rotation done; every worker uses the new keys within KEYS_REFRESH_INTERVAL seconds.",
+            messages.SUCCESS,
+        )
 
     @admin.display(description="public JWK")
     def public_key(self, obj):

@@ -93,8 +93,13 @@ def deliver(delivery: dict, timeout=None, attempts=None, backoff=1.0) -> bool:
                 break  # the RP refused this token (§2.8: 400), or redirected: sending it again will not help
         if attempt < attempts:
             time.sleep(backoff * attempt)
-    logger.warning("back-channel logout of %s at %s failed after %d attempt(s): %s",
-                   delivery["client_id"], outbound.loggable(delivery["uri"]), attempt, error)
+    logger.warning(
+        "back-channel logout of %s at %s failed after %d attempt(s): %s",
+        delivery["client_id"],
+        outbound.loggable(delivery["uri"]),
+        attempt,
+        error,
+    )
     record_failure(delivery, attempt, error)
     return False
 

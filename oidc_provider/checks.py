@@ -25,7 +25,11 @@ def check_settings(app_configs=None, **kwargs):
     errors = []
     for key in oidc_settings.unknown_keys():
         errors.append(
-            Error(f"Unknown {SETTING_NAME} key {key!r}.", hint="See docs/settings.md for the valid keys.", id="oidc_provider.E002")
+            Error(
+                f"Unknown {SETTING_NAME} key {key!r}.",
+                hint="See docs/settings.md for the valid keys.",
+                id="oidc_provider.E002",
+            )
         )
     issuer = oidc_settings.ISSUER
     if not issuer:
@@ -63,9 +67,7 @@ def check_settings(app_configs=None, **kwargs):
             )
         )
     if "openid" not in oidc_settings.SCOPES_TO_CLAIMS:
-        errors.append(
-            Error(f"{SETTING_NAME}['SCOPES_TO_CLAIMS'] has no 'openid' scope.", id="oidc_provider.E007")
-        )
+        errors.append(Error(f"{SETTING_NAME}['SCOPES_TO_CLAIMS'] has no 'openid' scope.", id="oidc_provider.E007"))
     if oidc_settings.REGISTRATION_POLICY not in REGISTRATION_POLICIES:
         errors.append(
             Error(
@@ -94,21 +96,29 @@ def check_outbound():
         errors.append(
             Error(
                 f"{SETTING_NAME}['OUTBOUND_ALLOWED_HOSTS'] must be a list of host names or addresses.",
-                hint="Each entry is matched against a URL's host as written, e.g. [\"127.0.0.1\"].",
+                hint='Each entry is matched against a URL\'s host as written, e.g. ["127.0.0.1"].',
                 id="oidc_provider.E034",
             )
         )
     ca_file = oidc_settings.OUTBOUND_CA_FILE
     if ca_file is not None and not (isinstance(ca_file, str) and os.path.isfile(ca_file)):
         errors.append(
-            Error(f"{SETTING_NAME}['OUTBOUND_CA_FILE'] {ca_file!r} is not a file.", hint="None: certifi's bundle.",
-                  id="oidc_provider.E035")
+            Error(
+                f"{SETTING_NAME}['OUTBOUND_CA_FILE'] {ca_file!r} is not a file.",
+                hint="None: certifi's bundle.",
+                id="oidc_provider.E035",
+            )
         )
     return errors
 
 
-RATE_LIMITS = ("CLIENT_AUTHN_FAILURE_LIMIT", "CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT", "TOKEN_RATE_LIMIT", "INTROSPECTION_RATE_LIMIT",
-               "REGISTRATION_RATE_LIMIT")
+RATE_LIMITS = (
+    "CLIENT_AUTHN_FAILURE_LIMIT",
+    "CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT",
+    "TOKEN_RATE_LIMIT",
+    "INTROSPECTION_RATE_LIMIT",
+    "REGISTRATION_RATE_LIMIT",
+)
 
 
 def _positive(value):
@@ -124,9 +134,17 @@ def check_limits():
                 id="oidc_provider.E030",
             )
         )
-    bad = [name for name in RATE_LIMITS if getattr(oidc_settings, name) is not None and not (
-        isinstance(getattr(oidc_settings, name), (list, tuple)) and len(getattr(oidc_settings, name)) == 2
-        and isinstance(getattr(oidc_settings, name)[0], int) and all(_positive(v) for v in getattr(oidc_settings, name)))]
+    bad = [
+        name
+        for name in RATE_LIMITS
+        if getattr(oidc_settings, name) is not None
+        and not (
+            isinstance(getattr(oidc_settings, name), (list, tuple))
+            and len(getattr(oidc_settings, name)) == 2
+            and isinstance(getattr(oidc_settings, name)[0], int)
+            and all(_positive(v) for v in getattr(oidc_settings, name))
+        )
+    ]
     if not (isinstance(oidc_settings.MAX_REQUEST_BODY, int) and _positive(oidc_settings.MAX_REQUEST_BODY)):
         bad.append("MAX_REQUEST_BODY")
     if bad:
@@ -153,7 +171,9 @@ def _are_networks(value):
     if not isinstance(value, (list, tuple)):
         return False
     try:
-        return all(isinstance(v, str) and (v == throttling.UNIX_PEER or ipaddress.ip_network(v, strict=False)) for v in value)
+        return all(
+            isinstance(v, str) and (v == throttling.UNIX_PEER or ipaddress.ip_network(v, strict=False)) for v in value
+        )
     except ValueError:
         return False
 
@@ -217,7 +237,9 @@ def check_algorithms():
                 id="oidc_provider.W006",
             )
         )
-    if oidc_settings.SIGNING_ALG not in SUPPORTED_ALGS or (isinstance(algs, (list, tuple)) and oidc_settings.SIGNING_ALG not in algs):
+    if oidc_settings.SIGNING_ALG not in SUPPORTED_ALGS or (
+        isinstance(algs, (list, tuple)) and oidc_settings.SIGNING_ALG not in algs
+    ):
         errors.append(
             Error(
                 f"{SETTING_NAME}['SIGNING_ALG'] {oidc_settings.SIGNING_ALG!r} is not one of SIGNING_ALGS.",
@@ -225,12 +247,27 @@ def check_algorithms():
                 id="oidc_provider.E005",
             )
         )
-    periods = ("KEY_ROTATION_PERIOD", "KEYS_REFRESH_INTERVAL", "JWKS_MAX_AGE", "CLIENT_JWKS_TIMEOUT",
-               "CLIENT_JWKS_MAX_BYTES", "CLIENT_JWKS_CACHE_TTL", "KEY_RETIREMENT_PERIOD")
-    bad = [name for name in periods if not _non_negative(getattr(oidc_settings, name), allow_none=name == "KEY_RETIREMENT_PERIOD")]
+    periods = (
+        "KEY_ROTATION_PERIOD",
+        "KEYS_REFRESH_INTERVAL",
+        "JWKS_MAX_AGE",
+        "CLIENT_JWKS_TIMEOUT",
+        "CLIENT_JWKS_MAX_BYTES",
+        "CLIENT_JWKS_CACHE_TTL",
+        "KEY_RETIREMENT_PERIOD",
+    )
+    bad = [
+        name
+        for name in periods
+        if not _non_negative(getattr(oidc_settings, name), allow_none=name == "KEY_RETIREMENT_PERIOD")
+    ]
     if bad:
-        errors.append(Error(f"{SETTING_NAME}: {', '.join(bad)} must be numbers of seconds (bytes), not negative.",
-                            id="oidc_provider.E010"))
+        errors.append(
+            Error(
+                f"{SETTING_NAME}: {', '.join(bad)} must be numbers of seconds (bytes), not negative.",
+                id="oidc_provider.E010",
+            )
+        )
     elif oidc_settings.JWKS_MAX_AGE + oidc_settings.KEYS_REFRESH_INTERVAL >= oidc_settings.KEY_ROTATION_PERIOD:
         errors.append(
             Error(
@@ -279,7 +316,7 @@ def check_signing_key(app_configs=None, databases=None, **kwargs):
                 Error(
                     f"The current {row.alg} signing key {row.kid} cannot be decrypted.",
                     hint="KEY_ENCRYPTION_SECRET (or SECRET, or SECRET_KEY) changed: put the old value in "
-                         "KEY_ENCRYPTION_SECRET_FALLBACKS, then run `manage.py rotatekeys --reencrypt`.",
+                    "KEY_ENCRYPTION_SECRET_FALLBACKS, then run `manage.py rotatekeys --reencrypt`.",
                     id="oidc_provider.E009",
                 )
             )
@@ -341,8 +378,9 @@ def check_deploy(app_configs=None, **kwargs):
                 id="oidc_provider.W007",
             )
         )
-    return (warnings + check_deploy_transport() + check_deploy_protocol() + check_deploy_limits()
-            + check_deploy_sessions())
+    return (
+        warnings + check_deploy_transport() + check_deploy_protocol() + check_deploy_limits() + check_deploy_sessions()
+    )
 
 
 def check_deploy_transport():
@@ -372,7 +410,7 @@ def check_deploy_transport():
             Warning(
                 "The issuer is https, but neither SECURE_PROXY_SSL_HEADER nor SECURE_SSL_REDIRECT is set.",
                 hint="Behind a proxy that terminates TLS, set SECURE_PROXY_SSL_HEADER so Django builds https URLs "
-                     "(client assertion audiences, login redirects); otherwise set SECURE_SSL_REDIRECT = True.",
+                "(client assertion audiences, login redirects); otherwise set SECURE_SSL_REDIRECT = True.",
                 id="oidc_provider.W032",
             )
         )
@@ -391,18 +429,21 @@ def check_deploy_protocol():
             Warning(
                 f"{SETTING_NAME}['REQUIRE_PKCE'] is off: confidential clients may use the code flow without PKCE.",
                 hint="RFC 9700 §2.1.1: use PKCE for every client to stop code injection. Set REQUIRE_PKCE = True "
-                     "once your clients send code_challenge (public clients always must).",
+                "once your clients send code_challenge (public clients always must).",
                 id="oidc_provider.W033",
             )
         )
-    long = [name for name, most in LONGEST_LIFETIMES.items()
-            if isinstance(getattr(oidc_settings, name), (int, float)) and getattr(oidc_settings, name) > most]
+    long = [
+        name
+        for name, most in LONGEST_LIFETIMES.items()
+        if isinstance(getattr(oidc_settings, name), (int, float)) and getattr(oidc_settings, name) > most
+    ]
     if long:
         warnings.append(
             Warning(
                 f"{SETTING_NAME}: {', '.join(long)} longer than recommended.",
                 hint="Codes at most 600 s (RFC 6749 §4.1.2); access and ID tokens at most a day. "
-                     "Use refresh tokens for long access.",
+                "Use refresh tokens for long access.",
                 id="oidc_provider.W034",
             )
         )
@@ -416,7 +457,7 @@ def check_deploy_limits():
             Warning(
                 f"{SETTING_NAME}: a limit on failed client authentications is off.",
                 hint="Set CLIENT_AUTHN_FAILURE_LIMIT and CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT (count, seconds) "
-                     "to slow down client secret guessing (docs/settings.md).",
+                "to slow down client secret guessing (docs/settings.md).",
                 id="oidc_provider.W035",
             )
         )
@@ -439,7 +480,7 @@ def check_deploy_limits():
                 f"The rate-limit cache {oidc_settings.RATE_LIMIT_CACHE!r} is FileBasedCache: "
                 "the workers of one host share it, but each host counts on its own.",
                 hint="With more than one host, point RATE_LIMIT_CACHE at a cache every host shares "
-                     "(Redis, Memcached or the database cache).",
+                "(Redis, Memcached or the database cache).",
                 id="oidc_provider.W037",
             )
         )
@@ -458,7 +499,7 @@ def check_deploy_sessions():
             f"SESSION_ENGINE is {settings.SESSION_ENGINE!r}: django_session holds each browser's session key, so a "
             "read-only copy of the database signs its reader in as every logged-in user.",
             hint='Set SESSION_ENGINE = "oidc_provider.session_store" (rows keyed by a keyed hash of the key; '
-                 "everyone signs in again once), or use a cache or signed-cookie engine.",
+            "everyone signs in again once), or use a cache or signed-cookie engine.",
             id="oidc_provider.W038",
         )
     ]

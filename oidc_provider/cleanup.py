@@ -47,19 +47,20 @@ def targets():
     # counts as ended too (storage.session_tree_rows.op_session_live)
     op_session_age = dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
     return [
-        Target("grants", SessionNode,
-               lambda now: Q(kind=SessionNode.GRANT) & (Q(revoked=True) | Q(expires_at__lt=now))),
-        Target("client sessions", SessionNode,
-               lambda now: Q(kind=SessionNode.CLIENT) & Q(_childless()), lock_parents=True),
-        Target("user sessions", SessionNode,
-               lambda now: Q(kind=SessionNode.USER) & Q(_childless()), lock_parents=True),
+        Target(
+            "grants", SessionNode, lambda now: Q(kind=SessionNode.GRANT) & (Q(revoked=True) | Q(expires_at__lt=now))
+        ),
+        Target(
+            "client sessions", SessionNode, lambda now: Q(kind=SessionNode.CLIENT) & Q(_childless()), lock_parents=True
+        ),
+        Target("user sessions", SessionNode, lambda now: Q(kind=SessionNode.USER) & Q(_childless()), lock_parents=True),
         Target("consents", Consent, lambda now: Q(expires_at__lt=now)),
         Target("ended OP sessions", OPSession, lambda now: Q(ended_at__lt=now - op_session_age)),
-        Target("initial access tokens", InitialAccessToken,
-               lambda now: Q(uses_left=0) | Q(expires_at__lt=now)),
+        Target("initial access tokens", InitialAccessToken, lambda now: Q(uses_left=0) | Q(expires_at__lt=now)),
         Target("client assertions (jti)", ClientAssertion, lambda now: Q(expires_at__lt=now)),
-        Target("back-channel logout failures", BackchannelLogoutFailure,
-               lambda now: Q(created_at__lt=now - failure_age)),
+        Target(
+            "back-channel logout failures", BackchannelLogoutFailure, lambda now: Q(created_at__lt=now - failure_age)
+        ),
     ]
 
 

@@ -52,14 +52,26 @@ class ClientForm(forms.ModelForm):
         "(http only on 127.0.0.1, [::1] or localhost). At least one for authorization_code.",
     )
     post_logout_redirect_uris = URIListField(required=False, help_text="One per line, same rules.")
-    backchannel_logout_uri = forms.URLField(required=False, max_length=2000, assume_scheme="https",
-                                            help_text="Where logout tokens are POSTed (Back-Channel Logout 1.0).")
-    frontchannel_logout_uri = forms.URLField(required=False, max_length=2000, assume_scheme="https",
-                                             help_text="Loaded in an iframe at logout; same origin as a redirect URI.")
+    backchannel_logout_uri = forms.URLField(
+        required=False,
+        max_length=2000,
+        assume_scheme="https",
+        help_text="Where logout tokens are POSTed (Back-Channel Logout 1.0).",
+    )
+    frontchannel_logout_uri = forms.URLField(
+        required=False,
+        max_length=2000,
+        assume_scheme="https",
+        help_text="Loaded in an iframe at logout; same origin as a redirect URI.",
+    )
     grant_types = forms.MultipleChoiceField(choices=GRANT_TYPES, widget=forms.CheckboxSelectMultiple)
     response_types = forms.MultipleChoiceField(choices=RESPONSE_TYPES, widget=forms.CheckboxSelectMultiple)
-    jwks_uri = forms.URLField(required=False, max_length=2000, assume_scheme="https",
-                              help_text="Where the client publishes its public keys (private_key_jwt). Or paste them in jwks.")
+    jwks_uri = forms.URLField(
+        required=False,
+        max_length=2000,
+        assume_scheme="https",
+        help_text="Where the client publishes its public keys (private_key_jwt). Or paste them in jwks.",
+    )
 
     class Meta:
         model = Client
@@ -91,8 +103,10 @@ class ClientForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         offered = [(alg, alg) for alg in oidc_settings.SIGNING_ALGS]
-        for name, default in (("id_token_signed_response_alg", f"OP default ({oidc_settings.SIGNING_ALG})"),
-                              ("userinfo_signed_response_alg", "none: plain JSON")):
+        for name, default in (
+            ("id_token_signed_response_alg", f"OP default ({oidc_settings.SIGNING_ALG})"),
+            ("userinfo_signed_response_alg", "none: plain JSON"),
+        ):
             current = self.initial.get(name) or ""
             extra = [(current, current)] if current and (current, current) not in offered else []  # a stale value shows
             self.fields[name].widget = forms.Select(choices=[("", default), *offered, *extra])

@@ -17,7 +17,6 @@ from idpyoidc.server.constant import DIVIDER
 
 from oidc_provider.conf import oidc_settings
 from oidc_provider.crypto import derive_key
-from oidc_provider.idpy.node_codec import load_node
 from oidc_provider.models import OPSession, SessionNode
 from oidc_provider.server import get_server
 from oidc_provider.session_keys import OP_SESSION_KEY
@@ -96,7 +95,9 @@ def revoke_subtrees(queryset) -> int:
     """The admin's revoke: the selected nodes, everything under them and every token; the OP
     sessions their grants were made in end too (the user signs in again), and every client is told."""
     with transaction.atomic():
-        grants = SessionNode.objects.filter(subtree(list(queryset.values_list("key", flat=True))), kind=SessionNode.GRANT)
+        grants = SessionNode.objects.filter(
+            subtree(list(queryset.values_list("key", flat=True))), kind=SessionNode.GRANT
+        )
         end_op_sessions(set(grants.exclude(op_session="").values_list("op_session", flat=True)))
         end_grants(grants)
         return end_session_endpoint().revoke(queryset)

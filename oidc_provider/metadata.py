@@ -168,8 +168,15 @@ UNSUPPORTED = (
 )
 # Registered metadata kept in ``Client.metadata``: shown back to the client, never acted upon.
 INFORMATIONAL = (
-    "software_id", "software_version", "logo_uri", "client_uri", "policy_uri", "tos_uri", "contacts",
-    "application_type", "subject_type",
+    "software_id",
+    "software_version",
+    "logo_uri",
+    "client_uri",
+    "policy_uri",
+    "tos_uri",
+    "contacts",
+    "application_type",
+    "subject_type",
 )
 
 
@@ -244,7 +251,9 @@ def clean_registration(data) -> dict:
     if "post_logout_redirect_uris" in data:
         logout_uris = _uris(data, "post_logout_redirect_uris", INVALID)
     if "post_logout_redirect_uri" in data:  # the name of pre-final RP-Initiated Logout drafts
-        logout_uris += _uris({"post_logout_redirect_uri": [data["post_logout_redirect_uri"]]}, "post_logout_redirect_uri", INVALID)
+        logout_uris += _uris(
+            {"post_logout_redirect_uri": [data["post_logout_redirect_uri"]]}, "post_logout_redirect_uri", INVALID
+        )
     if logout_uris:
         clean["post_logout_redirect_uris"] = list(dict.fromkeys(logout_uris))
 

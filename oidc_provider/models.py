@@ -18,19 +18,18 @@ class Client(models.Model):
 
     client_id = models.CharField(max_length=255, unique=True)
     client_secret_hash = models.CharField(
-        max_length=128, blank=True, editable=False, help_text="Keyed hash of the secret; the secret itself is never stored."
+        max_length=128,
+        blank=True,
+        editable=False,
+        help_text="Keyed hash of the secret; the secret itself is never stored.",
     )
     client_name = models.CharField(max_length=255, blank=True)
     redirect_uris = models.JSONField(default=list, blank=True)
     post_logout_redirect_uris = models.JSONField(default=list, blank=True)
     grant_types = models.JSONField(default=list, blank=True)
     response_types = models.JSONField(default=list, blank=True)
-    token_endpoint_auth_method = models.CharField(
-        max_length=64, choices=AUTH_METHODS, default="client_secret_basic"
-    )
-    scope = models.CharField(
-        max_length=1000, blank=True, help_text="Space-separated scopes this client may ask for."
-    )
+    token_endpoint_auth_method = models.CharField(max_length=64, choices=AUTH_METHODS, default="client_secret_basic")
+    scope = models.CharField(max_length=1000, blank=True, help_text="Space-separated scopes this client may ask for.")
     skip_consent = models.BooleanField(default=False, help_text="Trusted: never show the consent page.")
     require_pkce = models.BooleanField(default=False, help_text="Public clients always require PKCE.")
     is_active = models.BooleanField(default=True)
@@ -40,7 +39,10 @@ class Client(models.Model):
     id_token_signed_response_alg = models.CharField(max_length=20, blank=True, help_text="Empty: the OP's default.")
     userinfo_signed_response_alg = models.CharField(max_length=20, blank=True, help_text="Empty: plain JSON.")
     access_token_format = models.CharField(
-        max_length=10, choices=[("", "OP default"), ("opaque", "opaque"), ("jwt", "JWT (RFC 9068)")], blank=True, default=""
+        max_length=10,
+        choices=[("", "OP default"), ("opaque", "opaque"), ("jwt", "JWT (RFC 9068)")],
+        blank=True,
+        default="",
     )
     # Logout (OpenID Connect Back-Channel and Front-Channel Logout 1.0)
     backchannel_logout_uri = models.URLField(max_length=2000, blank=True)
@@ -49,19 +51,23 @@ class Client(models.Model):
     frontchannel_logout_session_required = models.BooleanField(default=False)
     # Token exchange (RFC 8693) policy, for a client allowed the token-exchange grant type.
     token_exchange = models.JSONField(
-        default=dict, blank=True,
+        default=dict,
+        blank=True,
         help_text='{"subject_token_types": [...], "requested_token_types": [...], '
         '"audiences": [...], "scopes": [...]}; '
         "empty: the OP's TOKEN_EXCHANGE_POLICY.",
     )
     # Where the client came from, and dynamic-registration bookkeeping (RFC 7591/7592)
     registered_via = models.CharField(
-        max_length=20, choices=[("admin", "admin"), ("command", "createclient"), ("registration", "dynamic registration")],
+        max_length=20,
+        choices=[("admin", "admin"), ("command", "createclient"), ("registration", "dynamic registration")],
         default="admin",
     )
     registration_access_token_hash = models.CharField(max_length=128, blank=True, editable=False, db_index=True)
     client_secret_expires_at = models.BigIntegerField(default=0, help_text="0: never (RFC 7591 §3.2.1).")
-    metadata = models.JSONField(default=dict, blank=True, help_text="Other registered metadata (contacts, logo_uri, …).")
+    metadata = models.JSONField(
+        default=dict, blank=True, help_text="Other registered metadata (contacts, logo_uri, …)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -172,7 +178,9 @@ class SigningKey(models.Model):
     state = models.CharField(max_length=10, choices=STATES, default=CURRENT, db_index=True)
     public_jwk = models.JSONField()
     private_jwk_encrypted = models.TextField(editable=False)
-    created_at = models.DateTimeField(auto_now_add=True, help_text="Published since (as next, or current on first run).")
+    created_at = models.DateTimeField(
+        auto_now_add=True, help_text="Published since (as next, or current on first run)."
+    )
     activated_at = models.DateTimeField(null=True, blank=True, help_text="Became current.")
     retired_at = models.DateTimeField(null=True, blank=True, help_text="Stopped signing.")
     remove_after = models.DateTimeField(null=True, blank=True, help_text="Retired keys are deleted after this.")
@@ -182,7 +190,9 @@ class SigningKey(models.Model):
         ordering = ["-created_at"]
         constraints = [
             # at most one signing and one upcoming key per algorithm, whatever runs concurrently
-            models.UniqueConstraint(fields=["alg"], condition=models.Q(state="current"), name="oidc_one_current_key_per_alg"),
+            models.UniqueConstraint(
+                fields=["alg"], condition=models.Q(state="current"), name="oidc_one_current_key_per_alg"
+            ),
             models.UniqueConstraint(fields=["alg"], condition=models.Q(state="next"), name="oidc_one_next_key_per_alg"),
         ]
 
@@ -198,6 +208,8 @@ class ClientAssertion(models.Model):
 
     def __str__(self):
         return self.key
+
+
 class OPSession(models.Model):
     """One browser's sign-in at the OP (the session of OpenID Connect logout): the grants made in it
     end with it. Its key lives in the Django session, so it survives a re-login of the same user and
@@ -238,7 +250,9 @@ class InitialAccessToken(models.Model):
         """A new token: the row, and the token itself (shown once, never stored)."""
         token = secrets.token_urlsafe(32)
         expires_at = timezone.now() + dt.timedelta(seconds=expires_in) if expires_in else None
-        row = cls.objects.create(token_hash=cls.hash(token), description=description, uses_left=uses, expires_at=expires_at)
+        row = cls.objects.create(
+            token_hash=cls.hash(token), description=description, uses_left=uses, expires_at=expires_at
+        )
         return row, token
 
     @classmethod

@@ -35,15 +35,46 @@ NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: IPv4 addresses embedde
 # 3.11 calls 192.0.0.192 and 3fff::1 global): the IANA IPv4 and IPv6 Special-Purpose Address
 # Registries (RFC 6890 and later), multicast, and the deprecated site-local fec0::/10 (RFC 3879).
 # NAT64's 64:ff9b::/96 is not here (the registry calls it global): the IPv4 address it embeds is checked.
-NOT_PUBLIC = tuple(ipaddress.ip_network(network) for network in (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-    "192.0.0.0/24", "192.0.2.0/24", "192.31.196.0/24", "192.52.193.0/24", "192.88.99.0/24",
-    "192.168.0.0/16", "192.175.48.0/24", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
-    "224.0.0.0/4", "240.0.0.0/4", "255.255.255.255/32",
-    "::/128", "::1/128", "::ffff:0:0/96", "64:ff9b:1::/48", "100::/64", "100:0:0:1::/64", "2001::/23",
-    "2001:db8::/32", "2002::/16", "2620:4f:8000::/48", "3fff::/20", "5f00::/16", "fc00::/7", "fe80::/10",
-    "fec0::/10", "ff00::/8",
-))
+NOT_PUBLIC = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.31.196.0/24",
+        "192.52.193.0/24",
+        "192.88.99.0/24",
+        "192.168.0.0/16",
+        "192.175.48.0/24",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "255.255.255.255/32",
+        "::/128",
+        "::1/128",
+        "::ffff:0:0/96",
+        "64:ff9b:1::/48",
+        "100::/64",
+        "100:0:0:1::/64",
+        "2001::/23",
+        "2001:db8::/32",
+        "2002::/16",
+        "2620:4f:8000::/48",
+        "3fff::/20",
+        "5f00::/16",
+        "fc00::/7",
+        "fe80::/10",
+        "fec0::/10",
+        "ff00::/8",
+    )
+)
 # Name lookups have no timeout of their own and cannot be cancelled: at most this many are in flight
 # (one per host name), and a lookup that finds them all taken fails at once with ``OutboundBusy``.
 RESOLVER_THREADS = 32
@@ -110,8 +141,11 @@ def public(address) -> bool:
     and 6to4 IPv6 are refused, and NAT64 IPv6 is judged by the IPv4 address it embeds."""
     if address.version == 6 and address in NAT64:
         address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return (address.is_global and not (address.is_multicast or address.is_reserved)
-            and not any(address in network for network in NOT_PUBLIC))
+    return (
+        address.is_global
+        and not (address.is_multicast or address.is_reserved)
+        and not any(address in network for network in NOT_PUBLIC)
+    )
 
 
 def in_transaction() -> bool:
@@ -193,7 +227,9 @@ def _addresses(host, port, deadline) -> list[str]:
     else:
         lookup = _lookup(host, port)
         try:
-            found = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in lookup.result(deadline - time.monotonic())]
+            found = [
+                ipaddress.ip_address(info[4][0].split("%")[0]) for info in lookup.result(deadline - time.monotonic())
+            ]
         except FutureTimeout as err:
             raise OutboundError(f"{host}: name lookup took too long") from err
         except (OSError, UnicodeError, ValueError) as err:
@@ -283,10 +319,11 @@ class _PinnedHTTPConnection(_Pinned, http.client.HTTPConnection):
 class _PinnedHTTPSConnection(_Pinned, http.client.HTTPSConnection):
     def connect(self):
         http.client.HTTPConnection.connect(self)
-        self.sock = self.target = self._context.wrap_socket(self.sock, server_hostname=self.host,
-                                                            do_handshake_on_connect=False)
+        self.sock = self.target = self._context.wrap_socket(
+            self.sock, server_hostname=self.host, do_handshake_on_connect=False
+        )
         if self.expired:  # the watchdog fired while the socket was being wrapped: it cut nothing
-            raise socket.timeout("deadline")
+            raise TimeoutError("deadline")
         self.sock.do_handshake()  # in reach of the watchdog, unlike a handshake inside wrap_socket
 
 

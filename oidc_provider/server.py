@@ -51,9 +51,12 @@ def _encrypter_conf(purpose):
     derived as before HKDF (``crypto.expand_key``)."""
     return {
         "class": "oidc_provider.idpy.fast.encrypter.SIVEncrypter",
-        "kwargs": {"key": derive_key(f"siv:{purpose}", 64), "previous_key": expand_key(f"siv:{purpose}", 64),
-                   "legacy_key": expand_key(f"fernet:{purpose}"),
-                   "salt": base64.b64encode(expand_key(f"salt:{purpose}", 16)).decode()},
+        "kwargs": {
+            "key": derive_key(f"siv:{purpose}", 64),
+            "previous_key": expand_key(f"siv:{purpose}", 64),
+            "legacy_key": expand_key(f"fernet:{purpose}"),
+            "salt": base64.b64encode(expand_key(f"salt:{purpose}", 16)).decode(),
+        },
     }
 
 
@@ -117,7 +120,11 @@ def build_conf() -> dict:
             "code": {"kwargs": {"lifetime": s.CODE_LIFETIME, "crypt_conf": _encrypter_conf("code")}},
             "token": {
                 "class": "oidc_provider.idpy.access_tokens.AccessTokenHandler",
-                "kwargs": {"lifetime": s.ACCESS_TOKEN_LIFETIME, "crypt_conf": _encrypter_conf("token"), "alg": s.SIGNING_ALG},
+                "kwargs": {
+                    "lifetime": s.ACCESS_TOKEN_LIFETIME,
+                    "crypt_conf": _encrypter_conf("token"),
+                    "alg": s.SIGNING_ALG,
+                },
             },
             "refresh": {"kwargs": {"lifetime": s.REFRESH_TOKEN_LIFETIME, "crypt_conf": _encrypter_conf("refresh")}},
             # the alg is the client's (storage/clients.py), never `none`
@@ -160,7 +167,9 @@ def build_conf() -> dict:
             "token": {
                 "kwargs": {
                     "client_authn_method": list(protocol.TOKEN_AUTH_METHODS),
-                    "grant_types_helpers": {grant: {"class": cls, "kwargs": None} for grant, cls in GRANT_HELPERS.items()},
+                    "grant_types_helpers": {
+                        grant: {"class": cls, "kwargs": None} for grant, cls in GRANT_HELPERS.items()
+                    },
                     "revoke_refresh_on_issue": True,  # defect 12: rotation
                 },
             },
@@ -171,7 +180,10 @@ def build_conf() -> dict:
                 "kwargs": {"client_authn_method": list(protocol.REVOCATION_AUTH_METHODS)},
             },
             "userinfo": {
-                "kwargs": {"client_authn_method": ["bearer_header", "bearer_body"], "claim_types_supported": ["normal"]},
+                "kwargs": {
+                    "client_authn_method": ["bearer_header", "bearer_body"],
+                    "claim_types_supported": ["normal"],
+                },
             },
             "registration": {
                 # defect 89: stock secrets expire after 30 days; here only when configured
@@ -238,8 +250,10 @@ def advertise(provider_info: dict, issuer: str) -> None:
             "jwks_uri": f"{issuer}/{protocol.PATHS['jwks']}",
             "response_types_supported": list(protocol.RESPONSE_TYPES),
             "response_modes_supported": list(protocol.RESPONSE_MODES),
-            "claims_supported": sorted({"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "sid", "at_hash"}
-                                       | {c for claims in oidc_settings.SCOPES_TO_CLAIMS.values() for c in claims}),
+            "claims_supported": sorted(
+                {"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "sid", "at_hash"}
+                | {c for claims in oidc_settings.SCOPES_TO_CLAIMS.values() for c in claims}
+            ),
             "claim_types_supported": ["normal"],
             # each has a current key (storage/keys.py); `none` is never one of them
             "id_token_signing_alg_values_supported": list(oidc_settings.SIGNING_ALGS),

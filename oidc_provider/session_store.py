@@ -31,15 +31,17 @@ class SessionStore(db.SessionStore):
 
     def _get_session_from_db(self):
         try:
-            return self.model.objects.get(session_key=session_key_digest(self.session_key),
-                                          expire_date__gt=timezone.now())
+            return self.model.objects.get(
+                session_key=session_key_digest(self.session_key), expire_date__gt=timezone.now()
+            )
         except (self.model.DoesNotExist, SuspiciousOperation) as e:
             self._forget(e)
 
     async def _aget_session_from_db(self):
         try:
-            return await self.model.objects.aget(session_key=session_key_digest(self.session_key),
-                                                 expire_date__gt=timezone.now())
+            return await self.model.objects.aget(
+                session_key=session_key_digest(self.session_key), expire_date__gt=timezone.now()
+            )
         except (self.model.DoesNotExist, SuspiciousOperation) as e:
             self._forget(e)
 

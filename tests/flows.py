@@ -104,8 +104,19 @@ RT_TYPE = "urn:ietf:params:oauth:token-type:refresh_token"
 
 def make_offline_client(client_id="rp1", secret="s3cret", *extra):
     """A confidential client that may hold refresh tokens and exchange tokens."""
-    make_client(client_id, secret, "--scope", OFFLINE_SCOPE, "--grant-type", "authorization_code",
-                "--grant-type", "refresh_token", "--grant-type", EXCHANGE, *extra)
+    make_client(
+        client_id,
+        secret,
+        "--scope",
+        OFFLINE_SCOPE,
+        "--grant-type",
+        "authorization_code",
+        "--grant-type",
+        "refresh_token",
+        "--grant-type",
+        EXCHANGE,
+        *extra,
+    )
 
 
 def offline_tokens(browser, http, client_id="rp1", secret="s3cret", **overrides):
@@ -121,8 +132,13 @@ def public_offline_tokens(browser, http, client_id="spa"):
     """A public client, made here, through the code flow with offline_access: the token response."""
     make_client(client_id, None, "--public", "--scope", OFFLINE_SCOPE)
     code, verifier = get_code(browser, client_id=client_id, scope=OFFLINE_SCOPE, prompt="consent")
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
-            "code_verifier": verifier, "client_id": client_id}
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+        "code_verifier": verifier,
+        "client_id": client_id,
+    }
     return http.post("/oidc/token", data).json()
 
 
@@ -133,7 +149,9 @@ def token_request(http, data, client_id="rp1", secret="s3cret"):
 
 
 def refresh(http, refresh_token, client_id="rp1", secret="s3cret", **extra):
-    return token_request(http, {"grant_type": "refresh_token", "refresh_token": refresh_token, **extra}, client_id, secret)
+    return token_request(
+        http, {"grant_type": "refresh_token", "refresh_token": refresh_token, **extra}, client_id, secret
+    )
 
 
 def exchange(http, subject_token, client_id="rp1", secret="s3cret", **extra):

@@ -113,31 +113,52 @@ def tls_certificates(directory, name):
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tests CA")])
 
     def certificate(subject, public_key, *extensions):
-        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(ca_name).public_key(public_key)
-                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-                   .not_valid_after(now + datetime.timedelta(days=1))
-                   .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False))
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(ca_name)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        )
         for extension, critical in extensions:
             builder = builder.add_extension(extension, critical=critical)
         return builder.sign(ca_key, hashes.SHA256())
 
-    usage = dict(digital_signature=False, content_commitment=False, key_encipherment=False, data_encipherment=False,
-                 key_agreement=False, encipher_only=False, decipher_only=False)
-    ca = certificate(ca_name, ca_key.public_key(), (x509.BasicConstraints(ca=True, path_length=None), True),
-                     (x509.KeyUsage(key_cert_sign=True, crl_sign=True, **usage), True))
-    leaf = certificate(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]), key.public_key(),
-                       (x509.SubjectAlternativeName([x509.DNSName(name)]), False),
-                       (x509.BasicConstraints(ca=False, path_length=None), True),
-                       (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False))
+    usage = dict(
+        digital_signature=False,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    ca = certificate(
+        ca_name,
+        ca_key.public_key(),
+        (x509.BasicConstraints(ca=True, path_length=None), True),
+        (x509.KeyUsage(key_cert_sign=True, crl_sign=True, **usage), True),
+    )
+    leaf = certificate(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]),
+        key.public_key(),
+        (x509.SubjectAlternativeName([x509.DNSName(name)]), False),
+        (x509.BasicConstraints(ca=False, path_length=None), True),
+        (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
+    )
     files = directory / "ca.pem", directory / "cert.pem", directory / "key.pem"
     files[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     files[1].write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-    files[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    files[2].write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return tuple(str(f) for f in files)

@@ -21,10 +21,16 @@ class _Handler(BaseHTTPRequestHandler):
         status, delay = server.behaviour.get(parts.path, (200, 0))
         time.sleep(delay)
         with server.arrived:
-            server.requests.append({
-                "method": self.command, "path": parts.path, "query": parse_qs(parts.query), "form": form,
-                "content_type": self.headers.get("Content-Type", ""), "at": time.monotonic(),
-            })
+            server.requests.append(
+                {
+                    "method": self.command,
+                    "path": parts.path,
+                    "query": parse_qs(parts.query),
+                    "form": form,
+                    "content_type": self.headers.get("Content-Type", ""),
+                    "at": time.monotonic(),
+                }
+            )
             server.arrived.notify_all()
         self.send_response(status)
         self.send_header("Cache-Control", "no-store")

@@ -100,7 +100,11 @@ OIDC_PROVIDER = {
 if os.environ.get("OIDC_TEST_CACHE_URL"):
     import environ
 
-    CACHES = {"default": {**environ.Env.cache_url_config(os.environ["OIDC_TEST_CACHE_URL"]),
-                          "KEY_PREFIX": os.environ.get("OIDC_TEST_CACHE_PREFIX", "oidc-test")}}
+    CACHES = {
+        "default": {
+            **environ.Env.cache_url_config(os.environ["OIDC_TEST_CACHE_URL"]),
+            "KEY_PREFIX": os.environ.get("OIDC_TEST_CACHE_PREFIX", "oidc-test"),
+        }
+    }
 
 # No LOGGING for idpyoidc here on purpose: the app itself keeps its loggers at WARNING.

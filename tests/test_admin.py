@@ -28,8 +28,16 @@ def basic(client_id, secret):
 
 def make_rp(client_id="rp1", secret="s3cret"):
     call_command(
-        "createclient", "--client-id", client_id, "--client-secret", secret, "--redirect-uri", REDIRECT_URI,
-        "--scope", "openid profile email", stdout=open("/dev/null", "w"),
+        "createclient",
+        "--client-id",
+        client_id,
+        "--client-secret",
+        secret,
+        "--redirect-uri",
+        REDIRECT_URI,
+        "--scope",
+        "openid profile email",
+        stdout=open("/dev/null", "w"),
     )
     return Client.objects.get(client_id=client_id)
 
@@ -38,10 +46,19 @@ def get_code(browser, client_id="rp1"):
     """Walk /authorize and the consent page as ``browser`` (logged in); return (code, verifier)."""
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    response = browser.get("/oidc/authorize", {
-        "response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT_URI, "scope": "openid profile email",
-        "state": "st", "nonce": "n", "code_challenge": challenge, "code_challenge_method": "S256",
-    })
+    response = browser.get(
+        "/oidc/authorize",
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": REDIRECT_URI,
+            "scope": "openid profile email",
+            "state": "st",
+            "nonce": "n",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        },
+    )
     assert response.status_code == 302, response.content
     if urlsplit(response["Location"]).path == "/oidc/consent":
         key = parse_qs(urlsplit(response["Location"]).query)["k"][0]
@@ -126,8 +143,14 @@ def client_form(**overrides):
 def test_changelist_and_change_pages_render(admin_client, tokens, model):
     InitialAccessToken.mint("partner")
     BackchannelLogoutFailure.objects.create(client_id="rp1", uri="https://rp.example/bc", attempts=3, error="HTTP 503")
-    objects = {"client": Client, "sessionnode": SessionNode, "consent": Consent, "signingkey": SigningKey,
-               "initialaccesstoken": InitialAccessToken, "backchannellogoutfailure": BackchannelLogoutFailure}[model].objects
+    objects = {
+        "client": Client,
+        "sessionnode": SessionNode,
+        "consent": Consent,
+        "signingkey": SigningKey,
+        "initialaccesstoken": InitialAccessToken,
+        "backchannellogoutfailure": BackchannelLogoutFailure,
+    }[model].objects
     assert objects.exists()
     assert admin_client.get(f"/admin/oidc_provider/{model}/").status_code == 200
     assert admin_client.get(f"/admin/oidc_provider/{model}/?q=rp1").status_code == 200
@@ -179,23 +202,39 @@ def test_created_client_gets_a_secret_shown_once(admin_client, user):
     browser.force_login(user)
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    response = browser.get("/oidc/authorize", {
-        "response_type": "code", "client_id": "web", "redirect_uri": "https://web.example/cb", "scope": "openid",
-        "state": "s", "code_challenge": challenge, "code_challenge_method": "S256",
-    })
+    response = browser.get(
+        "/oidc/authorize",
+        {
+            "response_type": "code",
+            "client_id": "web",
+            "redirect_uri": "https://web.example/cb",
+            "scope": "openid",
+            "state": "s",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        },
+    )
     key = parse_qs(urlsplit(response["Location"]).query)["k"][0]
     response = browser.post("/oidc/consent", {"k": key, "decision": "allow"})
     code = parse_qs(urlsplit(response["Location"]).query)["code"][0]
-    response = browser.post("/oidc/token", {
-        "grant_type": "authorization_code", "code": code, "redirect_uri": "https://web.example/cb", "code_verifier": verifier,
-    }, HTTP_AUTHORIZATION=basic("web", secret))
+    response = browser.post(
+        "/oidc/token",
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": "https://web.example/cb",
+            "code_verifier": verifier,
+        },
+        HTTP_AUTHORIZATION=basic("web", secret),
+    )
     assert response.status_code == 200, response.content
 
 
 @pytest.mark.parametrize("storage", ["cookie.CookieStorage", "session.SessionStorage", "fallback.FallbackStorage"])
 @pytest.mark.parametrize("how", ["add", "change to confidential", "new secret action"])
-def test_a_new_client_secret_never_travels_in_the_messages_cookie_or_the_session(admin_client, settings, monkeypatch,
-                                                                                  storage, how):
+def test_a_new_client_secret_never_travels_in_the_messages_cookie_or_the_session(
+    admin_client, settings, monkeypatch, storage, how
+):
     """Django's messages are kept in a signed but readable cookie, or in the session row: a secret put in one
     can be read back from the browser or from a copy of the database. It is shown on the response page only."""
     from django.contrib.admin.models import LogEntry
@@ -208,7 +247,15 @@ def test_a_new_client_secret_never_travels_in_the_messages_cookie_or_the_session
     if how == "add":
         response = admin_client.post(f"{CHANGELIST}add/", client_form())
     elif how == "change to confidential":
-        call_command("createclient", "--client-id", "web", "--public", "--redirect-uri", REDIRECT_URI, stdout=open("/dev/null", "w"))
+        call_command(
+            "createclient",
+            "--client-id",
+            "web",
+            "--public",
+            "--redirect-uri",
+            REDIRECT_URI,
+            stdout=open("/dev/null", "w"),
+        )
         response = admin_client.post(f"{CHANGELIST}{Client.objects.get().pk}/change/", client_form(client_id=None))
     else:
         response = admin_client.post(CHANGELIST, {"action": "new_secret", "_selected_action": [make_rp("web").pk]})
@@ -251,11 +298,15 @@ def test_new_secret_action_replaces_the_secret(admin_client, user):
 def test_new_secret_action_needs_exactly_one_confidential_client(admin_client):
     one, two = make_rp("rp1"), make_rp("rp2")
     hashes = {one.client_secret_hash, two.client_secret_hash}
-    response = admin_client.post(CHANGELIST, {"action": "new_secret", "_selected_action": [one.pk, two.pk]}, follow=True)
+    response = admin_client.post(
+        CHANGELIST, {"action": "new_secret", "_selected_action": [one.pk, two.pk]}, follow=True
+    )
     assert any("exactly one" in text for text in message_texts(response))
     assert set(Client.objects.values_list("client_secret_hash", flat=True)) == hashes
 
-    call_command("createclient", "--client-id", "spa", "--public", "--redirect-uri", REDIRECT_URI, stdout=open("/dev/null", "w"))
+    call_command(
+        "createclient", "--client-id", "spa", "--public", "--redirect-uri", REDIRECT_URI, stdout=open("/dev/null", "w")
+    )
     spa = Client.objects.get(client_id="spa")
     response = admin_client.post(CHANGELIST, {"action": "new_secret", "_selected_action": [spa.pk]}, follow=True)
     assert any("public client" in text for text in message_texts(response))
@@ -295,18 +346,34 @@ def test_switching_between_public_and_confidential(admin_client):
         ("access_token_format", "xml", "Select a valid choice"),
         ("token_exchange", "[1]", "must be a JSON object"),
         ("token_exchange", '{"audiences": []}', "subject_token_types must be a non-empty list"),
-        ("token_exchange", '{"subject_token_types": ["id_token"], "requested_token_types": ["access_token"]}',
-         "subject_token_types must be a non-empty list of access_token and/or refresh_token"),
-        ("token_exchange", '{"subject_token_types": ["access_token"], "requested_token_types": ["access_token"], "colour": 1}',
-         "Unknown key(s): colour"),
-        ("token_exchange", '{"subject_token_types": ["access_token"], "requested_token_types": ["access_token"], "scopes": ["x"]}',
-         "Unknown scope(s) in scopes: x"),
-        ("token_exchange", '{"subject_token_types": ["access_token"], "requested_token_types": ["access_token"], "audiences": [""]}',
-         "audiences must be a list of non-empty strings"),
+        (
+            "token_exchange",
+            '{"subject_token_types": ["id_token"], "requested_token_types": ["access_token"]}',
+            "subject_token_types must be a non-empty list of access_token and/or refresh_token",
+        ),
+        (
+            "token_exchange",
+            '{"subject_token_types": ["access_token"], "requested_token_types": ["access_token"], "colour": 1}',
+            "Unknown key(s): colour",
+        ),
+        (
+            "token_exchange",
+            '{"subject_token_types": ["access_token"], "requested_token_types": ["access_token"], "scopes": ["x"]}',
+            "Unknown scope(s) in scopes: x",
+        ),
+        (
+            "token_exchange",
+            '{"subject_token_types": ["access_token"], "requested_token_types": ["access_token"], "audiences": [""]}',
+            "audiences must be a list of non-empty strings",
+        ),
         ("token_exchange", "{not json", "Enter a valid JSON"),
         ("client_id", "has space", "cannot contain whitespace"),
         ("backchannel_logout_uri", "https://web.example/bc#x", "must not contain a fragment"),
-        ("frontchannel_logout_uri", "https://other.example/fc", "must have the scheme, host and port of a redirect URI"),
+        (
+            "frontchannel_logout_uri",
+            "https://other.example/fc",
+            "must have the scheme, host and port of a redirect URI",
+        ),
     ],
 )
 def test_invalid_client_form_is_rerendered_with_the_error(admin_client, field, value, error):
@@ -319,8 +386,11 @@ def test_invalid_client_form_is_rerendered_with_the_error(admin_client, field, v
 
 
 def test_logout_uris_are_edited_in_the_admin(admin_client):
-    data = client_form(backchannel_logout_uri="https://web.example/bc", backchannel_logout_session_required="on",
-                       frontchannel_logout_uri="https://web.example/fc")
+    data = client_form(
+        backchannel_logout_uri="https://web.example/bc",
+        backchannel_logout_session_required="on",
+        frontchannel_logout_uri="https://web.example/fc",
+    )
     assert shown_secret(admin_client.post(f"{CHANGELIST}add/", data))
     client = Client.objects.get(client_id="web")
     assert client.backchannel_logout_uri == "https://web.example/bc" and client.backchannel_logout_session_required
@@ -330,11 +400,16 @@ def test_logout_uris_are_edited_in_the_admin(admin_client):
 def test_registered_clients_show_where_they_came_from(admin_client, client):
     import json as jsonlib
 
-    body = client.post("/oidc/register", jsonlib.dumps({"redirect_uris": ["https://rp.example/cb"], "contacts": ["ops@rp.example"]}),
-                       content_type="application/json").json()
+    body = client.post(
+        "/oidc/register",
+        jsonlib.dumps({"redirect_uris": ["https://rp.example/cb"], "contacts": ["ops@rp.example"]}),
+        content_type="application/json",
+    ).json()
     listing = admin_client.get(f"{CHANGELIST}?registered_via__exact=registration")
     assert listing.context["cl"].result_count == 1 and "dynamic registration" in listing.content.decode()
-    page = admin_client.get(f"{CHANGELIST}{Client.objects.get(client_id=body['client_id']).pk}/change/").content.decode()
+    page = admin_client.get(
+        f"{CHANGELIST}{Client.objects.get(client_id=body['client_id']).pk}/change/"
+    ).content.decode()
     assert "dynamic registration" in page and "ops@rp.example" in page
 
 
@@ -348,10 +423,17 @@ def test_initial_access_token_page_never_shows_the_hash(admin_client):
     "overrides, error",
     [
         ({"redirect_uris": ""}, "authorization_code needs at least one redirect URI"),
-        ({"grant_types": ["authorization_code", "client_credentials"], "token_endpoint_auth_method": "none"},
-         "A public client cannot use client_credentials"),
-        ({"grant_types": ["authorization_code", "urn:ietf:params:oauth:grant-type:token-exchange"],
-          "token_endpoint_auth_method": "none"}, "A public client cannot use urn:ietf:params:oauth:grant-type:token-exchange"),
+        (
+            {"grant_types": ["authorization_code", "client_credentials"], "token_endpoint_auth_method": "none"},
+            "A public client cannot use client_credentials",
+        ),
+        (
+            {
+                "grant_types": ["authorization_code", "urn:ietf:params:oauth:grant-type:token-exchange"],
+                "token_endpoint_auth_method": "none",
+            },
+            "A public client cannot use urn:ietf:params:oauth:grant-type:token-exchange",
+        ),
     ],
 )
 def test_grant_types_that_cannot_work_are_refused(admin_client, overrides, error):
@@ -362,17 +444,25 @@ def test_grant_types_that_cannot_work_are_refused(admin_client, overrides, error
 
 
 def test_machine_client_needs_no_redirect_uri_and_takes_a_policy_and_format(admin_client):
-    policy = '{"subject_token_types": ["access_token"], "requested_token_types": ["access_token"], "audiences": ["api"]}'
+    policy = (
+        '{"subject_token_types": ["access_token"], "requested_token_types": ["access_token"], "audiences": ["api"]}'
+    )
     data = client_form(
-        redirect_uris="", grant_types=["client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"],
-        access_token_format="jwt", token_exchange=policy,
+        redirect_uris="",
+        grant_types=["client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"],
+        access_token_format="jwt",
+        token_exchange=policy,
     )
     response = admin_client.post(f"{CHANGELIST}add/", data, follow=True)
     assert response.status_code == 200 and shown_secret(response)
     client = Client.objects.get(client_id="web")
     assert client.redirect_uris == [] and client.access_token_format == "jwt"
     assert client.grant_types == ["client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"]
-    assert client.token_exchange == {"subject_token_types": ["access_token"], "requested_token_types": ["access_token"], "audiences": ["api"]}
+    assert client.token_exchange == {
+        "subject_token_types": ["access_token"],
+        "requested_token_types": ["access_token"],
+        "audiences": ["api"],
+    }
 
 
 def test_empty_exchange_policy_is_stored_as_empty(admin_client):
@@ -385,7 +475,9 @@ def test_change_form_edits_redirect_uris_one_per_line(admin_client):
     client = make_rp()
     page = admin_client.get(f"{CHANGELIST}{client.pk}/change/")
     assert page.context["adminform"].form["redirect_uris"].value() == REDIRECT_URI
-    data = client_form(client_id=None, redirect_uris=f"{REDIRECT_URI}\nhttps://rp.example/other\n\n", scope="openid email")
+    data = client_form(
+        client_id=None, redirect_uris=f"{REDIRECT_URI}\nhttps://rp.example/other\n\n", scope="openid email"
+    )
     response = admin_client.post(f"{CHANGELIST}{client.pk}/change/", data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     client.refresh_from_db()
@@ -398,7 +490,9 @@ def test_change_form_edits_redirect_uris_one_per_line(admin_client):
 
 def revoke(admin_client, nodes):
     return admin_client.post(
-        "/admin/oidc_provider/sessionnode/", {"action": "revoke", "_selected_action": [n.pk for n in nodes]}, follow=True
+        "/admin/oidc_provider/sessionnode/",
+        {"action": "revoke", "_selected_action": [n.pk for n in nodes]},
+        follow=True,
     )
 
 
@@ -517,11 +611,13 @@ def test_private_key_jwt_client_in_the_admin(admin_client):
     assert "private material" in response.content.decode() and not Client.objects.exists()
     response = admin_client.post(f"{CHANGELIST}add/", {**form, "jwks": ""})
     assert "jwks or jwks_uri" in response.content.decode()
-    response = admin_client.post(f"{CHANGELIST}add/", {**form, "jwks": json.dumps({"keys": [public]}),
-                                                       "jwks_uri": "https://web.example/jwks"})
+    response = admin_client.post(
+        f"{CHANGELIST}add/", {**form, "jwks": json.dumps({"keys": [public]}), "jwks_uri": "https://web.example/jwks"}
+    )
     assert "not both" in response.content.decode()
-    response = admin_client.post(f"{CHANGELIST}add/", {**form, "id_token_signed_response_alg": "none",
-                                                       "jwks": json.dumps({"keys": [public]})})
+    response = admin_client.post(
+        f"{CHANGELIST}add/", {**form, "id_token_signed_response_alg": "none", "jwks": json.dumps({"keys": [public]})}
+    )
     assert "not offered" in response.content.decode()
     response = admin_client.post(f"{CHANGELIST}add/", {**form, "jwks": json.dumps({"keys": [public]})}, follow=True)
     assert shows_no_secret(response)

@@ -77,7 +77,11 @@ def test_a_slow_rp_times_out(db, rp):
 
 
 def test_defaults_come_from_settings(db, rp, settings):
-    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "BACKCHANNEL_LOGOUT_ATTEMPTS": 2, "BACKCHANNEL_LOGOUT_TIMEOUT": 0.3}
+    settings.OIDC_PROVIDER = {
+        **settings.OIDC_PROVIDER,
+        "BACKCHANNEL_LOGOUT_ATTEMPTS": 2,
+        "BACKCHANNEL_LOGOUT_TIMEOUT": 0.3,
+    }
     rp.respond("/bc", delay=1)
     started = time.monotonic()
     assert deliver(delivery(f"{rp.url}/bc"), backoff=0) is False

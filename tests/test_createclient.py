@@ -27,11 +27,28 @@ def test_generates_and_prints_a_secret_once(db):
 
 def test_all_options(db):
     create(
-        "--client-id", "full", "--client-secret", "given", "--redirect-uri", "https://a.example/1",
-        "--redirect-uri", "https://a.example/2", "--post-logout-redirect-uri", "https://a.example/bye",
-        "--grant-type", "authorization_code", "--grant-type", "refresh_token", "--response-type", "code",
-        "--scope", "openid email offline_access", "--token-endpoint-auth-method", "client_secret_post",
-        "--skip-consent", "--require-pkce",
+        "--client-id",
+        "full",
+        "--client-secret",
+        "given",
+        "--redirect-uri",
+        "https://a.example/1",
+        "--redirect-uri",
+        "https://a.example/2",
+        "--post-logout-redirect-uri",
+        "https://a.example/bye",
+        "--grant-type",
+        "authorization_code",
+        "--grant-type",
+        "refresh_token",
+        "--response-type",
+        "code",
+        "--scope",
+        "openid email offline_access",
+        "--token-endpoint-auth-method",
+        "client_secret_post",
+        "--skip-consent",
+        "--require-pkce",
     )
     client = Client.objects.get(client_id="full")
     assert client.redirect_uris == ["https://a.example/1", "https://a.example/2"]
@@ -42,17 +59,30 @@ def test_all_options(db):
 
 
 def test_machine_client_with_exchange_policy_and_jwt_access_tokens(db):
-    policy = '{"subject_token_types": ["refresh_token"], "requested_token_types": ["access_token"], "scopes": ["openid"]}'
+    policy = (
+        '{"subject_token_types": ["refresh_token"], "requested_token_types": ["access_token"], "scopes": ["openid"]}'
+    )
     printed = create(
-        "--client-id", "m2m", "--grant-type", "client_credentials",
-        "--grant-type", "urn:ietf:params:oauth:grant-type:token-exchange",
-        "--access-token-format", "jwt", "--token-exchange-policy", policy,
+        "--client-id",
+        "m2m",
+        "--grant-type",
+        "client_credentials",
+        "--grant-type",
+        "urn:ietf:params:oauth:grant-type:token-exchange",
+        "--access-token-format",
+        "jwt",
+        "--token-exchange-policy",
+        policy,
     )
     client = Client.objects.get(client_id="m2m")
     assert printed["client_secret"] and client.redirect_uris == []
     assert client.grant_types == ["client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"]
     assert client.access_token_format == "jwt"
-    assert client.token_exchange == {"subject_token_types": ["refresh_token"], "requested_token_types": ["access_token"], "scopes": ["openid"]}
+    assert client.token_exchange == {
+        "subject_token_types": ["refresh_token"],
+        "requested_token_types": ["access_token"],
+        "scopes": ["openid"],
+    }
 
 
 def test_public_client_has_no_secret_and_requires_pkce(db):
@@ -66,19 +96,32 @@ def test_public_client_has_no_secret_and_requires_pkce(db):
     "args, message",
     [
         (["--client-id", "x"], "authorization_code needs at least one redirect URI"),
-        (["--client-id", "x", "--grant-type", "client_credentials", "--public"], "A public client cannot use client_credentials"),
-        (["--client-id", "x", "--grant-type", "refresh_token", "--redirect-uri", "https://a.example/cb"],
-         "refresh_token needs authorization_code"),
+        (
+            ["--client-id", "x", "--grant-type", "client_credentials", "--public"],
+            "A public client cannot use client_credentials",
+        ),
+        (
+            ["--client-id", "x", "--grant-type", "refresh_token", "--redirect-uri", "https://a.example/cb"],
+            "refresh_token needs authorization_code",
+        ),
         (["--client-id", "x", "--grant-type", "client_credentials", "--token-exchange-policy", "{"], "not JSON"),
-        (["--client-id", "x", "--grant-type", "client_credentials", "--token-exchange-policy", '{"audiences": 1}'],
-         "subject_token_types must be"),
+        (
+            ["--client-id", "x", "--grant-type", "client_credentials", "--token-exchange-policy", '{"audiences": 1}'],
+            "subject_token_types must be",
+        ),
         (["--client-id", "x", "--redirect-uri", "/relative"], "absolute"),
         (["--client-id", "x", "--redirect-uri", "https://a.example/cb#frag"], "fragment"),
         (["--client-id", "x", "--redirect-uri", "https://a.example/cb", "--scope", "openid nonsense"], "Unknown scope"),
         (["--client-id", "x", "--redirect-uri", "https://a.example/cb", "--scope", "profile"], "openid"),
         (["--client-id", "x y", "--redirect-uri", "https://a.example/cb"], "whitespace"),
-        (["--client-id", "x", "--redirect-uri", "https://a.example/cb", "--public", "--client-secret", "s"], "no secret"),
-        (["--client-id", "x", "--redirect-uri", "https://a.example/cb", "--token-endpoint-auth-method", "none"], "--public"),
+        (
+            ["--client-id", "x", "--redirect-uri", "https://a.example/cb", "--public", "--client-secret", "s"],
+            "no secret",
+        ),
+        (
+            ["--client-id", "x", "--redirect-uri", "https://a.example/cb", "--token-endpoint-auth-method", "none"],
+            "--public",
+        ),
     ],
 )
 def test_bad_input_is_a_clear_error(db, args, message):
@@ -98,8 +141,21 @@ def test_bad_choice_exits_non_zero(db, tmp_path):
     import sys
 
     result = subprocess.run(
-        [sys.executable, "-m", "django", "createclient", "--client-id", "x", "--redirect-uri", "https://a/cb", "--grant-type", "password"],
-        capture_output=True, text=True, env={"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "/usr/bin:/bin"},
+        [
+            sys.executable,
+            "-m",
+            "django",
+            "createclient",
+            "--client-id",
+            "x",
+            "--redirect-uri",
+            "https://a/cb",
+            "--grant-type",
+            "password",
+        ],
+        capture_output=True,
+        text=True,
+        env={"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "/usr/bin:/bin"},
     )
     assert result.returncode != 0 and "invalid choice" in result.stderr
 
@@ -110,15 +166,34 @@ def test_private_key_jwt_client_with_jwks(db, tmp_path):
     jwks = {"keys": [new_rsa_key(kid="k1").serialize()]}
     path = tmp_path / "jwks.json"
     path.write_text(json.dumps(jwks))
-    printed = create("--client-id", "pk", "--redirect-uri", "https://a.example/cb", "--token-endpoint-auth-method",
-                     "private_key_jwt", "--jwks", f"@{path}", "--id-token-signed-response-alg", "PS256",
-                     "--userinfo-signed-response-alg", "ES256")
+    printed = create(
+        "--client-id",
+        "pk",
+        "--redirect-uri",
+        "https://a.example/cb",
+        "--token-endpoint-auth-method",
+        "private_key_jwt",
+        "--jwks",
+        f"@{path}",
+        "--id-token-signed-response-alg",
+        "PS256",
+        "--userinfo-signed-response-alg",
+        "ES256",
+    )
     client = Client.objects.get(client_id="pk")
     assert "client_secret" not in printed and client.client_secret_hash == ""
     assert client.jwks == jwks and client.id_token_signed_response_alg == "PS256"
     assert client.userinfo_signed_response_alg == "ES256"
-    create("--client-id", "pk2", "--redirect-uri", "https://a.example/cb", "--token-endpoint-auth-method",
-           "private_key_jwt", "--jwks-uri", "https://a.example/jwks")
+    create(
+        "--client-id",
+        "pk2",
+        "--redirect-uri",
+        "https://a.example/cb",
+        "--token-endpoint-auth-method",
+        "private_key_jwt",
+        "--jwks-uri",
+        "https://a.example/jwks",
+    )
     assert Client.objects.get(client_id="pk2").jwks_uri == "https://a.example/jwks"
 
 
@@ -132,7 +207,10 @@ def test_private_key_jwt_client_with_jwks(db, tmp_path):
         (["--jwks", '{"keys": [{"kty": "RSA", "n": "x"}]}'], "Unusable"),
         (["--jwks-uri", "http://a.example/jwks"], "https"),
         (["--jwks-uri", "https://a.example/jwks", "--jwks", '{"keys": [{"kty": "EC"}]}'], "Unusable"),
-        (["--jwks-uri", "https://a.example/jwks", "--jwks", json.dumps({"keys": [new_ec_key("P-256").serialize()]})], "not both"),
+        (
+            ["--jwks-uri", "https://a.example/jwks", "--jwks", json.dumps({"keys": [new_ec_key("P-256").serialize()]})],
+            "not both",
+        ),
         (["--jwks-uri", "https://a.example/jwks", "--client-secret", "s"], "no secret"),
         (["--jwks-uri", "https://a.example/jwks", "--id-token-signed-response-alg", "none"], "not offered"),
         (["--jwks-uri", "https://a.example/jwks", "--userinfo-signed-response-alg", "HS256"], "not offered"),
@@ -140,6 +218,13 @@ def test_private_key_jwt_client_with_jwks(db, tmp_path):
 )
 def test_private_key_jwt_mistakes(db, extra, message):
     with pytest.raises(CommandError, match=message):
-        create("--client-id", "pk", "--redirect-uri", "https://a.example/cb", "--token-endpoint-auth-method",
-               "private_key_jwt", *extra)
+        create(
+            "--client-id",
+            "pk",
+            "--redirect-uri",
+            "https://a.example/cb",
+            "--token-endpoint-auth-method",
+            "private_key_jwt",
+            *extra,
+        )
     assert not Client.objects.exists()

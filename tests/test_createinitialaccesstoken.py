@@ -33,8 +33,14 @@ def test_defaults_single_use_never_expires(db, settings):
     assert row.uses_left == 1 and row.expires_at is None and "REGISTRATION_POLICY" not in output
 
 
-@pytest.mark.parametrize("args, message", [(["--uses", "0"], "--uses"), (["--expires-in", "0"], "--expires-in"),
-                                           (["--description", "x" * 256], "--description")])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--uses", "0"], "--uses"),
+        (["--expires-in", "0"], "--expires-in"),
+        (["--description", "x" * 256], "--description"),
+    ],
+)
 def test_bad_options(db, args, message):
     with pytest.raises(CommandError, match=message):
         create(*args)

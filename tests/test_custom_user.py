@@ -13,7 +13,11 @@ def test_code_flow_and_tokens_with_a_custom_user_model():
     env.pop("DATABASE_URL", None)  # in-memory SQLite: the swapped user model needs its own tables
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/custom_user/flow_check.py"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout

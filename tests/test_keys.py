@@ -17,10 +17,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from oidc_provider.crypto import PRIVATE_MEMBERS
+from oidc_provider.idpy.keyjar import ProviderKeyJar
 from oidc_provider.models import SigningKey
 from oidc_provider.storage import keys as key_rows
-from oidc_provider.crypto import PRIVATE_MEMBERS
-from oidc_provider.idpy.keyjar import ProviderKeyJar
 from oidc_provider.storage.keys import create_signing_key, load_key_set, rotate_keys
 
 ISSUER = "https://op.example"
@@ -84,7 +83,11 @@ def test_keys_need_the_key_encryption_secret(db, settings):
 
 def test_reencrypt_with_a_new_secret(db, settings):
     old = settings.OIDC_PROVIDER["KEY_ENCRYPTION_SECRET"]
-    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "KEY_ENCRYPTION_SECRET": "new", "KEY_ENCRYPTION_SECRET_FALLBACKS": [old]}
+    settings.OIDC_PROVIDER = {
+        **settings.OIDC_PROVIDER,
+        "KEY_ENCRYPTION_SECRET": "new",
+        "KEY_ENCRYPTION_SECRET_FALLBACKS": [old],
+    }
     assert len(load_key_set().signing) == 4  # the fallback decrypts
     assert key_rows.reencrypt_keys() == 8
     settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "KEY_ENCRYPTION_SECRET_FALLBACKS": []}
@@ -187,7 +190,9 @@ def test_missing_current_key_is_recreated_on_refresh(keyjar):
 def test_an_unreadable_row_does_not_break_signing(keyjar, caplog):
     before = kid_of(sign(keyjar))
     broken = create_signing_key("ES256", SigningKey.RETIRED)
-    SigningKey.objects.filter(pk=broken.pk).update(public_jwk={"kty": "EC", "kid": broken.kid, "crv": "P-256", "x": "!"})
+    SigningKey.objects.filter(pk=broken.pk).update(
+        public_jwk={"kty": "EC", "kid": broken.kid, "crv": "P-256", "x": "!"}
+    )
     assert keyjar.refresh_if_due(force=True) is False
     assert kid_of(sign(keyjar)) == before and "not reloaded" in caplog.text
 
@@ -235,7 +240,11 @@ def test_rotation_promotes_next_retires_current_and_publishes_a_new_next(db, set
     lines = rotate_keys(["RS256"], now=later(3700))
     old.refresh_from_db()
     assert current().kid == upcoming.kid
-    assert old.state == "retired" and old.retired_at and old.remove_after == old.retired_at + dt.timedelta(seconds=3600 + 30)
+    assert (
+        old.state == "retired"
+        and old.retired_at
+        and old.remove_after == old.retired_at + dt.timedelta(seconds=3600 + 30)
+    )
     assert SigningKey.objects.filter(alg="RS256", state="next").exclude(kid=upcoming.kid).exists()
     assert any("promote" in line for line in lines)
     assert current("ES256").state == "current" and SigningKey.objects.filter(state="retired").count() == 1
@@ -288,7 +297,8 @@ def test_an_algorithm_no_longer_offered_is_withdrawn(db, settings):
     settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "SIGNING_ALGS": ["RS256", "ES256"]}
     rotate_keys(["EdDSA", "PS256"])
     assert dict(SigningKey.objects.filter(alg__in=["EdDSA", "PS256"]).values_list("alg", "state")) == {
-        "EdDSA": "retired", "PS256": "retired"
+        "EdDSA": "retired",
+        "PS256": "retired",
     }
 
 
@@ -353,8 +363,8 @@ def test_jwks_uri_trouble_gives_no_keys(client_jwks_uri, settings, trouble):
 def test_client_keys_come_from_the_row_and_are_never_kept(keyjar, settings):
     from cryptojwt.jwk.ec import new_ec_key
 
-    from oidc_provider.models import Client
     from oidc_provider.idpy.client_db import ClientDatabase
+    from oidc_provider.models import Client
     from oidc_provider.storage.unit_of_work import unit_of_work
 
     keyjar.client_db = ClientDatabase()
@@ -388,7 +398,9 @@ def test_a_rotation_racing_another_plans_again(db, monkeypatch):
     monkeypatch.setattr(key_rows, "create_signing_key", create_as_if_raced)
     SigningKey.objects.filter(alg="RS256", state="next").delete()  # this run will publish one
     lines = rotate_keys(["RS256"])
-    assert calls == ["next", "next"] and lines == ["RS256: publish a next key; it can sign after 2 s (run rotatekeys again then)"]
+    assert calls == ["next", "next"] and lines == [
+        "RS256: publish a next key; it can sign after 2 s (run rotatekeys again then)"
+    ]
     assert sorted(SigningKey.objects.filter(alg="RS256").values_list("state", flat=True)) == ["current", "next"]
 
 
@@ -423,6 +435,8 @@ def test_rotatekeys_exits_non_zero_on_a_bad_algorithm():
 
     result = subprocess.run(
         [sys.executable, "-m", "django", "rotatekeys", "--alg", "none"],
-        capture_output=True, text=True, env={"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        env={"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "/usr/bin:/bin"},
     )
     assert result.returncode != 0 and "invalid choice" in result.stderr

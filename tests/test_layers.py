@@ -113,8 +113,9 @@ def test_every_module_has_a_layer():
 def test_the_documented_table_is_this_one():
     page = (PACKAGE.parent / "docs" / "architecture.md").read_text()
     rows = re.findall(r"^\| (\d) [a-z ]+ \| ([^|]+) \|", page, re.MULTILINE)
-    documented = {int(layer): [m.replace("/", ".") for m in re.findall(r"`([^`]+)`", modules)]
-                  for layer, modules in rows}
+    documented = {
+        int(layer): [m.replace("/", ".") for m in re.findall(r"`([^`]+)`", modules)] for layer, modules in rows
+    }
     assert documented == {layer: [m for m in names if m != "oidc_provider"] for layer, names in LAYERS.items()}
 
 
@@ -146,8 +147,11 @@ def test_no_private_name_crosses_a_module():
     for module, path in known.items():
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("oidc_provider")):
-                private += [f"{where(known, module, node.lineno)}: {alias.name}" for alias in node.names
-                            if alias.name.startswith("_") and not alias.name.startswith("__")]
+                private += [
+                    f"{where(known, module, node.lineno)}: {alias.name}"
+                    for alias in node.names
+                    if alias.name.startswith("_") and not alias.name.startswith("__")
+                ]
     assert not private, "private names imported from another module:\n" + "\n".join(private)
 
 

@@ -8,9 +8,9 @@ from oidc_provider.idpy import client_authn
 from oidc_provider.idpy.client_db import RegistrationAccessTokens
 from oidc_provider.idpy.server import EndpointContext
 from oidc_provider.idpy.session_manager import SessionManager
+from oidc_provider.idpy.session_tree import SessionTreeStore
 from oidc_provider.server import GRANT_HELPERS, build_conf, get_server
 from oidc_provider.storage.assertions import AssertionReplayStore
-from oidc_provider.idpy.session_tree import SessionTreeStore
 
 
 def test_the_server_builds_the_configured_context(db):

@@ -99,16 +99,24 @@ def test_the_async_methods_hash_the_key():
         await store.aset("user", "alice")
         await store.asave()
         key = store.session_key
-        found = {"row": await Session.objects.aget(), "exists": await SessionStore().aexists(key),
-                 "loaded": await SessionStore(key).aload()}
+        found = {
+            "row": await Session.objects.aget(),
+            "exists": await SessionStore().aexists(key),
+            "loaded": await SessionStore(key).aload(),
+        }
         await store.acycle_key()
-        found |= {"cycled": await Session.objects.aget(), "old loads": await SessionStore(key).aload(),
-                  "new": store.session_key}
+        found |= {
+            "cycled": await Session.objects.aget(),
+            "old loads": await SessionStore(key).aload(),
+            "new": store.session_key,
+        }
         await SessionStore().adelete(store.session_key)
         found["left"] = await Session.objects.acount()
         stolen = SessionStore(session_key_digest(store.session_key))
-        found |= {"stolen loads": await stolen.aload(),
-                  "stolen exists": await SessionStore().aexists(found["cycled"].session_key)}
+        found |= {
+            "stolen loads": await stolen.aload(),
+            "stolen exists": await SessionStore().aexists(found["cycled"].session_key),
+        }
         return key, found
 
     key, found = run()

@@ -63,7 +63,9 @@ def test_unknown_key_is_E002(settings):
     assert ids(check_settings()) == ["oidc_provider.E002"]
 
 
-@pytest.mark.parametrize("issuer", ["op.example", "ftp://op.example", "https://op.example/?q=1", "https://op.example/#f"])
+@pytest.mark.parametrize(
+    "issuer", ["op.example", "ftp://op.example", "https://op.example/?q=1", "https://op.example/#f"]
+)
 def test_malformed_issuer_is_E003(settings, issuer):
     settings.OIDC_PROVIDER = {"ISSUER": issuer}
     assert ids(check_settings()) == ["oidc_provider.E003"]
@@ -97,9 +99,14 @@ def test_no_rs256_is_W006(settings):
     assert ids(check_settings()) == ["oidc_provider.W006"]
 
 
-@pytest.mark.parametrize("overrides", [
-    {"KEYS_REFRESH_INTERVAL": -1}, {"JWKS_MAX_AGE": "3600"}, {"KEY_RETIREMENT_PERIOD": -5},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"KEYS_REFRESH_INTERVAL": -1},
+        {"JWKS_MAX_AGE": "3600"},
+        {"KEY_RETIREMENT_PERIOD": -5},
+    ],
+)
 def test_negative_key_timings_are_E010(settings, overrides):
     settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, **overrides}
     assert ids(check_settings()) == ["oidc_provider.E010"]
@@ -139,18 +146,30 @@ def test_unknown_registration_policy_is_E011(settings):
     assert ids(check_settings()) == ["oidc_provider.E011"]
 
 
-@pytest.mark.parametrize("key, value", [("BACKCHANNEL_LOGOUT_TIMEOUT", 0), ("BACKCHANNEL_LOGOUT_ATTEMPTS", "3"),
-                                        ("BACKCHANNEL_LOGOUT_ATTEMPTS", True), ("BACKCHANNEL_LOGOUT_WORKERS", 0)])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("BACKCHANNEL_LOGOUT_TIMEOUT", 0),
+        ("BACKCHANNEL_LOGOUT_ATTEMPTS", "3"),
+        ("BACKCHANNEL_LOGOUT_ATTEMPTS", True),
+        ("BACKCHANNEL_LOGOUT_WORKERS", 0),
+    ],
+)
 def test_bad_backchannel_numbers_are_E012(settings, key, value):
     settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, key: value}
     assert ids(check_settings()) == ["oidc_provider.E012"]
 
 
-@pytest.mark.parametrize("key, value, check", [
-    ("BACKCHANNEL_LOGOUT_QUEUE", -1, "E033"), ("CLIENT_JWKS_REFETCH_INTERVAL", "5", "E033"),
-    ("OUTBOUND_ALLOWED_HOSTS", "127.0.0.1", "E034"), ("OUTBOUND_ALLOWED_HOSTS", [""], "E034"),
-    ("OUTBOUND_CA_FILE", "/nonexistent/ca.pem", "E035"),
-])
+@pytest.mark.parametrize(
+    "key, value, check",
+    [
+        ("BACKCHANNEL_LOGOUT_QUEUE", -1, "E033"),
+        ("CLIENT_JWKS_REFETCH_INTERVAL", "5", "E033"),
+        ("OUTBOUND_ALLOWED_HOSTS", "127.0.0.1", "E034"),
+        ("OUTBOUND_ALLOWED_HOSTS", [""], "E034"),
+        ("OUTBOUND_CA_FILE", "/nonexistent/ca.pem", "E035"),
+    ],
+)
 def test_bad_outbound_settings_are_reported(settings, key, value, check):
     settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, key: value}
     assert ids(check_settings()) == [f"oidc_provider.{check}"]
@@ -167,7 +186,15 @@ def test_unknown_access_token_format_is_E020(settings):
     assert ids(check_settings()) == ["oidc_provider.E020"]
 
 
-@pytest.mark.parametrize("policy", [None, {}, {"subject_token_types": ["access_token"]}, {"subject_token_types": ["access_token"], "requested_token_types": ["access_token"], "scopes": ["bogus"]}])
+@pytest.mark.parametrize(
+    "policy",
+    [
+        None,
+        {},
+        {"subject_token_types": ["access_token"]},
+        {"subject_token_types": ["access_token"], "requested_token_types": ["access_token"], "scopes": ["bogus"]},
+    ],
+)
 def test_bad_token_exchange_policy_is_E021(settings, policy):
     settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "TOKEN_EXCHANGE_POLICY": policy}
     assert ids(check_settings()) == ["oidc_provider.E021"]
@@ -210,7 +237,10 @@ def test_undecryptable_key_is_E009(db, settings):
     settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "KEY_ENCRYPTION_SECRET": "another"}
     assert set(ids(check_signing_key(databases=["default"]))) == {"oidc_provider.E009"}
     assert len(check_signing_key(databases=["default"])) == SigningKey.objects.filter(state="current").count()
-    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "KEY_ENCRYPTION_SECRET_FALLBACKS": ["tests-only-key-encryption-secret"]}
+    settings.OIDC_PROVIDER = {
+        **settings.OIDC_PROVIDER,
+        "KEY_ENCRYPTION_SECRET_FALLBACKS": ["tests-only-key-encryption-secret"],
+    }
     assert check_signing_key(databases=["default"]) == []
 
 
@@ -253,11 +283,17 @@ def test_deploy_check_wants_dedicated_secrets(settings):
 def hardened(settings):
     """A deployment that passes every OP deploy check."""
     settings.OIDC_PROVIDER = {
-        "ISSUER": "https://op.example", "SECRET": "s", "KEY_ENCRYPTION_SECRET": "k", "REQUIRE_PKCE": True,
+        "ISSUER": "https://op.example",
+        "SECRET": "s",
+        "KEY_ENCRYPTION_SECRET": "k",
+        "REQUIRE_PKCE": True,
         "RATE_LIMIT_CACHE": "shared",
     }
-    settings.CACHES = {**settings.CACHES, "shared": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "t"},
-                       "files": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": "/nonexistent"}}
+    settings.CACHES = {
+        **settings.CACHES,
+        "shared": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "t"},
+        "files": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": "/nonexistent"},
+    }
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     return settings
@@ -280,13 +316,16 @@ def test_deploy_checks_of_an_https_site(hardened, setting, value, check_id):
     assert ids(check_deploy()) == [f"oidc_provider.{check_id}"]
 
 
-@pytest.mark.parametrize("engine, warned", [
-    ("django.contrib.sessions.backends.db", True),
-    ("django.contrib.sessions.backends.cached_db", True),
-    ("oidc_provider.session_store", False),
-    ("django.contrib.sessions.backends.cache", False),
-    ("django.contrib.sessions.backends.signed_cookies", False),
-])
+@pytest.mark.parametrize(
+    "engine, warned",
+    [
+        ("django.contrib.sessions.backends.db", True),
+        ("django.contrib.sessions.backends.cached_db", True),
+        ("oidc_provider.session_store", False),
+        ("django.contrib.sessions.backends.cache", False),
+        ("django.contrib.sessions.backends.signed_cookies", False),
+    ],
+)
 def test_deploy_check_warns_of_session_keys_in_the_database(hardened, engine, warned):
     hardened.SESSION_ENGINE = engine
     assert ids(check_deploy()) == (["oidc_provider.W038"] if warned else [])
@@ -338,7 +377,10 @@ def test_limit_settings_are_checked(hardened, override, check_id):
 
 
 def test_trusted_proxies_take_addresses_and_networks(hardened):
-    hardened.OIDC_PROVIDER = {**hardened.OIDC_PROVIDER, "TRUSTED_PROXIES": ["10.0.0.1", "10.1.0.0/16", "::1", "fd00::/8"]}
+    hardened.OIDC_PROVIDER = {
+        **hardened.OIDC_PROVIDER,
+        "TRUSTED_PROXIES": ["10.0.0.1", "10.1.0.0/16", "::1", "fd00::/8"],
+    }
     assert check_settings() == []
 
 

@@ -8,22 +8,28 @@ from idpyoidc.server.session.info import ClientSessionInfo, UserSessionInfo
 from idpyoidc.server.session.token import AccessToken, AuthorizationCode, IDToken
 
 from oidc_provider.crypto import token_digest
+from oidc_provider.idpy.client_db import ClientDatabase, client_to_idpy, split_redirect_uri
 from oidc_provider.idpy.session_tree import SessionTreeStore
 from oidc_provider.idpy.token_pruning import prune_tokens
 from oidc_provider.models import Client, SessionNode
 from oidc_provider.storage import token_values
-from oidc_provider.idpy.client_db import ClientDatabase, client_to_idpy, split_redirect_uri
 from oidc_provider.storage.token_values import StoredValue, at_rest
 from oidc_provider.storage.unit_of_work import unit_of_work
 
 
 def make_client(**fields):
-    defaults = dict(client_id="c1", redirect_uris=["https://rp.example/cb?x=1"], post_logout_redirect_uris=["https://rp.example/bye"])
+    defaults = dict(
+        client_id="c1",
+        redirect_uris=["https://rp.example/cb?x=1"],
+        post_logout_redirect_uris=["https://rp.example/bye"],
+    )
     return Client.objects.create(**{**defaults, **fields})
 
 
 def test_client_maps_rfc7591_names_to_what_idpyoidc_reads(db):
-    info = client_to_idpy(make_client(grant_types=["authorization_code"], response_types=["code"], scope="openid email"))
+    info = client_to_idpy(
+        make_client(grant_types=["authorization_code"], response_types=["code"], scope="openid email")
+    )
     assert info["redirect_uris"] == [["https://rp.example/cb", {"x": ["1"]}]]
     assert info["grant_types_supported"] == ["authorization_code"]
     assert info["response_types_supported"] == ["code"]
@@ -180,7 +186,10 @@ def test_grant_rows_store_token_references_not_repeated_values(db):
     with unit_of_work():
         grant = SessionTreeStore()[key]
         assert [t.based_on for t in grant.issued_token] == [None, code.value, code.value]
-        assert grant.get_token(code.value).id == code.id and grant.last_issued_token_of_type("id_token").session_id == "sid-1"
+        assert (
+            grant.get_token(code.value).id == code.id
+            and grant.last_issued_token_of_type("id_token").session_id == "sid-1"
+        )
         grant.revoke_token(based_on=code.value, recursive=True)  # what a replayed code does
     with unit_of_work():
         assert [t.id for t in SessionTreeStore()[key].issued_token] == [code.id]
@@ -203,7 +212,9 @@ def test_grant_rows_do_not_repeat_usage_rules_or_the_default_token_map(db, djang
     default token map not at all; loading restores both, and an unchanged grant is not rewritten."""
     rules = {"access_token": {"expires_in": 3600, "supports_minting": ["access_token"]}}
     same = AccessToken(token_class="access_token", value="a" * 900, usage_rules=dict(rules["access_token"]))
-    own = AccessToken(token_class="access_token", value="b" * 900, usage_rules={"expires_in": 60, "supports_minting": []})
+    own = AccessToken(
+        token_class="access_token", value="b" * 900, usage_rules={"expires_in": 60, "supports_minting": []}
+    )
     with unit_of_work():
         store, key = store_tree()
         store[key].usage_rules = rules

@@ -19,12 +19,15 @@ def handlers(config, clients):
     return IdpyAuthzHandling(upstream, grant_config=grant_config), AuthzHandling(upstream, grant_config=grant_config)
 
 
-@pytest.mark.parametrize("per_client", [
-    None,  # the client has no rules of its own
-    {"access_token": {"expires_in": 60}},  # one rule changed
-    {"authorization_code": {}},  # a class the client may not have
-    {"refresh_token": {"expires_in": 86400}},  # a class the configuration lacks
-])
+@pytest.mark.parametrize(
+    "per_client",
+    [
+        None,  # the client has no rules of its own
+        {"access_token": {"expires_in": 60}},  # one rule changed
+        {"authorization_code": {}},  # a class the client may not have
+        {"refresh_token": {"expires_in": 86400}},  # a class the configuration lacks
+    ],
+)
 @pytest.mark.parametrize("config", [CONFIG, None])
 @pytest.mark.parametrize("client_id", ["rp", "", "unknown"])
 def test_the_same_rules_as_the_stock_method(config, per_client, client_id):

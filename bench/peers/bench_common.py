@@ -30,11 +30,23 @@ def _databases():
     kind, _, name = os.environ.get("BENCH_DATABASE", "sqlite:/tmp/bench.sqlite3").partition(":")
     if kind == "postgres":
         # persistent connections, as any production deployment has (pooling is PostgreSQL's business)
-        return {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": name, "USER": "postgres",
-                            "HOST": "127.0.0.1", "PORT": 5432, "CONN_MAX_AGE": 600}}
-    return {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": name,
-                        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE",
-                                    "init_command": "PRAGMA journal_mode=WAL;"}}}
+        return {
+            "default": {
+                "ENGINE": "django.db.backends.postgresql",
+                "NAME": name,
+                "USER": "postgres",
+                "HOST": "127.0.0.1",
+                "PORT": 5432,
+                "CONN_MAX_AGE": 600,
+            }
+        }
+    return {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": name,
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
+        }
+    }
 
 
 # -- settings shared by every peer (the Django `startproject` defaults, DEBUG off) --------------
@@ -58,15 +70,19 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
-TEMPLATES = [{
-    "BACKEND": "django.template.backends.django.DjangoTemplates",
-    "APP_DIRS": True,
-    "OPTIONS": {"context_processors": [
-        "django.template.context_processors.request",
-        "django.contrib.auth.context_processors.auth",
-        "django.contrib.messages.context_processors.messages",
-    ]},
-}]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
 ROOT_URLCONF = "peer_urls"
 LOGIN_URL = "/accounts/login/"
 DATABASES = _databases()
@@ -97,8 +113,12 @@ def create_users(count=USERS):
     User = get_user_model()
     # No password (their sessions come from force_login): Django's PASSWORD_HASHERS stay the
     # defaults, which DOT also uses to hash client secrets.
-    return [User.objects.create_user(f"{USERNAME}{i}", f"bench{i}@example.org", None, first_name="Bench",
-                                     last_name=f"Mark{i}") for i in range(count)]
+    return [
+        User.objects.create_user(
+            f"{USERNAME}{i}", f"bench{i}@example.org", None, first_name="Bench", last_name=f"Mark{i}"
+        )
+        for i in range(count)
+    ]
 
 
 def logged_in_sessions(users):
@@ -148,10 +168,18 @@ def write_fixture(paths, variants, sessions, discovery_bytes):
 def authorize_query(client_id, state="s", nonce="n", scope=SCOPE):
     from urllib.parse import urlencode
 
-    return urlencode({
-        "response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT_URI, "scope": scope,
-        "state": state, "nonce": nonce, "code_challenge": CODE_CHALLENGE, "code_challenge_method": "S256",
-    })
+    return urlencode(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": REDIRECT_URI,
+            "scope": scope,
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": CODE_CHALLENGE,
+            "code_challenge_method": "S256",
+        }
+    )
 
 
 def basic_auth(client_id, secret):

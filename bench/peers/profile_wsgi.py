@@ -47,17 +47,28 @@ def hotspots(path, iterations, limit=10):
     stats = pstats.Stats(path)
     per = 1000 / iterations
     rows = [(ct, tt, nc, file, line, func) for (file, line, func), (cc, nc, tt, ct, callers) in stats.stats.items()]
-    lines = [f"profiled {iterations} iterations: {stats.total_tt * per:.2f} ms of CPU per iteration under cProfile "
-             "(its overhead inflates call-heavy code; read the proportions)"]
+    lines = [
+        f"profiled {iterations} iterations: {stats.total_tt * per:.2f} ms of CPU per iteration under cProfile "
+        "(its overhead inflates call-heavy code; read the proportions)"
+    ]
     sql = [r for r in rows if r[3].endswith("django/db/models/sql/compiler.py") and r[5] == "execute_sql"]
     if sql:
         ct, _, nc = sql[0][:3]
-        lines.append(f"Django ORM statements: {nc / iterations:.1f} per iteration, {ct * per:.2f} ms "
-                     f"({100 * ct / stats.total_tt:.0f}% of the profiled time) in SQLCompiler.execute_sql")
+        lines.append(
+            f"Django ORM statements: {nc / iterations:.1f} per iteration, {ct * per:.2f} ms "
+            f"({100 * ct / stats.total_tt:.0f}% of the profiled time) in SQLCompiler.execute_sql"
+        )
     lines += ["", "cumulative, our code and idpyoidc (ms per iteration, calls per iteration):"]
-    ours = sorted((r for r in rows if any(k in r[3] for k in OURS)
-                   and not (r[3].endswith("views/base.py") and r[5] in ("post", "get", "handle"))
-                   and not (r[3].endswith("views/authorization.py") and r[5] in ("get", "authorize"))), reverse=True)
+    ours = sorted(
+        (
+            r
+            for r in rows
+            if any(k in r[3] for k in OURS)
+            and not (r[3].endswith("views/base.py") and r[5] in ("post", "get", "handle"))
+            and not (r[3].endswith("views/authorization.py") and r[5] in ("get", "authorize"))
+        ),
+        reverse=True,
+    )
     for ct, _tt, nc, file, line, func in ours[:limit]:
         lines.append(f"  {ct * per:7.2f} ms  {nc / iterations:5.1f}x  {_short(file)}:{line} {func}")
     lines += ["", "own time, everything (ms per iteration):"]

@@ -1,4 +1,5 @@
 """Claims provider for the demo: Django user fields plus the DemoProfile."""
+
 from oidc_provider.claims import ClaimsProvider
 
 from .models import DemoProfile
@@ -31,9 +32,7 @@ class DemoClaimsProvider(ClaimsProvider):
         if profile.birthdate:
             claims["birthdate"] = profile.birthdate.isoformat()
 
-        address = {
-            name: getattr(profile, name) for name in ADDRESS_FIELDS if getattr(profile, name)
-        }
+        address = {name: getattr(profile, name) for name in ADDRESS_FIELDS if getattr(profile, name)}
         if address:
             claims["address"] = address
 

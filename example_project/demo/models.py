@@ -8,9 +8,7 @@ class DemoProfile(models.Model):
     See OpenID Connect Core 1.0, section 5.1 (Standard Claims).
     """
 
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="demo_profile"
-    )
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="demo_profile")
 
     # profile scope
     middle_name = models.CharField(max_length=150, blank=True)

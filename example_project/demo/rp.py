@@ -10,6 +10,7 @@ Web requests may be served by different threads or processes, so a fresh
 Django session: :func:`begin` dumps ``cstate`` after building the authorization
 request, :func:`finalize` loads it back before handling the callback.
 """
+
 from urllib.parse import urlencode, urlsplit
 
 from cryptojwt.key_jar import KeyJar

@@ -80,9 +80,7 @@ def rp_callback(request):
         return _error(request, params["error"], params.get("error_description", ""))
 
     if "code" not in params or "state" not in params:
-        return _error(
-            request, "invalid_request", "The callback needs the code and state parameters."
-        )
+        return _error(request, "invalid_request", "The callback needs the code and state parameters.")
 
     try:
         result = rp.finalize(request.session, params)

@@ -14,7 +14,9 @@ class RFC9068Token(JWTToken):
         is what tells a resource server it is not an ID token. The claims are idpyoidc's."""
         payload.update({"sid": session_id, "token_class": token_class or self.token_class})
         lifetime = (usage_rules or {}).get("expires_in", self.lifetime)
-        signer = JWT(key_jar=self.upstream_get("attribute", "keyjar"), iss=self.issuer, lifetime=lifetime, sign_alg=self.alg)
+        signer = JWT(
+            key_jar=self.upstream_get("attribute", "keyjar"), iss=self.issuer, lifetime=lifetime, sign_alg=self.alg
+        )
         signer.with_jti = True
         claims = self.profile(**payload).to_dict()
         if isinstance(claims.get("scope"), list):
@@ -25,7 +27,9 @@ class RFC9068Token(JWTToken):
 class AccessTokenHandler(Token):
     """idpyoidc's ``access_token`` handler: mints in the client's ``access_token_format`` and reads both."""
 
-    def __init__(self, token_class="access_token", upstream_get=None, lifetime=3600, crypt_conf=None, alg="RS256", **kwargs):
+    def __init__(
+        self, token_class="access_token", upstream_get=None, lifetime=3600, crypt_conf=None, alg="RS256", **kwargs
+    ):
         super().__init__(token_class, lifetime=lifetime)
         self.upstream_get = upstream_get
         self.token_type = "Bearer"

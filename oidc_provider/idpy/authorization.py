@@ -93,7 +93,9 @@ class Authorization(IdpyAuthorization):
 
     def _post_parse_request(self, request, client_id, context, **kwargs):
         """Defect 60: exact redirect_uri matching before idpyoidc's lenient one."""
-        if "redirect_uri" in request and not registered_redirect_uri(context.cdb.get(client_id), request["redirect_uri"]):
+        if "redirect_uri" in request and not registered_redirect_uri(
+            context.cdb.get(client_id), request["redirect_uri"]
+        ):
             return self.authentication_error_response(
                 request, error="invalid_request", error_description="redirect_uri is not registered for this client"
             )

@@ -114,4 +114,3 @@ class PrivateKeyJWT(client_authn.PrivateKeyJWT):
         if endpoint is not None:
             endpoint = IssuerAudience(endpoint, issuer)
         return super()._verify(request=request, authorization_token=authorization_token, endpoint=endpoint, **kwargs)
-

@@ -22,7 +22,9 @@ class ClientCredentialsHelper(TokenEndpointHelper):
     def post_parse_request(self, request, client_id="", **kwargs):
         request = CCAccessTokenRequest(**request.to_dict())
         if not request.get("authenticated"):  # RFC 6749 §4.4: confidential clients only
-            return self.error_cls(error="unauthorized_client", error_description="client_credentials needs client authentication")
+            return self.error_cls(
+                error="unauthorized_client", error_description="client_credentials needs client authentication"
+            )
         allowed = client_scopes(self.endpoint.upstream_get("context").cdb[client_id])
         extra = [s for s in request.get("scope", []) if s not in allowed]
         if extra:

@@ -44,7 +44,9 @@ def token_exchange_config(policy: dict):
     return {
         "subject_token_types_supported": [TOKEN_TYPE_URNS[t] for t in policy["subject_token_types"]],
         "requested_token_types_supported": requested,
-        "default_requested_token_type": TOKEN_TYPE_URNS["access_token"] if "access_token" in policy["requested_token_types"] else requested[0],
+        "default_requested_token_type": TOKEN_TYPE_URNS["access_token"]
+        if "access_token" in policy["requested_token_types"]
+        else requested[0],
         "policy": {
             "": {
                 "function": "oidc_provider.idpy.token_exchange.validate_token_exchange_policy",
@@ -123,6 +125,8 @@ def signing_algorithms(client: Client) -> dict:
     if client.userinfo_signed_response_alg in supported:
         algs["userinfo_signed_response_alg"] = client.userinfo_signed_response_alg
     return algs
+
+
 def save_registered_client(cinfo: dict) -> Client:
     """Store the client idpyoidc's registration endpoint made (``cinfo``, its cdb entry) as a row:
     the inverse of ``client_to_idpy``. Secret and registration access token are kept hashed."""

@@ -14,8 +14,8 @@ from idpyoidc.message import SINGLE_OPTIONAL_STRING, Message
 from idpyoidc.message.oidc import session as messages
 from idpyoidc.server.oidc.session import Session as IdpySession
 
-from oidc_provider.models import SessionNode
 from oidc_provider.idpy.node_codec import load_node
+from oidc_provider.models import SessionNode
 from oidc_provider.storage.revocation import revoke_nodes
 
 # An expired id_token_hint is still a good hint (RP-Initiated Logout 1.0 §2): only its signature counts.
@@ -55,7 +55,11 @@ class EndSession(IdpySession):
         except Exception:  # cryptojwt and idpyoidc raise many types for a bad JWT
             valid = False
         if not valid:
-            what = "id_token_hint is not an ID token of this provider" if "id_token_hint" in message else "Malformed request"
+            what = (
+                "id_token_hint is not an ID token of this provider"
+                if "id_token_hint" in message
+                else "Malformed request"
+            )
             return self.error_cls(error="invalid_request", error_description=what)
         return message
 
@@ -95,8 +99,13 @@ class EndSession(IdpySession):
         untyped token), §4 a short lifetime; ``sub`` (allowed beside ``sid``) is what idpyoidc's own
         RP finds its session by. Claims: iss, aud, iat, exp, jti, events, sid, sub; never nonce."""
         context = self.upstream_get("context")
-        alg = cinfo.get("id_token_signed_response_alg") or context.provider_info["id_token_signing_alg_values_supported"][0]
-        jwt = JWT(self.upstream_get("attribute", "keyjar"), iss=context.issuer, lifetime=LOGOUT_TOKEN_LIFETIME, sign_alg=alg)
+        alg = (
+            cinfo.get("id_token_signed_response_alg")
+            or context.provider_info["id_token_signing_alg_values_supported"][0]
+        )
+        jwt = JWT(
+            self.upstream_get("attribute", "keyjar"), iss=context.issuer, lifetime=LOGOUT_TOKEN_LIFETIME, sign_alg=alg
+        )
         jwt.with_jti = True
         payload = {"sid": sid, "events": {messages.BACK_CHANNEL_LOGOUT_EVENT: {}}}
         if sub:

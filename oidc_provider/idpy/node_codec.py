@@ -19,8 +19,16 @@ from oidc_provider.storage.token_values import at_rest, loaded
 
 _REF = "#"  # a based_on naming a token of the same grant by id; no token value or digest contains "#"
 _DEFAULT_TOKEN_MAP = token_map_dump(TOKEN_MAP)  # what Grant() has when the row names none
-_DEFAULTS = {"expires_at": 0, "not_before": 0, "revoked": False, "used": 0, "claims": {}, "extra": {}, "resources": [],
-             "scope": []}
+_DEFAULTS = {
+    "expires_at": 0,
+    "not_before": 0,
+    "revoked": False,
+    "used": 0,
+    "claims": {},
+    "extra": {},
+    "resources": [],
+    "scope": [],
+}
 
 
 def dump(obj):
@@ -30,8 +38,9 @@ def dump(obj):
 
 
 def _without_defaults(data, name=None):
-    return {k: v for k, v in data.items()
-            if not (k in _DEFAULTS and v == _DEFAULTS[k]) and not (k == "name" and v == name)}
+    return {
+        k: v for k, v in data.items() if not (k in _DEFAULTS and v == _DEFAULTS[k]) and not (k == "name" and v == name)
+    }
 
 
 def _tokens(data):

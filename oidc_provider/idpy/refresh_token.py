@@ -20,8 +20,10 @@ def just_rotated(grant, token, now) -> bool:
     since)? Its client presenting it again then is retrying, not replaying (``idpy.token_pruning.
     prune_tokens`` keeps it in the row that long)."""
     window = oidc_settings.REFRESH_TOKEN_REUSE_WINDOW
-    return any(t.token_class == "refresh_token" and t.based_on == token.value and now - t.issued_at < window
-               for t in grant.issued_token)
+    return any(
+        t.token_class == "refresh_token" and t.based_on == token.value and now - t.issued_at < window
+        for t in grant.issued_token
+    )
 
 
 class RefreshTokenHelper(MintingFixes, IdpyRefreshTokenHelper):
@@ -55,7 +57,10 @@ class RefreshTokenHelper(MintingFixes, IdpyRefreshTokenHelper):
                 return self.error_cls(error="invalid_grant", error_description="Refresh token already used")
             revoke_family(grant)
             if owner:
-                return self.error_cls(error="invalid_grant", error_description="Refresh token reused: every token of this grant is revoked")
+                return self.error_cls(
+                    error="invalid_grant",
+                    error_description="Refresh token reused: every token of this grant is revoked",
+                )
         if not owner:  # another client's token, live or not: it learns nothing about it
             return self.error_cls(error="invalid_grant", error_description="Invalid refresh token")
         if expired or not grant.is_active():

@@ -4,8 +4,7 @@
 import copy
 import json
 
-from idpyoidc.message import OPTIONAL_LIST_OF_STRINGS, SINGLE_OPTIONAL_STRING
-from idpyoidc.message import oidc
+from idpyoidc.message import OPTIONAL_LIST_OF_STRINGS, SINGLE_OPTIONAL_STRING, oidc
 from idpyoidc.server.oidc.read_registration import RegistrationRead as IdpyRegistrationRead
 from idpyoidc.server.oidc.registration import Registration as IdpyRegistration
 from idpyoidc.server.oidc.registration import comb_uri

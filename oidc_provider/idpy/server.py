@@ -35,7 +35,10 @@ class EndpointContext(IdpyEndpointContext):
         it. The configured class is built here, from the same arguments, before anything holds the
         stock one."""
         self.session_manager = _instance(
-            self.conf.conf["session_manager"], self.token_handler_args, sub_func=self._sub_func, conf=self.conf.conf,
+            self.conf.conf["session_manager"],
+            self.token_handler_args,
+            sub_func=self._sub_func,
+            conf=self.conf.conf,
             upstream_get=self.unit_get,
         )
         super().do_userinfo()
@@ -60,12 +63,19 @@ class Server(IdpyServer):
         through ``requests.request``, bound by nothing; this context gets the client it was given."""
         self.entity_id = self.issuer = conf["issuer"]
         self.persistence = None
-        Unit.__init__(self, config=conf, keyjar=keyjar, httpc=httpc, key_conf={"key_defs": DEFAULT_KEY_DEFS},
-                      issuer_id=self.issuer)
+        Unit.__init__(
+            self,
+            config=conf,
+            keyjar=keyjar,
+            httpc=httpc,
+            key_conf={"key_defs": DEFAULT_KEY_DEFS},
+            issuer_id=self.issuer,
+        )
         self.conf = OPConfiguration(conf)
         self.endpoint = do_endpoints(self.conf, self.unit_get)
-        self.context = EndpointContext(self.conf, self.unit_get, cwd=cwd, httpc=httpc, keyjar=self.keyjar,
-                                       entity_id=self.entity_id)
+        self.context = EndpointContext(
+            self.conf, self.unit_get, cwd=cwd, httpc=httpc, keyjar=self.keyjar, entity_id=self.entity_id
+        )
         self.context.do_add_on(endpoints=self.endpoint)
         for endpoint in self.endpoint.values():
             endpoint.upstream_get = self.unit_get

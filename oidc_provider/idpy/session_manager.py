@@ -118,11 +118,20 @@ class SessionManager(IdpySessionManager):
         except KeyError:
             raise InvalidBranchID(branch_id) from None
         user_id, client_id, grant_id = path
-        return BranchInfo(self, path, branch_id=branch_id, grant=grant, user_id=user_id, client_id=client_id,
-                          grant_id=grant_id)
+        return BranchInfo(
+            self, path, branch_id=branch_id, grant=grant, user_id=user_id, client_id=client_id, grant_id=grant_id
+        )
 
-    def get_session_info_by_token(self, token_value, user_session_info=False, client_session_info=False, grant=False,
-                                  authentication_event=False, authorization_request=False, handler_key=""):
+    def get_session_info_by_token(
+        self,
+        token_value,
+        user_session_info=False,
+        client_session_info=False,
+        grant=False,
+        authentication_event=False,
+        authorization_request=False,
+        handler_key="",
+    ):
         """As the stock method (the flags other than the last two change nothing there either), with
         the token's session id remembered for the unit of work."""
         unit = active()
@@ -134,5 +143,6 @@ class SessionManager(IdpySessionManager):
             if not sid:  # an ID token
                 raise WrongTokenClass
             sid = known[(token_value, handler_key)] = self._compatible_sid(sid)
-        return self.get_session_info(sid, authentication_event=authentication_event,
-                                     authorization_request=authorization_request)
+        return self.get_session_info(
+            sid, authentication_event=authentication_event, authorization_request=authorization_request
+        )

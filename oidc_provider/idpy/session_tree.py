@@ -45,7 +45,7 @@ class Children(list):
         keys = rows.child_keys(self.key)
         unit = _unit()
         prefix = self.key + DIVIDER
-        keys += [k for k in unit.nodes if k.startswith(prefix) and DIVIDER not in k[len(prefix):] and k not in keys]
+        keys += [k for k in unit.nodes if k.startswith(prefix) and DIVIDER not in k[len(prefix) :] and k not in keys]
         super().extend(k for k in keys if k not in unit.deleted)
 
 
@@ -60,9 +60,31 @@ def _filled(name):
     return wrapper
 
 
-for _name in ("__iter__", "__len__", "__contains__", "__getitem__", "__eq__", "__ne__", "__repr__", "__reversed__",
-              "__add__", "__iadd__", "__delitem__", "__setitem__", "append", "extend", "insert", "remove", "pop",
-              "index", "count", "copy", "sort", "reverse", "clear"):
+for _name in (
+    "__iter__",
+    "__len__",
+    "__contains__",
+    "__getitem__",
+    "__eq__",
+    "__ne__",
+    "__repr__",
+    "__reversed__",
+    "__add__",
+    "__iadd__",
+    "__delitem__",
+    "__setitem__",
+    "append",
+    "extend",
+    "insert",
+    "remove",
+    "pop",
+    "index",
+    "count",
+    "copy",
+    "sort",
+    "reverse",
+    "clear",
+):
     setattr(Children, _name, _filled(_name))
 
 
@@ -185,7 +207,7 @@ def _ensure_parent(unit, key):
 
 
 def _now():
-    return int(dt.datetime.now(tz=dt.timezone.utc).timestamp())
+    return int(dt.datetime.now(tz=dt.UTC).timestamp())
 
 
 def flush(unit):

@@ -20,7 +20,9 @@ class Token(IdpyToken):
             return self.error_cls(error="invalid_request", error_description="Missing grant_type")
         helper = self.grant_type_helper.get(grant_type)
         if helper is None:
-            return self.error_cls(error="unsupported_grant_type", error_description=f"Unsupported grant_type: {grant_type}")
+            return self.error_cls(
+                error="unsupported_grant_type", error_description=f"Unsupported grant_type: {grant_type}"
+            )
         if client_id:
             allowed = self.upstream_get("context").cdb[client_id].get("grant_types_supported", [])
             if grant_type not in allowed:
@@ -101,4 +103,3 @@ class AccessTokenHelper(MintingFixes, IdpyAccessTokenHelper):
         if expected is not None and request.get("redirect_uri") != expected:
             return self.error_cls(error="invalid_grant", error_description="redirect_uri mismatch")
         return request
-

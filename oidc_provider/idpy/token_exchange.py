@@ -20,8 +20,12 @@ def validate_token_exchange_policy(request, context, subject_token, audience=(),
     for param, allowed in (("audience", audience), ("resource", resource)):
         unknown = set(request.get(param, [])) - set(allowed)
         if unknown:
-            return TokenErrorResponse(error="invalid_target", error_description=f"Not an allowed {param}: {' '.join(sorted(unknown))}")
-    return idpy_validate_token_exchange_policy(request, context, subject_token, audience=audience, resource=resource, scope=scope)
+            return TokenErrorResponse(
+                error="invalid_target", error_description=f"Not an allowed {param}: {' '.join(sorted(unknown))}"
+            )
+    return idpy_validate_token_exchange_policy(
+        request, context, subject_token, audience=audience, resource=resource, scope=scope
+    )
 
 
 class TokenExchangeHelper(MintingFixes, IdpyTokenExchangeHelper):
@@ -35,7 +39,9 @@ class TokenExchangeHelper(MintingFixes, IdpyTokenExchangeHelper):
         context = self.endpoint.upstream_get("context")
         config = context.cdb[client_id]["token_exchange"]
         if config is None:
-            return self.error_cls(error="unauthorized_client", error_description="The client's token exchange policy is invalid")
+            return self.error_cls(
+                error="unauthorized_client", error_description="The client's token exchange policy is invalid"
+            )
         if not request.get("subject_token"):
             return self.error_cls(error="invalid_request", error_description="Missing subject_token")
         hint = TOKEN_CLASSES.get(request.get("subject_token_type"))
@@ -63,14 +69,18 @@ class TokenExchangeHelper(MintingFixes, IdpyTokenExchangeHelper):
         it again is a replay."""
         context = self.endpoint.upstream_get("context")
         manager = context.session_manager
-        info, subject = find_token(context, request["subject_token"], first=TOKEN_CLASSES[request["subject_token_type"]])
+        info, subject = find_token(
+            context, request["subject_token"], first=TOKEN_CLASSES[request["subject_token_type"]]
+        )
         client_id = request["client_id"]
         targets = list(dict.fromkeys(request.get("resource", []) + request.get("audience", [])))
         session_id, grant = info["branch_id"], info["grant"]
         if client_id != info["client_id"]:
             session_id = manager.create_exchange_session(
                 # kept in the grant row: the exchange parameters, never the client's credentials
-                exchange_request=TokenExchangeRequest(client_id=client_id, **{k: v for k, v in request.items() if k in TokenExchangeRequest.c_param}),
+                exchange_request=TokenExchangeRequest(
+                    client_id=client_id, **{k: v for k, v in request.items() if k in TokenExchangeRequest.c_param}
+                ),
                 original_grant=grant,
                 original_session_id=session_id,
                 user_id=info["user_id"],

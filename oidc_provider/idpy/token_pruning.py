@@ -32,7 +32,8 @@ def prune_tokens(grant, now):
             rotated.add(at_rest(t.based_on))
     id_token = grant.last_issued_token_of_type("id_token")
     grant.issued_token = [
-        t for t in grant.issued_token
+        t
+        for t in grant.issued_token
         if (t is id_token and not t.revoked)
         or (t.token_class != "id_token" and (_is_live(t, now) or _kept(t, needed, rotated)))
     ]

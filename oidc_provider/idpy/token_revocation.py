@@ -20,7 +20,9 @@ class TokenRevocation(IdpyTokenRevocation):
         if token is None or info["client_id"] != request["client_id"]:
             return {"response_msg": "OK"}
         if token.token_class not in REVOCABLE:
-            return self.error_cls(error="unsupported_token_type", error_description=f"Cannot revoke {token.token_class}")
+            return self.error_cls(
+                error="unsupported_token_type", error_description=f"Cannot revoke {token.token_class}"
+            )
         if token.token_class == "refresh_token":
             info["grant"].revoke_token()
         else:

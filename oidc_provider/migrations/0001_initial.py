@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,78 +14,128 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Client',
+            name="Client",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('client_id', models.CharField(max_length=255, unique=True)),
-                ('client_secret_hash', models.CharField(blank=True, editable=False, help_text='Keyed hash of the secret; the secret itself is never stored.', max_length=128)),
-                ('client_name', models.CharField(blank=True, max_length=255)),
-                ('redirect_uris', models.JSONField(blank=True, default=list)),
-                ('post_logout_redirect_uris', models.JSONField(blank=True, default=list)),
-                ('grant_types', models.JSONField(blank=True, default=list)),
-                ('response_types', models.JSONField(blank=True, default=list)),
-                ('token_endpoint_auth_method', models.CharField(choices=[('client_secret_basic', 'client_secret_basic'), ('client_secret_post', 'client_secret_post'), ('none', 'none (public client)')], default='client_secret_basic', max_length=64)),
-                ('scope', models.CharField(blank=True, help_text='Space-separated scopes this client may ask for.', max_length=1000)),
-                ('skip_consent', models.BooleanField(default=False, help_text='Trusted: never show the consent page.')),
-                ('require_pkce', models.BooleanField(default=False, help_text='Public clients always require PKCE.')),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("client_id", models.CharField(max_length=255, unique=True)),
+                (
+                    "client_secret_hash",
+                    models.CharField(
+                        blank=True,
+                        editable=False,
+                        help_text="Keyed hash of the secret; the secret itself is never stored.",
+                        max_length=128,
+                    ),
+                ),
+                ("client_name", models.CharField(blank=True, max_length=255)),
+                ("redirect_uris", models.JSONField(blank=True, default=list)),
+                ("post_logout_redirect_uris", models.JSONField(blank=True, default=list)),
+                ("grant_types", models.JSONField(blank=True, default=list)),
+                ("response_types", models.JSONField(blank=True, default=list)),
+                (
+                    "token_endpoint_auth_method",
+                    models.CharField(
+                        choices=[
+                            ("client_secret_basic", "client_secret_basic"),
+                            ("client_secret_post", "client_secret_post"),
+                            ("none", "none (public client)"),
+                        ],
+                        default="client_secret_basic",
+                        max_length=64,
+                    ),
+                ),
+                (
+                    "scope",
+                    models.CharField(
+                        blank=True, help_text="Space-separated scopes this client may ask for.", max_length=1000
+                    ),
+                ),
+                ("skip_consent", models.BooleanField(default=False, help_text="Trusted: never show the consent page.")),
+                ("require_pkce", models.BooleanField(default=False, help_text="Public clients always require PKCE.")),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['client_id'],
+                "ordering": ["client_id"],
             },
         ),
         migrations.CreateModel(
-            name='SigningKey',
+            name="SigningKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kid', models.CharField(max_length=100, unique=True)),
-                ('alg', models.CharField(max_length=20)),
-                ('use', models.CharField(default='sig', max_length=10)),
-                ('state', models.CharField(choices=[('next', 'next'), ('current', 'current'), ('retired', 'retired')], db_index=True, default='current', max_length=10)),
-                ('public_jwk', models.JSONField()),
-                ('private_jwk_encrypted', models.TextField(editable=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kid", models.CharField(max_length=100, unique=True)),
+                ("alg", models.CharField(max_length=20)),
+                ("use", models.CharField(default="sig", max_length=10)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("next", "next"), ("current", "current"), ("retired", "retired")],
+                        db_index=True,
+                        default="current",
+                        max_length=10,
+                    ),
+                ),
+                ("public_jwk", models.JSONField()),
+                ("private_jwk_encrypted", models.TextField(editable=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='SessionNode',
+            name="SessionNode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=700, unique=True)),
-                ('parent_key', models.CharField(blank=True, db_index=True, max_length=700)),
-                ('kind', models.CharField(choices=[('user', 'user session'), ('client', 'client session'), ('grant', 'grant')], max_length=10)),
-                ('user_id', models.CharField(db_index=True, max_length=255)),
-                ('client_id', models.CharField(blank=True, db_index=True, max_length=255)),
-                ('class_name', models.CharField(max_length=255)),
-                ('data', models.JSONField()),
-                ('revoked', models.BooleanField(db_index=True, default=False)),
-                ('expires_at', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(max_length=700, unique=True)),
+                ("parent_key", models.CharField(blank=True, db_index=True, max_length=700)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("user", "user session"), ("client", "client session"), ("grant", "grant")],
+                        max_length=10,
+                    ),
+                ),
+                ("user_id", models.CharField(db_index=True, max_length=255)),
+                ("client_id", models.CharField(blank=True, db_index=True, max_length=255)),
+                ("class_name", models.CharField(max_length=255)),
+                ("data", models.JSONField()),
+                ("revoked", models.BooleanField(db_index=True, default=False)),
+                ("expires_at", models.DateTimeField(blank=True, db_index=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['-created_at'],
-                'indexes': [models.Index(fields=['kind', 'user_id'], name='oidc_provid_kind_0da8e8_idx')],
+                "ordering": ["-created_at"],
+                "indexes": [models.Index(fields=["kind", "user_id"], name="oidc_provid_kind_0da8e8_idx")],
             },
         ),
         migrations.CreateModel(
-            name='Consent',
+            name="Consent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.CharField(max_length=1000)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('expires_at', models.DateTimeField(db_index=True)),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='consents', to='oidc_provider.client')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='oidc_consents', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("scope", models.CharField(max_length=1000)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("expires_at", models.DateTimeField(db_index=True)),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="consents", to="oidc_provider.client"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="oidc_consents",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'client'), name='oidc_consent_user_client')],
+                "constraints": [models.UniqueConstraint(fields=("user", "client"), name="oidc_consent_user_client")],
             },
         ),
     ]

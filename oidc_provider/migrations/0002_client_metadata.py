@@ -4,80 +4,94 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('oidc_provider', '0001_initial'),
+        ("oidc_provider", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='client',
-            name='access_token_format',
-            field=models.CharField(blank=True, choices=[('', 'OP default'), ('opaque', 'opaque'), ('jwt', 'JWT (RFC 9068)')], default='', max_length=10),
+            model_name="client",
+            name="access_token_format",
+            field=models.CharField(
+                blank=True,
+                choices=[("", "OP default"), ("opaque", "opaque"), ("jwt", "JWT (RFC 9068)")],
+                default="",
+                max_length=10,
+            ),
         ),
         migrations.AddField(
-            model_name='client',
-            name='backchannel_logout_session_required',
+            model_name="client",
+            name="backchannel_logout_session_required",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='client',
-            name='backchannel_logout_uri',
+            model_name="client",
+            name="backchannel_logout_uri",
             field=models.URLField(blank=True, max_length=2000),
         ),
         migrations.AddField(
-            model_name='client',
-            name='client_secret_expires_at',
-            field=models.BigIntegerField(default=0, help_text='0: never (RFC 7591 §3.2.1).'),
+            model_name="client",
+            name="client_secret_expires_at",
+            field=models.BigIntegerField(default=0, help_text="0: never (RFC 7591 §3.2.1)."),
         ),
         migrations.AddField(
-            model_name='client',
-            name='frontchannel_logout_session_required',
+            model_name="client",
+            name="frontchannel_logout_session_required",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='client',
-            name='frontchannel_logout_uri',
+            model_name="client",
+            name="frontchannel_logout_uri",
             field=models.URLField(blank=True, max_length=2000),
         ),
         migrations.AddField(
-            model_name='client',
-            name='id_token_signed_response_alg',
+            model_name="client",
+            name="id_token_signed_response_alg",
             field=models.CharField(blank=True, help_text="Empty: the OP's default.", max_length=20),
         ),
         migrations.AddField(
-            model_name='client',
-            name='jwks',
+            model_name="client",
+            name="jwks",
             field=models.JSONField(blank=True, help_text="The client's public keys (JWK Set).", null=True),
         ),
         migrations.AddField(
-            model_name='client',
-            name='jwks_uri',
+            model_name="client",
+            name="jwks_uri",
             field=models.URLField(blank=True, max_length=2000),
         ),
         migrations.AddField(
-            model_name='client',
-            name='metadata',
-            field=models.JSONField(blank=True, default=dict, help_text='Other registered metadata (contacts, logo_uri, …).'),
+            model_name="client",
+            name="metadata",
+            field=models.JSONField(
+                blank=True, default=dict, help_text="Other registered metadata (contacts, logo_uri, …)."
+            ),
         ),
         migrations.AddField(
-            model_name='client',
-            name='registered_via',
-            field=models.CharField(choices=[('admin', 'admin'), ('command', 'createclient'), ('registration', 'dynamic registration')], default='admin', max_length=20),
+            model_name="client",
+            name="registered_via",
+            field=models.CharField(
+                choices=[("admin", "admin"), ("command", "createclient"), ("registration", "dynamic registration")],
+                default="admin",
+                max_length=20,
+            ),
         ),
         migrations.AddField(
-            model_name='client',
-            name='registration_access_token_hash',
+            model_name="client",
+            name="registration_access_token_hash",
             field=models.CharField(blank=True, editable=False, max_length=128),
         ),
         migrations.AddField(
-            model_name='client',
-            name='token_exchange',
-            field=models.JSONField(blank=True, default=dict, help_text='{"subject_token_types": [...], "requested_token_types": [...], "audiences": [...], "scopes": [...]}'),
+            model_name="client",
+            name="token_exchange",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text='{"subject_token_types": [...], "requested_token_types": [...], "audiences": [...], "scopes": [...]}',
+            ),
         ),
         migrations.AddField(
-            model_name='client',
-            name='userinfo_signed_response_alg',
-            field=models.CharField(blank=True, help_text='Empty: plain JSON.', max_length=20),
+            model_name="client",
+            name="userinfo_signed_response_alg",
+            field=models.CharField(blank=True, help_text="Empty: plain JSON.", max_length=20),
         ),
     ]

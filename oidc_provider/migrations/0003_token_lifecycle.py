@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('oidc_provider', '0002_client_metadata'),
+        ("oidc_provider", "0002_client_metadata"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='client',
-            name='token_exchange',
-            field=models.JSONField(blank=True, default=dict, help_text='{"subject_token_types": [...], "requested_token_types": [...], "audiences": [...], "scopes": [...]}; empty: the OP\'s TOKEN_EXCHANGE_POLICY.'),
+            model_name="client",
+            name="token_exchange",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text='{"subject_token_types": [...], "requested_token_types": [...], "audiences": [...], "scopes": [...]}; empty: the OP\'s TOKEN_EXCHANGE_POLICY.',
+            ),
         ),
     ]

@@ -4,58 +4,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('oidc_provider', '0003_token_lifecycle'),
+        ("oidc_provider", "0003_token_lifecycle"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BackchannelLogoutFailure',
+            name="BackchannelLogoutFailure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('client_id', models.CharField(db_index=True, max_length=255)),
-                ('uri', models.URLField(max_length=2000)),
-                ('attempts', models.PositiveSmallIntegerField()),
-                ('error', models.CharField(max_length=500)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("client_id", models.CharField(db_index=True, max_length=255)),
+                ("uri", models.URLField(max_length=2000)),
+                ("attempts", models.PositiveSmallIntegerField()),
+                ("error", models.CharField(max_length=500)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='InitialAccessToken',
+            name="InitialAccessToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token_hash', models.CharField(editable=False, max_length=128, unique=True)),
-                ('description', models.CharField(blank=True, help_text='Who it was issued to.', max_length=255)),
-                ('uses_left', models.PositiveIntegerField(default=1)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("token_hash", models.CharField(editable=False, max_length=128, unique=True)),
+                ("description", models.CharField(blank=True, help_text="Who it was issued to.", max_length=255)),
+                ("uses_left", models.PositiveIntegerField(default=1)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='OPSession',
+            name="OPSession",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=64, unique=True)),
-                ('user_id', models.CharField(db_index=True, max_length=255)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(max_length=64, unique=True)),
+                ("user_id", models.CharField(db_index=True, max_length=255)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'verbose_name': 'OP session',
+                "verbose_name": "OP session",
             },
         ),
         migrations.AddField(
-            model_name='sessionnode',
-            name='op_session',
+            model_name="sessionnode",
+            name="op_session",
             field=models.CharField(blank=True, db_index=True, max_length=64),
         ),
         migrations.AlterField(
-            model_name='client',
-            name='registration_access_token_hash',
+            model_name="client",
+            name="registration_access_token_hash",
             field=models.CharField(blank=True, db_index=True, editable=False, max_length=128),
         ),
     ]

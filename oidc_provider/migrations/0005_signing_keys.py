@@ -21,52 +21,66 @@ def one_current_key_per_alg(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('oidc_provider', '0004_registration_logout'),
+        ("oidc_provider", "0004_registration_logout"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ClientAssertion',
+            name="ClientAssertion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(help_text='SHA-256 of issuer and jti.', max_length=64, unique=True)),
-                ('expires_at', models.DateTimeField(db_index=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(help_text="SHA-256 of issuer and jti.", max_length=64, unique=True)),
+                ("expires_at", models.DateTimeField(db_index=True)),
             ],
         ),
         migrations.AddField(
-            model_name='signingkey',
-            name='activated_at',
-            field=models.DateTimeField(blank=True, help_text='Became current.', null=True),
+            model_name="signingkey",
+            name="activated_at",
+            field=models.DateTimeField(blank=True, help_text="Became current.", null=True),
         ),
         migrations.AddField(
-            model_name='signingkey',
-            name='remove_after',
-            field=models.DateTimeField(blank=True, help_text='Retired keys are deleted after this.', null=True),
+            model_name="signingkey",
+            name="remove_after",
+            field=models.DateTimeField(blank=True, help_text="Retired keys are deleted after this.", null=True),
         ),
         migrations.AddField(
-            model_name='signingkey',
-            name='retired_at',
-            field=models.DateTimeField(blank=True, help_text='Stopped signing.', null=True),
+            model_name="signingkey",
+            name="retired_at",
+            field=models.DateTimeField(blank=True, help_text="Stopped signing.", null=True),
         ),
         migrations.AlterField(
-            model_name='client',
-            name='token_endpoint_auth_method',
-            field=models.CharField(choices=[('client_secret_basic', 'client_secret_basic'), ('client_secret_post', 'client_secret_post'), ('private_key_jwt', 'private_key_jwt (keys in jwks or jwks_uri)'), ('none', 'none (public client)')], default='client_secret_basic', max_length=64),
+            model_name="client",
+            name="token_endpoint_auth_method",
+            field=models.CharField(
+                choices=[
+                    ("client_secret_basic", "client_secret_basic"),
+                    ("client_secret_post", "client_secret_post"),
+                    ("private_key_jwt", "private_key_jwt (keys in jwks or jwks_uri)"),
+                    ("none", "none (public client)"),
+                ],
+                default="client_secret_basic",
+                max_length=64,
+            ),
         ),
         migrations.AlterField(
-            model_name='signingkey',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, help_text='Published since (as next, or current on first run).'),
+            model_name="signingkey",
+            name="created_at",
+            field=models.DateTimeField(
+                auto_now_add=True, help_text="Published since (as next, or current on first run)."
+            ),
         ),
         migrations.RunPython(one_current_key_per_alg, migrations.RunPython.noop),
         migrations.AddConstraint(
-            model_name='signingkey',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'current')), fields=('alg',), name='oidc_one_current_key_per_alg'),
+            model_name="signingkey",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "current")), fields=("alg",), name="oidc_one_current_key_per_alg"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='signingkey',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'next')), fields=('alg',), name='oidc_one_next_key_per_alg'),
+            model_name="signingkey",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "next")), fields=("alg",), name="oidc_one_next_key_per_alg"
+            ),
         ),
     ]

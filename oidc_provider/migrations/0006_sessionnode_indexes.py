@@ -4,56 +4,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('oidc_provider', '0005_signing_keys'),
+        ("oidc_provider", "0005_signing_keys"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='sessionnode',
-            name='oidc_provid_kind_0da8e8_idx',
+            model_name="sessionnode",
+            name="oidc_provid_kind_0da8e8_idx",
         ),
         migrations.AlterField(
-            model_name='sessionnode',
-            name='client_id',
+            model_name="sessionnode",
+            name="client_id",
             field=models.CharField(blank=True, max_length=255),
         ),
         migrations.AlterField(
-            model_name='sessionnode',
-            name='key',
+            model_name="sessionnode",
+            name="key",
             field=models.CharField(max_length=700),
         ),
         migrations.AlterField(
-            model_name='sessionnode',
-            name='op_session',
+            model_name="sessionnode",
+            name="op_session",
             field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AlterField(
-            model_name='sessionnode',
-            name='parent_key',
+            model_name="sessionnode",
+            name="parent_key",
             field=models.CharField(blank=True, max_length=700),
         ),
         migrations.AlterField(
-            model_name='sessionnode',
-            name='revoked',
+            model_name="sessionnode",
+            name="revoked",
             field=models.BooleanField(default=False),
         ),
         migrations.AlterField(
-            model_name='sessionnode',
-            name='user_id',
+            model_name="sessionnode",
+            name="user_id",
             field=models.CharField(max_length=255),
         ),
         migrations.AddIndex(
-            model_name='sessionnode',
-            index=models.Index(fields=['parent_key'], name='oidc_node_parent'),
+            model_name="sessionnode",
+            index=models.Index(fields=["parent_key"], name="oidc_node_parent"),
         ),
         migrations.AddIndex(
-            model_name='sessionnode',
-            index=models.Index(fields=['op_session'], name='oidc_node_op_session'),
+            model_name="sessionnode",
+            index=models.Index(fields=["op_session"], name="oidc_node_op_session"),
         ),
         migrations.AddConstraint(
-            model_name='sessionnode',
-            constraint=models.UniqueConstraint(fields=('key',), name='oidc_node_key', opclasses=['varchar_pattern_ops']),
+            model_name="sessionnode",
+            constraint=models.UniqueConstraint(
+                fields=("key",), name="oidc_node_key", opclasses=["varchar_pattern_ops"]
+            ),
         ),
     ]

@@ -42,7 +42,7 @@ def digest_token_values(apps, schema_editor):
     grants = SessionNode.objects.using(schema_editor.connection.alias).filter(kind="grant")
     pks = list(grants.values_list("pk", flat=True))
     for start in range(0, len(pks), 500):
-        for node in grants.filter(pk__in=pks[start:start + 500]).only("pk", "data"):
+        for node in grants.filter(pk__in=pks[start : start + 500]).only("pk", "data"):
             data = digested_data(node.data)
             if data is not None:
                 node.data = data
@@ -50,7 +50,6 @@ def digest_token_values(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("oidc_provider", "0006_sessionnode_indexes"),
     ]

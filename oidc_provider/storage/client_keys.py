@@ -37,8 +37,12 @@ def fetch_jwks(url: str) -> dict:
     """GET ``url`` as a JWKS through ``outbound``: CLIENT_JWKS_TIMEOUT in total, at most
     CLIENT_JWKS_MAX_BYTES."""
     try:
-        response = outbound.get(url, timeout=oidc_settings.CLIENT_JWKS_TIMEOUT, max_bytes=oidc_settings.CLIENT_JWKS_MAX_BYTES,
-                                accept="application/jwk-set+json, application/json")
+        response = outbound.get(
+            url,
+            timeout=oidc_settings.CLIENT_JWKS_TIMEOUT,
+            max_bytes=oidc_settings.CLIENT_JWKS_MAX_BYTES,
+            accept="application/jwk-set+json, application/json",
+        )
     except outbound.OutboundBusy as err:
         raise JWKSBusy(str(err)) from err
     except outbound.OutboundError as err:

@@ -5,7 +5,6 @@ from oidc_provider.models import Client
 from oidc_provider.storage.rows import get_row
 from oidc_provider.storage.unit_of_work import active
 
-
 REGISTRATION_ACCESS_TOKEN = "registration-access-token"
 
 

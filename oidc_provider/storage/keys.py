@@ -187,7 +187,9 @@ def _rotate(algs, retire_after, force, if_due, dry_run, now):
                 lines += _withdraw_alg(alg, by_state, now, retire_after, dry_run)
         for row in rows:
             if row.alg in selected and row.state == SigningKey.RETIRED and row.remove_after and row.remove_after <= now:
-                lines.append(f"{row.alg}: remove retired key {row.kid} (published until {row.remove_after:%Y-%m-%d %H:%M:%S %Z})")
+                lines.append(
+                    f"{row.alg}: remove retired key {row.kid} (published until {row.remove_after:%Y-%m-%d %H:%M:%S %Z})"
+                )
                 if not dry_run:
                     row.delete()
     if not dry_run:

@@ -49,7 +49,7 @@ def select_rows(keys, locked=None):
     select = f'SELECT "key", "class_name", "data" FROM {_table()} WHERE "key"'
 
     def any_of(some):
-        return f'{select} IN ({", ".join(["%s"] * len(some))})'
+        return f"{select} IN ({', '.join(['%s'] * len(some))})"
 
     others = [k for k in keys if k != locked]
     if locked and connection.vendor == "postgresql":
@@ -80,7 +80,7 @@ def row_fields(key, class_name, data):
         "class_name": class_name,
         "data": data,
         "revoked": bool(data.get("revoked")),
-        "expires_at": dt.datetime.fromtimestamp(expires_at, tz=dt.timezone.utc) if expires_at else None,
+        "expires_at": dt.datetime.fromtimestamp(expires_at, tz=dt.UTC) if expires_at else None,
     }
 
 
@@ -129,21 +129,29 @@ def insert(key, fields, op_session="", if_absent=False, under=None, live=False):
     session ``op_session`` is live, held as ``_live_op_session_sql`` says. Returns whether a row went in."""
     ops = connection.ops
     now = ops.adapt_datetimefield_value(timezone.now())
-    values = {**fields, "key": key, "data": ops.adapt_json_value(fields["data"], None),
-              "expires_at": ops.adapt_datetimefield_value(fields["expires_at"]), "op_session": op_session,
-              "created_at": now, "updated_at": now}
+    values = {
+        **fields,
+        "key": key,
+        "data": ops.adapt_json_value(fields["data"], None),
+        "expires_at": ops.adapt_datetimefield_value(fields["expires_at"]),
+        "op_session": op_session,
+        "created_at": now,
+        "updated_at": now,
+    }
     conflict = OnConflict.IGNORE if if_absent else None
     params = list(values.values())
     rows = f"VALUES ({', '.join(['%s'] * len(values))})"
     if under is not None:  # the parent's check and lock in the insert itself: one statement less
         parent = _PARENT_SQL.format(table=_table()) + _key_share()
-        rows = f'SELECT {", ".join(["%s"] * len(values))} WHERE EXISTS ({parent})'
+        rows = f"SELECT {', '.join(['%s'] * len(values))} WHERE EXISTS ({parent})"
         params.append(under)
         if live:
             rows += f" AND EXISTS ({_live_op_session_sql()})"
             params.append(op_session)
-    sql = (f"{ops.insert_statement(on_conflict=conflict)} {_table()} ({', '.join(ops.quote_name(c) for c in values)}) "
-           f"{rows} {ops.on_conflict_suffix_sql([], conflict, [], [])}")
+    sql = (
+        f"{ops.insert_statement(on_conflict=conflict)} {_table()} ({', '.join(ops.quote_name(c) for c in values)}) "
+        f"{rows} {ops.on_conflict_suffix_sql([], conflict, [], [])}"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount == 1
@@ -152,8 +160,13 @@ def insert(key, fields, op_session="", if_absent=False, under=None, live=False):
 def update(key, fields):
     """Write a changed node."""
     ops = connection.ops
-    params = [ops.adapt_json_value(fields["data"], None), fields["revoked"],
-              ops.adapt_datetimefield_value(fields["expires_at"]), ops.adapt_datetimefield_value(timezone.now()), key]
+    params = [
+        ops.adapt_json_value(fields["data"], None),
+        fields["revoked"],
+        ops.adapt_datetimefield_value(fields["expires_at"]),
+        ops.adapt_datetimefield_value(timezone.now()),
+        key,
+    ]
     sql = f'UPDATE {_table()} SET "data" = %s, "revoked" = %s, "expires_at" = %s, "updated_at" = %s WHERE "key" = %s'
     if not fields["revoked"]:
         sql += ' AND "revoked" = %s'  # never resurrect a node revoked since it was loaded

@@ -50,8 +50,12 @@ def signed_out(request, frontchannel_urls, target, lang, direct):
     ``post_logout_redirect_uri`` and send browsers there): the page shows its host and a link."""
     if target and direct and not frontchannel_urls:
         return HttpResponseRedirect(target)
-    context = {"frontchannel_urls": frontchannel_urls, "continue_url": target, "auto_continue": direct,
-               "host": destination(target) if target else ""}
+    context = {
+        "frontchannel_urls": frontchannel_urls,
+        "continue_url": target,
+        "auto_continue": direct,
+        "host": destination(target) if target else "",
+    }
     return page(request, "oidc_provider/signed_out.html", context, lang)
 
 
@@ -111,11 +115,15 @@ class LogoutConfirmView(View):
 
     def post(self, request):
         try:
-            pending = signing.loads(request.POST.get("pending", ""), salt=CONFIRM_SALT,
-                                    max_age=oidc_settings.PENDING_REQUEST_LIFETIME)
+            pending = signing.loads(
+                request.POST.get("pending", ""), salt=CONFIRM_SALT, max_age=oidc_settings.PENDING_REQUEST_LIFETIME
+            )
         except signing.BadSignature:
-            return error_page(request, "This sign-out request has expired. Go back to the application and start again.",
-                              title=LOGOUT_ERROR)
+            return error_page(
+                request,
+                "This sign-out request has expired. Go back to the application and start again.",
+                title=LOGOUT_ERROR,
+            )
         if request.POST.get("decision") != "logout":
             return page(request, "oidc_provider/signed_out.html", {"stayed": True}, pending["lang"])
         direct = pending.get("direct", False)  # absent from a page served before this release: ask

@@ -98,8 +98,13 @@ def form_fields(args) -> list:
 def form_post(request, action, args, auto_submit=True, context=None):
     """OAuth 2.0 Form Post Response Mode: the parameters in a form POSTed to the redirect URI, by
     script, or by the visible button (no script, or a client nobody vetted: ``auto_submit`` False)."""
-    context = {**(context or {}), "action": action, "fields": form_fields(args), "host": destination(action),
-               "auto_submit": auto_submit}
+    context = {
+        **(context or {}),
+        "action": action,
+        "fields": form_fields(args),
+        "host": destination(action),
+        "auto_submit": auto_submit,
+    }
     response = render(request, "oidc_provider/form_post.html", context)
     return locked_down(response, form_action=csp_origin(action), script=auto_submit)
 

@@ -23,8 +23,12 @@ class RegistrationView(EndpointView):
     def handle(self, request, params):
         policy = oidc_settings.REGISTRATION_POLICY
         if policy == "none":
-            return oauth_error("access_denied", "This provider does not accept dynamic client registration.", status=403)
-        wait = throttling.spend(("registration", throttling.client_address(request), oidc_settings.REGISTRATION_RATE_LIMIT))
+            return oauth_error(
+                "access_denied", "This provider does not accept dynamic client registration.", status=403
+            )
+        wait = throttling.spend(
+            ("registration", throttling.client_address(request), oidc_settings.REGISTRATION_RATE_LIMIT)
+        )
         if wait:  # every attempt counts, refused ones too: guessed initial access tokens included
             return too_many_requests(wait)
         with transaction.atomic():
@@ -53,7 +57,9 @@ class ClientConfigurationView(EndpointView):
 
     def delete(self, request, *args, **kwargs):
         # RFC 7592 §2.3: a server that does not support deletion answers 405
-        response = oauth_error("invalid_request", "Deleting a registered client (RFC 7592 §2.3) is not supported.", status=405)
+        response = oauth_error(
+            "invalid_request", "Deleting a registered client (RFC 7592 §2.3) is not supported.", status=405
+        )
         response["Allow"] = "GET"
         return response
 

@@ -90,15 +90,24 @@ def op_discovery(op_server):
     return response.json()
 
 
-def register_clients(server, count=1, *, secret=None, auth_method="client_secret_basic", scope="openid profile email",
-                     extra=()):
+def register_clients(
+    server, count=1, *, secret=None, auth_method="client_secret_basic", scope="openid profile email", extra=()
+):
     """``createclient`` ``count`` times in one ``django-admin shell`` run (one Django start-up, not
     ``count``), each with a fresh client_id and ``extra`` arguments; returns their id, secret,
     redirect_uri, scope and auth method."""
     calls = []
     for _ in range(count):
-        args = ["createclient", "--client-id", f"rp-{uuid.uuid4().hex[:12]}", "--redirect-uri", REDIRECT_URI,
-                "--scope", scope, *extra]
+        args = [
+            "createclient",
+            "--client-id",
+            f"rp-{uuid.uuid4().hex[:12]}",
+            "--redirect-uri",
+            REDIRECT_URI,
+            "--scope",
+            scope,
+            *extra,
+        ]
         if auth_method == "none":
             args.append("--public")
         else:
@@ -159,8 +168,12 @@ def register(op_discovery):
         assert response.status_code == 201, response.text
         info = response.json()
         return SimpleNamespace(
-            client_id=info["client_id"], client_secret=info.get("client_secret"), redirect_uri=body["redirect_uris"][0],
-            scope=body["scope"], auth_method=info["token_endpoint_auth_method"], registration=info,
+            client_id=info["client_id"],
+            client_secret=info.get("client_secret"),
+            redirect_uri=body["redirect_uris"][0],
+            scope=body["scope"],
+            auth_method=info["token_endpoint_auth_method"],
+            registration=info,
         )
 
     return register

@@ -110,13 +110,20 @@ class LiveServer:
 
     def start(self, timeout=30):
         cmd = [
-            _tool("gunicorn"), "tests.wsgi:application",
-            "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(self.workers),
-            "--chdir", str(ROOT),
-            "--access-logfile", self.access_log_path,
-            "--access-logformat", "%(p)s %(r)s %(s)s",
-            "--timeout", "60",
+            _tool("gunicorn"),
+            "tests.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+            "--chdir",
+            str(ROOT),
+            "--access-logfile",
+            self.access_log_path,
+            "--access-logformat",
+            "%(p)s %(r)s %(s)s",
+            "--timeout",
+            "60",
         ]
         if gunicorn.version_info >= (25, 1):
             cmd.append("--no-control-socket")  # else every server would bind ~/.gunicorn/gunicorn.ctl

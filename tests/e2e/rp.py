@@ -52,8 +52,12 @@ def get_code(client, user, authorization_endpoint):
 
 def redeem(token_endpoint, client, code, verifier, session=None, **kwargs):
     """POST the code to ``token_endpoint``; client_secret_basic unless ``kwargs`` (auth, headers) say otherwise."""
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": client.redirect_uri,
-            "code_verifier": verifier}
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": client.redirect_uri,
+        "code_verifier": verifier,
+    }
     kwargs.setdefault("auth", (client.client_id, client.client_secret))
     return (session or new_session()).post(token_endpoint, data=data, **kwargs)
 
@@ -88,8 +92,13 @@ def validate_id_token(id_token, jwks, *, issuer, client_id, nonce, access_token,
     if max_age is not None:
         params["max_age"] = max_age
     try:
-        claims = jwt.decode(id_token, JsonWebKey.import_key_set(jwks), claims_cls=CodeIDToken,
-                            claims_options=options, claims_params=params)
+        claims = jwt.decode(
+            id_token,
+            JsonWebKey.import_key_set(jwks),
+            claims_cls=CodeIDToken,
+            claims_options=options,
+            claims_params=params,
+        )
         claims.validate(leeway=leeway)
     except Exception as err:  # authlib raises its own and joserfc's JoseError
         raise InvalidIDToken(f"{type(err).__name__}: {err}") from err

@@ -76,8 +76,16 @@ def clients(op):
     """Clients an administrator made with ``createclient`` (vetted, then), and an administrator, in one
     ``django-admin shell`` run: ``vetted``; ``trusted`` (no consent page); ``offline`` (refresh, exchange,
     client credentials); ``doomed`` (deleted by its test)."""
-    grants = ["--grant-type", "authorization_code", "--grant-type", "refresh_token", "--grant-type", EXCHANGE,
-              "--grant-type", "client_credentials"]
+    grants = [
+        "--grant-type",
+        "authorization_code",
+        "--grant-type",
+        "refresh_token",
+        "--grant-type",
+        EXCHANGE,
+        "--grant-type",
+        "client_credentials",
+    ]
     specs = {
         "vetted": ("openid profile email", ["--post-logout-redirect-uri", BYE]),
         "trusted": ("openid profile email", ["--skip-consent", "--post-logout-redirect-uri", BYE]),
@@ -87,17 +95,38 @@ def clients(op):
     made, calls = {}, []
     for name, (scope, extra) in specs.items():
         made[name] = client = SimpleNamespace(
-            client_id=f"attack-{name}-{uuid.uuid4().hex[:8]}", client_secret=uuid.uuid4().hex, redirect_uri=REDIRECT_URI,
-            scope=scope, auth_method="client_secret_basic",
+            client_id=f"attack-{name}-{uuid.uuid4().hex[:8]}",
+            client_secret=uuid.uuid4().hex,
+            redirect_uri=REDIRECT_URI,
+            scope=scope,
+            auth_method="client_secret_basic",
         )
-        calls.append(["createclient", "--client-id", client.client_id, "--client-secret", client.client_secret,
-                      "--redirect-uri", REDIRECT_URI, "--scope", scope, *extra])
+        calls.append(
+            [
+                "createclient",
+                "--client-id",
+                client.client_id,
+                "--client-secret",
+                client.client_secret,
+                "--redirect-uri",
+                REDIRECT_URI,
+                "--scope",
+                scope,
+                *extra,
+            ]
+        )
     admin = SimpleNamespace(username=f"admin-{uuid.uuid4().hex[:8]}", password=uuid.uuid4().hex)
-    op.manage("shell", "-c", "".join(
-        ["from django.contrib.auth import get_user_model\nfrom django.core.management import call_command\n",
-         *(f"call_command(*{args!r})\n" for args in calls),
-         f"get_user_model().objects.create_superuser({admin.username!r}, '', {admin.password!r})\n"]
-    ))
+    op.manage(
+        "shell",
+        "-c",
+        "".join(
+            [
+                "from django.contrib.auth import get_user_model\nfrom django.core.management import call_command\n",
+                *(f"call_command(*{args!r})\n" for args in calls),
+                f"get_user_model().objects.create_superuser({admin.username!r}, '', {admin.password!r})\n",
+            ]
+        ),
+    )
     return SimpleNamespace(**made, admin=admin)
 
 
@@ -111,9 +140,14 @@ def registered(server, **metadata):
     response = register(server, **metadata)
     assert response.status_code == 201, response.text
     info = response.json()
-    return SimpleNamespace(client_id=info["client_id"], client_secret=info.get("client_secret"), scope=info["scope"],
-                           redirect_uri=info["redirect_uris"][0], auth_method=info["token_endpoint_auth_method"],
-                           registration=info)
+    return SimpleNamespace(
+        client_id=info["client_id"],
+        client_secret=info.get("client_secret"),
+        scope=info["scope"],
+        redirect_uri=info["redirect_uris"][0],
+        auth_method=info["token_endpoint_auth_method"],
+        registration=info,
+    )
 
 
 def rows(db, table=None, columns="*"):
@@ -133,8 +167,10 @@ def rows(db, table=None, columns="*"):
 
 def database_dump(db) -> str:
     """All the rows as text; Django's sessions (signed, compressed) decoded as well."""
-    text = [" ".join(bytes(v).decode("latin-1") if isinstance(v, (bytes, memoryview)) else str(v) for v in row)
-            for row in rows(db)]
+    text = [
+        " ".join(bytes(v).decode("latin-1") if isinstance(v, (bytes, memoryview)) else str(v) for v in row)
+        for row in rows(db)
+    ]
     text += [str(SessionStore().decode(data)) for (data,) in rows(db, "django_session", "session_data")]
     return "\n".join(text)
 
@@ -153,9 +189,17 @@ def poll(read, timeout=10.0):
 
 def authorization(server, client, **params):
     """(endpoint, query) of an authorization request of ``client`` with PKCE."""
-    query = {"response_type": "code", "client_id": client.client_id, "redirect_uri": client.redirect_uri,
-             "scope": "openid profile email", "state": "st-1", "nonce": "n-1", "code_challenge": CHALLENGE,
-             "code_challenge_method": "S256", **params}
+    query = {
+        "response_type": "code",
+        "client_id": client.client_id,
+        "redirect_uri": client.redirect_uri,
+        "scope": "openid profile email",
+        "state": "st-1",
+        "nonce": "n-1",
+        "code_challenge": CHALLENGE,
+        "code_challenge_method": "S256",
+        **params,
+    }
     return server.discovery["authorization_endpoint"], query
 
 
@@ -172,13 +216,15 @@ def signed_in(server, user, login_path=LOGIN_PATH):
 def flow(server, client, user, browser=None, **params):
     """The code flow with authlib: (token response, what was sent and received)."""
     endpoints = server.discovery
-    return code_flow(client, user, endpoints["authorization_endpoint"], endpoints["token_endpoint"], browser=browser,
-                     **params)
+    return code_flow(
+        client, user, endpoints["authorization_endpoint"], endpoints["token_endpoint"], browser=browser, **params
+    )
 
 
 def token_request(server, client, **data):
-    return new_session().post(server.discovery["token_endpoint"], data=data,
-                              auth=(client.client_id, client.client_secret))
+    return new_session().post(
+        server.discovery["token_endpoint"], data=data, auth=(client.client_id, client.client_secret)
+    )
 
 
 def refresh(server, client, refresh_token):
@@ -186,14 +232,17 @@ def refresh(server, client, refresh_token):
 
 
 def introspect(server, client, token):
-    response = new_session().post(server.discovery["introspection_endpoint"], data={"token": token},
-                                  auth=(client.client_id, client.client_secret))
+    response = new_session().post(
+        server.discovery["introspection_endpoint"], data={"token": token}, auth=(client.client_id, client.client_secret)
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
 
 def userinfo_status(server, access_token):
-    response = new_session().get(server.discovery["userinfo_endpoint"], headers={"Authorization": f"Bearer {access_token}"})
+    response = new_session().get(
+        server.discovery["userinfo_endpoint"], headers={"Authorization": f"Bearer {access_token}"}
+    )
     return response.status_code
 
 
@@ -212,8 +261,11 @@ def assertion(client_id, key, aud):
 
 
 def assertion_request(server, client_id, key, aud=None):
-    data = {"grant_type": "client_credentials", "client_assertion_type": JWT_BEARER,
-            "client_assertion": assertion(client_id, key, aud or server.issuer)}
+    data = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": JWT_BEARER,
+        "client_assertion": assertion(client_id, key, aud or server.issuer),
+    }
     return new_session().post(server.discovery["token_endpoint"], data=data)
 
 
@@ -232,8 +284,12 @@ def form_post_inputs(server, response):
     assert page.buttons == [{"class": "primary", "type": "submit"}]  # without JavaScript: one click
     assert page.scripts == [SUBMIT_SCRIPT]
     assert csp(response) == {
-        "default-src": "'none'", "script-src": sha256_source(SUBMIT_SCRIPT), "style-src": sha256_source(page.styles[0]),
-        "form-action": "https://rp.example", "frame-ancestors": "'none'", "base-uri": "'none'",
+        "default-src": "'none'",
+        "script-src": sha256_source(SUBMIT_SCRIPT),
+        "style-src": sha256_source(page.styles[0]),
+        "form-action": "https://rp.example",
+        "frame-ancestors": "'none'",
+        "base-uri": "'none'",
     }
     assert response.headers["Cache-Control"] == "no-store" and response.headers["Referrer-Policy"] == "no-referrer"
     assert response.headers["X-Frame-Options"] == "DENY"
@@ -241,10 +297,14 @@ def form_post_inputs(server, response):
 
 
 def test_form_post_state_cannot_inject_script_on_the_error_path(op, clients):
-    response = new_session().get(*authorization(op, clients.vetted, response_mode="form_post", prompt="none", state=XSS),
-                                 allow_redirects=False)
+    response = new_session().get(
+        *authorization(op, clients.vetted, response_mode="form_post", prompt="none", state=XSS), allow_redirects=False
+    )
     assert form_post_inputs(op, response) == {
-        "error": "login_required", "error_description": "The user is not logged in", "state": XSS, "iss": op.issuer,
+        "error": "login_required",
+        "error_description": "The user is not logged in",
+        "state": XSS,
+        "iss": op.issuer,
     }
 
 
@@ -256,8 +316,14 @@ def test_form_post_state_cannot_inject_script_on_the_success_path(op, clients, o
     inputs = form_post_inputs(op, browser.get(endpoint, params=query, allow_redirects=False))
     assert set(inputs) == {"code", "state", "scope", "iss", "client_id"}
     assert inputs["state"] == XSS and inputs["iss"] == op.issuer and inputs["client_id"] == client.client_id
-    response = token_request(op, client, grant_type="authorization_code", code=inputs["code"], redirect_uri=REDIRECT_URI,
-                             code_verifier=verifier)
+    response = token_request(
+        op,
+        client,
+        grant_type="authorization_code",
+        code=inputs["code"],
+        redirect_uri=REDIRECT_URI,
+        code_verifier=verifier,
+    )
     assert response.status_code == 200, response.text  # the page held the real code
 
 
@@ -268,8 +334,12 @@ def test_registering_a_loopback_jwks_uri_makes_no_request_and_no_token_request_r
     key = new_ec_key("P-256", kid="rp-key-1", use="sig")
     listener = JWKSServer(public_jwks(key))
     try:
-        client = registered(op, token_endpoint_auth_method="private_key_jwt", jwks_uri=listener.url,
-                            grant_types=["authorization_code", "client_credentials"])
+        client = registered(
+            op,
+            token_endpoint_auth_method="private_key_jwt",
+            jwks_uri=listener.url,
+            grant_types=["authorization_code", "client_credentials"],
+        )
         assert listener.requests == []
         response = assertion_request(op, client.client_id, key)
         assert response.status_code == 401 and response.json() == REFUSED
@@ -283,13 +353,19 @@ def test_backchannel_logout_to_a_loopback_listener_sends_nothing(op, op_db, op_u
     client = registered(op, backchannel_logout_uri=uri, backchannel_logout_session_required=True)
     browser = new_session()
     token, _ = flow(op, client, op_user, browser=browser)
-    response = browser.get(op.discovery["end_session_endpoint"], params={"id_token_hint": token["id_token"]},
-                           allow_redirects=False)
+    response = browser.get(
+        op.discovery["end_session_endpoint"], params={"id_token_hint": token["id_token"]}, allow_redirects=False
+    )
     assert response.status_code == 200 and "You are signed out" in response.text
     # the failure is recorded (refused before connecting: one attempt, not retried), and nothing arrived
     columns = "client_id, uri, attempts, error"
-    failures = poll(lambda: [row[1:] for row in rows(op_db, "oidc_provider_backchannellogoutfailure", columns)
-                             if row[0] == client.client_id])
+    failures = poll(
+        lambda: [
+            row[1:]
+            for row in rows(op_db, "oidc_provider_backchannellogoutfailure", columns)
+            if row[0] == client.client_id
+        ]
+    )
     assert failures == [(uri, 1, NOT_PUBLIC)]
     assert rp_server.to(urlsplit(uri).path) == []
 
@@ -301,19 +377,26 @@ def test_a_database_dump_yields_no_code_or_token(op, op_db, clients, op_user):
     client = clients.offline
     browser = new_session()
     first, sent = flow(op, client, op_user, browser=browser, prompt="consent")  # offline_access: OIDC Core §11
-    refreshed = oauth_session(client).refresh_token(op.discovery["token_endpoint"],
-                                                    refresh_token=first["refresh_token"])
+    refreshed = oauth_session(client).refresh_token(
+        op.discovery["token_endpoint"], refresh_token=first["refresh_token"]
+    )
     exchange = {"grant_type": EXCHANGE, "subject_token": refreshed["access_token"], "subject_token_type": AT_TYPE}
     exchanged = token_request(op, client, **exchange).json()
     exchanged_rt = token_request(op, client, **exchange, requested_token_type=RT_TYPE).json()
     machine = token_request(op, client, grant_type="client_credentials").json()
-    live, live_sent = authorization_response(client, None, op.discovery["authorization_endpoint"], browser=browser,
-                                             scope=OFFLINE_SCOPE)
+    live, live_sent = authorization_response(
+        client, None, op.discovery["authorization_endpoint"], browser=browser, scope=OFFLINE_SCOPE
+    )
     issued = {
-        "code": sent["response"]["code"], "live code": live["code"], "access token": first["access_token"],
-        "refresh token": first["refresh_token"], "ID token": first["id_token"],
-        "refreshed access token": refreshed["access_token"], "refreshed refresh token": refreshed["refresh_token"],
-        "refreshed ID token": refreshed["id_token"], "exchanged access token": exchanged["access_token"],
+        "code": sent["response"]["code"],
+        "live code": live["code"],
+        "access token": first["access_token"],
+        "refresh token": first["refresh_token"],
+        "ID token": first["id_token"],
+        "refreshed access token": refreshed["access_token"],
+        "refreshed refresh token": refreshed["refresh_token"],
+        "refreshed ID token": refreshed["id_token"],
+        "exchanged access token": exchanged["access_token"],
         "exchanged refresh token": exchanged_rt["access_token"],
         "client-credentials access token": machine["access_token"],
     }
@@ -324,8 +407,14 @@ def test_a_database_dump_yields_no_code_or_token(op, op_db, clients, op_user):
     assert introspect(op, client, machine["access_token"])["active"] is True
     assert introspect(op, client, exchanged["access_token"])["active"] is True
     assert refresh(op, client, refreshed["refresh_token"]).status_code == 200
-    response = token_request(op, client, grant_type="authorization_code", code=live["code"], redirect_uri=REDIRECT_URI,
-                             code_verifier=live_sent["verifier"])
+    response = token_request(
+        op,
+        client,
+        grant_type="authorization_code",
+        code=live["code"],
+        redirect_uri=REDIRECT_URI,
+        code_verifier=live_sent["verifier"],
+    )
     assert response.status_code == 200, response.text
 
 
@@ -335,25 +424,36 @@ def test_a_database_dump_yields_no_code_or_token(op, op_db, clients, op_user):
 def test_unsigned_request_object_cannot_change_scope_or_state(op, clients, op_user):
     assert op.discovery["request_parameter_supported"] is False
     client = clients.trusted  # would get a code at once
-    forged = unsigned_request_object(client_id=client.client_id, scope="openid", state="forged",
-                                     redirect_uri=REDIRECT_URI, response_type="code", nonce="n-1")
+    forged = unsigned_request_object(
+        client_id=client.client_id,
+        scope="openid",
+        state="forged",
+        redirect_uri=REDIRECT_URI,
+        response_type="code",
+        nonce="n-1",
+    )
     response = signed_in(op, op_user).get(*authorization(op, client, request=forged), allow_redirects=False)
     assert response.status_code == 302 and response.headers["Location"].startswith(REDIRECT_URI + "?")
     assert redirect_params(response.headers["Location"]) == {
-        "error": "request_not_supported", "error_description": "The request parameter is not supported",
-        "state": "st-1", "iss": op.issuer,
+        "error": "request_not_supported",
+        "error_description": "The request parameter is not supported",
+        "state": "st-1",
+        "iss": op.issuer,
     }
 
 
 def test_request_uri_is_refused_and_never_fetched(op, clients, op_user):
     listener = JWKSServer()
     try:
-        response = signed_in(op, op_user).get(*authorization(op, clients.trusted, request_uri=listener.url),
-                                              allow_redirects=False)
+        response = signed_in(op, op_user).get(
+            *authorization(op, clients.trusted, request_uri=listener.url), allow_redirects=False
+        )
         assert response.status_code == 302 and response.headers["Location"].startswith(REDIRECT_URI + "?")
         assert redirect_params(response.headers["Location"]) == {
-            "error": "request_uri_not_supported", "error_description": "The request_uri parameter is not supported",
-            "state": "st-1", "iss": op.issuer,
+            "error": "request_uri_not_supported",
+            "error_description": "The request_uri parameter is not supported",
+            "state": "st-1",
+            "iss": op.issuer,
         }
         assert listener.requests == []
     finally:
@@ -374,27 +474,46 @@ def refused(server, db, error, description, **metadata):
 
 
 def test_registration_refuses_a_plain_http_redirect_uri(production, op_db):
-    assert refused(production, op_db, "invalid_redirect_uri",
-                   f"redirect_uris: http://evil.example/cb {HTTPS_OR_LOOPBACK}", redirect_uris=["http://evil.example/cb"])
+    assert refused(
+        production,
+        op_db,
+        "invalid_redirect_uri",
+        f"redirect_uris: http://evil.example/cb {HTTPS_OR_LOOPBACK}",
+        redirect_uris=["http://evil.example/cb"],
+    )
 
 
 def test_registration_refuses_userinfo_in_a_redirect_uri(production, op_db):
     uri = "https://user:pass@rp.example/cb"
-    assert refused(production, op_db, "invalid_redirect_uri",
-                   f"redirect_uris: {uri} must not contain a user name or password.", redirect_uris=[uri])
+    assert refused(
+        production,
+        op_db,
+        "invalid_redirect_uri",
+        f"redirect_uris: {uri} must not contain a user name or password.",
+        redirect_uris=[uri],
+    )
 
 
 def test_a_public_client_cannot_register_client_credentials(production, op_db):
-    assert refused(production, op_db, "invalid_client_metadata",
-                   "grant_types: A public client cannot use client_credentials: it has no credentials.",
-                   token_endpoint_auth_method="none", grant_types=["authorization_code", "client_credentials"])
+    assert refused(
+        production,
+        op_db,
+        "invalid_client_metadata",
+        "grant_types: A public client cannot use client_credentials: it has no credentials.",
+        token_endpoint_auth_method="none",
+        grant_types=["authorization_code", "client_credentials"],
+    )
 
 
 @pytest.fixture(scope="module")
 def pk_client(production):
     key = new_ec_key("P-256", kid="rp-key-1", use="sig")
-    client = registered(production, token_endpoint_auth_method="private_key_jwt", jwks=public_jwks(key),
-                        grant_types=["authorization_code", "client_credentials"])
+    client = registered(
+        production,
+        token_endpoint_auth_method="private_key_jwt",
+        jwks=public_jwks(key),
+        grant_types=["authorization_code", "client_credentials"],
+    )
     client.key = key
     return client
 
@@ -431,14 +550,18 @@ def interstitial(response):
 
 
 def test_prompt_none_error_of_a_self_registered_client_is_not_an_open_redirect(op, self_registered):
-    response = new_session().get(*authorization(op, self_registered, prompt="none", scope="openid"),
-                                 allow_redirects=False)
+    response = new_session().get(
+        *authorization(op, self_registered, prompt="none", scope="openid"), allow_redirects=False
+    )
     [link] = interstitial(response).links
     assert "script-src" not in csp(response)
     parts = urlsplit(link)
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == EVIL
     assert {k: v[0] for k, v in parse_qs(parts.query).items()} == {
-        "error": "login_required", "error_description": "The user is not logged in", "state": "st-1", "iss": op.issuer,
+        "error": "login_required",
+        "error_description": "The user is not logged in",
+        "state": "st-1",
+        "iss": op.issuer,
     }
 
 
@@ -452,7 +575,10 @@ def test_an_administrators_client_is_redirected_to_directly(op, clients):
     response = new_session().get(*authorization(op, clients.vetted, prompt="none"), allow_redirects=False)
     assert response.status_code == 302 and response.headers["Location"].startswith(REDIRECT_URI + "?")
     assert redirect_params(response.headers["Location"]) == {
-        "error": "login_required", "error_description": "The user is not logged in", "state": "st-1", "iss": op.issuer,
+        "error": "login_required",
+        "error_description": "The user is not logged in",
+        "state": "st-1",
+        "iss": op.issuer,
     }
     params = {"client_id": clients.vetted.client_id, "post_logout_redirect_uri": BYE, "state": "s-1"}
     response = new_session().get(op.discovery["end_session_endpoint"], params=params, allow_redirects=False)
@@ -483,9 +609,16 @@ def test_a_new_client_secret_travels_in_no_cookie_and_is_stored_nowhere(op, op_d
     browser = signed_in(op, clients.admin, "/admin/login/")
     page = browser.get(urljoin(op.url, "/admin/oidc_provider/client/add/"))
     client_id = f"attack-admin-{uuid.uuid4().hex[:8]}"
-    form = {"client_id": client_id, "client_name": "Web app", "is_active": "on", "redirect_uris": REDIRECT_URI,
-            "grant_types": ["authorization_code"], "response_types": ["code"], "scope": "openid",
-            "token_endpoint_auth_method": "client_secret_basic"}
+    form = {
+        "client_id": client_id,
+        "client_name": "Web app",
+        "is_active": "on",
+        "redirect_uris": REDIRECT_URI,
+        "grant_types": ["authorization_code"],
+        "response_types": ["code"],
+        "scope": "openid",
+        "token_endpoint_auth_method": "client_secret_basic",
+    }
     response = browser.post(page.url, data={**hidden_fields(page.text), **form}, allow_redirects=False)
     assert response.status_code == 200, response.text
     [secret] = re.findall(r'<code id="client-secret">([^<]+)</code>', response.text)
@@ -508,8 +641,9 @@ def test_revoking_another_clients_token_answers_200_and_changes_nothing(op, clie
     token, _ = flow(op, owner, op_user)
 
     def revoke(value):
-        return new_session().post(op.discovery["revocation_endpoint"], data={"token": value},
-                                  auth=(other.client_id, other.client_secret))
+        return new_session().post(
+            op.discovery["revocation_endpoint"], data={"token": value}, auth=(other.client_id, other.client_secret)
+        )
 
     response = revoke(token["access_token"])
     assert response.status_code == 200 and response.text == revoke("nonsense").text  # RFC 7009 §2.2: no oracle
@@ -520,8 +654,14 @@ def test_revoking_another_clients_token_answers_200_and_changes_nothing(op, clie
 def test_a_refresh_token_exchanged_for_a_refresh_token_no_longer_refreshes(op, clients, op_user):
     client = clients.offline
     token, _ = flow(op, client, op_user, prompt="consent")
-    response = token_request(op, client, grant_type=EXCHANGE, subject_token=token["refresh_token"],
-                             subject_token_type=RT_TYPE, requested_token_type=RT_TYPE)
+    response = token_request(
+        op,
+        client,
+        grant_type=EXCHANGE,
+        subject_token=token["refresh_token"],
+        subject_token_type=RT_TYPE,
+        requested_token_type=RT_TYPE,
+    )
     assert response.status_code == 200 and response.json()["issued_token_type"] == RT_TYPE, response.text
     old = refresh(op, client, token["refresh_token"])
     assert old.status_code == 400
@@ -536,8 +676,11 @@ def test_consent_after_the_client_was_deleted_gets_the_error_page(op, clients, o
     assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == CONSENT_PATH
     page = browser.get(urljoin(op.url, response.headers["Location"]))
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
-    op.manage("shell", "-c",
-              f"from oidc_provider.models import Client\nClient.objects.filter(client_id={client.client_id!r}).delete()")
+    op.manage(
+        "shell",
+        "-c",
+        f"from oidc_provider.models import Client\nClient.objects.filter(client_id={client.client_id!r}).delete()",
+    )
     response = browser.post(page.url, data={**hidden_fields(page.text), "decision": "allow"}, allow_redirects=False)
     assert response.status_code == 400 and "Location" not in response.headers
     assert "<p>The application is no longer registered here.</p>" in response.text

@@ -21,11 +21,17 @@ def public_jwks(key):
 
 def token_request(client, key, op_user, op_discovery):
     token_endpoint = op_discovery["token_endpoint"]
-    rp = new_session(OAuth2Session(
-        client.client_id, ECKey.import_key(key.serialize(private=True)), scope=client.scope,
-        redirect_uri=client.redirect_uri, code_challenge_method="S256", token_endpoint_auth_method="private_key_jwt",
-        default_timeout=TIMEOUT,
-    ))
+    rp = new_session(
+        OAuth2Session(
+            client.client_id,
+            ECKey.import_key(key.serialize(private=True)),
+            scope=client.scope,
+            redirect_uri=client.redirect_uri,
+            code_challenge_method="S256",
+            token_endpoint_auth_method="private_key_jwt",
+            default_timeout=TIMEOUT,
+        )
+    )
     rp.register_client_auth_method(PrivateKeyJWT(token_endpoint, alg="ES256", headers={"kid": key.kid}))
     result, sent = authorization_response(client, op_user, op_discovery["authorization_endpoint"], rp=rp)
     return rp.fetch_token(token_endpoint, code=result["code"], state=sent["state"], code_verifier=sent["verifier"])

@@ -19,16 +19,19 @@ def flow_and_validate(client, op_user, op_discovery, **params):
     assert token["token_type"].lower() == "bearer"
     assert token["expires_in"] > 0
     claims = validate_id_token(
-        token["id_token"], fetch_jwks(op_discovery), issuer=op_discovery["issuer"], client_id=client.client_id,
-        nonce=sent["nonce"], access_token=token["access_token"], max_age=params.get("max_age"),
+        token["id_token"],
+        fetch_jwks(op_discovery),
+        issuer=op_discovery["issuer"],
+        client_id=client.client_id,
+        nonce=sent["nonce"],
+        access_token=token["access_token"],
+        max_age=params.get("max_age"),
     )
     return token, claims, sent
 
 
 def userinfo(op_discovery, access_token):
-    return new_session().get(
-        op_discovery["userinfo_endpoint"], headers={"Authorization": f"Bearer {access_token}"}
-    )
+    return new_session().get(op_discovery["userinfo_endpoint"], headers={"Authorization": f"Bearer {access_token}"})
 
 
 def test_code_flow_with_pkce_and_id_token(make_client, op_user, op_discovery):
@@ -54,8 +57,12 @@ def test_id_token_validation_rejects_what_it_should(make_client, op_user, op_dis
     client = make_client()
     token, _, sent = flow_and_validate(client, op_user, op_discovery)
     jwks = fetch_jwks(op_discovery)
-    expected = {"issuer": op_discovery["issuer"], "client_id": client.client_id, "nonce": sent["nonce"],
-                "access_token": token["access_token"]}
+    expected = {
+        "issuer": op_discovery["issuer"],
+        "client_id": client.client_id,
+        "nonce": sent["nonce"],
+        "access_token": token["access_token"],
+    }
     for wrong in ({"nonce": "other"}, {"access_token": "other"}, {"client_id": "other"}, {"issuer": "other"}):
         with pytest.raises(InvalidIDToken):
             validate_id_token(token["id_token"], jwks, **{**expected, **wrong})
@@ -96,12 +103,24 @@ def test_secret_needing_form_urlencoding_via_basic(make_client, op_user, op_disc
     result, sent = authorization_response(client, op_user, op_discovery["authorization_endpoint"])
     credentials = f"{quote_plus(client.client_id)}:{quote_plus(client.client_secret)}"
     basic = "Basic " + base64.b64encode(credentials.encode()).decode()
-    response = redeem(op_discovery["token_endpoint"], client, result["code"], sent["verifier"],
-                      auth=None, headers={"Authorization": basic})
+    response = redeem(
+        op_discovery["token_endpoint"],
+        client,
+        result["code"],
+        sent["verifier"],
+        auth=None,
+        headers={"Authorization": basic},
+    )
     assert response.status_code == 200, response.text
     token = response.json()
-    validate_id_token(token["id_token"], fetch_jwks(op_discovery), issuer=op_discovery["issuer"],
-                      client_id=client.client_id, nonce=sent["nonce"], access_token=token["access_token"])
+    validate_id_token(
+        token["id_token"],
+        fetch_jwks(op_discovery),
+        issuer=op_discovery["issuer"],
+        client_id=client.client_id,
+        nonce=sent["nonce"],
+        access_token=token["access_token"],
+    )
 
 
 def test_second_client_in_the_same_browser_skips_login(make_client, op_user, op_discovery):

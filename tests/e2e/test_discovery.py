@@ -26,13 +26,23 @@ def test_discovery_document(op_server, op_discovery):
     )
     assert op_discovery["authorization_response_iss_parameter_supported"] is True
     assert op_discovery["grant_types_supported"] == [
-        "authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange",
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:token-exchange",
     ]
     assert op_discovery["introspection_endpoint"] == f"{issuer}/introspect"
     assert op_discovery["revocation_endpoint"] == f"{issuer}/revoke"
-    assert op_discovery["introspection_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+    assert op_discovery["introspection_endpoint_auth_methods_supported"] == [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+    ]
     assert op_discovery["revocation_endpoint_auth_methods_supported"] == [
-        "client_secret_basic", "client_secret_post", "private_key_jwt", "none"
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none",
     ]
 
 

@@ -62,21 +62,33 @@ def run_examples(text, **placeholders) -> dict:
 
 
 def sign_in(client, op_user, op_discovery, **params):
-    token, _ = code_flow(client, op_user, op_discovery["authorization_endpoint"], op_discovery["token_endpoint"], **params)
+    token, _ = code_flow(
+        client, op_user, op_discovery["authorization_endpoint"], op_discovery["token_endpoint"], **params
+    )
     return token
 
 
 def introspect(op_discovery, client, token):
-    return new_session().post(op_discovery["introspection_endpoint"], data={"token": token},
-                              auth=(client.client_id, client.client_secret)).json()
+    return (
+        new_session()
+        .post(
+            op_discovery["introspection_endpoint"], data={"token": token}, auth=(client.client_id, client.client_secret)
+        )
+        .json()
+    )
 
 
 def test_refresh_tokens_page(op_server, op_user, op_discovery):
     text = page("refresh-tokens.md")
     client = create_clients(op_server, text)["my-app"]
     first = sign_in(client, op_user, op_discovery, prompt="consent")
-    ns = run_examples(text, ISSUER=op_server.issuer, CLIENT_ID=client.client_id, CLIENT_SECRET=client.client_secret,
-                      REFRESH_TOKEN=first["refresh_token"])
+    ns = run_examples(
+        text,
+        ISSUER=op_server.issuer,
+        CLIENT_ID=client.client_id,
+        CLIENT_SECRET=client.client_secret,
+        REFRESH_TOKEN=first["refresh_token"],
+    )
     assert ns["response"].status_code == 200, ns["response"].text
     assert set(ns["tokens"]) == {"access_token", "token_type", "expires_in", "scope", "refresh_token", "id_token"}
     assert ns["tokens"]["refresh_token"] != first["refresh_token"]
@@ -86,8 +98,13 @@ def test_introspection_page(op_server, op_user, op_discovery):
     text = page("introspection.md")
     client = create_clients(op_server, text)["reporting-app"]
     token = sign_in(client, op_user, op_discovery)
-    ns = run_examples(text, ISSUER=op_server.issuer, CLIENT_ID=client.client_id, CLIENT_SECRET=client.client_secret,
-                      TOKEN=token["access_token"])
+    ns = run_examples(
+        text,
+        ISSUER=op_server.issuer,
+        CLIENT_ID=client.client_id,
+        CLIENT_SECRET=client.client_secret,
+        TOKEN=token["access_token"],
+    )
     assert ns["info"]["active"] is True and ns["info"]["client_id"] == "reporting-app"
     documented = json.loads(re.search(r"```json\n(.*?)```", text, re.S).group(1))
     assert set(ns["info"]) == set(documented)
@@ -97,8 +114,13 @@ def test_revocation_page(op_server, op_user, op_discovery):
     text = page("revocation.md")
     client = create_clients(op_server, text)["my-web-app"]
     token = sign_in(client, op_user, op_discovery, prompt="consent")
-    run_examples(text, ISSUER=op_server.issuer, CLIENT_ID=client.client_id, CLIENT_SECRET=client.client_secret,
-                 TOKEN=token["refresh_token"])
+    run_examples(
+        text,
+        ISSUER=op_server.issuer,
+        CLIENT_ID=client.client_id,
+        CLIENT_SECRET=client.client_secret,
+        TOKEN=token["refresh_token"],
+    )
     assert introspect(op_discovery, client, token["access_token"]) == {"active": False}
 
 
@@ -107,8 +129,14 @@ def test_token_exchange_page(op_server, op_user, op_discovery):
     clients = create_clients(op_server, text)
     gateway, orders = clients["gateway"], clients["orders-api"]
     token = sign_in(gateway, op_user, op_discovery, prompt="consent")
-    ns = run_examples(text, ISSUER=op_server.issuer, CLIENT_ID=gateway.client_id, CLIENT_SECRET=gateway.client_secret,
-                      SUBJECT_TOKEN=token["access_token"], REFRESH_TOKEN=token["refresh_token"])
+    ns = run_examples(
+        text,
+        ISSUER=op_server.issuer,
+        CLIENT_ID=gateway.client_id,
+        CLIENT_SECRET=gateway.client_secret,
+        SUBJECT_TOKEN=token["access_token"],
+        REFRESH_TOKEN=token["refresh_token"],
+    )
     assert ns["exchanged"]["issued_token_type"] == "urn:ietf:params:oauth:token-type:access_token"
     info = introspect(op_discovery, orders, ns["for_orders"]["access_token"])
     assert info["active"] and info["aud"] == ["orders-api"] and info["scope"] == "openid profile"

@@ -47,14 +47,22 @@ def dynamic_rp(base_url, http) -> RPHandler:
             }
         },
     }
-    return RPHandler(base_url=base_url, client_configs={"": config}, services=SERVICES, keyjar=KeyJar(),
-                     httpc=http.request, httpc_params={"timeout": TIMEOUT})
+    return RPHandler(
+        base_url=base_url,
+        client_configs={"": config},
+        services=SERVICES,
+        keyjar=KeyJar(),
+        httpc=http.request,
+        httpc_params={"timeout": TIMEOUT},
+    )
 
 
 def test_discovery_registration_login_userinfo_logout(op_server, op_user, rp_server):
     http = new_session()  # the RP's back channel; rejects 5xx
     calls = []
-    http.hooks["response"].append(lambda response, **kwargs: calls.append((response.request.method, response.url, response.status_code)))
+    http.hooks["response"].append(
+        lambda response, **kwargs: calls.append((response.request.method, response.url, response.status_code))
+    )
     rph = dynamic_rp(rp_server.url, http)
 
     url = rph.begin(issuer_id=op_server.issuer)
@@ -85,7 +93,10 @@ def test_discovery_registration_login_userinfo_logout(op_server, op_user, rp_ser
     assert userinfo.status_code == 401
 
     delivered = rp_server.wait_for("/bc_logout", timeout=10)
-    assert backchannel_logout(client, request_args={"logout_token": delivered["form"]["logout_token"][0]}) == result["state"]
+    assert (
+        backchannel_logout(client, request_args={"logout_token": delivered["form"]["logout_token"][0]})
+        == result["state"]
+    )
 
     again = rph.begin(issuer_id=op_server.issuer)
     assert lands_on_login(browser, again)  # single logout ended the OP session: the password is asked again

@@ -39,8 +39,14 @@ def alg_clients(op_server):
 def test_every_algorithm_validates_in_authlib(alg_clients, op_user, op_discovery, alg):
     client = alg_clients[alg]
     token, sent = code_flow(client, op_user, op_discovery["authorization_endpoint"], op_discovery["token_endpoint"])
-    claims = validate_id_token(token["id_token"], fetch_jwks(op_discovery), issuer=op_discovery["issuer"],
-                               client_id=client.client_id, nonce=sent["nonce"], access_token=token["access_token"])
+    claims = validate_id_token(
+        token["id_token"],
+        fetch_jwks(op_discovery),
+        issuer=op_discovery["issuer"],
+        client_id=client.client_id,
+        nonce=sent["nonce"],
+        access_token=token["access_token"],
+    )
     assert claims.header["alg"] == alg
     assert alg in op_discovery["id_token_signing_alg_values_supported"]
 
@@ -48,20 +54,34 @@ def test_every_algorithm_validates_in_authlib(alg_clients, op_user, op_discovery
 def test_private_key_jwt_from_authlib(op_server, op_user, op_discovery):
     key = new_ec_key("P-256", kid="rp-key-1", use="sig")
     public = {k: v for k, v in key.serialize(private=True).items() if k != "d"}
-    client = register_clients(op_server, auth_method="private_key_jwt", extra=["--jwks", json.dumps({"keys": [public]})])[0]
+    client = register_clients(
+        op_server, auth_method="private_key_jwt", extra=["--jwks", json.dumps({"keys": [public]})]
+    )[0]
     token_endpoint = op_discovery["token_endpoint"]
-    rp = new_session(OAuth2Session(
-        client.client_id, ECKey.import_key(key.serialize(private=True)), scope=client.scope,
-        redirect_uri=client.redirect_uri, code_challenge_method="S256", token_endpoint_auth_method="private_key_jwt",
-        default_timeout=TIMEOUT,
-    ))
+    rp = new_session(
+        OAuth2Session(
+            client.client_id,
+            ECKey.import_key(key.serialize(private=True)),
+            scope=client.scope,
+            redirect_uri=client.redirect_uri,
+            code_challenge_method="S256",
+            token_endpoint_auth_method="private_key_jwt",
+            default_timeout=TIMEOUT,
+        )
+    )
     rp.register_client_auth_method(PrivateKeyJWT(token_endpoint, alg="ES256", headers={"kid": "rp-key-1"}))
     requests_made = []
     rp.hooks["response"].append(lambda response, **kwargs: requests_made.append(response.request))
     result, sent = authorization_response(client, op_user, op_discovery["authorization_endpoint"], rp=rp)
     token = rp.fetch_token(token_endpoint, code=result["code"], state=sent["state"], code_verifier=sent["verifier"])
-    validate_id_token(token["id_token"], fetch_jwks(op_discovery), issuer=op_discovery["issuer"],
-                      client_id=client.client_id, nonce=sent["nonce"], access_token=token["access_token"])
+    validate_id_token(
+        token["id_token"],
+        fetch_jwks(op_discovery),
+        issuer=op_discovery["issuer"],
+        client_id=client.client_id,
+        nonce=sent["nonce"],
+        access_token=token["access_token"],
+    )
     token_request = next(r for r in requests_made if r.url == token_endpoint)
     assert "client_assertion=" in token_request.body and "Authorization" not in token_request.headers
 
@@ -94,7 +114,9 @@ def rotate(server, alg="RS256"):
     raise AssertionError(out)
 
 
-def test_rotation_reaches_every_process_without_a_failed_request(make_client, op_server, server_b, op_user, op_discovery):
+def test_rotation_reaches_every_process_without_a_failed_request(
+    make_client, op_server, server_b, op_user, op_discovery
+):
     client = make_client()
     authorize = op_discovery["authorization_endpoint"]
     token_endpoints = [op_discovery["token_endpoint"], f"{server_b.url}/oidc/token"]
@@ -138,5 +160,11 @@ def test_rotation_reaches_every_process_without_a_failed_request(make_client, op
         jwks = new_session().get(jwks_uri).json()
         assert {old_kid, new_kid} <= {k["kid"] for k in jwks["keys"]}
         for token, sent in issued:  # signed before or during the rotation: still valid
-            validate_id_token(token["id_token"], jwks, issuer=op_server.issuer, client_id=client.client_id,
-                              nonce=sent["nonce"], access_token=token["access_token"])
+            validate_id_token(
+                token["id_token"],
+                jwks,
+                issuer=op_server.issuer,
+                client_id=client.client_id,
+                nonce=sent["nonce"],
+                access_token=token["access_token"],
+            )

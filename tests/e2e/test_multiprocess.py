@@ -35,8 +35,14 @@ def test_login_at_a_token_and_userinfo_at_b(make_client, op_server, server_b, op
     assert jwks == get_json(op_discovery["jwks_uri"])
 
     token, sent = code_flow(client, op_user, op_discovery["authorization_endpoint"], f"{b_issuer}/token")
-    claims = validate_id_token(token["id_token"], jwks, issuer=op_server.issuer, client_id=client.client_id,
-                               nonce=sent["nonce"], access_token=token["access_token"])
+    claims = validate_id_token(
+        token["id_token"],
+        jwks,
+        issuer=op_server.issuer,
+        client_id=client.client_id,
+        nonce=sent["nonce"],
+        access_token=token["access_token"],
+    )
     assert get_json(f"{b_issuer}/userinfo", token["access_token"])["sub"] == claims["sub"]
     assert get_json(op_discovery["userinfo_endpoint"], token["access_token"])["sub"] == claims["sub"]
 
@@ -85,8 +91,14 @@ def test_two_workers_many_flows(op_db, start_server, make_client, op_user):
 
     def flow(_):
         token, sent = code_flow(client, op_user, f"{issuer}/authorize", f"{issuer}/token")
-        claims = validate_id_token(token["id_token"], jwks, issuer=issuer, client_id=client.client_id,
-                                   nonce=sent["nonce"], access_token=token["access_token"])
+        claims = validate_id_token(
+            token["id_token"],
+            jwks,
+            issuer=issuer,
+            client_id=client.client_id,
+            nonce=sent["nonce"],
+            access_token=token["access_token"],
+        )
         assert get_json(f"{issuer}/userinfo", token["access_token"])["sub"] == claims["sub"]
         return claims["sub"]
 
@@ -120,8 +132,12 @@ def test_one_user_signs_in_to_many_clients_at_once(op_db, start_server, make_cli
     subs = {get_json(f"{issuer}/userinfo", token)["sub"] for token in tokens for _ in range(2)}
     assert len(subs) == 1
     ids = [c.client_id for c in clients]
-    rows = server.manage("shell", "-c", (
-        "from oidc_provider.models import SessionNode as N\n"
-        f"print(*(N.objects.filter(client_id=c).values_list('kind', flat=True).order_by('kind') for c in {ids!r}))"
-    ))
+    rows = server.manage(
+        "shell",
+        "-c",
+        (
+            "from oidc_provider.models import SessionNode as N\n"
+            f"print(*(N.objects.filter(client_id=c).values_list('kind', flat=True).order_by('kind') for c in {ids!r}))"
+        ),
+    )
     assert rows.count("'client', 'grant'") == len(clients), rows

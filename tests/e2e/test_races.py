@@ -48,12 +48,21 @@ def test_parallel_registrations_make_distinct_usable_clients(workers, op_user):
     for field in ("client_id", "client_secret", "registration_access_token"):
         assert len({info[field] for info in infos}) == RACERS, field
     for info in infos:  # every one reads its own configuration and signs a user in
-        read = new_session().get(info["registration_client_uri"],
-                                 headers={"Authorization": f"Bearer {info['registration_access_token']}"})
+        read = new_session().get(
+            info["registration_client_uri"], headers={"Authorization": f"Bearer {info['registration_access_token']}"}
+        )
         assert read.status_code == 200 and read.json()["client_id"] == info["client_id"]
-    client = type("Client", (), {"client_id": infos[-1]["client_id"], "client_secret": infos[-1]["client_secret"],
-                                 "redirect_uri": REDIRECT_URI, "scope": "openid profile email",
-                                 "auth_method": infos[-1]["token_endpoint_auth_method"]})
+    client = type(
+        "Client",
+        (),
+        {
+            "client_id": infos[-1]["client_id"],
+            "client_secret": infos[-1]["client_secret"],
+            "redirect_uri": REDIRECT_URI,
+            "scope": "openid profile email",
+            "auth_method": infos[-1]["token_endpoint_auth_method"],
+        },
+    )
     token, _ = code_flow(client, op_user, f"{workers.issuer}/authorize", f"{workers.issuer}/token")
     assert token["access_token"]
     assert all(status < 500 for _, _, status in workers.access_log())
@@ -68,14 +77,21 @@ def test_a_logout_racing_token_requests_leaves_no_live_token(workers, make_clien
     browser = new_session()
     token, _ = code_flow(client, op_user, f"{issuer}/authorize", f"{issuer}/token", browser=browser, prompt="consent")
     # a second authorization in the same OP session, its code not yet redeemed
-    pending, sent = authorization_response(client, None, f"{issuer}/authorize", rp=oauth_session(client),
-                                           browser=browser, prompt="consent")
-    code = {"grant_type": "authorization_code", "code": pending["code"], "redirect_uri": REDIRECT_URI,
-            "code_verifier": sent["verifier"]}
+    pending, sent = authorization_response(
+        client, None, f"{issuer}/authorize", rp=oauth_session(client), browser=browser, prompt="consent"
+    )
+    code = {
+        "grant_type": "authorization_code",
+        "code": pending["code"],
+        "redirect_uri": REDIRECT_URI,
+        "code_verifier": sent["verifier"],
+    }
     refresh = {"grant_type": "refresh_token", "refresh_token": token["refresh_token"]}
 
     logout, refreshed, redeemed = together(
-        lambda: browser.get(f"{issuer}/end_session", params={"id_token_hint": token["id_token"]}, allow_redirects=False),
+        lambda: browser.get(
+            f"{issuer}/end_session", params={"id_token_hint": token["id_token"]}, allow_redirects=False
+        ),
         lambda: new_session().post(f"{issuer}/token", data=refresh, auth=auth),
         lambda: new_session().post(f"{issuer}/token", data=code, auth=auth),
     )
@@ -89,8 +105,11 @@ def test_a_logout_racing_token_requests_leaves_no_live_token(workers, make_clien
                 introspection = new_session().post(f"{issuer}/introspect", data={"token": value}, auth=auth)
                 assert introspection.json() == {"active": False}, (round_, introspection.text)
         if tokens.get("refresh_token"):
-            again = new_session().post(f"{issuer}/token", auth=auth,
-                                       data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+            again = new_session().post(
+                f"{issuer}/token",
+                auth=auth,
+                data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+            )
             assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
     assert all(status < 500 for _, _, status in workers.access_log())
 
@@ -113,7 +132,9 @@ def test_a_logout_racing_authorizations_leaves_no_live_grant(workers, make_clien
         return tab.get(url, allow_redirects=False), verifier
 
     logout, *authorizations = together(
-        lambda: browser.get(f"{issuer}/end_session", params={"id_token_hint": token["id_token"]}, allow_redirects=False),
+        lambda: browser.get(
+            f"{issuer}/end_session", params={"id_token_hint": token["id_token"]}, allow_redirects=False
+        ),
         *[authorize] * (RACERS - 1),
     )
     assert logout.status_code == 200, logout.text

@@ -54,9 +54,14 @@ def limited(op_server, start_server, redis_prefix):
     remaining = WINDOW - time.time() % WINDOW
     if remaining < 30:  # the module's counts must all fall in one window
         time.sleep(remaining + 0.5)
-    return start_server(workers=2, env={
-        "OIDC_TEST_CACHE_URL": REDIS_URL, "OIDC_TEST_CACHE_PREFIX": redis_prefix, "OIDC_TEST_SETTINGS": json.dumps(LIMITS),
-    })
+    return start_server(
+        workers=2,
+        env={
+            "OIDC_TEST_CACHE_URL": REDIS_URL,
+            "OIDC_TEST_CACHE_PREFIX": redis_prefix,
+            "OIDC_TEST_SETTINGS": json.dumps(LIMITS),
+        },
+    )
 
 
 ADDRESSES = (f"203.0.113.{n}" for n in range(1, 255))
@@ -72,8 +77,12 @@ def post(url, at, **kwargs):
 
 
 def client_credentials(server, client, at, secret=None):
-    return post(f"{server.url}/oidc/token", at, data={"grant_type": "client_credentials"},
-                auth=(client.client_id, secret or client.client_secret))
+    return post(
+        f"{server.url}/oidc/token",
+        at,
+        data={"grant_type": "client_credentials"},
+        auth=(client.client_id, secret or client.client_secret),
+    )
 
 
 def at_once(server, calls):
@@ -92,7 +101,10 @@ def at_once(server, calls):
 
 def assert_throttled(response):
     assert response.status_code == 429, response.text
-    assert response.json() == {"error": "temporarily_unavailable", "error_description": "Too many requests; retry later"}
+    assert response.json() == {
+        "error": "temporarily_unavailable",
+        "error_description": "Too many requests; retry later",
+    }
     assert response.headers["Cache-Control"] == "no-store"
     window_end = math.ceil(WINDOW - time.time() % WINDOW)
     assert window_end - 2 <= int(response.headers["Retry-After"]) <= window_end + 1
@@ -101,8 +113,9 @@ def assert_throttled(response):
 def test_25_wrong_secrets_on_two_workers_do_not_lock_out_the_real_secret(limited, make_client):
     client = make_client(extra=("--grant-type", "client_credentials"))
     attacker = address()
-    responses = at_once(limited, [
-        lambda n=n: client_credentials(limited, client, attacker, secret=f"guess-{n}") for n in range(25)])
+    responses = at_once(
+        limited, [lambda n=n: client_credentials(limited, client, attacker, secret=f"guess-{n}") for n in range(25)]
+    )
     # counted in one place: exactly the limit's ten failures get 401, whichever worker served them
     assert sorted(r.status_code for r in responses) == [401] * 10 + [429] * 15
     assert {r.json()["error"] for r in responses if r.status_code == 401} == {"invalid_client"}
@@ -112,8 +125,12 @@ def test_25_wrong_secrets_on_two_workers_do_not_lock_out_the_real_secret(limited
     for at in (attacker, address()):  # the real secret, from the attacker's address and another
         token = client_credentials(limited, client, at)
         assert token.status_code == 200, token.text
-        introspection = post(f"{limited.url}/oidc/introspect", at, data={"token": token.json()["access_token"]},
-                             auth=(client.client_id, client.client_secret))
+        introspection = post(
+            f"{limited.url}/oidc/introspect",
+            at,
+            data={"token": token.json()["access_token"]},
+            auth=(client.client_id, client.client_secret),
+        )
         assert introspection.status_code == 200 and introspection.json()["active"] is True
 
 

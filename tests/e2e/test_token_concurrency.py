@@ -93,7 +93,10 @@ def test_a_replay_after_the_reuse_window_revokes_the_family(burst_server, make_c
     data, auth, _, winner = refresh_burst(burst_server, make_client, op_user)
     time.sleep(REUSE_WINDOW + 1.1)
     replay = new_session().post(f"{burst_server.issuer}/token", data=data, auth=auth)
-    assert replay.json() == {"error": "invalid_grant", "error_description": "Refresh token reused: every token of this grant is revoked"}
+    assert replay.json() == {
+        "error": "invalid_grant",
+        "error_description": "Refresh token reused: every token of this grant is revoked",
+    }
     assert works(burst_server, auth, data, winner) == (False, False, False)
 
 
@@ -109,7 +112,9 @@ def test_concurrent_client_credentials_for_a_new_client(workers, make_client):
     """Every request succeeds, though all of them create the client's first session nodes at once."""
     client = make_client(extra=("--grant-type", "client_credentials"))
     auth = (client.client_id, client.client_secret)
-    responses = race(lambda session: session.post(f"{workers.issuer}/token", data={"grant_type": "client_credentials"}, auth=auth))
+    responses = race(
+        lambda session: session.post(f"{workers.issuer}/token", data={"grant_type": "client_credentials"}, auth=auth)
+    )
     assert [r.status_code for r in responses] == [200] * RACERS, [r.text for r in responses]
     values = {r.json()["access_token"] for r in responses}
     assert len(values) == RACERS
@@ -121,12 +126,17 @@ def test_concurrent_client_credentials_for_a_new_client(workers, make_client):
 def test_concurrent_exchanges_of_one_subject_token(workers, make_client, op_user):
     """An exchange spends nothing: all succeed, serialised on the subject's grant row."""
     exchange = "urn:ietf:params:oauth:grant-type:token-exchange"
-    client = make_client(scope=OFFLINE_SCOPE, extra=("--grant-type", "authorization_code", "--grant-type", "refresh_token",
-                                                     "--grant-type", exchange))
+    client = make_client(
+        scope=OFFLINE_SCOPE,
+        extra=("--grant-type", "authorization_code", "--grant-type", "refresh_token", "--grant-type", exchange),
+    )
     issuer = workers.issuer
     token, _ = code_flow(client, op_user, f"{issuer}/authorize", f"{issuer}/token")
-    data = {"grant_type": exchange, "subject_token": token["access_token"],
-            "subject_token_type": "urn:ietf:params:oauth:token-type:access_token"}
+    data = {
+        "grant_type": exchange,
+        "subject_token": token["access_token"],
+        "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
+    }
     auth = (client.client_id, client.client_secret)
     responses = race(lambda session: session.post(f"{issuer}/token", data=data, auth=auth))
     assert [r.status_code for r in responses] == [200] * RACERS, [r.text for r in responses]

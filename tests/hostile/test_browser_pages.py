@@ -62,8 +62,13 @@ def csp(response):
 
 def assert_locked_down(response, page, *, script, form_action="'none'"):
     """CSP: nothing but the page's own style and (auto-submit) script, a form post to the client only."""
-    expected = {"default-src": "'none'", "style-src": sha256_source(page.styles[0]), "form-action": form_action,
-                "frame-ancestors": "'none'", "base-uri": "'none'"}
+    expected = {
+        "default-src": "'none'",
+        "style-src": sha256_source(page.styles[0]),
+        "form-action": form_action,
+        "frame-ancestors": "'none'",
+        "base-uri": "'none'",
+    }
     if script:
         assert page.scripts == [SUBMIT_SCRIPT]
         expected["script-src"] = sha256_source(SUBMIT_SCRIPT)
@@ -102,7 +107,10 @@ def auth_params(**overrides):
 def test_form_post_state_cannot_inject_script_on_the_error_path(op):
     response = HttpClient().get("/oidc/authorize", auth_params(response_mode="form_post", prompt="none", state=XSS))
     assert form_post_page(response) == {
-        "error": "login_required", "error_description": "The user is not logged in", "state": XSS, "iss": ISSUER,
+        "error": "login_required",
+        "error_description": "The user is not logged in",
+        "state": XSS,
+        "iss": ISSUER,
     }
     assert b'value="&quot;/&gt;&lt;script&gt;alert(document.domain)&lt;/script&gt;"' in response.content
 
@@ -119,7 +127,10 @@ def test_form_post_state_cannot_inject_script_on_the_success_path(browser):
 def test_form_post_error_after_consent_cannot_inject_script(browser):
     response = flows.authorize(browser, flows.pkce_pair()[1], consent="deny", response_mode="form_post", state=XSS)
     assert form_post_page(response) == {
-        "error": "access_denied", "error_description": "The user denied the request", "state": XSS, "iss": ISSUER,
+        "error": "access_denied",
+        "error_description": "The user denied the request",
+        "state": XSS,
+        "iss": ISSUER,
     }
 
 
@@ -127,8 +138,12 @@ def test_form_post_error_after_consent_cannot_inject_script(browser):
 def test_idpyoidc_form_post_errors_are_not_html(op, call):
     """Defect 63: both ways idpyoidc builds a form_post error page itself give the error instead."""
     endpoint = get_server().get_endpoint("authorization")
-    request = {"response_mode": "form_post", "redirect_uri": flows.REDIRECT_URI, "state": XSS,
-               "response_type": ["code"]}
+    request = {
+        "response_mode": "form_post",
+        "redirect_uri": flows.REDIRECT_URI,
+        "state": XSS,
+        "response_type": ["code"],
+    }
     if call == "setup_auth":
         result = endpoint.response_mode(request, endpoint._login_required_error(flows.REDIRECT_URI, request))
         assert result == {"error": "login_required", "state": XSS}
@@ -147,19 +162,33 @@ def unsigned_request_object(**claims):
 
 def test_unsigned_request_object_cannot_change_scope_or_state(browser):
     Client.objects.filter(client_id="rp1").update(skip_consent=True)
-    forged = unsigned_request_object(client_id="rp1", scope="openid", state="forged", redirect_uri=flows.REDIRECT_URI,
-                                     response_type="code", nonce="n-1")
+    forged = unsigned_request_object(
+        client_id="rp1",
+        scope="openid",
+        state="forged",
+        redirect_uri=flows.REDIRECT_URI,
+        response_type="code",
+        nonce="n-1",
+    )
     response = browser.get("/oidc/authorize", auth_params(request=forged))
     assert response.status_code == 302
-    assert flows.query(response) == {"error": "request_not_supported", "state": "st-1", "iss": ISSUER,
-                                     "error_description": "The request parameter is not supported"}
+    assert flows.query(response) == {
+        "error": "request_not_supported",
+        "state": "st-1",
+        "iss": ISSUER,
+        "error_description": "The request parameter is not supported",
+    }
 
 
 def test_request_uri_is_refused_before_anything_fetches_it(browser):
     response = browser.get("/oidc/authorize", auth_params(request_uri="https://127.0.0.1:1/request.jwt"))
     assert response.status_code == 302
-    assert flows.query(response) == {"error": "request_uri_not_supported", "state": "st-1", "iss": ISSUER,
-                                     "error_description": "The request_uri parameter is not supported"}
+    assert flows.query(response) == {
+        "error": "request_uri_not_supported",
+        "state": "st-1",
+        "iss": ISSUER,
+        "error_description": "The request_uri parameter is not supported",
+    }
 
 
 def test_request_object_with_an_unregistered_redirect_uri_gets_the_error_page(browser):
@@ -198,18 +227,33 @@ def test_prompt_none_error_of_a_self_registered_client_is_not_an_open_redirect(r
     parts = urlsplit(link)
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == EVIL
     args = {k: v[0] for k, v in parse_qs(parts.query if mode == "query" else parts.fragment).items()}
-    assert args == {"error": "login_required", "error_description": "The user is not logged in", "state": "st-1",
-                    "iss": ISSUER}
+    assert args == {
+        "error": "login_required",
+        "error_description": "The user is not logged in",
+        "state": "st-1",
+        "iss": ISSUER,
+    }
 
 
 def test_form_post_error_of_a_self_registered_client_is_not_submitted_by_script(registered):
-    params = auth_params(client_id=registered, redirect_uri=EVIL, prompt="none", scope="openid",
-                         response_mode="form_post")
+    params = auth_params(
+        client_id=registered, redirect_uri=EVIL, prompt="none", scope="openid", response_mode="form_post"
+    )
     response = HttpClient().get("/oidc/authorize", params)
     page = interstitial(response)
     assert_locked_down(response, page, script=False, form_action="https://evil.example")
-    assert page.forms == [{"action": EVIL, "method": "post", "inputs": {
-        "error": "login_required", "error_description": "The user is not logged in", "state": "st-1", "iss": ISSUER}}]
+    assert page.forms == [
+        {
+            "action": EVIL,
+            "method": "post",
+            "inputs": {
+                "error": "login_required",
+                "error_description": "The user is not logged in",
+                "state": "st-1",
+                "iss": ISSUER,
+            },
+        }
+    ]
 
 
 def test_trusted_self_registered_client_is_redirected_to(registered):
@@ -231,18 +275,31 @@ def test_anonymous_end_session_of_a_self_registered_client_is_not_an_open_redire
     assert page.links == [f"{EVIL}?state=s-1"] and page.scripts == []
 
 
-@pytest.mark.parametrize(("stored", "shown"), [
-    ("https://\u0430pple.com/cb", "xn--pple-43d.com"),  # a Cyrillic а
-    ("https://evil.example\\apple.com/cb", "evil.example"),  # where a browser goes
-])
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("https://\u0430pple.com/cb", "xn--pple-43d.com"),  # a Cyrillic а
+        ("https://evil.example\\apple.com/cb", "evil.example"),  # where a browser goes
+    ],
+)
 def test_interstitial_shows_the_host_a_browser_goes_to_not_a_look_alike(op, stored, shown):
     """A row stored before registration refused such hosts: the page names the real host."""
-    Client.objects.create(client_id="old-rp", redirect_uris=[stored], grant_types=["authorization_code"],
-                          response_types=["code"], token_endpoint_auth_method="none", scope="openid",
-                          registered_via="registration")
-    params = auth_params(client_id="old-rp", redirect_uri=stored, prompt="none", scope="openid", response_mode="form_post")
+    Client.objects.create(
+        client_id="old-rp",
+        redirect_uris=[stored],
+        grant_types=["authorization_code"],
+        response_types=["code"],
+        token_endpoint_auth_method="none",
+        scope="openid",
+        registered_via="registration",
+    )
+    params = auth_params(
+        client_id="old-rp", redirect_uri=stored, prompt="none", scope="openid", response_mode="form_post"
+    )
     response = HttpClient().get("/oidc/authorize", params)
     assert response.status_code == 200
-    assert f"<strong>{shown}</strong>".encode() in response.content and f"Continue to {shown}".encode() in response.content
+    assert (
+        f"<strong>{shown}</strong>".encode() in response.content and f"Continue to {shown}".encode() in response.content
+    )
     assert "apple.com" not in response.content.decode().replace(stored, "")
     assert csp(response)["form-action"] == f"https://{shown}"

@@ -31,12 +31,43 @@ hostile_text = st.one_of(
     jwt_like,
 )
 AUTHORIZE_KEYS = [
-    "response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "prompt", "max_age", "response_mode",
-    "code_challenge", "code_challenge_method", "login_hint", "id_token_hint", "claims", "request", "request_uri",
-    "ui_locales", "acr_values", "display", "registration", "resource",
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "prompt",
+    "max_age",
+    "response_mode",
+    "code_challenge",
+    "code_challenge_method",
+    "login_hint",
+    "id_token_hint",
+    "claims",
+    "request",
+    "request_uri",
+    "ui_locales",
+    "acr_values",
+    "display",
+    "registration",
+    "resource",
 ]
-TOKEN_KEYS = ["grant_type", "code", "redirect_uri", "code_verifier", "client_id", "client_secret", "refresh_token",
-              "scope", "client_assertion", "client_assertion_type", "subject_token", "subject_token_type", "audience"]
+TOKEN_KEYS = [
+    "grant_type",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    "client_id",
+    "client_secret",
+    "refresh_token",
+    "scope",
+    "client_assertion",
+    "client_assertion_type",
+    "subject_token",
+    "subject_token_type",
+    "audience",
+]
 
 
 def params_from(keys):
@@ -61,8 +92,11 @@ authorization_header = st.one_of(
 body = st.one_of(
     params_from(TOKEN_KEYS).map(lambda p: ("application/x-www-form-urlencoded", urlencode(p, doseq=True).encode())),
     st.binary(max_size=200).map(lambda b: ("application/x-www-form-urlencoded", b)),
-    st.recursive(st.none() | st.integers() | st.text(max_size=10), lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3), max_leaves=30)
-    .map(lambda j: ("application/json", json.dumps(j).encode())),
+    st.recursive(
+        st.none() | st.integers() | st.text(max_size=10),
+        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3),
+        max_leaves=30,
+    ).map(lambda j: ("application/json", json.dumps(j).encode())),
     st.binary(max_size=200).map(lambda b: ("text/plain", b)),
     st.just(("multipart/form-data; boundary=xx", b"--xx\r\nbroken")),
 )
@@ -96,7 +130,11 @@ def hostile(db):
 
 
 @EXAMPLES
-@given(params=st.one_of(params_from(AUTHORIZE_KEYS), valid_authorize_with("x" * 43)), method=st.sampled_from(["get", "post"]), logged_in=st.booleans())
+@given(
+    params=st.one_of(params_from(AUTHORIZE_KEYS), valid_authorize_with("x" * 43)),
+    method=st.sampled_from(["get", "post"]),
+    logged_in=st.booleans(),
+)
 def test_authorization_endpoint(hostile, tried, params, method, logged_in):
     browser = hostile if logged_in else HttpClient()
     before = row_counts()
@@ -156,7 +194,11 @@ def test_introspection_and_revocation_endpoints(hostile, tried, params, authoriz
 
 
 @EXAMPLES
-@given(authorization=authorization_header, params=params_from(["access_token", "schema", "claims"]), method=st.sampled_from(["get", "post"]))
+@given(
+    authorization=authorization_header,
+    params=params_from(["access_token", "schema", "claims"]),
+    method=st.sampled_from(["get", "post"]),
+)
 def test_userinfo_endpoint(hostile, tried, authorization, params, method):
     headers = {"HTTP_AUTHORIZATION": authorization} if authorization is not None else {}
     before = row_counts()
@@ -199,13 +241,30 @@ def test_discovery_and_jwks(hostile, tried, params, method):
 # Registration (RFC 7591): JSON of any shape and size, bodies that are not JSON at all.
 any_json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | hostile_text,
-    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3), max_leaves=20,
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3),
+    max_leaves=20,
 )
 REGISTRATION_FIELDS = [
-    "redirect_uris", "post_logout_redirect_uris", "grant_types", "response_types", "token_endpoint_auth_method",
-    "scope", "client_name", "jwks", "jwks_uri", "contacts", "logo_uri", "id_token_signed_response_alg",
-    "userinfo_signed_response_alg", "backchannel_logout_uri", "backchannel_logout_session_required",
-    "frontchannel_logout_uri", "software_statement", "client_id", "client_secret", "token_exchange",
+    "redirect_uris",
+    "post_logout_redirect_uris",
+    "grant_types",
+    "response_types",
+    "token_endpoint_auth_method",
+    "scope",
+    "client_name",
+    "jwks",
+    "jwks_uri",
+    "contacts",
+    "logo_uri",
+    "id_token_signed_response_alg",
+    "userinfo_signed_response_alg",
+    "backchannel_logout_uri",
+    "backchannel_logout_session_required",
+    "frontchannel_logout_uri",
+    "software_statement",
+    "client_id",
+    "client_secret",
+    "token_exchange",
 ]
 
 
@@ -215,20 +274,39 @@ def nested(depth):
 
 registration_body = st.one_of(
     # a valid request with some fields replaced by values of the wrong type or shape
-    st.dictionaries(st.sampled_from(REGISTRATION_FIELDS), any_json, max_size=5)
-    .map(lambda bad: ("application/json", json.dumps({"redirect_uris": [flows.REDIRECT_URI], **bad}).encode())),
+    st.dictionaries(st.sampled_from(REGISTRATION_FIELDS), any_json, max_size=5).map(
+        lambda bad: ("application/json", json.dumps({"redirect_uris": [flows.REDIRECT_URI], **bad}).encode())
+    ),
     any_json.map(lambda j: ("application/json", json.dumps(j).encode())),
     st.integers(min_value=100, max_value=100_000).map(lambda d: ("application/json", nested(d))),
     st.integers(min_value=10_000, max_value=200_000).map(
-        lambda n: ("application/json", json.dumps({"redirect_uris": [flows.REDIRECT_URI] * (n // 30), "client_name": "x" * n}).encode())),
+        lambda n: (
+            "application/json",
+            json.dumps({"redirect_uris": [flows.REDIRECT_URI] * (n // 30), "client_name": "x" * n}).encode(),
+        )
+    ),
     st.binary(max_size=200).map(lambda b: ("application/json", b)),  # mostly invalid UTF-8 / not JSON
     st.binary(min_size=1, max_size=50).map(lambda b: ("application/json", b'{"redirect_uris": ["' + b + b'"]}')),
-    st.sampled_from([b'{"redirect_uris": ["https://rp.example/cb\\u0000"]}', b'{"client_name": "\\u0000"}',
-                     b'{"redirect_uris": ["https://rp.example/cb"], "client_name": "a\\u0000b"}', b"\x00", b"",
-                     b'{"redirect_uris": ["https://rp.example/cb"]}\x00']).map(lambda b: ("application/json", b)),
-    st.sampled_from(["application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=xx",
-                     "application/json; charset=latin-1", "application/jwt", ""])
-    .map(lambda ct: (ct, json.dumps({"redirect_uris": [flows.REDIRECT_URI]}).encode())),
+    st.sampled_from(
+        [
+            b'{"redirect_uris": ["https://rp.example/cb\\u0000"]}',
+            b'{"client_name": "\\u0000"}',
+            b'{"redirect_uris": ["https://rp.example/cb"], "client_name": "a\\u0000b"}',
+            b"\x00",
+            b"",
+            b'{"redirect_uris": ["https://rp.example/cb"]}\x00',
+        ]
+    ).map(lambda b: ("application/json", b)),
+    st.sampled_from(
+        [
+            "application/x-www-form-urlencoded",
+            "text/plain",
+            "multipart/form-data; boundary=xx",
+            "application/json; charset=latin-1",
+            "application/jwt",
+            "",
+        ]
+    ).map(lambda ct: (ct, json.dumps({"redirect_uris": [flows.REDIRECT_URI]}).encode())),
 )
 
 
@@ -251,8 +329,9 @@ def test_registration_endpoint(hostile, tried, payload, authorization):
 def test_client_configuration_endpoint(hostile, tried, payload, method, token):
     content_type, data = payload
     before = row_counts()
-    response = HttpClient().generic(method.upper(), "/oidc/register/client?client_id=rp1", data, content_type,
-                                    HTTP_AUTHORIZATION="Bearer " + token)
+    response = HttpClient().generic(
+        method.upper(), "/oidc/register/client?client_id=rp1", data, content_type, HTTP_AUTHORIZATION="Bearer " + token
+    )
     tried["client configuration"] += 1
     if len(data) > oidc_settings.MAX_REQUEST_BODY:
         expected = 413  # RFC 9110 §15.5.14, before anything else

@@ -46,7 +46,10 @@ def client_credentials(http, secret="s3cret"):
 
 def assert_throttled(response):
     assert response.status_code == 429, response.content
-    assert response.json() == {"error": "temporarily_unavailable", "error_description": "Too many requests; retry later"}
+    assert response.json() == {
+        "error": "temporarily_unavailable",
+        "error_description": "Too many requests; retry later",
+    }
     assert response["Cache-Control"] == "no-store"
     assert response["Retry-After"] == "40"  # the window's end
 
@@ -104,7 +107,9 @@ def test_the_per_address_limit_never_refuses_a_correct_authentication(m2m, failu
 @pytest.mark.parametrize("trusted", [[], [PROXY]])
 def test_spoofed_forwarded_for_from_an_untrusted_address_is_ignored(m2m, failure_limits, trusted):
     failure_limits(TRUSTED_PROXIES=trusted)
-    statuses = [client_credentials(from_address(ATTACKER, f"192.0.2.{n}"), secret="wrong").status_code for n in range(12)]
+    statuses = [
+        client_credentials(from_address(ATTACKER, f"192.0.2.{n}"), secret="wrong").status_code for n in range(12)
+    ]
     assert statuses == [401] * 10 + [429] * 2
     # nor does naming the victim's address put the victim's failures on the attacker's count
     assert_invalid_client(client_credentials(from_address(VICTIM), secret="wrong"))
@@ -130,8 +135,13 @@ def test_a_public_clients_request_limit_is_counted_per_address(db, failure_limit
     must not spend it for every other user of the app."""
     flows.make_client("spa", None, "--public")
     failure_limits(TOKEN_RATE_LIMIT=(2, 60))
-    data = {"grant_type": "authorization_code", "code": "x", "redirect_uri": flows.REDIRECT_URI,
-            "code_verifier": "v" * 43, "client_id": "spa"}
+    data = {
+        "grant_type": "authorization_code",
+        "code": "x",
+        "redirect_uri": flows.REDIRECT_URI,
+        "code_verifier": "v" * 43,
+        "client_id": "spa",
+    }
     attacker = from_address(ATTACKER)
     for _ in range(2):
         assert flows.error_of(attacker.post("/oidc/token", data)) == "invalid_grant"

@@ -73,14 +73,28 @@ def test_jwks_uri_on_loopback_is_fetched_when_allowed(db, server, settings):
     assert fetch_jwks(server.url)["keys"] == [] and server.fetches == 1
 
 
-@pytest.mark.parametrize("address", [
-    "169.254.169.254",  # cloud metadata (link-local)
-    "10.0.0.1", "172.16.0.1", "192.168.1.1",  # private
-    "100.64.0.1",  # shared address space (CGNAT)
-    "0.0.0.0", "224.0.0.1", "240.0.0.1", "255.255.255.255",  # unspecified, multicast, reserved
-    "[::1]", "[::]", "[fe80::1]", "[fc00::1]", "[ff02::1]",
-    "[::ffff:169.254.169.254]", "[2002:a9fe:a9fe::]", "[64:ff9b::a9fe:a9fe]",  # metadata, mapped/6to4/NAT64
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "169.254.169.254",  # cloud metadata (link-local)
+        "10.0.0.1",
+        "172.16.0.1",
+        "192.168.1.1",  # private
+        "100.64.0.1",  # shared address space (CGNAT)
+        "0.0.0.0",
+        "224.0.0.1",
+        "240.0.0.1",
+        "255.255.255.255",  # unspecified, multicast, reserved
+        "[::1]",
+        "[::]",
+        "[fe80::1]",
+        "[fc00::1]",
+        "[ff02::1]",
+        "[::ffff:169.254.169.254]",
+        "[2002:a9fe:a9fe::]",
+        "[64:ff9b::a9fe:a9fe]",  # metadata, mapped/6to4/NAT64
+    ],
+)
 def test_internal_addresses_are_refused_before_connecting(db, settings, no_allowed_hosts, no_connections, address):
     settings.DEBUG = False
     shown = address.strip("[]")
@@ -88,12 +102,23 @@ def test_internal_addresses_are_refused_before_connecting(db, settings, no_allow
     assert jwks_error(f"https://{address}/latest/meta-data/") == expected
 
 
-@pytest.mark.parametrize("address", [
-    "192.0.0.192", "192.0.0.8",  # IETF protocol assignments (192.0.0.192: a cloud's metadata service)
-    "[3fff::1]", "[2001:db8::1]",  # IPv6 documentation prefixes
-    "192.31.196.1", "192.52.193.1", "192.175.48.1", "[2620:4f:8000::1]", "[5f00::1]", "[fec0::1]",
-    "[2002:808:808::]", "[64:ff9b:1::808:808]",  # 6to4 and local-use NAT64, whatever they embed
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "192.0.0.192",
+        "192.0.0.8",  # IETF protocol assignments (192.0.0.192: a cloud's metadata service)
+        "[3fff::1]",
+        "[2001:db8::1]",  # IPv6 documentation prefixes
+        "192.31.196.1",
+        "192.52.193.1",
+        "192.175.48.1",
+        "[2620:4f:8000::1]",
+        "[5f00::1]",
+        "[fec0::1]",
+        "[2002:808:808::]",
+        "[64:ff9b:1::808:808]",  # 6to4 and local-use NAT64, whatever they embed
+    ],
+)
 def test_special_purpose_addresses_are_refused_on_every_python(db, settings, no_allowed_hosts, no_connections, address):
     """Python 3.11's ``is_global`` calls these global; the IANA special-purpose registries do not."""
     settings.DEBUG = False
@@ -111,9 +136,15 @@ def test_nat64_is_judged_by_the_ipv4_address_it_embeds():
 
 def test_a_name_resolving_to_cloud_metadata_is_refused_before_connecting(db, settings, monkeypatch, no_connections):
     settings.DEBUG = False
-    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, *a, **k: [
-        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.169.254", port))])
-    assert jwks_error("https://keys.rp.example/jwks") == "keys.rp.example resolves to 169.254.169.254, which is not a public address"
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, port, *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.169.254", port))],
+    )
+    assert (
+        jwks_error("https://keys.rp.example/jwks")
+        == "keys.rp.example resolves to 169.254.169.254, which is not a public address"
+    )
 
 
 def test_the_host_is_resolved_once_and_that_address_connected_to(db, server, settings, monkeypatch):
@@ -140,18 +171,24 @@ def test_tls_is_verified_for_the_host_name_at_the_checked_address(db, settings, 
     server = JWKSServer(tls=(cert_file, key_file))
     port = server.httpd.server_address[1]
     settings.DEBUG = False
-    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "OUTBOUND_ALLOWED_HOSTS": ["keys.rp.test", "other.rp.test"],
-                              "OUTBOUND_CA_FILE": ca_file}
-    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: [
-        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))])
+    settings.OIDC_PROVIDER = {
+        **settings.OIDC_PROVIDER,
+        "OUTBOUND_ALLOWED_HOSTS": ["keys.rp.test", "other.rp.test"],
+        "OUTBOUND_CA_FILE": ca_file,
+    }
+    monkeypatch.setattr(
+        socket, "getaddrinfo", lambda host, *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+    )
     try:
         assert fetch_jwks(f"https://keys.rp.test:{port}/jwks")["keys"] == []
         assert jwks_error(f"https://other.rp.test:{port}/jwks") == (
             "other.rp.test: TLS certificate not accepted "
-            "(Hostname mismatch, certificate is not valid for 'other.rp.test'.)")
+            "(Hostname mismatch, certificate is not valid for 'other.rp.test'.)"
+        )
         settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "OUTBOUND_CA_FILE": None}  # certifi's CAs
         assert jwks_error(f"https://keys.rp.test:{port}/jwks") == (
-            "keys.rp.test: TLS certificate not accepted (unable to get local issuer certificate)")
+            "keys.rp.test: TLS certificate not accepted (unable to get local issuer certificate)"
+        )
         assert server.fetches == 1
     finally:
         server.close()
@@ -163,7 +200,9 @@ def test_http_jwks_uri_is_refused_outside_debug(db, server, settings):
 
 
 def test_a_url_with_credentials_is_refused(db, server):
-    assert jwks_error(server.url.replace("http://", "http://user:secret@")) == "a URL with user information is not fetched"
+    assert (
+        jwks_error(server.url.replace("http://", "http://user:secret@")) == "a URL with user information is not fetched"
+    )
 
 
 # --- name lookups ----------------------------------------------------------------------------------
@@ -176,7 +215,11 @@ def slow_dns(settings, monkeypatch):
     server = JWKSServer({"keys": [new_ec_key("P-256", kid="rp-key").serialize()]})
     port = server.httpd.server_address[1]
     settings.DEBUG = True
-    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "OUTBOUND_ALLOWED_HOSTS": ["keys.rp.test"], "CLIENT_JWKS_TIMEOUT": 0.5}
+    settings.OIDC_PROVIDER = {
+        **settings.OIDC_PROVIDER,
+        "OUTBOUND_ALLOWED_HOSTS": ["keys.rp.test"],
+        "CLIENT_JWKS_TIMEOUT": 0.5,
+    }
     release, lookups, hanging = threading.Event(), [], set()
 
     def getaddrinfo(host, *args, **kwargs):
@@ -218,7 +261,9 @@ def test_slow_name_lookups_of_an_attacker_cannot_make_a_real_clients_fetch_fail(
     """Eight lookups of four attacker's hosts hang (past their callers' deadlines): they take four
     lookup slots, one per host, and a real client's key fetch still resolves and succeeds."""
     urls = [f"http://h{i % 4}.slow.example/jwks" for i in range(8)]
-    assert sorted(fetch_in_background(urls)) == sorted(f"h{i % 4}.slow.example: name lookup took too long" for i in range(8))
+    assert sorted(fetch_in_background(urls)) == sorted(
+        f"h{i % 4}.slow.example: name lookup took too long" for i in range(8)
+    )
     assert sorted(slow_dns.slow_lookups) == [f"h{i}.slow.example" for i in range(4)]  # one lookup per host
     assert slow_dns.hanging == {f"h{i}.slow.example" for i in range(4)}  # past their callers' deadlines
     keys = ClientKeys().bundle({"jwks_uri": slow_dns.rp_url})
@@ -231,7 +276,8 @@ def test_a_fetch_refused_for_lack_of_lookup_slots_is_not_remembered_as_the_clien
     its next request, once a slot is free, fetches its keys: no 30 s lockout."""
     monkeypatch.setattr(outbound, "RESOLVER_THREADS", 3)
     assert sorted(fetch_in_background([f"http://h{i}.slow.example/jwks" for i in range(3)])) == [
-        f"h{i}.slow.example: name lookup took too long" for i in range(3)]
+        f"h{i}.slow.example: name lookup took too long" for i in range(3)
+    ]
     started = time.monotonic()
     assert jwks_error(slow_dns.rp_url) == "keys.rp.test: not looked up, every name lookup slot is taken"
     assert time.monotonic() - started < 0.1
@@ -357,6 +403,8 @@ def test_idpyoidc_cannot_send_requests_of_its_own(db, server):
     from oidc_provider.outbound import OutboundRefused
     from oidc_provider.server import get_server
 
-    with pytest.raises(OutboundRefused, match=r"^http://127\.0\.0\.1:\d+/jwks: idpyoidc does not send requests of its own$"):
+    with pytest.raises(
+        OutboundRefused, match=r"^http://127\.0\.0\.1:\d+/jwks: idpyoidc does not send requests of its own$"
+    ):
         get_server().context.httpc("GET", server.url, timeout=1)
     assert server.fetches == 0

@@ -53,6 +53,8 @@ def jwks_server(settings):
     server = JWKSServer()
     yield server
     server.close()
+
+
 class RecordingDispatcher(LogoutDispatcher):
     """Keeps the back-channel deliveries instead of sending them (the end-to-end suite sends them)."""
 
@@ -66,7 +68,10 @@ class RecordingDispatcher(LogoutDispatcher):
 def deliveries(settings):
     """The back-channel logout deliveries dispatched during the test (after their commit); nothing
     in this suite is sent for real."""
-    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "LOGOUT_DISPATCHER": "tests.protocol.conftest.RecordingDispatcher"}
+    settings.OIDC_PROVIDER = {
+        **settings.OIDC_PROVIDER,
+        "LOGOUT_DISPATCHER": "tests.protocol.conftest.RecordingDispatcher",
+    }
     RecordingDispatcher.deliveries = []
     return RecordingDispatcher.deliveries
 

@@ -70,7 +70,9 @@ def test_client_credentials_jwt_names_the_client_as_subject(db, http):
     flows.make_client("m2m", "s3cret", "--grant-type", "client_credentials", "--access-token-format", "jwt")
     token = flows.token_request(http, {"grant_type": "client_credentials"}, "m2m").json()["access_token"]
     claims = verified_claims(http, token)
-    assert claims["sub"] == claims["client_id"] == "m2m" and claims["aud"] == ["m2m"] and header(token)["typ"] == "at+jwt"
+    assert (
+        claims["sub"] == claims["client_id"] == "m2m" and claims["aud"] == ["m2m"] and header(token)["typ"] == "at+jwt"
+    )
 
 
 def test_the_setting_makes_jwts_for_every_client_that_does_not_choose(offline_rp, browser, http, settings):

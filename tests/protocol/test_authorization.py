@@ -42,8 +42,21 @@ def test_inactive_client_gets_error_page(rp, browser):
     error_page(browser.get("/oidc/authorize", flows.auth_params("x" * 43)))
 
 
-@pytest.mark.parametrize("name", ["state", "nonce", "scope", "claims", "acr_values", "ui_locales", "code_challenge",
-                                  "client_id", "redirect_uri", "x\x00"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "state",
+        "nonce",
+        "scope",
+        "claims",
+        "acr_values",
+        "ui_locales",
+        "code_challenge",
+        "client_id",
+        "redirect_uri",
+        "x\x00",
+    ],
+)
 def test_a_nul_in_any_parameter_is_refused_before_anything_stores_it(rp, browser, name):
     """A NUL reached the grant's row (PostgreSQL raised: a 500) when consent was already given; it is
     refused on the error page before the request is read."""

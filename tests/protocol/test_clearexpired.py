@@ -38,8 +38,15 @@ def node(key, revoked=False, expires_at=None):
     parts = key.split(";;")
     kind = {1: SessionNode.USER, 2: SessionNode.CLIENT, 3: SessionNode.GRANT}[len(parts)]
     return SessionNode.objects.create(
-        key=key, parent_key=";;".join(parts[:-1]), kind=kind, user_id=parts[0],
-        client_id=parts[1] if len(parts) > 1 else "", class_name="x", data={}, revoked=revoked, expires_at=expires_at,
+        key=key,
+        parent_key=";;".join(parts[:-1]),
+        kind=kind,
+        user_id=parts[0],
+        client_id=parts[1] if len(parts) > 1 else "",
+        class_name="x",
+        data={},
+        revoked=revoked,
+        expires_at=expires_at,
     )
 
 
@@ -89,8 +96,9 @@ def other_rows(db):
     Consent.objects.create(user=bob, client=client, scope="openid", expires_at=now - HOUR)
     OPSession.objects.create(key="old", user_id="1", ended_at=now - dt.timedelta(weeks=3))  # > SESSION_COOKIE_AGE
     InitialAccessToken.mint(uses=0)
-    InitialAccessToken.mint(uses=1, expires_in=1)[0].__class__.objects.filter(uses_left=1, expires_at__isnull=False).exclude(
-        pk=live["iat"].pk).update(expires_at=now - HOUR)
+    InitialAccessToken.mint(uses=1, expires_in=1)[0].__class__.objects.filter(
+        uses_left=1, expires_at__isnull=False
+    ).exclude(pk=live["iat"].pk).update(expires_at=now - HOUR)
     ClientAssertion.objects.create(key="old", expires_at=now - HOUR)
     old = BackchannelLogoutFailure.objects.create(client_id="c", uri="https://rp/bc", attempts=3, error="x")
     BackchannelLogoutFailure.objects.filter(pk=old.pk).update(created_at=now - dt.timedelta(days=31))
@@ -99,8 +107,16 @@ def other_rows(db):
 
 def test_every_other_kind_of_expired_row_goes_and_live_ones_stay(other_rows):
     counts = cleanup.clear_expired()
-    assert counts == {"grants": 0, "client sessions": 0, "user sessions": 0, "consents": 1, "ended OP sessions": 1,
-                      "initial access tokens": 2, "client assertions (jti)": 1, "back-channel logout failures": 1}
+    assert counts == {
+        "grants": 0,
+        "client sessions": 0,
+        "user sessions": 0,
+        "consents": 1,
+        "ended OP sessions": 1,
+        "initial access tokens": 2,
+        "client assertions (jti)": 1,
+        "back-channel logout failures": 1,
+    }
     remaining = {Consent: 1, OPSession: 2, InitialAccessToken: 2, ClientAssertion: 1, BackchannelLogoutFailure: 1}
     for model, count in remaining.items():
         assert set(model.objects.all()) == {row for row in other_rows.values() if isinstance(row, model)}, model
@@ -226,7 +242,9 @@ def test_grant_row_grows_only_with_the_access_tokens_still_live(tokens, http):
     assert max(growth) < 500, growth  # one access-token entry (~330 B; ~1.3 kB with its value stored, ~5 kB unpruned)
     classes = token_classes()
     # the refresh token: the live one, and the one it replaced, kept for the reuse window
-    assert classes.count("id_token") == 1 and classes.count("refresh_token") == 2 and classes.count("access_token") == 51
+    assert (
+        classes.count("id_token") == 1 and classes.count("refresh_token") == 2 and classes.count("access_token") == 51
+    )
 
 
 def test_grant_row_stays_bounded_however_often_a_token_is_refreshed(tokens, http):
@@ -246,7 +264,9 @@ def test_grant_row_stays_bounded_however_often_a_token_is_refreshed(tokens, http
     assert flows.introspect(http, last["access_token"]).json()["active"] is True
 
 
-postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: SQLite has one writer at a time")
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks: SQLite has one writer at a time"
+)
 
 
 def in_thread(work):

@@ -72,8 +72,12 @@ def test_client_authentication_is_required(machine, http):
 
 
 def test_client_secret_post(db, http):
-    flows.make_client("m2m", "s3cret", "--grant-type", "client_credentials", "--token-endpoint-auth-method", "client_secret_post")
-    response = http.post("/oidc/token", {"grant_type": "client_credentials", "client_id": "m2m", "client_secret": "s3cret"})
+    flows.make_client(
+        "m2m", "s3cret", "--grant-type", "client_credentials", "--token-endpoint-auth-method", "client_secret_post"
+    )
+    response = http.post(
+        "/oidc/token", {"grant_type": "client_credentials", "client_id": "m2m", "client_secret": "s3cret"}
+    )
     assert response.status_code == 200
 
 
@@ -113,12 +117,24 @@ def stock_grant_row(client_id, scope):
     manager = context.session_manager
     rules = context.authz.usage_rules(client_id)["access_token"]
     with unit_of_work():
-        session_id = manager.add_grant([NO_USER, client_id], scope=scope, sub=client_id, resources=[client_id],
-                                       authorization_request=AuthorizationRequest(client_id=client_id, scope=scope),
-                                       usage_rules={"access_token": rules})
+        session_id = manager.add_grant(
+            [NO_USER, client_id],
+            scope=scope,
+            sub=client_id,
+            resources=[client_id],
+            authorization_request=AuthorizationRequest(client_id=client_id, scope=scope),
+            usage_rules={"access_token": rules},
+        )
         grant = manager[session_id]
-        token = grant.mint_token(session_id, context, "access_token", manager.token_handler["access_token"],
-                                 usage_rules=rules, scope=scope, token_type="Bearer")
+        token = grant.mint_token(
+            session_id,
+            context,
+            "access_token",
+            manager.token_handler["access_token"],
+            usage_rules=rules,
+            scope=scope,
+            token_type="Bearer",
+        )
         token.expires_at = grant.expires_at = token.issued_at + rules["expires_in"]
     return SessionNode.objects.get(key=";;".join(manager.decrypt_session_id(session_id)))
 
@@ -131,7 +147,10 @@ def comparable(row):
     for item in data["issued_token"]:
         for token in item.values():
             token.update(id=None, value=None, issued_at=None, expires_at=token["expires_at"] - issued_at)
-    fields = {f: getattr(row, f) for f in ("parent_key", "kind", "user_id", "client_id", "class_name", "revoked", "op_session")}
+    fields = {
+        f: getattr(row, f)
+        for f in ("parent_key", "kind", "user_id", "client_id", "class_name", "revoked", "op_session")
+    }
     return {**fields, "data": data, "lifetime": (row.expires_at - row.created_at).total_seconds() // 10}
 
 

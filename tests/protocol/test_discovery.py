@@ -16,27 +16,47 @@ def test_discovery_lists_what_works(db, http):
     assert info["jwks_uri"] == ISSUER + "/jwks"
     assert info["response_types_supported"] == ["code"]
     assert info["grant_types_supported"] == [
-        "authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange",
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:token-exchange",
     ]
     assert info["introspection_endpoint"] == ISSUER + "/introspect"
     assert info["revocation_endpoint"] == ISSUER + "/revoke"
-    assert info["introspection_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+    assert info["introspection_endpoint_auth_methods_supported"] == [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+    ]
     assert info["revocation_endpoint_auth_methods_supported"] == [
-        "client_secret_basic", "client_secret_post", "private_key_jwt", "none"
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none",
     ]
     assert info["code_challenge_methods_supported"] == ["S256"]
     assert info["subject_types_supported"] == ["public"]
     assert info["id_token_signing_alg_values_supported"] == ["RS256", "PS256", "ES256", "EdDSA"]
     assert info["userinfo_signing_alg_values_supported"] == ["RS256", "PS256", "ES256", "EdDSA"]
     assert set(info["token_endpoint_auth_methods_supported"]) == {
-        "client_secret_basic", "client_secret_post", "private_key_jwt", "none"
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none",
     }
     assert "none" not in info["token_endpoint_auth_signing_alg_values_supported"]
     assert {"openid", "profile", "email", "address", "phone"} <= set(info["scopes_supported"])
     assert {"sub", "email", "name", "auth_time"} <= set(info["claims_supported"])
     assert info["authorization_response_iss_parameter_supported"] is True
-    for absent in ("jwks", "version", "userinfo_encryption_alg_values_supported", "check_session_iframe",
-                   "client_authn_method", "introspection_endpoint_auth_methods", "revocation_endpoint_auth_methods"):
+    for absent in (
+        "jwks",
+        "version",
+        "userinfo_encryption_alg_values_supported",
+        "check_session_iframe",
+        "client_authn_method",
+        "introspection_endpoint_auth_methods",
+        "revocation_endpoint_auth_methods",
+    ):
         assert absent not in info
 
 

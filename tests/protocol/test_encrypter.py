@@ -19,8 +19,11 @@ from tests import flows
 
 
 def encrypter(purpose="token"):
-    return SIVEncrypter(key=derive_key(f"siv:{purpose}", 64), previous_key=expand_key(f"siv:{purpose}", 64),
-                        legacy_key=expand_key(f"fernet:{purpose}"))
+    return SIVEncrypter(
+        key=derive_key(f"siv:{purpose}", 64),
+        previous_key=expand_key(f"siv:{purpose}", 64),
+        legacy_key=expand_key(f"fernet:{purpose}"),
+    )
 
 
 def test_round_trip_and_shape(db):
@@ -31,11 +34,14 @@ def test_round_trip_and_shape(db):
     assert encrypter().encrypt(plain) == sealed  # deterministic: the random part keeps outputs unique
 
 
-@pytest.mark.parametrize("damage", [
-    lambda s: s[:-1] + bytes([s[-1] ^ 1]),  # a flipped bit
-    lambda s: s[:20],  # truncated
-    lambda s: b"\x02",  # nothing but the version
-])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda s: s[:-1] + bytes([s[-1] ^ 1]),  # a flipped bit
+        lambda s: s[:20],  # truncated
+        lambda s: b"\x02",  # nothing but the version
+    ],
+)
 def test_a_damaged_value_is_refused(db, damage):
     sealed = encrypter().encrypt(b"x" * 40)
     with pytest.raises((InvalidTag, ValueError)):
@@ -56,7 +62,9 @@ def test_fernet_values_still_decrypt(db):
 
 def legacy_value(purpose, *parts):
     """A value as idpyoidc made it with Fernet: base64 of the encrypted length-value packing."""
-    return base64.b64encode(FernetEncrypter(key=expand_key(f"fernet:{purpose}")).encrypt(lv_pack(*parts).encode())).decode()
+    return base64.b64encode(
+        FernetEncrypter(key=expand_key(f"fernet:{purpose}")).encrypt(lv_pack(*parts).encode())
+    ).decode()
 
 
 def test_an_access_token_issued_before_the_switch_still_works(tokens, http):

@@ -49,7 +49,9 @@ def test_username_when_configured(tokens, http, settings):
     assert flows.introspect(http, tokens["access_token"]).json()["username"] == "alice"
 
 
-@pytest.mark.parametrize("value", ["nonsense", "a.b.c", "Z0FBQUFBQnJCX1Y0" * 20, "eyJhbGciOiJub25lIn0.e30.", "id_token", "code"])
+@pytest.mark.parametrize(
+    "value", ["nonsense", "a.b.c", "Z0FBQUFBQnJCX1Y0" * 20, "eyJhbGciOiJub25lIn0.e30.", "id_token", "code"]
+)
 def test_unknown_malformed_and_other_kinds_of_token_are_inactive(tokens, browser, http, value):
     if value == "code":
         value, _ = flows.get_code(browser)
@@ -99,8 +101,13 @@ def test_another_clients_token_is_inactive(tokens, http):
 def test_a_client_in_the_audience_sees_the_token_and_so_does_its_owner(tokens, http):
     """Defect 45: stock refuses the owner when the token's audience names only others."""
     flows.make_client("rp2", "other")
-    Client.objects.filter(client_id="rp1").update(token_exchange={
-        "subject_token_types": ["access_token"], "requested_token_types": ["access_token"], "audiences": ["rp2"]})
+    Client.objects.filter(client_id="rp1").update(
+        token_exchange={
+            "subject_token_types": ["access_token"],
+            "requested_token_types": ["access_token"],
+            "audiences": ["rp2"],
+        }
+    )
     exchanged = flows.exchange(http, tokens["access_token"], audience="rp2").json()["access_token"]
     for client_id, secret in (("rp2", "other"), ("rp1", "s3cret")):
         info = flows.introspect(http, exchanged, client_id, secret).json()
@@ -144,4 +151,3 @@ def test_repeated_parameter_is_invalid_request(tokens, http):
 
 def test_get_is_refused(offline_rp, http):
     assert http.get("/oidc/introspect", HTTP_AUTHORIZATION=flows.basic()).status_code == 405
-

@@ -113,8 +113,9 @@ def test_end_session_takes_a_posted_hint_without_a_csrf_token(rp, user, http, en
     browser = HttpClient(enforce_csrf_checks=True)
     browser.login(username="alice", password="pw")
     tokens = flows.get_tokens(browser, http)
-    response = end_session(browser, method="post", id_token_hint=tokens["id_token"], post_logout_redirect_uri=BYE,
-                           state="s-2")
+    response = end_session(
+        browser, method="post", id_token_hint=tokens["id_token"], post_logout_redirect_uri=BYE, state="s-2"
+    )
     assert response.status_code == 302 and response["Location"] == f"{BYE}?state=s-2"
     assert not is_logged_in(browser) and userinfo(http, tokens).status_code == 401
 
@@ -135,14 +136,28 @@ def test_expired_hint_is_accepted(rp, browser, http, end_session):
 def test_second_registered_post_logout_redirect_uri_is_followed(rp, browser, http, end_session):
     """Defect 5: idpyoidc knew the first registered URI only."""
     tokens = flows.get_tokens(browser, http)
-    response = end_session(browser, id_token_hint=tokens["id_token"], post_logout_redirect_uri="https://rp.example/bye2?x=1")
+    response = end_session(
+        browser, id_token_hint=tokens["id_token"], post_logout_redirect_uri="https://rp.example/bye2?x=1"
+    )
     assert response["Location"] == "https://rp.example/bye2?x=1"
 
 
-@pytest.mark.parametrize("uri", ["https://evil.example/bye", f"{BYE}/", f"{BYE}?x=1", "https://rp.example/bye2", f"{BYE}#f",
-                                 # simple string comparison: no unquoting, no case folding, no query as a set
-                                 "https://rp.example/by%65", "HTTPS://rp.example/bye", "https://RP.example/bye",
-                                 "https://rp.example/bye2?x=%31", "https://rp.example/bye2?x=1&x=1"])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://evil.example/bye",
+        f"{BYE}/",
+        f"{BYE}?x=1",
+        "https://rp.example/bye2",
+        f"{BYE}#f",
+        # simple string comparison: no unquoting, no case folding, no query as a set
+        "https://rp.example/by%65",
+        "HTTPS://rp.example/bye",
+        "https://RP.example/bye",
+        "https://rp.example/bye2?x=%31",
+        "https://rp.example/bye2?x=1&x=1",
+    ],
+)
 def test_unregistered_post_logout_redirect_uri_is_not_followed(rp, browser, http, end_session, deliveries, uri):
     tokens = flows.get_tokens(browser, http)
     response = end_session(browser, id_token_hint=tokens["id_token"], post_logout_redirect_uri=uri, state="s-1")
@@ -179,7 +194,9 @@ def forged_hints(tokens):
     header, payload, signature = tokens["id_token"].split(".")
     flipped = signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")
     claims = flows.jwt_claims(tokens["id_token"])
-    none_token = JWT(KeyJar(), iss=claims["iss"], sign_alg="none").pack(payload={"sub": claims["sub"], "sid": claims["sid"]}, recv="rp1")
+    none_token = JWT(KeyJar(), iss=claims["iss"], sign_alg="none").pack(
+        payload={"sub": claims["sub"], "sid": claims["sid"]}, recv="rp1"
+    )
     client_key = new_ec_key("P-256", kid="c1")
     client_keys = KeyJar()
     client_keys.add_keys("rp1", [client_key])
@@ -187,8 +204,12 @@ def forged_hints(tokens):
     by_client = JWT(client_keys, iss="rp1", lifetime=600, sign_alg="ES256").pack(
         payload={"sub": claims["sub"], "sid": claims["sid"]}, recv="rp1", issuer_id="rp1"
     )
-    return {"bad signature": f"{header}.{payload}.{flipped}", "alg none": none_token, "client-signed": by_client,
-            "garbage": "not-a-jwt"}
+    return {
+        "bad signature": f"{header}.{payload}.{flipped}",
+        "alg none": none_token,
+        "client-signed": by_client,
+        "garbage": "not-a-jwt",
+    }
 
 
 @pytest.mark.parametrize("case", ["bad signature", "alg none", "client-signed", "garbage"])
@@ -260,7 +281,7 @@ def test_front_channel_logout_does_not_continue_to_a_self_registered_client(rp, 
     flows.get_tokens(browser, http, client_id="rp2", secret="s3cret2")
     response = end_session(browser, id_token_hint=back["id_token"], post_logout_redirect_uri=BYE)
     continue_page(response, BYE)
-    assert "<iframe src=\"https://rp.example/frontchannel?" in response.content.decode()  # rp2 is still told
+    assert '<iframe src="https://rp.example/frontchannel?' in response.content.decode()  # rp2 is still told
 
 
 def test_anonymous_logout_of_a_self_registered_client_shows_where_it_goes(rp, http):
@@ -302,8 +323,9 @@ def test_the_user_may_stay_signed_in(rp, browser, http):
     assert is_logged_in(browser) and userinfo(http, tokens).status_code == 200
 
 
-def test_hint_of_another_browser_asks_and_ends_only_this_browser(rp, browser, http, django_capture_on_commit_callbacks,
-                                                               deliveries):
+def test_hint_of_another_browser_asks_and_ends_only_this_browser(
+    rp, browser, http, django_capture_on_commit_callbacks, deliveries
+):
     """Defect 39: idpyoidc's logout_all_clients ended the user's sessions in every browser."""
     elsewhere = flows.get_tokens(browser, http)
     other = HttpClient()
@@ -373,7 +395,9 @@ def test_signed_out_page_loads_each_front_channel_uri_then_continues(rp, fc_rp, 
 
 def test_front_channel_uri_is_escaped(rp, browser, http, end_session):
     """Defect 38: the stock iframe was formatted without escaping the client's URI."""
-    Client.objects.filter(client_id="rp1").update(frontchannel_logout_uri='https://rp.example/fc?a="><script>x()</script>')
+    Client.objects.filter(client_id="rp1").update(
+        frontchannel_logout_uri='https://rp.example/fc?a="><script>x()</script>'
+    )
     tokens = flows.get_tokens(browser, http)
     page = end_session(browser, id_token_hint=tokens["id_token"]).content.decode()
     assert "<script>x()" not in page and "&quot;&gt;&lt;script&gt;x()" in page
@@ -421,7 +445,9 @@ def test_client_that_never_got_an_id_token_is_not_notified(rp, browser, http, en
 # every way out of the site ends the OP session
 
 
-def test_the_sites_own_logout_view_ends_the_op_session(rp, browser, http, django_capture_on_commit_callbacks, deliveries):
+def test_the_sites_own_logout_view_ends_the_op_session(
+    rp, browser, http, django_capture_on_commit_callbacks, deliveries
+):
     tokens = flows.get_tokens(browser, http)
     with django_capture_on_commit_callbacks(execute=True):
         response = browser.post("/accounts/logout/")
@@ -559,8 +585,12 @@ def test_discovery_advertises_logout(db, http):
     """Defect 77: idpyoidc advertised the RP's *_session_required names instead of the OP's."""
     discovery = http.get("/oidc/.well-known/openid-configuration").json()
     assert discovery["end_session_endpoint"] == "http://testserver/oidc/end_session"
-    for name in ("backchannel_logout_supported", "backchannel_logout_session_supported", "frontchannel_logout_supported",
-                 "frontchannel_logout_session_supported"):
+    for name in (
+        "backchannel_logout_supported",
+        "backchannel_logout_session_supported",
+        "frontchannel_logout_supported",
+        "frontchannel_logout_session_supported",
+    ):
         assert discovery[name] is True, name
     assert "backchannel_logout_session_required" not in discovery
     assert "frontchannel_logout_session_required" not in discovery
@@ -583,8 +613,11 @@ def test_an_id_token_hint_signed_by_a_client_is_refused(rp, browser, http):
     tokens = flows.get_tokens(browser, http)
     sid = flows.jwt_claims(tokens["id_token"])["sid"]
     now = int(time.time())
-    forged = JWS(json.dumps({"iss": "rp1", "sub": "x", "aud": ["rp1"], "sid": sid, "iat": now, "exp": now + 60}),
-                 alg="ES256", kid=key.kid).sign_compact([key])
+    forged = JWS(
+        json.dumps({"iss": "rp1", "sub": "x", "aud": ["rp1"], "sid": sid, "iat": now, "exp": now + 60}),
+        alg="ES256",
+        kid=key.kid,
+    ).sign_compact([key])
     response = browser.get("/oidc/end_session", {"id_token_hint": forged, "post_logout_redirect_uri": BYE})
     assert response.status_code == 400 and b"id_token_hint is not an ID token of this provider" in response.content
     assert is_logged_in(browser)

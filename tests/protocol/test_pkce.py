@@ -60,13 +60,27 @@ def test_missing_method_means_plain_and_is_refused(rp, browser):
 
 
 def test_public_client_must_use_pkce(db, user, http):
-    call_command("createclient", "--client-id", "spa", "--public", "--redirect-uri", flows.REDIRECT_URI, stdout=open("/dev/null", "w"))
+    call_command(
+        "createclient",
+        "--client-id",
+        "spa",
+        "--public",
+        "--redirect-uri",
+        flows.REDIRECT_URI,
+        stdout=open("/dev/null", "w"),
+    )
     browser = http.__class__()
     browser.login(username="alice", password="pw")
     params = redirect_error(flows.authorize(browser, None, client_id="spa", code_challenge_method=None))
     assert params["error"] == "invalid_request"
     code, verifier = flows.get_code(browser, client_id="spa")
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": flows.REDIRECT_URI, "code_verifier": verifier, "client_id": "spa"}
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": flows.REDIRECT_URI,
+        "code_verifier": verifier,
+        "client_id": "spa",
+    }
     assert http.post("/oidc/token", data).status_code == 200
 
 

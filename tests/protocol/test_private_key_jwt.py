@@ -13,7 +13,7 @@ from cryptojwt.jwk.ec import new_ec_key
 from cryptojwt.jwk.rsa import new_rsa_key
 from cryptojwt.jws.jws import JWS
 
-from oidc_provider.models import ClientAssertion, Client
+from oidc_provider.models import Client, ClientAssertion
 from oidc_provider.server import get_server, reset_server
 from oidc_provider.storage.keys import public_jwk
 from tests import flows
@@ -34,7 +34,9 @@ def jwks_of(*keys):
 
 @pytest.fixture
 def pk_client(db, client_key):
-    flows.make_client("pk1", None, "--token-endpoint-auth-method", "private_key_jwt", "--jwks", json.dumps(jwks_of(client_key)))
+    flows.make_client(
+        "pk1", None, "--token-endpoint-auth-method", "private_key_jwt", "--jwks", json.dumps(jwks_of(client_key))
+    )
     return "pk1"
 
 
@@ -47,8 +49,15 @@ def assertion(key, alg="ES256", **claims):
 
 
 def redeem(http, code, verifier, client_assertion, **extra):
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": flows.REDIRECT_URI, "code_verifier": verifier,
-            "client_assertion_type": JWT_BEARER, "client_assertion": client_assertion, **extra}
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": flows.REDIRECT_URI,
+        "code_verifier": verifier,
+        "client_assertion_type": JWT_BEARER,
+        "client_assertion": client_assertion,
+        **extra,
+    }
     return http.post("/oidc/token", {k: v for k, v in data.items() if v is not None})
 
 
@@ -103,8 +112,10 @@ BAD_ASSERTIONS = {
     "the userinfo endpoint as audience": lambda key: assertion(key, aud=ISSUER + "/userinfo"),
     "iss is another client": lambda key: assertion(key, iss="rp1", sub="rp1"),
     "iss is the OP": lambda key: assertion(key, iss=ISSUER, sub=ISSUER),
-    "alg none": lambda key: JWS(json.dumps({"iss": "pk1", "sub": "pk1", "aud": TOKEN_ENDPOINT, "jti": "j",
-                                            "exp": int(time.time()) + 60}), alg="none").sign_compact(),
+    "alg none": lambda key: JWS(
+        json.dumps({"iss": "pk1", "sub": "pk1", "aud": TOKEN_ENDPOINT, "jti": "j", "exp": int(time.time()) + 60}),
+        alg="none",
+    ).sign_compact(),
     "not a JWT": lambda key: "not-a-jwt",
     "garbage parts": lambda key: "e30.bm90IGpzb24.c2ln",
     "claims not an object": lambda key: JWS(json.dumps(["pk1"]), alg="ES256", kid=key.kid).sign_compact([key]),
@@ -120,7 +131,9 @@ def test_bad_assertions_are_invalid_client(pk_client, client_key, rp, browser, h
     assert response.json()["error"] == "invalid_client"
 
 
-@pytest.mark.parametrize("aud", [[ISSUER, "https://evil.example"], ["https://evil.example", TOKEN_ENDPOINT], [ISSUER, TOKEN_ENDPOINT]])
+@pytest.mark.parametrize(
+    "aud", [[ISSUER, "https://evil.example"], ["https://evil.example", TOKEN_ENDPOINT], [ISSUER, TOKEN_ENDPOINT]]
+)
 def test_an_assertion_also_addressed_to_another_party_is_refused(pk_client, client_key, browser, http, aud):
     """Defect 69 (RFC 7523bis): an assertion whose audience names the OP among others may have been
     made for (or be replayed by) the other party; the OP must be its sole audience."""
@@ -141,8 +154,13 @@ def test_wrong_assertion_type_and_mismatched_client_id(pk_client, client_key, br
 def test_a_private_key_jwt_client_cannot_use_other_methods(pk_client, browser, http):
     code, verifier = code_for(browser)
     assert flows.redeem(http, code, verifier, client_id="pk1", secret="").status_code == 401
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": flows.REDIRECT_URI,
-            "code_verifier": verifier, "client_id": "pk1"}
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": flows.REDIRECT_URI,
+        "code_verifier": verifier,
+        "client_id": "pk1",
+    }
     assert http.post("/oidc/token", data).status_code == 401  # as a public client
 
 
@@ -183,8 +201,10 @@ def test_a_secret_left_on_a_private_key_jwt_client_opens_no_endpoint(pk_client, 
     client = Client.objects.get(client_id="pk1")
     client.set_secret("leaked")
     client.save()
-    for headers, data in (({"HTTP_AUTHORIZATION": flows.basic("pk1", "leaked")}, {}),
-                          ({}, {"client_id": "pk1", "client_secret": "leaked"})):
+    for headers, data in (
+        ({"HTTP_AUTHORIZATION": flows.basic("pk1", "leaked")}, {}),
+        ({}, {"client_id": "pk1", "client_secret": "leaked"}),
+    ):
         response = http.post(f"/oidc/{endpoint}", {"token": "x", **data}, **headers)
         assert response.status_code == 401
         assert response.json() == {"error": "invalid_client", "error_description": "Client authentication failed"}
@@ -192,7 +212,11 @@ def test_a_secret_left_on_a_private_key_jwt_client_opens_no_endpoint(pk_client, 
 
 def test_a_secret_client_cannot_introspect_with_an_assertion(rp, client_key, http):
     Client.objects.filter(client_id="rp1").update(jwks=jwks_of(client_key))  # keys, but not its method
-    data = {"token": "x", "client_assertion_type": JWT_BEARER, "client_assertion": assertion(client_key, iss="rp1", sub="rp1", aud=ISSUER)}
+    data = {
+        "token": "x",
+        "client_assertion_type": JWT_BEARER,
+        "client_assertion": assertion(client_key, iss="rp1", sub="rp1", aud=ISSUER),
+    }
     response = http.post("/oidc/introspect", data)
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
 
@@ -223,7 +247,10 @@ def test_discovery_advertises_private_key_jwt(db, http):
     assert not {"none", "HS256"} & set(info["token_endpoint_auth_signing_alg_values_supported"])
     for endpoint in ("introspection", "revocation"):
         assert "private_key_jwt" in info[f"{endpoint}_endpoint_auth_methods_supported"]
-        assert info[f"{endpoint}_endpoint_auth_signing_alg_values_supported"] == info["token_endpoint_auth_signing_alg_values_supported"]
+        assert (
+            info[f"{endpoint}_endpoint_auth_signing_alg_values_supported"]
+            == info["token_endpoint_auth_signing_alg_values_supported"]
+        )
 
 
 def pk_client_at(jwks_server, *keys):
@@ -245,8 +272,9 @@ def test_a_client_that_rotates_the_keys_at_its_jwks_uri_is_accepted_at_once(db, 
     assert jwks_server.fetches == 2
 
 
-def test_a_flood_of_unknown_kids_fetches_the_jwks_uri_once_per_interval(db, client_key, browser, http, jwks_server,
-                                                                        settings):
+def test_a_flood_of_unknown_kids_fetches_the_jwks_uri_once_per_interval(
+    db, client_key, browser, http, jwks_server, settings
+):
     settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "CLIENT_JWKS_REFETCH_INTERVAL": 1}
     pk_client_at(jwks_server, client_key)
     code, verifier = flows.get_code(browser, client_id="pk1")
@@ -276,14 +304,17 @@ def test_a_jwks_uri_gone_wrong_keeps_the_cached_keys(db, client_key, browser, ht
 
 
 @pytest.mark.parametrize("path", ["/oidc/introspect", "/oidc/revoke"])
-def test_a_jwks_uri_client_authenticates_at_every_endpoint_on_a_cold_cache(db, client_key, browser, http, jwks_server,
-                                                                          path):
+def test_a_jwks_uri_client_authenticates_at_every_endpoint_on_a_cold_cache(
+    db, client_key, browser, http, jwks_server, path
+):
     """The jwks_uri is fetched during client authentication, which must come before the request's
     transaction opens (nothing is sent inside one): on a worker that has not cached the keys yet."""
     pk_client_at(jwks_server, client_key)
     code, verifier = flows.get_code(browser, client_id="pk1")
     token = redeem(http, code, verifier, assertion(client_key)).json()["access_token"]
     reset_server()  # another worker
-    response = http.post(path, {"token": token, "client_assertion_type": JWT_BEARER, "client_assertion": assertion(client_key)})
+    response = http.post(
+        path, {"token": token, "client_assertion_type": JWT_BEARER, "client_assertion": assertion(client_key)}
+    )
     assert response.status_code == 200, response.content
     assert jwks_server.fetches == 2

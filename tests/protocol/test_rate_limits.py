@@ -15,8 +15,11 @@ from tests import flows
 def limits(settings):
     """The default limits (tests/settings.py turns the failure and registration limits off for the
     other suites), plus ``values``."""
-    defaults = {k: v for k, v in settings.OIDC_PROVIDER.items()
-                if not k.startswith("CLIENT_AUTHN_FAILURE") and k != "REGISTRATION_RATE_LIMIT"}
+    defaults = {
+        k: v
+        for k, v in settings.OIDC_PROVIDER.items()
+        if not k.startswith("CLIENT_AUTHN_FAILURE") and k != "REGISTRATION_RATE_LIMIT"
+    }
     settings.OIDC_PROVIDER = defaults
 
     def configure(**values):
@@ -84,7 +87,10 @@ def test_the_failure_limit_can_be_turned_off(rp, http, limits):
 def test_token_requests_per_client(rp, http, limits):
     limits(TOKEN_RATE_LIMIT=(2, 60))
     for _ in range(2):
-        assert flows.error_of(flows.token_request(http, {"grant_type": "authorization_code", "code": "x"})) == "invalid_grant"
+        assert (
+            flows.error_of(flows.token_request(http, {"grant_type": "authorization_code", "code": "x"}))
+            == "invalid_grant"
+        )
     assert_throttled(flows.token_request(http, {"grant_type": "authorization_code", "code": "x"}))
     assert flows.introspect(http, "anything").status_code == 200  # introspection has its own limit
 
@@ -217,7 +223,10 @@ def test_registration_is_limited_per_client_address(db, http, limits, monkeypatc
     response = register(http)
     assert_throttled(response)
     assert response["Retry-After"] == "40"
-    assert response.json() == {"error": "temporarily_unavailable", "error_description": "Too many requests; retry later"}
+    assert response.json() == {
+        "error": "temporarily_unavailable",
+        "error_description": "Too many requests; retry later",
+    }
     assert register(HttpClient(REMOTE_ADDR="192.0.2.7")).status_code == 201
 
 
@@ -299,8 +308,14 @@ def test_a_deeply_nested_client_assertion_is_invalid_client_not_a_500(db, http):
     header = base64.urlsafe_b64encode(b'{"alg":"RS256"}').rstrip(b"=").decode()
     payload = base64.urlsafe_b64encode(b"[" * 1000 + b"]" * 1000).rstrip(b"=").decode()
     for path in ("/oidc/token", "/oidc/introspect", "/oidc/revoke"):
-        response = http.post(path, {"grant_type": "client_credentials", "token": "x",
-                                    "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                                    "client_assertion": f"{header}.{payload}.c2ln"})
+        response = http.post(
+            path,
+            {
+                "grant_type": "client_credentials",
+                "token": "x",
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": f"{header}.{payload}.c2ln",
+            },
+        )
         assert response.status_code == 401, (path, response.content)
         assert response.json()["error"] == "invalid_client"

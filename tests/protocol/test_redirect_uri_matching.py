@@ -15,8 +15,18 @@ def rp_with_query(db):
     with the same base, so one with and one without a query cannot both be used)."""
     from django.core.management import call_command
 
-    call_command("createclient", "--client-id", "rp1", "--client-secret", "s3cret", "--redirect-uri", REGISTERED,
-                 "--scope", "openid profile email", stdout=open("/dev/null", "w"))
+    call_command(
+        "createclient",
+        "--client-id",
+        "rp1",
+        "--client-secret",
+        "s3cret",
+        "--redirect-uri",
+        REGISTERED,
+        "--scope",
+        "openid profile email",
+        stdout=open("/dev/null", "w"),
+    )
     return "rp1"
 
 

@@ -92,8 +92,9 @@ def test_replay_of_a_refresh_token_pruned_from_its_row_revokes_the_family(tokens
     new = flows.refresh(http, tokens["refresh_token"]).json()
     newer = flows.refresh(http, new["refresh_token"]).json()
     grant = SessionNode.objects.get(kind=SessionNode.GRANT)
-    grant.data["issued_token"] = [i for i in grant.data["issued_token"]
-                                  if list(i.values())[0]["value"] != token_digest(tokens["refresh_token"])]
+    grant.data["issued_token"] = [
+        i for i in grant.data["issued_token"] if list(i.values())[0]["value"] != token_digest(tokens["refresh_token"])
+    ]
     grant.save()
     assert flows.error_of(flows.refresh(http, tokens["refresh_token"])) == "invalid_grant"
     assert flows.error_of(flows.refresh(http, newer["refresh_token"])) == "invalid_grant"
@@ -106,7 +107,10 @@ def test_retried_refresh_within_the_reuse_window_revokes_nothing(tokens, http):
     is for replays, not retries)."""
     new = flows.refresh(http, tokens["refresh_token"]).json()
     retry = flows.refresh(http, tokens["refresh_token"])
-    assert retry.status_code == 400 and retry.json() == {"error": "invalid_grant", "error_description": "Refresh token already used"}
+    assert retry.status_code == 400 and retry.json() == {
+        "error": "invalid_grant",
+        "error_description": "Refresh token already used",
+    }
     assert flows.userinfo(http, new["access_token"]).status_code == 200
     assert flows.refresh(http, new["refresh_token"]).status_code == 200
     assert not SessionNode.objects.get(kind=SessionNode.GRANT).revoked
@@ -126,7 +130,10 @@ def test_replay_after_the_reuse_window_revokes_the_family(tokens, http):
     new = flows.refresh(http, tokens["refresh_token"]).json()
     age_successors(5)  # REFRESH_TOKEN_REUSE_WINDOW, the default
     replay = flows.refresh(http, tokens["refresh_token"])
-    assert replay.json() == {"error": "invalid_grant", "error_description": "Refresh token reused: every token of this grant is revoked"}
+    assert replay.json() == {
+        "error": "invalid_grant",
+        "error_description": "Refresh token reused: every token of this grant is revoked",
+    }
     assert_family_revoked(http, tokens, new)
 
 
@@ -153,8 +160,10 @@ def test_a_rotated_out_refresh_token_leaves_its_row_after_the_reuse_window(token
     assert len(grant_tokens("refresh_token")) == 2
     age_successors(5)
     newer = flows.refresh(http, new["refresh_token"]).json()
-    assert [t["value"] for t in grant_tokens("refresh_token")] == [token_digest(new["refresh_token"]),
-                                                                   token_digest(newer["refresh_token"])]
+    assert [t["value"] for t in grant_tokens("refresh_token")] == [
+        token_digest(new["refresh_token"]),
+        token_digest(newer["refresh_token"]),
+    ]
 
 
 def test_an_expired_refresh_token_is_invalid_grant_and_kills_nothing(offline_rp, browser, http, settings):

@@ -56,7 +56,9 @@ def test_registering_a_jwks_uri_makes_no_request(db, http, settings):
     internal, jwks_uri = JWKSServer(), JWKSServer()
     jwks_uri.status, jwks_uri.location = 302, internal.url
     try:
-        response = register(http, {**METADATA, "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": jwks_uri.url})
+        response = register(
+            http, {**METADATA, "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": jwks_uri.url}
+        )
         assert response.status_code == 201, response.content
         assert jwks_uri.fetches == 0 and internal.fetches == 0
         assert Client.objects.get(client_id=response.json()["client_id"]).jwks_uri == jwks_uri.url
@@ -76,11 +78,18 @@ def test_registration_stores_the_client_as_a_row(db, http):
     assert client.post_logout_redirect_uris == ["https://rp.example/bye", "https://rp.example/bye2"]  # defect 26
     assert client.scope == "openid email"  # defect 35
     assert client.token_endpoint_auth_method == "client_secret_post"
-    assert client.backchannel_logout_uri == "https://rp.example/backchannel" and client.backchannel_logout_session_required
-    assert client.frontchannel_logout_uri == "https://rp.example/frontchannel" and client.frontchannel_logout_session_required
+    assert (
+        client.backchannel_logout_uri == "https://rp.example/backchannel" and client.backchannel_logout_session_required
+    )
+    assert (
+        client.frontchannel_logout_uri == "https://rp.example/frontchannel"
+        and client.frontchannel_logout_session_required
+    )
     assert client.client_name == "Registered RP"
     assert client.metadata == {
-        "contacts": ["ops@rp.example"], "logo_uri": "https://rp.example/logo.png", "software_id": "rp-suite",
+        "contacts": ["ops@rp.example"],
+        "logo_uri": "https://rp.example/logo.png",
+        "software_id": "rp-suite",
         "application_type": "web",
     }
     # secrets are kept only as keyed hashes
@@ -95,8 +104,18 @@ def test_registration_response_is_rfc7591(db, http):
     assert body["client_secret_expires_at"] == 0  # defect 89: the secret does not expire; 36: REQUIRED with a secret
     assert abs(body["client_id_issued_at"] - time.time()) < 10
     assert body["registration_client_uri"] == f"http://testserver/oidc/register/client?client_id={body['client_id']}"
-    for name in ("redirect_uris", "post_logout_redirect_uris", "scope", "client_name", "token_endpoint_auth_method",
-                 "backchannel_logout_uri", "frontchannel_logout_uri", "contacts", "logo_uri", "software_id"):
+    for name in (
+        "redirect_uris",
+        "post_logout_redirect_uris",
+        "scope",
+        "client_name",
+        "token_endpoint_auth_method",
+        "backchannel_logout_uri",
+        "frontchannel_logout_uri",
+        "contacts",
+        "logo_uri",
+        "software_id",
+    ):
         assert body[name] == METADATA[name], name
 
 
@@ -120,22 +139,51 @@ def test_a_private_key_jwt_client_is_registered_without_a_secret(db, http):
     from cryptojwt.jwk.ec import new_ec_key
 
     public = new_ec_key("P-256", kid="k1").serialize()
-    body = register(http, {"redirect_uris": ["https://rp.example/cb"], "token_endpoint_auth_method": "private_key_jwt",
-                           "jwks": {"keys": [public]}}).json()
+    body = register(
+        http,
+        {
+            "redirect_uris": ["https://rp.example/cb"],
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks": {"keys": [public]},
+        },
+    ).json()
     assert body["token_endpoint_auth_method"] == "private_key_jwt"
     assert "client_secret" not in body and "client_secret_expires_at" not in body
     assert Client.objects.get(client_id=body["client_id"]).client_secret_hash == ""
 
 
 def test_keys_and_informational_metadata_are_kept(db, http):
-    jwks = {"keys": [{"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
-                      "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", "use": "sig", "kid": "k1"}]}
-    body = register(http, {"redirect_uris": ["https://rp.example/cb"], "jwks": jwks, "id_token_signed_response_alg": "RS256",
-                           "client_uri": "https://rp.example/", "policy_uri": "https://rp.example/policy"}).json()
+    jwks = {
+        "keys": [
+            {
+                "kty": "EC",
+                "crv": "P-256",
+                "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+                "use": "sig",
+                "kid": "k1",
+            }
+        ]
+    }
+    body = register(
+        http,
+        {
+            "redirect_uris": ["https://rp.example/cb"],
+            "jwks": jwks,
+            "id_token_signed_response_alg": "RS256",
+            "client_uri": "https://rp.example/",
+            "policy_uri": "https://rp.example/policy",
+        },
+    ).json()
     client = Client.objects.get(client_id=body["client_id"])
     assert client.jwks == jwks and client.id_token_signed_response_alg == "RS256"
-    assert client.metadata["client_uri"] == "https://rp.example/" and client.metadata["policy_uri"] == "https://rp.example/policy"
-    other = register(http, {"redirect_uris": ["https://rp.example/cb"], "jwks_uri": "https://rp.example/jwks.json"}).json()
+    assert (
+        client.metadata["client_uri"] == "https://rp.example/"
+        and client.metadata["policy_uri"] == "https://rp.example/policy"
+    )
+    other = register(
+        http, {"redirect_uris": ["https://rp.example/cb"], "jwks_uri": "https://rp.example/jwks.json"}
+    ).json()
     assert Client.objects.get(client_id=other["client_id"]).jwks_uri == "https://rp.example/jwks.json"
 
 
@@ -144,8 +192,17 @@ def test_no_client_keys_stay_in_the_process(db, http):
     process's key jar (unseen by other processes, and growing with every registration)."""
     from oidc_provider.server import get_server
 
-    jwks = {"keys": [{"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
-                      "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", "kid": "k1"}]}
+    jwks = {
+        "keys": [
+            {
+                "kty": "EC",
+                "crv": "P-256",
+                "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+                "kid": "k1",
+            }
+        ]
+    }
     owners = set(get_server().keyjar.owners())
     register(http)
     register(http, {"redirect_uris": ["https://rp.example/cb"], "jwks": jwks, "token_endpoint_auth_method": "none"})
@@ -157,9 +214,15 @@ def test_no_client_keys_stay_in_the_process(db, http):
 def test_unknown_and_unoffered_metadata_is_left_out(db, http):
     """RFC 7591 §2: metadata the server does not understand is ignored; §3.2.1: values it does not
     offer may be replaced, and the response says what was registered (idpyoidc's RP asks for all of these)."""
-    asked = {"x_custom": "y", "default_max_age": 60, "userinfo_signed_response_alg": "HS256",
-             "request_object_signing_alg": "RS256", "token_endpoint_auth_signing_alg": "RS256",
-             "response_modes": ["query"], "require_auth_time": True}
+    asked = {
+        "x_custom": "y",
+        "default_max_age": 60,
+        "userinfo_signed_response_alg": "HS256",
+        "request_object_signing_alg": "RS256",
+        "token_endpoint_auth_signing_alg": "RS256",
+        "response_modes": ["query"],
+        "require_auth_time": True,
+    }
     body = register(http, {"redirect_uris": ["https://rp.example/cb"], **asked}).json()
     assert not set(asked) & set(body)
     assert not set(asked) & set(Client.objects.get(client_id=body["client_id"]).metadata)
@@ -174,7 +237,9 @@ def test_offered_signing_algorithms_are_honoured(db, http):
 
 
 def test_pre_final_singular_post_logout_redirect_uri_is_accepted(db, http):
-    body = register(http, {"redirect_uris": ["https://rp.example/cb"], "post_logout_redirect_uri": "https://rp.example/bye"}).json()
+    body = register(
+        http, {"redirect_uris": ["https://rp.example/cb"], "post_logout_redirect_uri": "https://rp.example/bye"}
+    ).json()
     assert Client.objects.get(client_id=body["client_id"]).post_logout_redirect_uris == ["https://rp.example/bye"]
 
 
@@ -189,8 +254,17 @@ def test_registered_auth_method_is_enforced_at_the_token_endpoint(db, http, brow
     basic = flows.redeem(http, code, verifier, client_id=client_id, secret=secret)
     assert basic.status_code == 401 and basic.json()["error"] == "invalid_client"
     code, verifier = codes[1]
-    post = http.post("/oidc/token", {"grant_type": "authorization_code", "code": code, "redirect_uri": flows.REDIRECT_URI,
-                                     "code_verifier": verifier, "client_id": client_id, "client_secret": secret})
+    post = http.post(
+        "/oidc/token",
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": flows.REDIRECT_URI,
+            "code_verifier": verifier,
+            "client_id": client_id,
+            "client_secret": secret,
+        },
+    )
     assert post.status_code == 200, post.content
 
 
@@ -219,8 +293,16 @@ URI = "https://rp.example/cb"
         ({"redirect_uris": ["/cb"]}, "invalid_redirect_uri", "not an absolute"),
         ({"redirect_uris": ["com.rp.app:/cb"]}, "invalid_redirect_uri", "not an absolute"),
         ({"redirect_uris": [URI], "application_type": "native"}, "invalid_redirect_uri", "localhost"),
-        ({"post_logout_redirect_uris": ["https://rp.example/bye#x"]}, "invalid_client_metadata", "post_logout_redirect_uris"),
-        ({"post_logout_redirect_uris": "https://rp.example/bye"}, "invalid_client_metadata", "post_logout_redirect_uris"),
+        (
+            {"post_logout_redirect_uris": ["https://rp.example/bye#x"]},
+            "invalid_client_metadata",
+            "post_logout_redirect_uris",
+        ),
+        (
+            {"post_logout_redirect_uris": "https://rp.example/bye"},
+            "invalid_client_metadata",
+            "post_logout_redirect_uris",
+        ),
         ({"post_logout_redirect_uri": "bye"}, "invalid_client_metadata", "post_logout_redirect_uri"),
         ({"response_types": ["token"]}, "invalid_client_metadata", "response_types"),
         ({"grant_types": ["password"]}, "invalid_client_metadata", "grant_types"),
@@ -234,16 +316,28 @@ URI = "https://rp.example/cb"
         ({"jwks": {"kty": "RSA"}}, "invalid_client_metadata", "jwks: Not a JWK Set"),
         ({"jwks_uri": "jwks.json"}, "invalid_client_metadata", "jwks_uri"),
         ({"jwks_uri": "https://rp.example/" + "k" * 2000}, "invalid_client_metadata", "jwks_uri must be at most 2000"),
-        ({"backchannel_logout_uri": "https://rp.example/" + "b" * 2000}, "invalid_client_metadata", "backchannel_logout_uri must be at most"),
+        (
+            {"backchannel_logout_uri": "https://rp.example/" + "b" * 2000},
+            "invalid_client_metadata",
+            "backchannel_logout_uri must be at most",
+        ),
         ({"id_token_signed_response_alg": "HS256"}, "invalid_client_metadata", "id_token_signed_response_alg"),
         ({"id_token_encrypted_response_alg": "RSA-OAEP"}, "invalid_client_metadata", "id_token_encrypted_response_alg"),
         ({"sector_identifier_uri": "https://rp.example/s.json"}, "invalid_client_metadata", "sector_identifier_uri"),
         ({"subject_type": "pairwise"}, "invalid_client_metadata", "subject_type"),
         ({"application_type": "desktop"}, "invalid_client_metadata", "application_type"),
         ({"backchannel_logout_uri": "backchannel"}, "invalid_client_metadata", "backchannel_logout_uri"),
-        ({"backchannel_logout_session_required": "yes"}, "invalid_client_metadata", "backchannel_logout_session_required"),
+        (
+            {"backchannel_logout_session_required": "yes"},
+            "invalid_client_metadata",
+            "backchannel_logout_session_required",
+        ),
         ({"frontchannel_logout_uri": "https://other.example/fc"}, "invalid_client_metadata", "frontchannel_logout_uri"),
-        ({"frontchannel_logout_session_required": 1}, "invalid_client_metadata", "frontchannel_logout_session_required"),
+        (
+            {"frontchannel_logout_session_required": 1},
+            "invalid_client_metadata",
+            "frontchannel_logout_session_required",
+        ),
         ({"client_name": 7}, "invalid_client_metadata", "client_name"),
         ({"client_name": "a\x00b"}, "invalid_client_metadata", "NUL"),
         ({"contacts": ["ops@rp.example\x00"]}, "invalid_client_metadata", "NUL"),
@@ -269,7 +363,10 @@ def test_invalid_metadata_is_refused_and_no_client_is_made(db, http, metadata, e
 def test_a_body_that_is_not_a_json_object_is_refused(db, http, raw):
     response = register(http, raw=raw)
     assert response.status_code == 400
-    assert response.json() == {"error": "invalid_client_metadata", "error_description": "The request body must be a JSON object."}
+    assert response.json() == {
+        "error": "invalid_client_metadata",
+        "error_description": "The request body must be a JSON object.",
+    }
     assert not Client.objects.exists()
 
 
@@ -295,10 +392,24 @@ def test_read_with_the_registration_access_token(db, http):
     # RFC 7592 §3: both REQUIRED; the stock endpoint left them out
     assert config["registration_access_token"] == body["registration_access_token"]
     assert config["registration_client_uri"] == body["registration_client_uri"]
-    for name in ("client_id", "redirect_uris", "post_logout_redirect_uris", "scope", "client_name", "grant_types",
-                 "response_types", "token_endpoint_auth_method", "backchannel_logout_uri", "frontchannel_logout_uri",
-                 "backchannel_logout_session_required", "contacts", "logo_uri", "software_id", "client_id_issued_at",
-                 "client_secret_expires_at"):
+    for name in (
+        "client_id",
+        "redirect_uris",
+        "post_logout_redirect_uris",
+        "scope",
+        "client_name",
+        "grant_types",
+        "response_types",
+        "token_endpoint_auth_method",
+        "backchannel_logout_uri",
+        "frontchannel_logout_uri",
+        "backchannel_logout_session_required",
+        "contacts",
+        "logo_uri",
+        "software_id",
+        "client_id_issued_at",
+        "client_secret_expires_at",
+    ):
         assert config[name] == body[name], name
 
 

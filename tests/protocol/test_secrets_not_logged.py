@@ -26,11 +26,15 @@ def run_every_flow(http, browser):
     """Registration, client configuration read, code, token, userinfo, refresh, introspection,
     revocation: every secret that went over the wire, by name."""
     seen = {"client_secret": SECRET, "password": PASSWORD}
-    registered = http.post("/oidc/register", json.dumps({"redirect_uris": [flows.REDIRECT_URI]}), content_type="application/json").json()
+    registered = http.post(
+        "/oidc/register", json.dumps({"redirect_uris": [flows.REDIRECT_URI]}), content_type="application/json"
+    ).json()
     seen["registered client_secret"] = registered["client_secret"]
     seen["registration_access_token"] = registered["registration_access_token"]
-    read = http.get(f"/oidc/register/client?client_id={registered['client_id']}",
-                    HTTP_AUTHORIZATION="Bearer " + registered["registration_access_token"])
+    read = http.get(
+        f"/oidc/register/client?client_id={registered['client_id']}",
+        HTTP_AUTHORIZATION="Bearer " + registered["registration_access_token"],
+    )
     assert read.status_code == 200
 
     flows.make_offline_client("rp1", SECRET)
@@ -41,7 +45,10 @@ def run_every_flow(http, browser):
         seen[name] = tokens[name]
     assert flows.userinfo(http, tokens["access_token"]).status_code == 200
     refreshed = flows.refresh(http, tokens["refresh_token"], secret=SECRET).json()
-    seen["refreshed access_token"], seen["refreshed refresh_token"] = refreshed["access_token"], refreshed["refresh_token"]
+    seen["refreshed access_token"], seen["refreshed refresh_token"] = (
+        refreshed["access_token"],
+        refreshed["refresh_token"],
+    )
     assert flows.introspect(http, refreshed["access_token"], secret=SECRET).json()["active"] is True
     # failures log too: a wrong secret, a replayed code, a replayed (rotated-out) refresh token
     assert flows.introspect(http, "x", secret=SECRET + "-wrong").status_code == 401

@@ -29,9 +29,14 @@ def header(token):
 def validate(id_token, jwks, client_id, access_token):
     """authlib: signature against ``jwks``, then iss, aud, nonce and at_hash."""
     claims = jwt.decode(
-        id_token, JsonWebKey.import_key_set(jwks), claims_cls=CodeIDToken,
-        claims_options={"iss": {"essential": True, "value": ISSUER}, "aud": {"essential": True, "value": client_id},
-                        "at_hash": {"essential": True}},
+        id_token,
+        JsonWebKey.import_key_set(jwks),
+        claims_cls=CodeIDToken,
+        claims_options={
+            "iss": {"essential": True, "value": ISSUER},
+            "aud": {"essential": True, "value": client_id},
+            "at_hash": {"essential": True},
+        },
         claims_params={"nonce": "n-1", "client_id": client_id, "access_token": access_token},
     )
     claims.validate(leeway=5)
@@ -83,7 +88,9 @@ def test_default_algorithm_is_signing_alg(browser, http, settings):
 @pytest.mark.parametrize("stale", ["none", "HS256", "RS512"])
 def test_an_algorithm_the_op_does_not_offer_is_never_used(rp, browser, http, stale):
     """A row edited behind the OP's back (or a setting narrowed since) falls back to SIGNING_ALG."""
-    Client.objects.filter(client_id="rp1").update(id_token_signed_response_alg=stale, userinfo_signed_response_alg=stale)
+    Client.objects.filter(client_id="rp1").update(
+        id_token_signed_response_alg=stale, userinfo_signed_response_alg=stale
+    )
     token = tokens(browser, http)
     assert header(token["id_token"])["alg"] == "RS256"
     userinfo = http.get("/oidc/userinfo", HTTP_AUTHORIZATION=f"Bearer {token['access_token']}")

@@ -77,16 +77,21 @@ def test_client_credentials(db, http):
 
     flows.make_client("cc", "s3cret", "--grant-type", "client_credentials")
     for first in (True, False):
-        response, sql = statements(lambda: flows.token_request(http, {"grant_type": "client_credentials"}, "cc"),
-                                   transaction=first)
+        response, sql = statements(
+            lambda: flows.token_request(http, {"grant_type": "client_credentials"}, "cc"), transaction=first
+        )
         assert response.status_code == 200, response.content
     # the client; the token's grant, under its client node (the first request's insert made both
     # parents after missing them, in a transaction); one write needs none
     assert len(sql) == 2, sql
     assert sql[-1].startswith("INSERT") and "WHERE EXISTS" in sql[-1]
     rows = sorted(SessionNode.objects.values_list("kind", "parent_key"))
-    assert rows == [("client", "client_credentials"), ("grant", "client_credentials;;cc"),
-                    ("grant", "client_credentials;;cc"), ("user", "")]
+    assert rows == [
+        ("client", "client_credentials"),
+        ("grant", "client_credentials;;cc"),
+        ("grant", "client_credentials;;cc"),
+        ("user", ""),
+    ]
 
 
 def test_code_redemption(busy_user, browser, http):
@@ -98,8 +103,13 @@ def test_code_redemption(busy_user, browser, http):
     assert grant_rows_read(sql) == [1]
     # the client; the grant locked, in the transaction that opens just before it
     # (so the lock holds until the grant is written back); the grant written back
-    assert [s.split()[0] for s in sql] == ["SELECT", "SAVEPOINT", "WITH" if POSTGRES else "SELECT", "UPDATE",
-                                           "RELEASE"], sql
+    assert [s.split()[0] for s in sql] == [
+        "SELECT",
+        "SAVEPOINT",
+        "WITH" if POSTGRES else "SELECT",
+        "UPDATE",
+        "RELEASE",
+    ], sql
     assert ("FOR UPDATE" in sql[2]) is POSTGRES
 
 

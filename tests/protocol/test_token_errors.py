@@ -23,14 +23,33 @@ def test_unknown_client_is_401(rp, browser, http):
 
 def test_no_client_authentication_is_401(rp, browser, http):
     code, verifier = flows.get_code(browser)
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": flows.REDIRECT_URI, "code_verifier": verifier}
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": flows.REDIRECT_URI,
+        "code_verifier": verifier,
+    }
     assert error_of(http.post("/oidc/token", data), 401) == "invalid_client"
 
 
-@pytest.mark.parametrize("header", ["Basic", "Basic !!!", "Basic " + base64.b64encode(b"no-colon").decode(), "Bearer x", "Basic " + base64.b64encode(b"\xff\xfe:x").decode()])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Basic",
+        "Basic !!!",
+        "Basic " + base64.b64encode(b"no-colon").decode(),
+        "Bearer x",
+        "Basic " + base64.b64encode(b"\xff\xfe:x").decode(),
+    ],
+)
 def test_broken_authorization_headers_are_401(rp, browser, http, header):
     code, verifier = flows.get_code(browser)
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": flows.REDIRECT_URI, "code_verifier": verifier}
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": flows.REDIRECT_URI,
+        "code_verifier": verifier,
+    }
     assert error_of(http.post("/oidc/token", data, HTTP_AUTHORIZATION=header), 401) == "invalid_client"
 
 
@@ -40,8 +59,12 @@ def test_client_secret_post_works(rp, browser, http):
     client.save()
     code, verifier = flows.get_code(browser)
     data = {
-        "grant_type": "authorization_code", "code": code, "redirect_uri": flows.REDIRECT_URI,
-        "code_verifier": verifier, "client_id": "rp1", "client_secret": "s3cret",
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": flows.REDIRECT_URI,
+        "code_verifier": verifier,
+        "client_id": "rp1",
+        "client_secret": "s3cret",
     }
     assert http.post("/oidc/token", data).status_code == 200
 
@@ -50,8 +73,12 @@ def test_registered_auth_method_is_enforced(rp, browser, http):
     """Defect 18: the registered token_endpoint_auth_method (here basic) is the only one accepted."""
     code, verifier = flows.get_code(browser)
     data = {
-        "grant_type": "authorization_code", "code": code, "redirect_uri": flows.REDIRECT_URI,
-        "code_verifier": verifier, "client_id": "rp1", "client_secret": "s3cret",
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": flows.REDIRECT_URI,
+        "code_verifier": verifier,
+        "client_id": "rp1",
+        "client_secret": "s3cret",
     }
     assert error_of(http.post("/oidc/token", data), 401) == "invalid_client"
 
@@ -66,7 +93,12 @@ def test_basic_credentials_are_form_urldecoded(db, user, http):
     from urllib.parse import quote_plus
 
     encoded = base64.b64encode(f"{quote_plus('rp:1')}:{quote_plus(secret)}".encode()).decode()
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": flows.REDIRECT_URI, "code_verifier": verifier}
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": flows.REDIRECT_URI,
+        "code_verifier": verifier,
+    }
     assert http.post("/oidc/token", data, HTTP_AUTHORIZATION="Basic " + encoded).status_code == 200
 
 
@@ -119,8 +151,13 @@ def test_token_endpoint_never_skips_client_authentication(rp, browser, http, cli
     """Defect 31: idpyoidc's "none" method lets a request with no client at all through (it redeemed
     the code); a confidential client's client_id alone is no authentication either."""
     code, verifier = flows.get_code(browser)
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": flows.REDIRECT_URI,
-            "code_verifier": verifier, "client_id": client_id}
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": flows.REDIRECT_URI,
+        "code_verifier": verifier,
+        "client_id": client_id,
+    }
     assert error_of(http.post("/oidc/token", {k: v for k, v in data.items() if v}), 401) == "invalid_client"
 
 
@@ -137,7 +174,12 @@ def test_missing_grant_type_is_invalid_request(rp, http):
 
 def test_repeated_parameter_is_invalid_request(rp, browser, http):
     code, verifier = flows.get_code(browser)
-    data = {"grant_type": "authorization_code", "code": [code, code], "redirect_uri": flows.REDIRECT_URI, "code_verifier": verifier}
+    data = {
+        "grant_type": "authorization_code",
+        "code": [code, code],
+        "redirect_uri": flows.REDIRECT_URI,
+        "code_verifier": verifier,
+    }
     assert error_of(http.post("/oidc/token", data, HTTP_AUTHORIZATION=flows.basic())) == "invalid_request"
 
 

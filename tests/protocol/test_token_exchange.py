@@ -10,7 +10,10 @@ from tests import flows
 
 
 def set_policy(client_id="rp1", **policy):
-    base = {"subject_token_types": ["access_token", "refresh_token"], "requested_token_types": ["access_token", "refresh_token"]}
+    base = {
+        "subject_token_types": ["access_token", "refresh_token"],
+        "requested_token_types": ["access_token", "refresh_token"],
+    }
     Client.objects.filter(client_id=client_id).update(token_exchange={**base, **policy})
 
 
@@ -21,8 +24,13 @@ def make_rp2(*extra):
 def test_the_use_case_request_as_written(tokens, http):
     """idpyoidc's documented request: client_secret_post, no subject_token_type."""
     Client.objects.filter(client_id="rp1").update(token_endpoint_auth_method="client_secret_post")
-    data = {"grant_type": flows.EXCHANGE, "requested_token_type": flows.AT_TYPE, "client_id": "rp1",
-            "client_secret": "s3cret", "subject_token": tokens["access_token"]}
+    data = {
+        "grant_type": flows.EXCHANGE,
+        "requested_token_type": flows.AT_TYPE,
+        "client_id": "rp1",
+        "client_secret": "s3cret",
+        "subject_token": tokens["access_token"],
+    }
     response = http.post("/oidc/token", urlencode(data), content_type="application/x-www-form-urlencoded")
     assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     body = response.json()
@@ -55,7 +63,9 @@ def test_exchanging_a_refresh_token_for_a_refresh_token_does_not_fork_the_rotati
     """Defect 70: the subject refresh token is rotated out, as a refresh does; else both it and the new
     one refresh on, two chains where rotation promises one. Presented again at once, it is refused as
     a retry (REFRESH_TOKEN_REUSE_WINDOW) and the one chain goes on."""
-    body = flows.exchange(http, tokens["refresh_token"], subject_token_type=flows.RT_TYPE, requested_token_type=flows.RT_TYPE).json()
+    body = flows.exchange(
+        http, tokens["refresh_token"], subject_token_type=flows.RT_TYPE, requested_token_type=flows.RT_TYPE
+    ).json()
     assert body["issued_token_type"] == flows.RT_TYPE, body
     assert flows.introspect(http, tokens["refresh_token"]).json() == {"active": False}
     refreshed = flows.refresh(http, body["access_token"])
@@ -68,17 +78,23 @@ def test_exchanging_a_refresh_token_for_a_refresh_token_does_not_fork_the_rotati
 def test_a_refresh_token_exchanged_for_a_refresh_token_and_replayed_revokes_the_family(tokens, http, settings):
     """Outside the reuse window, the rotated-out subject presented again is a replay (RFC 9700 §4.14.2)."""
     settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "REFRESH_TOKEN_REUSE_WINDOW": 0}
-    body = flows.exchange(http, tokens["refresh_token"], subject_token_type=flows.RT_TYPE, requested_token_type=flows.RT_TYPE).json()
+    body = flows.exchange(
+        http, tokens["refresh_token"], subject_token_type=flows.RT_TYPE, requested_token_type=flows.RT_TYPE
+    ).json()
     refreshed = flows.refresh(http, body["access_token"])
     assert refreshed.status_code == 200
     response = flows.refresh(http, tokens["refresh_token"])
-    assert response.json() == {"error": "invalid_grant",
-                               "error_description": "Refresh token reused: every token of this grant is revoked"}
+    assert response.json() == {
+        "error": "invalid_grant",
+        "error_description": "Refresh token reused: every token of this grant is revoked",
+    }
     assert flows.error_of(flows.refresh(http, refreshed.json()["refresh_token"])) == "invalid_grant"
 
 
 def test_exchanging_a_refresh_token_for_an_access_token_leaves_it_live(tokens, http):
-    body = flows.exchange(http, tokens["refresh_token"], subject_token_type=flows.RT_TYPE, requested_token_type=flows.AT_TYPE).json()
+    body = flows.exchange(
+        http, tokens["refresh_token"], subject_token_type=flows.RT_TYPE, requested_token_type=flows.AT_TYPE
+    ).json()
     assert body["issued_token_type"] == flows.AT_TYPE
     assert flows.refresh(http, tokens["refresh_token"]).status_code == 200
 
@@ -121,20 +137,31 @@ def test_policy_scopes_limit_the_token(tokens, http):
 def test_audience_and_resource_must_be_listed_in_the_policy(tokens, http):
     """Defect 103: stock lets any audience through when the policy lists none."""
     for param in ("audience", "resource"):
-        assert flows.error_of(flows.exchange(http, tokens["access_token"], **{param: "https://api.example"})) == "invalid_target"
+        assert (
+            flows.error_of(flows.exchange(http, tokens["access_token"], **{param: "https://api.example"}))
+            == "invalid_target"
+        )
     set_policy(audiences=["https://api.example"])
     for param in ("audience", "resource"):
         body = flows.exchange(http, tokens["access_token"], **{param: "https://api.example"}).json()
         assert flows.introspect(http, body["access_token"]).json()["aud"] == ["https://api.example"]
-    assert flows.error_of(flows.exchange(http, tokens["access_token"], audience="https://other.example")) == "invalid_target"
+    assert (
+        flows.error_of(flows.exchange(http, tokens["access_token"], audience="https://other.example"))
+        == "invalid_target"
+    )
 
 
 def test_several_audiences_and_resources(tokens, http):
     """RFC 8693 §2.1 and RFC 8707 §2: audience and resource may repeat; every value must be allowed."""
     set_policy(audiences=["rp2", "https://api.example", "https://other.example"])
-    body = flows.exchange(http, tokens["access_token"], audience=["rp2", "https://api.example"],
-                          resource="https://other.example").json()
-    assert sorted(flows.introspect(http, body["access_token"]).json()["aud"]) == ["https://api.example", "https://other.example", "rp2"]
+    body = flows.exchange(
+        http, tokens["access_token"], audience=["rp2", "https://api.example"], resource="https://other.example"
+    ).json()
+    assert sorted(flows.introspect(http, body["access_token"]).json()["aud"]) == [
+        "https://api.example",
+        "https://other.example",
+        "rp2",
+    ]
     response = flows.exchange(http, tokens["access_token"], audience=["rp2", "https://evil.example"])
     assert flows.error_of(response) == "invalid_target"
     response = flows.exchange(http, tokens["access_token"], scope=["openid", "email"])
@@ -188,7 +215,9 @@ def test_a_client_without_the_grant_type_is_unauthorized_client(tokens, http):
 def test_the_policy_limits_subject_and_requested_token_types(tokens, http):
     set_policy(subject_token_types=["refresh_token"], requested_token_types=["access_token"])
     assert flows.error_of(flows.exchange(http, tokens["access_token"])) == "invalid_request"
-    response = flows.exchange(http, tokens["refresh_token"], subject_token_type=flows.RT_TYPE, requested_token_type=flows.RT_TYPE)
+    response = flows.exchange(
+        http, tokens["refresh_token"], subject_token_type=flows.RT_TYPE, requested_token_type=flows.RT_TYPE
+    )
     assert flows.error_of(response) == "invalid_request"
     assert flows.exchange(http, tokens["refresh_token"], subject_token_type=flows.RT_TYPE).status_code == 200
 

@@ -26,7 +26,9 @@ def database_dump() -> str:
         for table in connection.introspection.table_names():
             cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
             for row in cursor.fetchall():
-                rows.append(" ".join(bytes(v).decode("latin-1") if isinstance(v, (bytes, memoryview)) else str(v) for v in row))
+                rows.append(
+                    " ".join(bytes(v).decode("latin-1") if isinstance(v, (bytes, memoryview)) else str(v) for v in row)
+                )
     rows += [str(session.get_decoded()) for session in Session.objects.all()]
     assert len(rows) > 20  # users, clients, keys, session nodes, consents, sessions…
     return "\n".join(rows)
@@ -48,10 +50,16 @@ def test_a_database_dump_yields_no_code_or_token(offline_rp, browser, http, acce
     assert flows.userinfo(http, refreshed["access_token"]).status_code == 200
     assert flows.revoke(http, exchanged["access_token"]).status_code == 200
     issued = {
-        "code": code, "live code": live_code, "access token": first["access_token"], "refresh token": first["refresh_token"],
-        "ID token": first["id_token"], "refreshed access token": refreshed["access_token"],
-        "refreshed refresh token": refreshed["refresh_token"], "refreshed ID token": refreshed["id_token"],
-        "exchanged access token": exchanged["access_token"], "exchanged refresh token": exchanged_rt["access_token"],
+        "code": code,
+        "live code": live_code,
+        "access token": first["access_token"],
+        "refresh token": first["refresh_token"],
+        "ID token": first["id_token"],
+        "refreshed access token": refreshed["access_token"],
+        "refreshed refresh token": refreshed["refresh_token"],
+        "refreshed ID token": refreshed["id_token"],
+        "exchanged access token": exchanged["access_token"],
+        "exchanged refresh token": exchanged_rt["access_token"],
         "client-credentials access token": machine["access_token"],
         "browser session key": browser.cookies[settings.SESSION_COOKIE_NAME].value,
     }

@@ -19,7 +19,9 @@ def test_no_token_gets_a_bare_challenge(db, http):
     assert response["WWW-Authenticate"].startswith("Bearer ") and "error=" not in response["WWW-Authenticate"]
 
 
-@pytest.mark.parametrize("header", ["Bearer nonsense", "Bearer ", "Bearer Z0FBQUFB" + "A" * 300, "Basic abc", "Bearer \x7f"])
+@pytest.mark.parametrize(
+    "header", ["Bearer nonsense", "Bearer ", "Bearer Z0FBQUFB" + "A" * 300, "Basic abc", "Bearer \x7f"]
+)
 def test_bad_tokens_are_401_invalid_token(db, http, header):
     response = http.get("/oidc/userinfo", HTTP_AUTHORIZATION=header)
     assert response.status_code == 401 and response["WWW-Authenticate"].startswith("Bearer")

@@ -11,13 +11,13 @@ import django
 
 django.setup()
 
+import bench_common as bc  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import transaction  # noqa: E402
 from django.test import Client as Browser  # noqa: E402
+
 from oidc_provider.lib.utils.token import create_code, create_token  # noqa: E402
 from oidc_provider.models import Client, Code, ResponseType, Token  # noqa: E402
-
-import bench_common as bc  # noqa: E402
 
 SCOPES = bc.SCOPE.split()
 
@@ -25,7 +25,12 @@ SCOPES = bc.SCOPE.split()
 def redeem(client_id, secret, code):
     response = Browser().post(
         "/openid/token",
-        {"grant_type": "authorization_code", "code": code, "redirect_uri": bc.REDIRECT_URI, "code_verifier": bc.CODE_VERIFIER},
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": bc.REDIRECT_URI,
+            "code_verifier": bc.CODE_VERIFIER,
+        },
         HTTP_AUTHORIZATION=bc.basic_auth(client_id, secret),
     )
     if response.status_code != 200:
@@ -40,8 +45,14 @@ def main():
     users = bc.create_users()
     secret = bc.new_secret()
     client = Client.objects.create(
-        name="bench", client_type="confidential", client_id="bench-client", client_secret=secret,
-        _redirect_uris=bc.REDIRECT_URI, require_consent=False, reuse_consent=True, jwt_alg="RS256",
+        name="bench",
+        client_type="confidential",
+        client_id="bench-client",
+        client_secret=secret,
+        _redirect_uris=bc.REDIRECT_URI,
+        require_consent=False,
+        reuse_consent=True,
+        jwt_alg="RS256",
         _scope=" ".join(SCOPES + ["token_introspection"]),
     )
     client.response_types.set([ResponseType.objects.get(value="code")])
@@ -58,9 +69,16 @@ def main():
         token = create_token(users[i % len(users)], client, SCOPES, template.id_token)
         tokens.append(token)
     Token.objects.bulk_create(tokens, batch_size=2000)
-    variants = {"default": bc.variant(client.client_id, secret, [c.code for c in codes],
-                                      [t.refresh_token for t in tokens], first["access_token"],
-                                      {"client_id": client.client_id, "client_secret": secret})}
+    variants = {
+        "default": bc.variant(
+            client.client_id,
+            secret,
+            [c.code for c in codes],
+            [t.refresh_token for t in tokens],
+            first["access_token"],
+            {"client_id": client.client_id, "client_secret": secret},
+        )
+    }
     discovery = Browser().get("/openid/.well-known/openid-configuration")
     paths = {
         "discovery": "/openid/.well-known/openid-configuration",
@@ -70,7 +88,7 @@ def main():
         "userinfo": "/openid/userinfo",
         "introspection": "/openid/introspect",
     }
-    bc.write_fixture(paths, variants, bc.logged_in_sessions(users[:bc.SESSIONS]), len(discovery.content))
+    bc.write_fixture(paths, variants, bc.logged_in_sessions(users[: bc.SESSIONS]), len(discovery.content))
 
 
 main()

@@ -16,27 +16,33 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 with open(os.environ["BENCH_KEY_FILE"], "wb") as fh:
-    fh.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    fh.write(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
 
 import django  # noqa: E402
 
 django.setup()
 
+import bench_common as bc  # noqa: E402
 from django.db import transaction  # noqa: E402
 from django.test import Client as Browser  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken  # noqa: E402
 
-import bench_common as bc  # noqa: E402
-
 
 def application(name, hashed, grant_type):
     secret = bc.new_secret()
     app = Application.objects.create(
-        name=name, client_id=name, client_secret=secret, hash_client_secret=hashed,
-        client_type=Application.CLIENT_CONFIDENTIAL, authorization_grant_type=grant_type,
+        name=name,
+        client_id=name,
+        client_secret=secret,
+        hash_client_secret=hashed,
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=grant_type,
         redirect_uris=bc.REDIRECT_URI if grant_type == Application.GRANT_AUTHORIZATION_CODE else "",
-        skip_authorization=True, algorithm=Application.RS256_ALGORITHM,
+        skip_authorization=True,
+        algorithm=Application.RS256_ALGORITHM,
     )
     if hashed and not app.client_secret.startswith("pbkdf2_sha256$"):
         raise SystemExit(f"DOT stored {app.client_secret[:20]}...: not its default PBKDF2 hash")
@@ -46,28 +52,57 @@ def application(name, hashed, grant_type):
 def pre_mint(app, users, pool):
     expires = timezone.now() + timedelta(hours=2)
     codes = [secrets.token_urlsafe(30) for _ in range(pool + 1)]
-    Grant.objects.bulk_create([
-        Grant(user=users[i % len(users)], code=code, application=app, expires=expires, redirect_uri=bc.REDIRECT_URI, scope=bc.SCOPE,
-              code_challenge=bc.CODE_CHALLENGE, code_challenge_method="S256", nonce="n", claims="")
-        for i, code in enumerate(codes)
-    ], batch_size=2000)
-    accesses = AccessToken.objects.bulk_create([
-        AccessToken(user=users[i % len(users)], token=secrets.token_urlsafe(30), application=app, expires=expires,
-                    scope=bc.SCOPE)
-        for i in range(pool)
-    ], batch_size=2000)
+    Grant.objects.bulk_create(
+        [
+            Grant(
+                user=users[i % len(users)],
+                code=code,
+                application=app,
+                expires=expires,
+                redirect_uri=bc.REDIRECT_URI,
+                scope=bc.SCOPE,
+                code_challenge=bc.CODE_CHALLENGE,
+                code_challenge_method="S256",
+                nonce="n",
+                claims="",
+            )
+            for i, code in enumerate(codes)
+        ],
+        batch_size=2000,
+    )
+    accesses = AccessToken.objects.bulk_create(
+        [
+            AccessToken(
+                user=users[i % len(users)],
+                token=secrets.token_urlsafe(30),
+                application=app,
+                expires=expires,
+                scope=bc.SCOPE,
+            )
+            for i in range(pool)
+        ],
+        batch_size=2000,
+    )
     refresh = [secrets.token_urlsafe(30) for _ in range(pool)]
-    RefreshToken.objects.bulk_create([
-        RefreshToken(user=access.user, token=token, application=app, access_token=access)
-        for token, access in zip(refresh, accesses, strict=True)
-    ], batch_size=2000)
+    RefreshToken.objects.bulk_create(
+        [
+            RefreshToken(user=access.user, token=token, application=app, access_token=access)
+            for token, access in zip(refresh, accesses, strict=True)
+        ],
+        batch_size=2000,
+    )
     return codes, refresh
 
 
 def redeem(app_id, secret, code):
     response = Browser().post(
         "/o/token/",
-        {"grant_type": "authorization_code", "code": code, "redirect_uri": bc.REDIRECT_URI, "code_verifier": bc.CODE_VERIFIER},
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": bc.REDIRECT_URI,
+            "code_verifier": bc.CODE_VERIFIER,
+        },
         HTTP_AUTHORIZATION=bc.basic_auth(app_id, secret),
     )
     if response.status_code != 200:
@@ -86,8 +121,14 @@ def main():
             cc_app, cc_secret = application(f"bench-cc-{label}", hashed, Application.GRANT_CLIENT_CREDENTIALS)
             codes, refresh = pre_mint(app, users, pool)
         access_token = redeem(app.client_id, secret, codes.pop())["access_token"]
-        variants[label] = bc.variant(app.client_id, secret, codes, refresh, access_token,
-                                     {"client_id": cc_app.client_id, "client_secret": cc_secret})
+        variants[label] = bc.variant(
+            app.client_id,
+            secret,
+            codes,
+            refresh,
+            access_token,
+            {"client_id": cc_app.client_id, "client_secret": cc_secret},
+        )
     discovery = Browser().get("/o/.well-known/openid-configuration")
     paths = {
         "discovery": "/o/.well-known/openid-configuration",
@@ -97,7 +138,7 @@ def main():
         "userinfo": "/o/userinfo/",
         "introspection": "/o/introspect/",
     }
-    bc.write_fixture(paths, variants, bc.logged_in_sessions(users[:bc.SESSIONS]), len(discovery.content))
+    bc.write_fixture(paths, variants, bc.logged_in_sessions(users[: bc.SESSIONS]), len(discovery.content))
 
 
 main()

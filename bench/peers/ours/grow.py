@@ -12,8 +12,20 @@ from oidc_provider.crypto import hash_client_secret
 from oidc_provider.models import Client, SessionNode
 
 CLIENTS, USERS, GRANTS_PER_USER = 10_000, 10_000, 10
-COLUMNS = ["key", "parent_key", "kind", "user_id", "client_id", "class_name", "data", "revoked", "expires_at",
-           "op_session", "created_at", "updated_at"]
+COLUMNS = [
+    "key",
+    "parent_key",
+    "kind",
+    "user_id",
+    "client_id",
+    "class_name",
+    "data",
+    "revoked",
+    "expires_at",
+    "op_session",
+    "created_at",
+    "updated_at",
+]
 
 
 def _template(kind):
@@ -24,8 +36,20 @@ def _template(kind):
 def _clone(template, text, key, uid, cid, old_uid, old_cid, now):
     data = text.replace(old_cid, cid).replace(f'"{old_uid}"', f'"{uid}"')
     parent = ";;".join(key.split(";;")[:-1])
-    return [key, parent, template.kind, uid, cid if template.kind != SessionNode.USER else "", template.class_name,
-            data, False, template.expires_at, template.op_session, now, now]
+    return [
+        key,
+        parent,
+        template.kind,
+        uid,
+        cid if template.kind != SessionNode.USER else "",
+        template.class_name,
+        data,
+        False,
+        template.expires_at,
+        template.op_session,
+        now,
+        now,
+    ]
 
 
 def grow():
@@ -33,13 +57,24 @@ def grow():
     secret_hash = hash_client_secret("grown-client-secret")
     with transaction.atomic():
         Client.objects.bulk_create(
-            [Client(client_id=f"grown-{i}", client_secret_hash=secret_hash, redirect_uris=[f"https://rp{i}.example/cb"],
-                    grant_types=["authorization_code"], response_types=["code"], registered_via="command")
-             for i in range(CLIENTS)], batch_size=2000)
+            [
+                Client(
+                    client_id=f"grown-{i}",
+                    client_secret_hash=secret_hash,
+                    redirect_uris=[f"https://rp{i}.example/cb"],
+                    grant_types=["authorization_code"],
+                    response_types=["code"],
+                    registered_via="command",
+                )
+                for i in range(CLIENTS)
+            ],
+            batch_size=2000,
+        )
         User = get_user_model()
         User.objects.bulk_create(
             [User(username=f"grown-{i}", email=f"grown-{i}@example.org", password="!") for i in range(USERS)],
-            batch_size=2000)
+            batch_size=2000,
+        )
         uids = [str(pk) for pk in User.objects.filter(username__startswith="grown-").values_list("pk", flat=True)]
         user_t, user_text = _template(SessionNode.USER)
         client_t, client_text = _template(SessionNode.CLIENT)
@@ -61,7 +96,9 @@ def grow():
                         copy.write_row(row)
         else:
             SessionNode.objects.bulk_create(
-                [SessionNode(**dict(zip(COLUMNS, r[:6] + [json.loads(r[6])] + r[7:], strict=True))) for r in rows], batch_size=2000)
+                [SessionNode(**dict(zip(COLUMNS, r[:6] + [json.loads(r[6])] + r[7:], strict=True))) for r in rows],
+                batch_size=2000,
+            )
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")

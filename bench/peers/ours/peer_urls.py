@@ -1,6 +1,5 @@
-from django.urls import include, path
-
 from bench_common import floor_view
+from django.urls import include, path
 
 urlpatterns = [
     path("oidc/", include("oidc_provider.urls")),

@@ -14,12 +14,11 @@ import django
 
 django.setup()
 
+import bench_common as bc  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client as Browser  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
-
-import bench_common as bc  # noqa: E402
 
 
 def _literal(match):
@@ -38,7 +37,7 @@ def shape(sql):
     """A statement without its literals, cut to what tells queries apart."""
     sql = re.sub(r"'([^']*)'", _literal, sql)
     sql = re.sub(r"SELECT (?!COUNT).*? FROM", "SELECT … FROM", sql)
-    sql = re.sub(r'SET .*? WHERE', "SET … WHERE", sql)
+    sql = re.sub(r"SET .*? WHERE", "SET … WHERE", sql)
     sql = re.sub(r"\(\"key\".*?VALUES .*", "(…) VALUES (…)", sql)
     sql = re.sub(r"ORDER BY .*?(LIMIT|FOR|$)", r"ORDER BY … \1", sql)
     return sql.replace('"oidc_provider_', '"').replace('"', "").replace("::timestamptz", "")[:150]
@@ -63,11 +62,16 @@ def main():
     browser.get(url)  # builds the server, warms caches
     response = report("authorize (logged in, no consent)", lambda: browser.get(url))
     code = parse_qs(urlsplit(response["Location"]).query)["code"][0]
-    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": bc.REDIRECT_URI,
-            "code_verifier": bc.CODE_VERIFIER}
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": bc.REDIRECT_URI,
+        "code_verifier": bc.CODE_VERIFIER,
+    }
     auth = bc.basic_auth(var["client_id"], var["client_secret"])
-    response = report("token (authorization_code)",
-                      lambda: Browser().post(fixture["paths"]["token"], form, HTTP_AUTHORIZATION=auth))
+    response = report(
+        "token (authorization_code)", lambda: Browser().post(fixture["paths"]["token"], form, HTTP_AUTHORIZATION=auth)
+    )
     bearer = "Bearer " + response.json()["access_token"]
     report("userinfo", lambda: Browser().get(fixture["paths"]["userinfo"], HTTP_AUTHORIZATION=bearer))
     report("discovery", lambda: Browser().get(fixture["paths"]["discovery"]))

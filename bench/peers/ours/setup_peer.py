@@ -12,10 +12,9 @@ import django
 
 django.setup()
 
+import bench_common as bc  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import Client as Browser  # noqa: E402
-
-import bench_common as bc  # noqa: E402
 
 PREFIX = "/oidc"
 
@@ -29,7 +28,9 @@ def mint_codes(browsers, client_id, count, scope=bc.SCOPE):
         location = response.get("Location", "")
         code = parse_qs(urlsplit(location).query).get("code")
         if response.status_code != 302 or not code:
-            raise SystemExit(f"authorize did not redirect with a code: {response.status_code} {location or response.content[:300]}")
+            raise SystemExit(
+                f"authorize did not redirect with a code: {response.status_code} {location or response.content[:300]}"
+            )
         codes.append(code[0])
     return codes
 
@@ -37,7 +38,12 @@ def mint_codes(browsers, client_id, count, scope=bc.SCOPE):
 def redeem(browser, client_id, secret, code):
     response = browser.post(
         f"{PREFIX}/token",
-        {"grant_type": "authorization_code", "code": code, "redirect_uri": bc.REDIRECT_URI, "code_verifier": bc.CODE_VERIFIER},
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": bc.REDIRECT_URI,
+            "code_verifier": bc.CODE_VERIFIER,
+        },
         HTTP_AUTHORIZATION=bc.basic_auth(client_id, secret),
     )
     if response.status_code != 200:
@@ -47,8 +53,17 @@ def redeem(browser, client_id, secret, code):
 
 def create_client(client_id, secret, *extra):
     # --client-secret=…: a random secret may start with "-", which argparse would take for an option
-    call_command("createclient", "--client-id", client_id, f"--client-secret={secret}", "--redirect-uri", bc.REDIRECT_URI,
-                 "--skip-consent", *extra, stdout=open("/dev/null", "w"))
+    call_command(
+        "createclient",
+        "--client-id",
+        client_id,
+        f"--client-secret={secret}",
+        "--redirect-uri",
+        bc.REDIRECT_URI,
+        "--skip-consent",
+        *extra,
+        stdout=open("/dev/null", "w"),
+    )
 
 
 def main():
@@ -99,7 +114,9 @@ def main():
         "authorize": f"{PREFIX}/authorize",
         "token": f"{PREFIX}/token",
         "userinfo": f"{PREFIX}/userinfo",
-        "introspection": urlsplit(config["introspection_endpoint"]).path if "introspection_endpoint" in config else None,
+        "introspection": urlsplit(config["introspection_endpoint"]).path
+        if "introspection_endpoint" in config
+        else None,
         "floor": "/floor",
     }
     if paths["introspection"] is None:
@@ -109,7 +126,7 @@ def main():
 
         grow()
     variants = {"default": bc.variant("bench-client", secret, codes, refresh_tokens, access_token, cc, unavailable)}
-    bc.write_fixture(paths, variants, bc.logged_in_sessions(users[:bc.SESSIONS]), len(discovery.content))
+    bc.write_fixture(paths, variants, bc.logged_in_sessions(users[: bc.SESSIONS]), len(discovery.content))
 
 
 main()

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,28 +14,35 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='DemoProfile',
+            name="DemoProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('middle_name', models.CharField(blank=True, max_length=150)),
-                ('nickname', models.CharField(blank=True, max_length=150)),
-                ('profile', models.URLField(blank=True, help_text="URL of the user's profile page")),
-                ('picture', models.URLField(blank=True, help_text="URL of the user's picture")),
-                ('website', models.URLField(blank=True)),
-                ('gender', models.CharField(blank=True, max_length=50)),
-                ('birthdate', models.DateField(blank=True, null=True)),
-                ('zoneinfo', models.CharField(blank=True, help_text='e.g. Europe/Paris', max_length=64)),
-                ('locale', models.CharField(blank=True, help_text='BCP47, e.g. en-US', max_length=35)),
-                ('formatted', models.TextField(blank=True, help_text='Full mailing address')),
-                ('street_address', models.CharField(blank=True, max_length=255)),
-                ('locality', models.CharField(blank=True, max_length=150)),
-                ('region', models.CharField(blank=True, max_length=150)),
-                ('postal_code', models.CharField(blank=True, max_length=20)),
-                ('country', models.CharField(blank=True, max_length=100)),
-                ('phone_number', models.CharField(blank=True, help_text='E.164, e.g. +1 555 0100', max_length=32)),
-                ('phone_number_verified', models.BooleanField(default=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='demo_profile', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("middle_name", models.CharField(blank=True, max_length=150)),
+                ("nickname", models.CharField(blank=True, max_length=150)),
+                ("profile", models.URLField(blank=True, help_text="URL of the user's profile page")),
+                ("picture", models.URLField(blank=True, help_text="URL of the user's picture")),
+                ("website", models.URLField(blank=True)),
+                ("gender", models.CharField(blank=True, max_length=50)),
+                ("birthdate", models.DateField(blank=True, null=True)),
+                ("zoneinfo", models.CharField(blank=True, help_text="e.g. Europe/Paris", max_length=64)),
+                ("locale", models.CharField(blank=True, help_text="BCP47, e.g. en-US", max_length=35)),
+                ("formatted", models.TextField(blank=True, help_text="Full mailing address")),
+                ("street_address", models.CharField(blank=True, max_length=255)),
+                ("locality", models.CharField(blank=True, max_length=150)),
+                ("region", models.CharField(blank=True, max_length=150)),
+                ("postal_code", models.CharField(blank=True, max_length=20)),
+                ("country", models.CharField(blank=True, max_length=100)),
+                ("phone_number", models.CharField(blank=True, help_text="E.164, e.g. +1 555 0100", max_length=32)),
+                ("phone_number_verified", models.BooleanField(default=False)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="demo_profile",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
     ]

@@ -29,11 +29,21 @@ def grant_data(client_id, scope, rules, now):
     ``sub`` names the client (RFC 9068 §2.2: no user is involved), the token's audience is the
     client, and only the access token's usage rules are kept (the only class it mints: the others
     would weigh its row down)."""
-    return {"sub": client_id, "used": 0, "extra": {}, "scope": scope, "claims": {}, "revoked": False,
-            "issued_at": now, "resources": [client_id], "expires_at": 0, "not_before": 0,
-            "usage_rules": {"access_token": rules},
-            # its payload claims (client_id, sub) are read from its authorization request
-            "authorization_request": {_REQUEST: {"client_id": client_id, "scope": " ".join(scope)}}}
+    return {
+        "sub": client_id,
+        "used": 0,
+        "extra": {},
+        "scope": scope,
+        "claims": {},
+        "revoked": False,
+        "issued_at": now,
+        "resources": [client_id],
+        "expires_at": 0,
+        "not_before": 0,
+        "usage_rules": {"access_token": rules},
+        # its payload claims (client_id, sub) are read from its authorization request
+        "authorization_request": {_REQUEST: {"client_id": client_id, "scope": " ".join(scope)}},
+    }
 
 
 def issue_token(context, client_id: str, client: dict, scope: list) -> dict:
@@ -46,9 +56,21 @@ def issue_token(context, client_id: str, client: dict, scope: list) -> dict:
     path = [NO_USER, client_id, token_hex(16)]
     session_id = context.session_manager.encrypted_branch_id(*path)
     grant = grant_data(client_id, scope, rules, now)
-    token = {"id": token_hex(16), "name": AccessToken.__name__, "used": 0, "scope": scope, "claims": {},
-             "revoked": False, "issued_at": now, "resources": [], "expires_at": expires_at, "not_before": 0,
-             "token_type": "Bearer", "token_class": "access_token", "usage_rules": rules}
+    token = {
+        "id": token_hex(16),
+        "name": AccessToken.__name__,
+        "used": 0,
+        "scope": scope,
+        "claims": {},
+        "revoked": False,
+        "issued_at": now,
+        "resources": [],
+        "expires_at": expires_at,
+        "not_before": 0,
+        "token_type": "Bearer",
+        "token_class": "access_token",
+        "usage_rules": rules,
+    }
     payload = {}
     if client.get("access_token_format") == "jwt":  # an opaque token carries only its session id
         # ``Grant.payload_arguments`` for this grant: no claims about a user, as there is none

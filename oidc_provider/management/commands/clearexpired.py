@@ -16,11 +16,18 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
-                            help=f"Rows deleted per transaction (default {DEFAULT_BATCH_SIZE}).")
-        parser.add_argument("--dry-run", action="store_true",
-                            help="Only count what would be removed now (sessions that the removal of their grants "
-                                 "would leave empty are not counted).")
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=DEFAULT_BATCH_SIZE,
+            help=f"Rows deleted per transaction (default {DEFAULT_BATCH_SIZE}).",
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Only count what would be removed now (sessions that the removal of their grants "
+            "would leave empty are not counted).",
+        )
 
     def handle(self, *args, batch_size=DEFAULT_BATCH_SIZE, dry_run=False, **opts):
         if batch_size < 1:

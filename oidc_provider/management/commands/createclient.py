@@ -38,21 +38,32 @@ class Command(BaseCommand):
         parser.add_argument("--redirect-uri", action="append", default=[], dest="redirect_uris")
         parser.add_argument("--post-logout-redirect-uri", action="append", default=[], dest="post_logout_redirect_uris")
         parser.add_argument("--grant-type", action="append", default=[], dest="grant_types", choices=GRANT_TYPES)
-        parser.add_argument("--response-type", action="append", default=[], dest="response_types", choices=RESPONSE_TYPES)
-        parser.add_argument("--scope", default="", help='Space-separated allowed scopes (default: every configured scope)')
         parser.add_argument(
-            "--token-endpoint-auth-method", choices=AUTH_METHODS, default=None,
+            "--response-type", action="append", default=[], dest="response_types", choices=RESPONSE_TYPES
+        )
+        parser.add_argument(
+            "--scope", default="", help="Space-separated allowed scopes (default: every configured scope)"
+        )
+        parser.add_argument(
+            "--token-endpoint-auth-method",
+            choices=AUTH_METHODS,
+            default=None,
         )
         parser.add_argument("--skip-consent", action="store_true", help="Trusted client: no consent page")
         parser.add_argument("--require-pkce", action="store_true")
         parser.add_argument("--public", action="store_true", help="Public client: no secret, PKCE required")
-        parser.add_argument("--jwks", help="The client's public JWK Set, as JSON or @path/to/file.json (private_key_jwt)")
+        parser.add_argument(
+            "--jwks", help="The client's public JWK Set, as JSON or @path/to/file.json (private_key_jwt)"
+        )
         parser.add_argument("--jwks-uri", default="", help="Where the client publishes its JWK Set (private_key_jwt)")
         parser.add_argument("--id-token-signed-response-alg", default="", help="Default: SIGNING_ALG")
         parser.add_argument("--userinfo-signed-response-alg", default="", help="Default: userinfo as plain JSON")
         parser.add_argument("--access-token-format", choices=ACCESS_TOKEN_FORMATS, default="", help="Default: the OP's")
         parser.add_argument(
-            "--token-exchange-policy", default="", metavar="JSON", help="RFC 8693 policy (default: the OP's; docs/token-exchange.md)"
+            "--token-exchange-policy",
+            default="",
+            metavar="JSON",
+            help="RFC 8693 policy (default: the OP's; docs/token-exchange.md)",
         )
 
     def handle(self, *args, **opts):
@@ -62,7 +73,9 @@ class Command(BaseCommand):
         if Client.objects.filter(client_id=client_id).exists():
             raise CommandError(f"A client with client_id {client_id!r} already exists")
         redirect_uris = [validate_redirect_uri(u, "--redirect-uri") for u in opts["redirect_uris"]]
-        logout_uris = [validate_redirect_uri(u, "--post-logout-redirect-uri") for u in opts["post_logout_redirect_uris"]]
+        logout_uris = [
+            validate_redirect_uri(u, "--post-logout-redirect-uri") for u in opts["post_logout_redirect_uris"]
+        ]
         scopes = opts["scope"].split()
         problem = scope_problem(scopes)
         if problem:

@@ -28,6 +28,8 @@ class Command(BaseCommand):
         self.stdout.write(f"initial_access_token={token}")
         self.stdout.write(self.style.WARNING("Store the token now: it is kept only as a hash."))
         if oidc_settings.REGISTRATION_POLICY != "initial_access_token":
-            self.stdout.write(self.style.WARNING(
-                f'REGISTRATION_POLICY is "{oidc_settings.REGISTRATION_POLICY}": the token is not asked for.'
-            ))
+            self.stdout.write(
+                self.style.WARNING(
+                    f'REGISTRATION_POLICY is "{oidc_settings.REGISTRATION_POLICY}": the token is not asked for.'
+                )
+            )

@@ -14,21 +14,41 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--alg", action="append", choices=SUPPORTED_ALGS, dest="algs",
-                            help="Only this algorithm (repeatable). Default: every algorithm that has keys or is configured.")
+        parser.add_argument(
+            "--alg",
+            action="append",
+            choices=SUPPORTED_ALGS,
+            dest="algs",
+            help="Only this algorithm (repeatable). Default: every algorithm that has keys or is configured.",
+        )
         parser.add_argument("--dry-run", action="store_true", help="Print what would be done; change nothing.")
-        parser.add_argument("--retire-after", type=int, metavar="SECONDS",
-                            help="How long the retired keys stay published (default: the longest token lifetime "
-                                 "plus KEYS_REFRESH_INTERVAL, or KEY_RETIREMENT_PERIOD). 0 removes them at once.")
-        parser.add_argument("--if-due", action="store_true",
-                            help="Only replace current keys older than KEY_ROTATION_PERIOD (for a daily cron job).")
-        parser.add_argument("--force", action="store_true",
-                            help="Promote a next key even if relying parties may not have fetched it yet "
-                                 "(a compromised key). Tokens signed with the new key may fail at RPs with a stale JWKS cache.")
-        parser.add_argument("--reencrypt", action="store_true",
-                            help="Only re-encrypt every private key with the current KEY_ENCRYPTION_SECRET.")
+        parser.add_argument(
+            "--retire-after",
+            type=int,
+            metavar="SECONDS",
+            help="How long the retired keys stay published (default: the longest token lifetime "
+            "plus KEYS_REFRESH_INTERVAL, or KEY_RETIREMENT_PERIOD). 0 removes them at once.",
+        )
+        parser.add_argument(
+            "--if-due",
+            action="store_true",
+            help="Only replace current keys older than KEY_ROTATION_PERIOD (for a daily cron job).",
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Promote a next key even if relying parties may not have fetched it yet "
+            "(a compromised key). Tokens signed with the new key may fail at RPs with a stale JWKS cache.",
+        )
+        parser.add_argument(
+            "--reencrypt",
+            action="store_true",
+            help="Only re-encrypt every private key with the current KEY_ENCRYPTION_SECRET.",
+        )
 
-    def handle(self, *args, algs=None, dry_run=False, retire_after=None, if_due=False, force=False, reencrypt=False, **opts):
+    def handle(
+        self, *args, algs=None, dry_run=False, retire_after=None, if_due=False, force=False, reencrypt=False, **opts
+    ):
         if reencrypt:
             if dry_run:
                 raise CommandError("--reencrypt has no dry run")

@@ -1,4 +1,5 @@
 """Create the demo user and the demo client. Safe to run repeatedly."""
+
 import datetime
 
 from django.contrib.auth import get_user_model
@@ -90,12 +91,18 @@ class Command(BaseCommand):
             return
         call_command(
             "createclient",
-            "--client-id", DEMO_CLIENT_ID,
-            "--client-secret", DEMO_CLIENT_SECRET,
-            "--name", "Demo relying party",
-            "--redirect-uri", f"{origin}/rp/callback",
-            "--post-logout-redirect-uri", f"{origin}/",
-            "--scope", DEMO_SCOPE,
+            "--client-id",
+            DEMO_CLIENT_ID,
+            "--client-secret",
+            DEMO_CLIENT_SECRET,
+            "--name",
+            "Demo relying party",
+            "--redirect-uri",
+            f"{origin}/rp/callback",
+            "--post-logout-redirect-uri",
+            f"{origin}/",
+            "--scope",
+            DEMO_SCOPE,
             stdout=self.stdout,
         )
         self.stdout.write(f"Created client {DEMO_CLIENT_ID!r}.")
