@@ -14,7 +14,7 @@ from oidc_provider.idpy.token_pruning import prune_tokens
 from oidc_provider.models import Client, SessionNode
 from oidc_provider.storage import token_values
 from oidc_provider.storage.token_values import StoredValue, at_rest
-from oidc_provider.storage.unit_of_work import unit_of_work
+from oidc_provider.storage.unit_of_work import GRANTS, unit_of_work
 
 
 def make_client(**fields):
@@ -231,7 +231,7 @@ def test_grant_rows_do_not_repeat_usage_rules_or_the_default_token_map(db, djang
     with unit_of_work():
         assert SessionTreeStore()[key].issued_token[0].usage_rules["expires_in"] == 5
         assert SessionTreeStore()[key].usage_rules == rules
-    with django_assert_num_queries(1), unit_of_work(lazy=True):  # read; nothing changed, nothing written
+    with django_assert_num_queries(1), unit_of_work(GRANTS):  # read; nothing changed, nothing written
         SessionTreeStore()[key]
 
 

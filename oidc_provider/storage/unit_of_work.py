@@ -17,8 +17,8 @@ _current = contextvars.ContextVar("oidc_unit_of_work", default=None)
 
 
 class TransactionPolicy(NamedTuple):
-    """How a request's unit of work holds the database: ``unit_of_work``'s arguments, one of the
-    policies below. Storage says what each guarantees; each endpoint names the one it needs."""
+    """How a request's unit of work holds the database: one of the policies below, handed to
+    ``unit_of_work``. Storage says what each guarantees; each endpoint names the one it needs."""
 
     lock: bool = False
     read_only: bool = False
@@ -62,7 +62,7 @@ class UnitOfWork:
         self._writers = []  # called with the unit when its work is done (``at_end``)
 
     def begin(self):
-        """Open the unit's transaction, if it is not open yet (``unit_of_work(lazy=True)``)."""
+        """Open the unit's transaction, if it is not open yet (a lazy policy)."""
         if self._transaction is not None and not self.in_transaction:
             self._transaction.enter_context(transaction.atomic())
             self.in_transaction = True
@@ -90,9 +90,10 @@ def current():
 
 
 @contextmanager
-def unit_of_work(lock=False, op_session="", read_only=False, lazy=False):
-    """Run idpyoidc work against the database: one transaction, changed nodes written at the end.
-    Grants created in it are recorded as made in the OP session ``op_session`` (the logout key).
+def unit_of_work(policy: TransactionPolicy = WRITES, op_session=""):
+    """Run idpyoidc work against the database as ``policy`` says (by default one transaction, changed
+    nodes written at the end). Grants created in it are recorded as made in the OP session
+    ``op_session`` (the logout key).
 
     ``read_only`` (userinfo, introspection): no transaction and nothing written at the end. Such a
     request reads a few rows by key; on SQLite an IMMEDIATE transaction would queue it behind every
@@ -108,15 +109,15 @@ def unit_of_work(lock=False, op_session="", read_only=False, lazy=False):
         outer.op_session = op_session or outer.op_session
         yield outer
         return
-    unit = UnitOfWork(lock=lock, op_session=op_session)
+    unit = UnitOfWork(lock=policy.lock, op_session=op_session)
     token = _current.set(unit)
     try:
-        if read_only:
+        if policy.read_only:
             yield unit
         else:
             with ExitStack() as scope:
                 unit._transaction = scope
-                if not lazy:
+                if not policy.lazy:
                     unit.begin()
                 yield unit
                 unit.finish()

@@ -188,7 +188,7 @@ def in_one_unit(flow, step):
     """``step()`` of ``flow`` in one unit of work: each row read once, a grant written at the end,
     a transaction only if needed. When that write is refused, the OP session having ended, start over."""
     try:
-        with unit_of_work(**GRANTS._asdict()):
+        with unit_of_work(GRANTS):
             return step()
     except OPSessionEnded:
         return flow.start_over()
@@ -208,7 +208,7 @@ class AuthorizationView(View):
 
     def authorize(self, request, params):
         try:  # as in_one_unit, the parsing included: the flow is known only once the request is parsed
-            with unit_of_work(**GRANTS._asdict()):
+            with unit_of_work(GRANTS):
                 return self._authorize(request, params)
         except OPSessionEnded:
             return self.flow.start_over()

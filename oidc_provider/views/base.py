@@ -79,7 +79,7 @@ class EndpointView(View):
             )
         endpoint = self.endpoint
         info = http_info(request)
-        with unit_of_work(**self.transaction_policy._asdict()):
+        with unit_of_work(self.transaction_policy):
             try:
                 parsed = endpoint.parse_request(self.request_arg(params), http_info=info)
             except CLIENT_AUTH_ERRORS as err:
