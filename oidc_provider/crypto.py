@@ -39,7 +39,7 @@ def derive_key(purpose: str, length: int = 32, secret: str = None) -> bytes:
 def expand_key(purpose: str, length: int = 32, secret: str = None) -> bytes:
     """The derivation used before ``derive_key``: HKDF-Expand of ``secret`` (RFC 5869 §2.3) without
     the extract step. For values the database is searched by or relying parties keep (token digests,
-    session key digests, the ``sub`` salt), and to read what was written with it."""
+    session key digests, OP session keys, the ``sub`` salt), and to read what was written with it."""
     return HKDFExpand(SHA256(), length, info=purpose.encode()).derive(_secret(secret))
 
 

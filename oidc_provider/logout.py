@@ -16,7 +16,7 @@ from django.utils import timezone
 from idpyoidc.server.constant import DIVIDER
 
 from oidc_provider.conf import oidc_settings
-from oidc_provider.crypto import derive_key
+from oidc_provider.crypto import expand_key
 from oidc_provider.models import OPSession, SessionNode
 from oidc_provider.server import get_server
 from oidc_provider.session_keys import OP_SESSION_KEY
@@ -39,7 +39,9 @@ def op_session_key(request) -> str:
     if not key:
         if request.session.session_key is None:  # a login outside django.contrib.auth's, not saved yet
             request.session.save()
-        key = hmac.new(derive_key("op-session"), request.session.session_key.encode(), hashlib.sha256).hexdigest()
+        # Derived as before HKDF (crypto.expand_key): one login's first authorizations meet in one row
+        # only if every process derives the same key, the ones not yet upgraded too.
+        key = hmac.new(expand_key("op-session"), request.session.session_key.encode(), hashlib.sha256).hexdigest()
         OPSession.objects.bulk_create([OPSession(key=key, user_id=str(request.user.pk))], ignore_conflicts=True)
         request.session[OP_SESSION_KEY] = key
     return key

@@ -1,8 +1,10 @@
 """The defect catalogue (docs/idpyoidc-defects.md) and the repository's self-containment.
 
-Every idpyoidc defect the code or the tests name by number has exactly one row in the catalogue, and
-no tracked file points at a document a clone of the repository does not have."""
+Every idpyoidc defect the code or the tests name by number has exactly one row in the catalogue, the
+files, methods and tests a row names exist, and no tracked file points at a document a clone of the
+repository does not have."""
 
+import ast
 import re
 import subprocess
 from collections import Counter, defaultdict
@@ -98,3 +100,77 @@ def test_no_tracked_file_points_outside_the_repository():
         for match in OUTSIDE.finditer(text):
             offenders.append(f"{name}:{text.count(chr(10), 0, match.start()) + 1}: {match.group(0)!r}")
     assert not offenders, "pointers at documents outside the repository:\n" + "\n".join(offenders)
+
+
+FILE = re.compile(r"`([\w/]+\.py)`")
+METHOD = re.compile(r"`([A-Z]\w*)\.(\w+)`")
+TEST = re.compile(r"`(test_\w+)`")
+
+
+def defined_names(path):
+    """{class name: names defined in its body} and, under "", the module's own top-level names."""
+    tree = ast.parse(path.read_text())
+    names = {"": set()}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            names[node.name] = {
+                n.name if not isinstance(n, ast.Assign) else t.id
+                for n in node.body
+                if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Assign))
+                for t in (n.targets if isinstance(n, ast.Assign) else [n])
+                if not isinstance(n, ast.Assign) or isinstance(t, ast.Name)
+            }
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names[""].add(node.name)
+    return names
+
+
+def defined_tests():
+    return {
+        node.name
+        for path in (ROOT / "tests").rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+
+
+def broken_references(text, package, tests):
+    """What a catalogue's "where repaired" and "test" columns name that does not exist: a file under
+    ``package``, a ``Class.method`` of the file named before it, a test function in ``tests``."""
+    problems = []
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if not ROW.match(line) or len(cells) != 6:
+            continue
+        number, where, named_tests = cells[0], cells[3], cells[4]
+        for segment in re.split(r"(?=`[\w/]+\.py`)", where):
+            file = FILE.match(segment)
+            if not file:
+                continue
+            path = package / file.group(1)
+            if not path.is_file():
+                problems.append(f"defect {number}: no file {file.group(1)}")
+                continue
+            names = defined_names(path)
+            for cls, attr in METHOD.findall(segment[file.end() :]):
+                if attr not in names.get(cls, ()):
+                    problems.append(f"defect {number}: no {cls}.{attr} in {file.group(1)}")
+        problems += [f"defect {number}: no test {name}" for name in TEST.findall(named_tests) if name not in tests]
+    return problems
+
+
+def test_what_the_catalogue_names_exists():
+    """Every file, ``Class.method`` and test the catalogue names as a defect's repair and its test."""
+    problems = broken_references(CATALOGUE.read_text(), ROOT / "oidc_provider", defined_tests())
+    assert not problems, "docs/idpyoidc-defects.md names what is not there:\n" + "\n".join(problems)
+
+
+def test_the_reference_checker(tmp_path):
+    (tmp_path / "idpy").mkdir()
+    (tmp_path / "idpy" / "a.py").write_text("class A:\n    x = 1\n\n    def f(self):\n        pass\n")
+    row = "| 1 | symptom | spec | `idpy/a.py` `A.f`, `A.x`, `A.g`; `idpy/b.py` `B.f` | `test_one`, `test_two` | open |"
+    assert broken_references(row, tmp_path, {"test_one"}) == [
+        "defect 1: no A.g in idpy/a.py",
+        "defect 1: no file idpy/b.py",
+        "defect 1: no test test_two",
+    ]

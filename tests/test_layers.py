@@ -1,7 +1,8 @@
 """Every import inside ``oidc_provider`` points to the same layer or a lower one, with no import cycle
 and no private name taken from another module.
 
-Module-level and function-local imports alike, absolute and relative. The table is the one in
+Module-level and function-local imports alike, absolute and relative, and imports by name of a literal
+path (``importlib.import_module``, ``__import__``, ``import_string``, ``importer``). The table is the one in
 docs/architecture.md ("Layers"), and the two must agree; a module missing from it fails too, so a new
 one gets a place.
 """
@@ -46,12 +47,28 @@ def layer_of(module):
     return None
 
 
+# Calls that import the module a literal string names: ``importlib.import_module("oidc_provider.x")``,
+# ``__import__(...)``, Django's ``import_string("oidc_provider.x.Name")``, idpyoidc's ``importer(...)``.
+DYNAMIC_IMPORTS = {"import_module", "__import__", "import_string", "importer"}
+
+
+def dotted_module(name, known):
+    """The longest module of ours that the dotted path ``name`` starts with, or None."""
+    parts = name.split(".")
+    return next((m for m in (".".join(parts[:i]) for i in range(len(parts), 0, -1)) if m in known), None)
+
+
 def imports(module, path, known):
     """(line, imported module) for every import of one of ours in ``module``, wherever it stands."""
     is_package = path.name == "__init__.py"
     found = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
+        if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            func = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+            if func in DYNAMIC_IMPORTS and isinstance(node.args[0].value, str):
+                target = dotted_module(node.args[0].value, known)
+                found += [(node.lineno, target)] if target else []
+        elif isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
@@ -156,7 +173,8 @@ def test_no_private_name_crosses_a_module():
 
 
 def test_the_checker_sees_every_kind_of_import(tmp_path, monkeypatch):
-    """Function-local, relative and ``from package import module`` imports all count."""
+    """Function-local, relative, ``from package import module`` and by-name (``import_module``…)
+    imports all count."""
     package = tmp_path / "oidc_provider"
     (package / "storage").mkdir(parents=True)
     (package / "__init__.py").write_text("")
@@ -164,8 +182,21 @@ def test_the_checker_sees_every_kind_of_import(tmp_path, monkeypatch):
     (package / "server.py").write_text("from . import conf\nfrom .storage import rows\n")
     (package / "storage" / "__init__.py").write_text("")
     (package / "storage" / "rows.py").write_text("from .. import server\nimport oidc_provider.conf\n")
+    (package / "protocol.py").write_text(
+        "import importlib\n"
+        "from django.utils.module_loading import import_string\n"
+        "def f():\n"
+        '    importlib.import_module("oidc_provider.server")\n'
+        '    __import__("oidc_provider.storage.rows")\n'
+        '    return import_string("oidc_provider.server.reset")\n'
+    )
     monkeypatch.setitem(globals(), "PACKAGE", package)
     known, edges = graph()
+    assert edges["oidc_provider.protocol"] == [
+        (4, "oidc_provider.server"),
+        (5, "oidc_provider.storage.rows"),
+        (6, "oidc_provider.server"),
+    ]
     assert edges["oidc_provider.conf"] == [(2, "oidc_provider.server")]
     assert edges["oidc_provider.server"] == [(1, "oidc_provider.conf"), (2, "oidc_provider.storage.rows")]
     assert edges["oidc_provider.storage.rows"] == [(1, "oidc_provider.server"), (2, "oidc_provider.conf")]

@@ -17,7 +17,7 @@ from idpyoidc.util import rndstr
 
 from oidc_provider import crypto
 from oidc_provider.conf import oidc_settings
-from oidc_provider.models import Client, InitialAccessToken, SessionNode, SigningKey
+from oidc_provider.models import Client, InitialAccessToken, OPSession, SessionNode, SigningKey
 from oidc_provider.session_store import SessionStore
 from oidc_provider.storage.keys import load_key_set, reencrypt_keys
 from tests import flows
@@ -127,3 +127,14 @@ def test_signing_keys_encrypted_before_still_load_and_reencrypt_to_hkdf(db):
     new = Fernet(base64.urlsafe_b64encode(crypto.derive_key("signing-keys-at-rest", secret=secret)))
     for row in SigningKey.objects.all():
         assert json.loads(new.decrypt(row.private_jwk_encrypted.encode()))["kid"] == row.kid
+
+
+def test_an_op_session_made_before_is_the_one_a_later_authorization_joins(rp, browser):
+    """Concurrent first authorizations of one login meet in one OP session because its key is derived
+    from the Django session's: one made by a process still on the old derivation is the same one."""
+    session_key = browser.session.session_key
+    old_key = hmac.new(old_derive_key("op-session"), session_key.encode(), hashlib.sha256).hexdigest()
+    OPSession.objects.create(key=old_key, user_id=str(get_user_model().objects.get(username="alice").pk))
+    flows.get_code(browser)
+    assert list(OPSession.objects.values_list("key", flat=True)) == [old_key]
+    assert SessionNode.objects.get(kind=SessionNode.GRANT).op_session == old_key
