@@ -176,7 +176,11 @@ def cmd_package(args):
         run([interpreter, "-m", "venv", venv])
         python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
         # the wheel, never the source tree; Django and the rest from PyPI; redis for the shared cache
-        run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", wheel[0], django, "redis"])
+        pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", wheel[0], django, "redis"]
+        if run(pip, check=False):
+            sys.exit(
+                f"The wheel could not be installed with {django!r}: does its django pin in pyproject.toml allow it?"
+            )
         installed = time.monotonic()
         site = [python, ROOT / ".ci" / "wheel_site.py", Path(temporary) / "site", ROOT / "docs" / "deployment.md"]
         code = run(site, cwd=temporary)  # not in the source tree: oidc_provider comes from the wheel
