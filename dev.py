@@ -5,16 +5,26 @@
     python3 dev.py test [ARGS...]  # run the test suite (ARGS go to pytest)
     python3 dev.py docs            # build the documentation (mkdocs build --strict)
     python3 dev.py lint            # ruff check and ruff format --check
+    python3 dev.py package [--django SPEC]
+                                   # build the sdist and wheel, twine check them, install the wheel
+                                   # and Django (default: the newest 6.x) into a fresh Python 3.13
+                                   # environment and run a new site on it (.ci/wheel_site.py)
 
 The first run creates ./.venv and installs the project into it in editable mode
 with the ``test`` and ``example`` extras; later runs reinstall only when
-pyproject.toml has changed.
+pyproject.toml or the version in oidc_provider/__init__.py has changed.
 """
 
+import glob
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
+import time
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -26,16 +36,20 @@ PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 
 def run(cmd, check=True, **kwargs):
     print("+", " ".join(str(c) for c in cmd), flush=True)
-    result = subprocess.run([str(c) for c in cmd], cwd=ROOT, **kwargs)
+    kwargs.setdefault("cwd", ROOT)
+    result = subprocess.run([str(c) for c in cmd], **kwargs)
     if check and result.returncode != 0:
         sys.exit(result.returncode)
     return result.returncode
 
 
 def pyproject_hash() -> str:
+    """A digest of what the editable install's metadata comes from: pyproject.toml and the version."""
     if not (ROOT / "pyproject.toml").exists():
         sys.exit(f"No pyproject.toml in {ROOT}: run dev.py from a checkout of the project.")
-    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    digest.update((ROOT / "oidc_provider" / "__init__.py").read_bytes())
+    return digest.hexdigest()
 
 
 def ensure_venv():
@@ -80,7 +94,105 @@ def cmd_lint(args):
     return checked or formatted
 
 
-COMMANDS = {"demo": cmd_demo, "test": cmd_test, "docs": cmd_docs, "lint": cmd_lint}
+PACKAGE = "django-idpyoidc-op"
+PACKAGE_PYTHON = "3.13"
+PACKAGE_DJANGO = "django>=6,<7"  # the newest Django 6.x on PyPI
+
+
+def package_python() -> str:
+    """A Python 3.13 interpreter: $PACKAGE_PYTHON, else pyenv's newest 3.13, else python3.13 on PATH."""
+    candidates = [os.environ.get("PACKAGE_PYTHON", "")]
+    pyenv_root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
+    if shutil.which("pyenv"):
+        found = subprocess.run(["pyenv", "root"], capture_output=True, text=True)
+        pyenv_root = found.stdout.strip() or pyenv_root
+    pattern = f"{pyenv_root}/versions/{PACKAGE_PYTHON}.*/bin/python{PACKAGE_PYTHON}"
+
+    def newest_first(path):
+        return [int(n) for n in Path(path).parents[1].name.split(".") if n.isdigit()]
+
+    candidates += sorted(glob.glob(pattern), key=newest_first, reverse=True)
+    candidates.append(shutil.which(f"python{PACKAGE_PYTHON}") or "")
+    for candidate in filter(None, candidates):
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], capture_output=True, text=True
+        )
+        if probe.returncode == 0 and probe.stdout.strip() == PACKAGE_PYTHON:
+            return candidate
+    sys.exit(
+        f"Python {PACKAGE_PYTHON} was not found (looked at $PACKAGE_PYTHON, {pattern} and python{PACKAGE_PYTHON} "
+        f"on PATH). Install it (e.g. `pyenv install {PACKAGE_PYTHON}`) or set PACKAGE_PYTHON to its interpreter."
+    )
+
+
+def package_files() -> list[str]:
+    """Every file of the package as it must ship, relative to the project root (no bytecode)."""
+    return sorted(
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "oidc_provider").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    )
+
+
+def check_contents(sdist: Path, wheel: Path):
+    """The sdist holds what builds the wheel; the wheel holds every file of the package and LICENSE."""
+    with tarfile.open(sdist) as archive:
+        in_sdist = {name.partition("/")[2] for name in archive.getnames()}
+    with zipfile.ZipFile(wheel) as archive:
+        in_wheel = set(archive.namelist())
+    wanted = package_files()
+    problems = [f"sdist lacks {name}" for name in [*wanted, "pyproject.toml", "README.md", "LICENSE", "CHANGELOG.md"]]
+    problems = [p for p in problems if p.split(" lacks ")[1] not in in_sdist]
+    problems += [f"wheel lacks {name}" for name in wanted if name not in in_wheel]
+    dist_info = f"{PACKAGE.replace('-', '_')}-{wheel.name.split('-')[1]}.dist-info"
+    if f"{dist_info}/licenses/LICENSE" not in in_wheel:
+        problems.append(f"wheel lacks {dist_info}/licenses/LICENSE")
+    strays = sorted(n for n in in_wheel if not n.startswith(("oidc_provider/", f"{dist_info}/")))
+    problems += [f"wheel holds a file outside the package: {name}" for name in strays]
+    if problems:
+        sys.exit("\n".join(["The distributions are incomplete:", *problems]))
+    print(f"{sdist.name}: {len(in_sdist)} entries; {wheel.name}: {len(in_wheel)} files, every package file included")
+
+
+def cmd_package(args):
+    django = PACKAGE_DJANGO
+    if args[:1] == ["--django"] and len(args) == 2:
+        django = args[1]
+    elif args:
+        sys.exit("usage: python3 dev.py package [--django SPEC]   (SPEC e.g. 'django>=6,<7')")
+    interpreter = package_python()
+    started = time.monotonic()
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    run([PYTHON, "-m", "build", "--quiet", "--outdir", dist, "."])  # the sdist, then the wheel built from it
+    sdist, wheel = sorted(dist.glob("*.tar.gz")), sorted(dist.glob("*.whl"))
+    if len(sdist) != 1 or len(wheel) != 1:
+        sys.exit(f"expected one sdist and one wheel in {dist}, found {[p.name for p in dist.iterdir()]}")
+    run([PYTHON, "-m", "twine", "check", "--strict", sdist[0], wheel[0]])
+    check_contents(sdist[0], wheel[0])
+    built = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="wheel-site-") as temporary:
+        venv = Path(temporary) / "venv"
+        run([interpreter, "-m", "venv", venv])
+        python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+        # the wheel, never the source tree; Django and the rest from PyPI; redis for the shared cache
+        pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", wheel[0], django, "redis"]
+        if run(pip, check=False):
+            sys.exit(
+                f"The wheel could not be installed with {django!r}: does its django pin in pyproject.toml allow it?"
+            )
+        installed = time.monotonic()
+        site = [python, ROOT / ".ci" / "wheel_site.py", Path(temporary) / "site", ROOT / "docs" / "deployment.md"]
+        code = run(site, cwd=temporary)  # not in the source tree: oidc_provider comes from the wheel
+    finished = time.monotonic()
+    print(
+        f"package: build and twine {built - started:.0f} s, fresh environment {installed - built:.0f} s, "
+        f"site {finished - installed:.0f} s; {finished - started:.0f} s in all"
+    )
+    return code
+
+
+COMMANDS = {"demo": cmd_demo, "test": cmd_test, "docs": cmd_docs, "lint": cmd_lint, "package": cmd_package}
 
 
 def main(argv):
