@@ -351,9 +351,10 @@ METHOD = """## Method
   same server; and one RS256 and one ES256 signature with cryptojwt, timed in-process.
 - **Not yet available** (n/a): a scenario our OP cannot serve yet (no endpoint in discovery, grant type not offered,
   or a 404 in the warm-up) is skipped, and starts being measured when the feature lands.
-- **SQLite** (`--db sqlite`, WAL, `IMMEDIATE` transactions, 20 s busy timeout): writers from the two workers queue on
-  the database lock and sleep in the busy handler, which leaves CPU idle and lowers throughput without raising CPU
-  per request; compare CPU figures, and take throughput on SQLite as a single-writer figure.
+- **SQLite** (`--db sqlite`, WAL with `synchronous=NORMAL`, `IMMEDIATE` transactions, 20 s busy timeout): writers
+  from the two workers queue on the database lock and sleep in the busy handler, which leaves CPU idle and lowers
+  throughput without raising CPU per request; compare CPU figures, and take throughput on SQLite as a single-writer
+  figure.
 - django-oidc-provider 0.9.0 is run with its defaults (discovery cache off); its client secrets are stored and
   compared in plain text.
 """

@@ -75,7 +75,16 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions + a busy timeout avoid "database is locked" errors
     # when the OP and the demo RP hit SQLite from several threads at once.
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
+    # WAL lets readers go on while a request writes; with WAL, synchronous=NORMAL syncs at
+    # checkpoints rather than at every commit (a power cut may lose the last commits, never
+    # corrupts). Django runs init_command on every new connection (docs/deployment.md, SQLite).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -68,7 +68,12 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             # OIDC_TEST_DB_PATH: the end-to-end suite's server processes use their own file
             "NAME": os.environ.get("OIDC_TEST_DB_PATH") or os.path.join(BASE_DIR, "test.sqlite3"),
-            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+            # what the example project and docs/deployment.md run: WAL, synchronous=NORMAL
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+            },
             # in-process tests use an in-memory database; live servers use OIDC_TEST_DB_PATH
         }
     }

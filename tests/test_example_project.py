@@ -6,8 +6,10 @@ only the environment given here."""
 import json
 import os
 import secrets
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -109,3 +111,18 @@ def test_the_demo_keeps_debug_http_cookies_and_a_local_cache(tmp_path, env):
     assert not values["SESSION_COOKIE_SECURE"] and not values["CSRF_COOKIE_SECURE"]
     assert not values["SECURE_SSL_REDIRECT"] and values["SECURE_HSTS_SECONDS"] == 0
     assert values["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+def test_sqlite_runs_in_wal_with_synchronous_normal(tmp_path):
+    """Readers go on while a request writes (WAL), and commits are not synced one by one (NORMAL):
+    on every new connection, as docs/deployment.md tells anyone who keeps SQLite to do."""
+    script = (
+        "from django.db import connection; cursor = connection.cursor(); "
+        "print([cursor.execute(f'PRAGMA {p}').fetchone()[0] for p in ('journal_mode', 'synchronous')])"
+    )
+    code, output = manage(tmp_path, {}, "shell", "-c", script)
+    assert code == 0, output
+    assert output.strip().splitlines()[-1] == "['wal', 1]", output  # 1: NORMAL (FULL, the default, is 2)
+    # the mode is kept in the database file, for any other program that opens it
+    with closing(sqlite3.connect(tmp_path / "db.sqlite3")) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
