@@ -5,6 +5,7 @@
     python3 dev.py test [ARGS...]  # run the test suite (ARGS go to pytest)
     python3 dev.py docs            # build the documentation (mkdocs build --strict)
     python3 dev.py lint            # ruff check and ruff format --check
+    python3 dev.py matrix [ARGS]   # the suite on every supported (Python, Django) pair (nox; ARGS go to nox)
 
 The first run creates ./.venv and installs the project into it in editable mode
 with the ``test`` and ``example`` extras; later runs reinstall only when
@@ -80,7 +81,11 @@ def cmd_lint(args):
     return checked or formatted
 
 
-COMMANDS = {"demo": cmd_demo, "test": cmd_test, "docs": cmd_docs, "lint": cmd_lint}
+def cmd_matrix(args):
+    return run([PYTHON, "-m", "nox", "--noxfile", ROOT / "noxfile.py", *args], check=False)
+
+
+COMMANDS = {"demo": cmd_demo, "test": cmd_test, "docs": cmd_docs, "lint": cmd_lint, "matrix": cmd_matrix}
 
 
 def main(argv):
