@@ -60,7 +60,7 @@ def _session(python, django):
     @nox.session(python=python, name=f"tests-{python}-django{django}", tags=tags)
     def tests(session):
         session.install(".[test]", f"django~={django}.0")
-        session.run("python", "-c", "import sys, django; print('Python', sys.version.split()[0], 'Django', django.__version__)")
+        session.run("python", "-c", "import django, platform; print(platform.python_version(), django.__version__)")
         session.run("python", "-m", "pytest", *session.posargs)
 
     return tests
