@@ -18,7 +18,8 @@ from pathlib import Path
 import nox
 
 # (Python, Django series). Django 6 needs Python 3.12 or newer. The pins in pyproject.toml
-# (requires-python, the django requirement, the trove classifiers) say the same.
+# (requires-python, the django requirement, the trove classifiers), the README's "Supported versions"
+# and .ci/run (the newest pair, last here) say the same: tests/test_support_matrix.py holds them to it.
 PAIRS = [
     ("3.11", "5.2"),
     ("3.12", "5.2"),
