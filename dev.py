@@ -5,6 +5,7 @@
     python3 dev.py test [ARGS...]  # run the test suite (ARGS go to pytest)
     python3 dev.py docs            # build the documentation (mkdocs build --strict)
     python3 dev.py lint            # ruff check and ruff format --check
+    python3 dev.py matrix [ARGS]   # the suite on every supported (Python, Django) pair (nox; ARGS go to nox)
     python3 dev.py package [--django SPEC]
                                    # build the sdist and wheel, twine check them, install the wheel
                                    # and Django (default: the newest 6.x) into a fresh Python 3.13
@@ -192,7 +193,18 @@ def cmd_package(args):
     return code
 
 
-COMMANDS = {"demo": cmd_demo, "test": cmd_test, "docs": cmd_docs, "lint": cmd_lint, "package": cmd_package}
+def cmd_matrix(args):
+    return run([PYTHON, "-m", "nox", "--noxfile", ROOT / "noxfile.py", *args], check=False)
+
+
+COMMANDS = {
+    "demo": cmd_demo,
+    "test": cmd_test,
+    "docs": cmd_docs,
+    "lint": cmd_lint,
+    "matrix": cmd_matrix,
+    "package": cmd_package,
+}
 
 
 def main(argv):
