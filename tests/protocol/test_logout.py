@@ -410,9 +410,10 @@ def test_an_unregistered_uri_is_not_offered_after_staying(rp, browser, http):
 @pytest.mark.parametrize(
     ("home", "href"), [("https://www.example.com/", "https://www.example.com/"), ("login", "/accounts/login/")]
 )
-def test_home_url_is_the_setting(rp, browser, settings, home, href):
+def test_home_url_is_the_setting(rp, browser, settings, caplog, home, href):
     """``HOME_URL``: a URL, or a URL pattern's name as ``resolve_url`` takes it."""
     settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "HOME_URL": home}
+    error_page_log(browser.get("/oidc/end_session?state=a&state=b"), caplog, home=href)
     form = confirm_form(browser.get("/oidc/end_session"))
     goes_home(browser.post("/oidc/end_session/confirm", {**form, "decision": "stay"}), "You are still signed in", href)
     goes_home(HttpClient().get("/oidc/end_session"), "You are signed out", href)
