@@ -31,7 +31,7 @@ SUBMIT_SCRIPT_TEMPLATE = "oidc_provider/form_post.js"
 # What a CSP host-source may hold; anything else in a redirect URI's origin is not put in the header.
 CSP_ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*:(//[a-z0-9.\-\[\]:]+)?")
 REFERENCE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # base32: no 0/O or 1/I to misread
-REFERENCE_LENGTH = 10  # 50 bits: no two errors of a site share one
+REFERENCE_LENGTH = 10  # 50 bits: short to read out, and unique in practice
 LOGGED_LENGTH = 200  # characters of each request-borne value a log line keeps
 
 logger = logging.getLogger("oidc_provider.pages")
