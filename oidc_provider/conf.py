@@ -81,6 +81,9 @@ DEFAULTS = {
     "CONSENT_POLICY": "oidc_provider.consent.ConsentPolicy",
     # None: Django's LOGIN_URL.
     "LOGIN_URL": None,
+    # The site's home page (a URL, a path or a URL pattern's name): the link off an OP page with no
+    # application to return to (an error, signing out without a post_logout_redirect_uri).
+    "HOME_URL": "/",
     # Seconds a pending authorization request waits in the Django session for login or consent.
     "PENDING_REQUEST_LIFETIME": 1800,
     # Dynamic client registration (RFC 7591): "open", "initial_access_token" (RFC 7591 §3) or "none".

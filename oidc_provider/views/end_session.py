@@ -1,6 +1,7 @@
 """RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0) and the pages a person sees on the
-way: the confirmation, and the signed-out page that loads the clients' front-channel logout URLs
-(Front-Channel Logout 1.0) before it continues to the post-logout redirect."""
+way: the confirmation, and the result: signed out (its page loads the clients' front-channel logout
+URLs, Front-Channel Logout 1.0, before it continues to the post-logout redirect), or still signed in.
+Either result offers the next step: back to the application, or to the site's home page."""
 
 from django.contrib import auth
 from django.core import signing
@@ -8,6 +9,8 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.decorators import method_decorator
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.decorators.clickjacking import xframe_options_deny
 from django.views.decorators.csrf import csrf_exempt
@@ -16,12 +19,18 @@ from idpyoidc.message.oidc import verified_claim_name
 from oidc_provider.conf import oidc_settings
 from oidc_provider.logout import end_op_session, end_session_endpoint, id_token_in_op_session
 from oidc_provider.storage.clients import client_row
-from oidc_provider.views.pages import destination, error_page, vetted
+from oidc_provider.views.pages import destination, error_page, home_url, vetted
 from oidc_provider.views.request import has_nul, repeated_parameter
 from oidc_provider.views.responses import is_error
 
 CONFIRM_SALT = "oidc_provider.logout.confirm"  # as signed into confirmation pages already served
-LOGOUT_ERROR = "This sign-out request cannot be completed"
+LOGOUT_ERROR = _("This sign-out request cannot be completed")
+EXPIRED = _("This sign-out request has expired. Go back to the application and start again.")
+# The descriptions of idpy.end_session's parse_request, as the error page shows them
+PARSE_ERRORS = {
+    "id_token_hint is not an ID token of this provider": _("id_token_hint is not an ID token of this provider"),
+    "Malformed request": _("Malformed request"),
+}
 
 
 def language(ui_locales) -> str:
@@ -44,26 +53,50 @@ def page(request, template, context, lang, status=200):
     return response
 
 
-def signed_out(request, frontchannel_urls, target, lang, direct):
+def logout_error(request, description, lang, error="invalid_request"):
+    with translation.override(lang):
+        response = error_page(request, description, title=LOGOUT_ERROR, error=error)
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def outcome(target, direct):
+    """The next step of a result page: the verified ``post_logout_redirect_uri`` (with its host, and
+    whether the client is vetted: an unvetted one's host comes with a warning), or the site's home."""
+    if target:
+        return {"continue_url": target, "host": destination(target), "vetted": direct}
+    return {"home_url": home_url()}
+
+
+def signed_out(request, frontchannel_urls, target, lang, direct, ended=False):
     """Straight to the client when no front-channel URL has to be loaded first. A client that
     registered itself is never continued to unasked (RFC 9700 §4.11.2: anyone could register a
     ``post_logout_redirect_uri`` and send browsers there): the page shows its host and a link."""
     if target and direct and not frontchannel_urls:
         return HttpResponseRedirect(target)
     context = {
+        **outcome(target, direct),
         "frontchannel_urls": frontchannel_urls,
-        "continue_url": target,
-        "auto_continue": direct,
-        "host": destination(target) if target else "",
+        "auto_continue": bool(target and direct and frontchannel_urls),
+        "ended": ended,  # this request ended a session (else there was none to end)
     }
     return page(request, "oidc_provider/signed_out.html", context, lang)
+
+
+def stayed(request, target, lang, direct):
+    """The person chose to stay signed in: nothing ended. The application's verified
+    ``post_logout_redirect_uri`` is offered as a link back (never followed by itself: RP-Initiated
+    Logout 1.0 §3 redirects *after* a logout), with the request's ``state`` so the application can
+    match its request; the page does not claim a logout happened."""
+    return page(request, "oidc_provider/signed_out.html", {**outcome(target, direct), "stayed": True}, lang)
 
 
 def log_out(request, target, lang, direct):
     """End the OP session (tokens revoked, back-channel logout sent) and the Django session."""
     frontchannel_urls = end_op_session(request)
     auth.logout(request)
-    return signed_out(request, frontchannel_urls, target, lang, direct)
+    return signed_out(request, frontchannel_urls, target, lang, direct, ended=True)
 
 
 @method_decorator([csrf_exempt, xframe_options_deny], name="dispatch")
@@ -79,23 +112,24 @@ class EndSessionView(View):
         return self.end_session(request, request.POST)
 
     def end_session(self, request, params):
+        lang = language(params.get("ui_locales", "").split())  # the errors' language too
         repeated = repeated_parameter(params)
         if repeated:
-            return error_page(request, f"Repeated parameter: {repeated}", title=LOGOUT_ERROR)
+            return logout_error(request, format_lazy(_("Repeated parameter: {}"), repeated), lang)
         if has_nul(params):
-            return error_page(request, "Malformed request", title=LOGOUT_ERROR)
+            return logout_error(request, PARSE_ERRORS["Malformed request"], lang)
         endpoint = end_session_endpoint()
         parsed = endpoint.parse_request(params.dict())
         if is_error(parsed):
-            return error_page(request, parsed["error_description"], title=LOGOUT_ERROR)
+            description = parsed["error_description"]
+            return logout_error(request, PARSE_ERRORS.get(description, description), lang, error=parsed["error"])
         hint = parsed.get(verified_claim_name("id_token_hint"))
         client_id = parsed.get("client_id")
         if hint is not None:
             if client_id and client_id not in hint["aud"]:
-                return error_page(request, "client_id is not the audience of id_token_hint.", title=LOGOUT_ERROR)
+                return logout_error(request, _("client_id is not the audience of id_token_hint."), lang)
             client_id = client_id or hint["aud"][0]
         target = endpoint.post_logout_target(parsed, client_id)  # defects 5, 60
-        lang = language(parsed.get("ui_locales"))
         client = client_row(client_id)
         direct = vetted(client)
         if not request.user.is_authenticated:
@@ -119,14 +153,11 @@ class LogoutConfirmView(View):
                 request.POST.get("pending", ""), salt=CONFIRM_SALT, max_age=oidc_settings.PENDING_REQUEST_LIFETIME
             )
         except signing.BadSignature:
-            return error_page(
-                request,
-                "This sign-out request has expired. Go back to the application and start again.",
-                title=LOGOUT_ERROR,
-            )
-        if request.POST.get("decision") != "logout":
-            return page(request, "oidc_provider/signed_out.html", {"stayed": True}, pending["lang"])
+            return logout_error(request, EXPIRED, translation.get_language())
+        target, lang = pending["target"], pending["lang"]
         direct = pending.get("direct", False)  # absent from a page served before this release: ask
-        if not request.user.is_authenticated:
-            return signed_out(request, [], pending["target"], pending["lang"], direct)
-        return log_out(request, pending["target"], pending["lang"], direct)
+        if not request.user.is_authenticated:  # signed out meanwhile (another tab): say so, either way
+            return signed_out(request, [], target, lang, direct)
+        if request.POST.get("decision") != "logout":
+            return stayed(request, target, lang, direct)
+        return log_out(request, target, lang, direct)

@@ -5,21 +5,36 @@ Every value reaches the page through a template's autoescaping (never idpyoidc's
 page and the interstitial also get a Content-Security-Policy that allows only their own constant
 style and submit script (by hash) and a form post to the client's origin only, and are kept out of
 caches and ``Referer`` headers: they carry the code, ``state`` and the error.
+
+An error page shows a reference that the ``oidc_provider.pages`` log has with the cause, so that the
+person can quote it and the site's operator find what went wrong.
 """
 
 import base64
 import hashlib
+import logging
 import re
+import secrets
 from urllib.parse import urlsplit
 
 from django.http import HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import render, resolve_url
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from oidc_provider.conf import oidc_settings
+from oidc_provider.redaction import redact
 
 STYLE_TEMPLATE = "oidc_provider/page.css"
 SUBMIT_SCRIPT_TEMPLATE = "oidc_provider/form_post.js"
 # What a CSP host-source may hold; anything else in a redirect URI's origin is not put in the header.
 CSP_ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*:(//[a-z0-9.\-\[\]:]+)?")
+REFERENCE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # base32: no 0/O or 1/I to misread
+REFERENCE_LENGTH = 10  # 50 bits: short to read out, and unique in practice
+LOGGED_LENGTH = 200  # characters of each request-borne value a log line keeps
+
+logger = logging.getLogger("oidc_provider.pages")
 
 
 def never_framed(response):
@@ -29,9 +44,52 @@ def never_framed(response):
     return response
 
 
-def error_page(request, description, status=400, title="This sign-in request cannot be completed"):
-    """Errors that cannot be sent to a verified redirect_uri are shown, never redirected."""
-    context = {"title": title, "description": description}
+def home_url() -> str:
+    """The site's home page (``HOME_URL``: a URL, a path or a URL pattern's name), the way off an OP page
+    that has no application to go back to."""
+    return resolve_url(oidc_settings.HOME_URL)
+
+
+def loggable(value) -> str:
+    """``value`` fit for one log line: at most ``LOGGED_LENGTH`` characters, and every character that
+    is not printable (CR, LF, other controls, bidi overrides) and the backslash escaped, so that no
+    request can start a line of its own or disguise one."""
+    text = str(value)
+    cut = text[:LOGGED_LENGTH]
+    escaped = "".join(ch if ch.isprintable() and ch != "\\" else ch.encode("unicode_escape").decode() for ch in cut)
+    return escaped + ("…" if len(text) > LOGGED_LENGTH else "")
+
+
+def new_reference() -> str:
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+def claimed_client_id(request) -> str:
+    """The ``client_id`` the request names (not authenticated: a front-channel request)."""
+    return request.GET.get("client_id") or request.POST.get("client_id") or ""
+
+
+def error_page(request, description, status=400, title=None, error="invalid_request", client_id=None):
+    """Errors that cannot be sent to a verified redirect_uri are shown, never redirected: the
+    ``description``, the OAuth ``error`` code, and a reference the WARNING it logs carries too, with
+    the cause. ``client_id`` defaults to the one the request names."""
+    reference = new_reference()
+    with translation.override("en"):  # the log is the operator's, in one language
+        logger.warning(
+            "error page %s: error=%s client_id=%s path=%s description=%s",
+            reference,
+            loggable(error),
+            loggable(claimed_client_id(request) if client_id is None else client_id),
+            loggable(request.path),
+            loggable(redact(str(description))),  # it may quote a request's value
+        )
+    context = {
+        "title": title or _("This sign-in request cannot be completed"),
+        "description": description,
+        "error": error,
+        "reference": reference,
+        "home_url": home_url(),
+    }
     return never_framed(render(request, "oidc_provider/error.html", context, status=status))
 
 
@@ -77,7 +135,8 @@ def csp_hash(template_name: str) -> str:
 
 
 def locked_down(response, form_action="'none'", script=False):
-    """The headers of a page that carries response parameters (code, state, error)."""
+    """The headers of a page that carries response parameters (code, state, error). The page is
+    rendered with ``strict_csp`` set: a site's ``base.html`` leaves out what the policy would block."""
     policy = ["default-src 'none'", f"style-src {csp_hash(STYLE_TEMPLATE)}"]
     if script:
         policy.append(f"script-src {csp_hash(SUBMIT_SCRIPT_TEMPLATE)}")
@@ -104,6 +163,7 @@ def form_post(request, action, args, auto_submit=True, context=None):
         "fields": form_fields(args),
         "host": destination(action),
         "auto_submit": auto_submit,
+        "strict_csp": True,
     }
     response = render(request, "oidc_provider/form_post.html", context)
     return locked_down(response, form_action=csp_origin(action), script=auto_submit)
@@ -113,5 +173,6 @@ def redirect(request, url, direct, context=None):
     """A redirect to ``url``, or, when not ``direct``, a page with one link to it, the host shown."""
     if direct:
         return HttpResponseRedirect(url)
-    response = render(request, "oidc_provider/continue.html", {**(context or {}), "url": url, "host": destination(url)})
+    context = {**(context or {}), "url": url, "host": destination(url), "strict_csp": True}
+    response = render(request, "oidc_provider/continue.html", context)
     return locked_down(response)

@@ -1,6 +1,6 @@
 """What the browser is shown on the way back to a client: nothing a client or a browser sends runs as
-script on the OP's origin, request objects are refused, and a client that registered itself cannot
-use the OP as an open redirector (RFC 9700 §4.11.2)."""
+script on the OP's origin, request objects are refused, a client that registered itself cannot
+use the OP as an open redirector (RFC 9700 §4.11.2), and an error page's log line cannot be forged."""
 
 import base64
 import hashlib
@@ -13,7 +13,9 @@ from django.test import Client as HttpClient
 
 from oidc_provider.models import Client
 from oidc_provider.server import get_server
+from oidc_provider.views.pages import LOGGED_LENGTH
 from tests import flows
+from tests.page_parts import Element, error_page_log, page_parts
 
 ISSUER = "http://testserver/oidc"
 XSS = '"/><script>alert(document.domain)</script>'
@@ -191,10 +193,12 @@ def test_request_uri_is_refused_before_anything_fetches_it(browser):
     }
 
 
-def test_request_object_with_an_unregistered_redirect_uri_gets_the_error_page(browser):
+def test_request_object_with_an_unregistered_redirect_uri_gets_the_error_page(browser, caplog):
     response = browser.get("/oidc/authorize", auth_params(request=unsigned_request_object(), redirect_uri=EVIL))
-    assert response.status_code == 400 and "Location" not in response
     assert b"<p>The request parameter is not supported</p>" in response.content
+    assert error_page_log(response, caplog).endswith(
+        ": error=invalid_request client_id=rp1 path=/oidc/authorize description=The request parameter is not supported"
+    )
 
 
 # Finding 7: open redirector through open registration
@@ -209,11 +213,14 @@ def registered(op):
     return response.json()["client_id"]
 
 
-def interstitial(response):
+def interstitial(response, link="Continue to evil.example"):
     """The page a person must click through: the destination's host shown, no redirect, no script."""
-    assert response.status_code == 200
+    assert response.status_code == 200 and "Location" not in response
     page = Page(response.content.decode())
-    assert b"<strong>evil.example</strong>" in response.content and b"Continue to evil.example" in response.content
+    assert b"<strong>evil.example</strong>" in response.content and link.encode() in response.content
+    assert (
+        "a site this provider has not vetted. Continue only if you expected to go there." in page_parts(response).text
+    )
     return page
 
 
@@ -273,6 +280,79 @@ def test_anonymous_end_session_of_a_self_registered_client_is_not_an_open_redire
     params = {"client_id": registered, "post_logout_redirect_uri": EVIL, "state": "s-1"}
     page = interstitial(HttpClient().get("/oidc/end_session", params))
     assert page.links == [f"{EVIL}?state=s-1"] and page.scripts == []
+
+
+def test_staying_signed_in_shows_a_self_registered_clients_uri_and_does_not_go_there(registered, browser):
+    """The confirmation's "Stay signed in" offers the way back to the application as a link only,
+    and for a client nobody vetted names its host with the warning."""
+    params = {"client_id": registered, "post_logout_redirect_uri": EVIL, "state": "s-1"}
+    confirm = browser.get("/oidc/end_session", params).content.decode()
+    pending = confirm.split('name="pending" value="', 1)[1].split('"', 1)[0]
+    response = browser.post("/oidc/end_session/confirm", {"pending": pending, "decision": "stay"})
+    page = interstitial(response, link="Back to evil.example")
+    assert page.links == [f"{EVIL}?state=s-1"] and page.scripts == [] and b"http-equiv" not in response.content
+    parts = page_parts(response)
+    assert parts.by_id["outcome"] == Element("h1", {"id": "outcome"}, "You are still signed in")
+    assert parts.by_id["continue"].text == "Back to evil.example" and "_auth_user_id" in browser.session
+
+
+# The error page: a reference shown and logged with the cause, in one line nobody can forge
+
+
+def test_error_page_logs_its_reference_with_the_cause(op, caplog):
+    response = HttpClient().get("/oidc/authorize?client_id=rp1&scope=a&scope=b")
+    assert error_page_log(response, caplog) == (
+        f"error page {page_parts(response).by_id['reference'].text}: error=invalid_request client_id=rp1 "
+        "path=/oidc/authorize description=Repeated parameter: scope"
+    )
+    assert "Repeated parameter: scope" in page_parts(response).text
+
+
+def test_each_error_gets_its_own_reference(op, caplog):
+    references = set()
+    for _ in range(3):
+        caplog.clear()
+        response = HttpClient().get("/oidc/authorize?scope=a&scope=b")
+        error_page_log(response, caplog)
+        references.add(page_parts(response).by_id["reference"].text)
+    assert len(references) == 3
+
+
+FORGED_LINE = "\r\n2030-01-01 WARNING oidc_provider.pages error page AAAAAAAAAA: all fine"
+FORGED_LINE_ESCAPED = r"\r\n2030-01-01 WARNING oidc_provider.pages error page AAAAAAAAAA: all fine"
+
+
+def test_error_description_with_html_and_crlf_is_escaped_on_the_page_and_in_the_log(op, caplog):
+    """A parameter's name is in the description, the client_id is the request's: HTML is escaped on
+    the page; CR, LF, the other characters that are not printable (a bidi override) and the backslash
+    are escaped in the one log line."""
+    name = f"<b>x</b>{FORGED_LINE}\u202e\\"
+    response = HttpClient().get("/oidc/authorize", {"client_id": f"rp1{FORGED_LINE}", name: ["1", "2"]})
+    assert (
+        b"<b>x</b>" not in response.content and b"<p>Repeated parameter: &lt;b&gt;x&lt;/b&gt;\r\n" in response.content
+    )
+    assert error_page_log(response, caplog).endswith(
+        f": error=invalid_request client_id=rp1{FORGED_LINE_ESCAPED} path=/oidc/authorize "
+        f"description=Repeated parameter: <b>x</b>{FORGED_LINE_ESCAPED}\\u202e\\\\"
+    )
+
+
+def test_nul_in_the_client_id_is_escaped_in_the_log(op, caplog):
+    response = HttpClient().get("/oidc/end_session", {"client_id": "rp1\x00\x1b[2J"})
+    assert error_page_log(response, caplog).endswith(
+        r": error=invalid_request client_id=rp1\x00\x1b[2J path=/oidc/end_session description=Malformed request"
+    )
+
+
+def test_long_values_are_cut_and_tokens_redacted_in_the_log(op, caplog):
+    token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"
+    response = HttpClient().get("/oidc/end_session", {"client_id": "c" * 500, token: ["1", "2"]})
+    message = error_page_log(response, caplog)
+    assert message.endswith(
+        f": error=invalid_request client_id={'c' * LOGGED_LENGTH}… path=/oidc/end_session "
+        "description=Repeated parameter: [redacted]"
+    )
+    assert token not in message and LOGGED_LENGTH == 200
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from django.test import Client as HttpClient
 from oidc_provider.models import Client, OPSession, SessionNode
 from oidc_provider.server import get_server
 from tests import flows
+from tests.page_parts import Element, error_page_log, page_parts
 
 BCL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 BYE = "https://rp.example/bye"
@@ -162,8 +163,8 @@ def test_unregistered_post_logout_redirect_uri_is_not_followed(rp, browser, http
     tokens = flows.get_tokens(browser, http)
     response = end_session(browser, id_token_hint=tokens["id_token"], post_logout_redirect_uri=uri, state="s-1")
     assert response.status_code == 200 and "Location" not in response
-    page = response.content.decode()
-    assert "You are signed out" in page and "evil.example" not in page and 'id="continue"' not in page
+    assert "evil.example" not in response.content.decode()
+    goes_home(response, "You are signed out")
     # the logout itself happened
     assert not is_logged_in(browser) and userinfo(http, tokens).status_code == 401 and len(deliveries) == 1
 
@@ -171,6 +172,7 @@ def test_unregistered_post_logout_redirect_uri_is_not_followed(rp, browser, http
 def test_post_logout_redirect_uri_without_any_client_is_not_followed(db, http):
     response = http.get("/oidc/end_session", {"post_logout_redirect_uri": BYE})
     assert response.status_code == 200 and "Location" not in response
+    goes_home(response, "You are signed out")
 
 
 def test_client_id_without_hint_verifies_the_redirect(rp, http):
@@ -179,12 +181,17 @@ def test_client_id_without_hint_verifies_the_redirect(rp, http):
     assert response.status_code == 302 and response["Location"] == f"{BYE}?state=s"
 
 
-def test_client_id_must_match_the_hint(rp, fc_rp, browser, http, end_session):
+def test_client_id_must_match_the_hint(rp, fc_rp, browser, http, end_session, caplog):
     tokens = flows.get_tokens(browser, http)
     response = end_session(browser, id_token_hint=tokens["id_token"], client_id="rp2")
-    assert response.status_code == 400
-    assert b"This sign-out request cannot be completed" in response.content
-    assert b"client_id is not the audience of id_token_hint" in response.content
+    assert error_page_log(response, caplog).endswith(
+        ": error=invalid_request client_id=rp2 path=/oidc/end_session "
+        "description=client_id is not the audience of id_token_hint."
+    )
+    assert page_parts(response).text.startswith(
+        "This sign-out request cannot be completed client_id is not the audience of id_token_hint."
+    )
+    assert response["Cache-Control"] == "no-store" and response["Referrer-Policy"] == "no-referrer"
     assert is_logged_in(browser) and userinfo(http, tokens).status_code == 200
 
 
@@ -213,24 +220,41 @@ def forged_hints(tokens):
 
 
 @pytest.mark.parametrize("case", ["bad signature", "alg none", "client-signed", "garbage"])
-def test_hint_not_signed_by_the_op_is_refused(rp, browser, http, end_session, case):
+def test_hint_not_signed_by_the_op_is_refused(rp, browser, http, end_session, case, caplog):
     tokens = flows.get_tokens(browser, http)
+    caplog.clear()
     response = end_session(browser, id_token_hint=forged_hints(tokens)[case], post_logout_redirect_uri=BYE)
-    assert response.status_code == 400
-    assert b"id_token_hint is not an ID token of this provider" in response.content
+    assert error_page_log(response, caplog).endswith(
+        ": error=invalid_request client_id= path=/oidc/end_session "
+        "description=id_token_hint is not an ID token of this provider"
+    )
     assert is_logged_in(browser) and userinfo(http, tokens).status_code == 200
 
 
-def test_repeated_parameter_is_refused(rp, browser, end_session):
-    response = browser.get("/oidc/end_session?state=a&state=b")
-    assert response.status_code == 400 and b"Repeated parameter: state" in response.content
+def test_repeated_parameter_is_refused(rp, browser, end_session, caplog):
+    response = browser.get("/oidc/end_session?state=a&state=b&client_id=rp1")
+    assert error_page_log(response, caplog).endswith(
+        ": error=invalid_request client_id=rp1 path=/oidc/end_session description=Repeated parameter: state"
+    )
+    assert "Repeated parameter: state" in page_parts(response).text
     assert is_logged_in(browser)
 
 
-@pytest.mark.parametrize("params", [{"client_id": "rp\x00"}, {"post_logout_redirect_uri": "https://rp.example/\x00"}])
-def test_nul_bytes_are_refused(rp, browser, params):
+def test_an_error_page_is_in_the_ui_locales_language(rp, browser, caplog):
+    response = browser.get("/oidc/end_session?state=a&state=b&ui_locales=tlh+fr")
+    error_page_log(response, caplog)
+    assert '<html lang="fr">' in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("params", "logged"),
+    [({"client_id": "rp\x00"}, r"rp\x00"), ({"post_logout_redirect_uri": "https://rp.example/\x00"}, "rp1")],
+)
+def test_nul_bytes_are_refused(rp, browser, params, logged, caplog):
     response = browser.get("/oidc/end_session", {"client_id": "rp1", **params})
-    assert response.status_code == 400 and b"Malformed request" in response.content
+    assert error_page_log(response, caplog).endswith(
+        f": error=invalid_request client_id={logged} path=/oidc/end_session description=Malformed request"
+    )
 
 
 def test_not_logged_in_goes_straight_back(rp, browser, http, end_session):
@@ -240,7 +264,8 @@ def test_not_logged_in_goes_straight_back(rp, browser, http, end_session):
     # another browser's hint ends nothing
     assert is_logged_in(browser) and userinfo(http, tokens).status_code == 200
     plain = HttpClient().get("/oidc/end_session")
-    assert plain.status_code == 200 and b"You are signed out" in plain.content
+    goes_home(plain, "You are signed out")
+    assert "Your session at this site has ended" not in page_parts(plain).text  # there was none
 
 
 # RFC 9700 §4.11.2: a client that registered itself is not redirected to unasked
@@ -250,12 +275,34 @@ def self_registered(client_id="rp1"):
     Client.objects.filter(client_id=client_id).update(registered_via="registration")
 
 
-def continue_page(response, target):
-    """The signed-out page with one link to ``target``, its host named, and nothing that follows it."""
+UNVETTED_WARNING = (
+    "The application asks to take you to rp.example, a site this provider has not vetted. "
+    "Continue only if you expected to go there."
+)
+
+
+def continue_page(response, target, outcome="You are signed out", link="Continue to rp.example"):
+    """A result page with one link to ``target``, its host named with a warning, and nothing that
+    follows it."""
     page = response.content.decode()
-    assert response.status_code == 200 and "Location" not in response and "You are signed out" in page
-    assert f'<a id="continue" href="{target}">Continue to rp.example</a>' in page
+    assert response.status_code == 200 and "Location" not in response
+    parts = page_parts(response)
+    assert parts.by_id["outcome"] == Element("h1", {"id": "outcome"}, outcome)
+    assert parts.by_id["continue"] == Element("a", {"id": "continue", "class": "button primary", "href": target}, link)
+    assert "home" not in parts.by_id and UNVETTED_WARNING in parts.text
     assert "<strong>rp.example</strong>" in page and "<script" not in page and "http-equiv" not in page
+    assert response["Cache-Control"] == "no-store" and response["Referrer-Policy"] == "no-referrer"
+
+
+def goes_home(response, outcome, home="/"):
+    """A result page whose only next step is the site's home page."""
+    assert response.status_code == 200 and "Location" not in response
+    parts = page_parts(response)
+    assert parts.by_id["outcome"] == Element("h1", {"id": "outcome"}, outcome)
+    assert parts.by_id["home"] == Element(
+        "a", {"id": "home", "class": "button primary", "href": home}, "Go to the home page"
+    )
+    assert "continue" not in parts.by_id and "<script" not in response.content.decode()
     assert response["Cache-Control"] == "no-store" and response["Referrer-Policy"] == "no-referrer"
 
 
@@ -315,12 +362,83 @@ def test_without_a_hint_the_user_is_asked(rp, browser, http, django_capture_on_c
     assert not is_logged_in(browser) and userinfo(http, tokens).status_code == 401 and len(deliveries) == 1
 
 
-def test_the_user_may_stay_signed_in(rp, browser, http):
+def test_the_user_may_stay_signed_in(rp, browser, http, deliveries):
     tokens = flows.get_tokens(browser, http)
     form = confirm_form(browser.get("/oidc/end_session"))
     response = browser.post("/oidc/end_session/confirm", {**form, "decision": "stay"})
-    assert response.status_code == 200 and b"You are still signed in" in response.content
-    assert is_logged_in(browser) and userinfo(http, tokens).status_code == 200
+    goes_home(response, "You are still signed in")
+    assert "Nothing was changed: you are signed in as alice" in page_parts(response).text
+    assert is_logged_in(browser) and userinfo(http, tokens).status_code == 200 and deliveries == []
+
+
+def test_staying_signed_in_offers_the_way_back_to_the_application(rp, browser, http, deliveries):
+    """RP-Initiated Logout 1.0 §3 redirects after a logout; after none, the application's verified
+    post_logout_redirect_uri (with its state) is a link back, and nothing claims a logout."""
+    tokens = flows.get_tokens(browser, http)
+    params = {"client_id": "rp1", "post_logout_redirect_uri": BYE, "state": "s-1"}
+    form = confirm_form(browser.get("/oidc/end_session", params))
+    response = browser.post("/oidc/end_session/confirm", {**form, "decision": "stay"})
+    assert response.status_code == 200 and "Location" not in response
+    parts = page_parts(response)
+    assert parts.by_id["outcome"] == Element("h1", {"id": "outcome"}, "You are still signed in")
+    link = {"id": "continue", "class": "button primary", "href": f"{BYE}?state=s-1"}
+    assert parts.by_id["continue"] == Element("a", link, "Back to rp.example")
+    assert "home" not in parts.by_id and "signed out" not in parts.text and "not vetted" not in parts.text
+    assert "<script" not in response.content.decode() and "http-equiv" not in response.content.decode()
+    assert is_logged_in(browser) and userinfo(http, tokens).status_code == 200 and deliveries == []
+
+
+def test_staying_signed_in_names_a_self_registered_clients_host_with_a_warning(rp, browser, http):
+    self_registered()
+    flows.get_tokens(browser, http)
+    form = confirm_form(browser.get("/oidc/end_session", {"client_id": "rp1", "post_logout_redirect_uri": BYE}))
+    response = browser.post("/oidc/end_session/confirm", {**form, "decision": "stay"})
+    continue_page(response, BYE, outcome="You are still signed in", link="Back to rp.example")
+    assert is_logged_in(browser)
+
+
+def test_an_unregistered_uri_is_not_offered_after_staying(rp, browser, http):
+    flows.get_tokens(browser, http)
+    params = {"client_id": "rp1", "post_logout_redirect_uri": "https://evil.example/bye"}
+    response = browser.post(
+        "/oidc/end_session/confirm", {**confirm_form(browser.get("/oidc/end_session", params)), "decision": "stay"}
+    )
+    goes_home(response, "You are still signed in")
+    assert "evil.example" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("home", "href"), [("https://www.example.com/", "https://www.example.com/"), ("login", "/accounts/login/")]
+)
+def test_home_url_is_the_setting(rp, browser, settings, caplog, home, href):
+    """``HOME_URL``: a URL, or a URL pattern's name as ``resolve_url`` takes it."""
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "HOME_URL": home}
+    error_page_log(browser.get("/oidc/end_session?state=a&state=b"), caplog, home=href)
+    form = confirm_form(browser.get("/oidc/end_session"))
+    goes_home(browser.post("/oidc/end_session/confirm", {**form, "decision": "stay"}), "You are still signed in", href)
+    goes_home(HttpClient().get("/oidc/end_session"), "You are signed out", href)
+
+
+@pytest.mark.parametrize("decision", ["stay", "logout"])
+def test_a_confirmation_after_signing_out_elsewhere_says_signed_out(rp, browser, http, decision):
+    """Signed out in another tab meanwhile: "still signed in" would be untrue whatever is pressed;
+    the client is vetted and no front-channel page has to load, so the browser goes back to it."""
+    flows.get_tokens(browser, http)
+    form = confirm_form(browser.get("/oidc/end_session", {"client_id": "rp1", "post_logout_redirect_uri": BYE}))
+    browser.post("/accounts/logout/")
+    response = browser.post("/oidc/end_session/confirm", {**form, "decision": decision})
+    assert response.status_code == 302 and response["Location"] == BYE
+
+
+def test_signed_out_page_says_the_session_ended(rp, browser, http):
+    flows.get_tokens(browser, http)
+    form = confirm_form(browser.get("/oidc/end_session"))
+    response = browser.post("/oidc/end_session/confirm", {**form, "decision": "logout"})
+    goes_home(response, "You are signed out")
+    assert (
+        "Your session at this site has ended, and the applications you signed in to from here are told to end theirs."
+        in page_parts(response).text
+    )
 
 
 def test_hint_of_another_browser_asks_and_ends_only_this_browser(
@@ -348,9 +466,13 @@ def test_confirmation_is_csrf_protected(rp, user):
     assert is_logged_in(browser)
 
 
-def test_tampered_confirmation_is_refused(rp, browser):
+def test_tampered_confirmation_is_refused(rp, browser, caplog):
     response = browser.post("/oidc/end_session/confirm", {"pending": "forged", "decision": "logout"})
-    assert response.status_code == 400 and b"This sign-out request has expired" in response.content
+    expired = "This sign-out request has expired. Go back to the application and start again."
+    assert error_page_log(response, caplog).endswith(
+        f": error=invalid_request client_id= path=/oidc/end_session/confirm description={expired}"
+    )
+    assert expired in page_parts(response).text
     assert is_logged_in(browser)
 
 
@@ -388,7 +510,9 @@ def test_signed_out_page_loads_each_front_channel_uri_then_continues(rp, fc_rp, 
     # sandboxed: the application's page runs its script with its cookies, but cannot navigate this page
     src = iframe.replace("&", "&amp;")
     assert f'<iframe src="{src}" hidden title="sign-out" sandbox="allow-scripts allow-same-origin">' in page
-    assert f'<a id="continue" href="{BYE}?state=s">' in page
+    link = {"id": "continue", "class": "button primary", "href": f"{BYE}?state=s"}
+    assert page_parts(response).by_id["continue"] == Element("a", link, "Continue to rp.example")
+    assert 'document.getElementById("continue").href' in page and "not vetted" not in page  # continues by itself
     assert userinfo(http, front).status_code == 401 and userinfo(http, back).status_code == 401
     assert [d["client_id"] for d in deliveries] == ["rp1"]  # rp2 registered no back-channel URI
 
