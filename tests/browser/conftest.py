@@ -1,10 +1,11 @@
 """Fixtures of the browser tests: one headless Chromium per session (Debian's, launched by its path:
 Playwright never downloads a browser here), one demo site per session, a new browser context per test.
 
-Without Chromium or Playwright the tests skip, saying why; with OIDC_TEST_REQUIRE_BROWSER=1 (CI) they
-fail instead. Screenshots go to OIDC_TEST_SCREENSHOTS, by default test-artifacts/screenshots/.
+Without Chromium the tests skip, saying why; with OIDC_TEST_REQUIRE_BROWSER=1 (CI) they fail
+instead. Screenshots go to OIDC_TEST_SCREENSHOTS, by default test-artifacts/screenshots/.
 """
 
+import contextlib
 import os
 import re
 import shutil
@@ -12,6 +13,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import sync_playwright
 
 from tests.browser.site import ADMIN_USERNAME, USER_PASSWORD, DemoSite, populate
 from tests.browser.tab import Tab
@@ -46,15 +49,11 @@ def unavailable(reason):
 @pytest.fixture(scope="session")
 def chromium(request):
     """The session's headless Chromium (a Playwright ``Browser``)."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("Playwright is not installed (it is in the test extra: pip install -e '.[test]')")
     executable = chromium_executable()
     if executable is None:
         unavailable("no Chromium on PATH: apt-get install chromium (python3 dev.py test does it as root)")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    with capture.global_and_fixture_disabled():
+    capture = request.config.pluginmanager.get_plugin("capturemanager")  # None with -p no:capture
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
         print(f"\nbrowser tests: Chromium {executable}, screenshots in {SCREENSHOTS}", flush=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, headless=True)
@@ -90,7 +89,12 @@ def no_server_errors(request):
 @pytest.fixture
 def person(demo_site):
     """``person()``: someone who has signed in nowhere yet (username, password, email)."""
-    return demo_site.people.pop
+
+    def take():
+        assert demo_site.people, f"the tests sign in as more than PEOPLE ({PEOPLE}) people: raise it"
+        return demo_site.people.pop()
+
+    return take
 
 
 @pytest.fixture(scope="session")
@@ -129,7 +133,8 @@ def new_tab(chromium, request):
     failed = getattr(request.node, "report_call", None)
     for context, tab in opened:
         if failed is not None and failed.failed:
-            tab.shot("at-failure")
+            with contextlib.suppress(PlaywrightError):  # a page that cannot be saved must not hide the failure
+                tab.shot("at-failure")
         context.close()
     errors = [error for _, tab in opened for error in tab.errors]
     assert not errors, "JavaScript errors:\n" + "\n".join(errors)
