@@ -138,7 +138,11 @@ class EndSessionView(View):
             return log_out(request, target, lang, direct)
         # §2: without a hint of the current session, the user is asked
         pending = signing.dumps({"target": target, "lang": lang, "direct": direct}, salt=CONFIRM_SALT)
-        return page(request, "oidc_provider/logout_confirm.html", {"client": client, "pending": pending}, lang)
+        response = page(request, "oidc_provider/logout_confirm.html", {"client": client, "pending": pending}, lang)
+        # its form POSTs to this site: under no-referrer a browser sends "Origin: null", which Django's CSRF
+        # check refuses; same-origin still keeps the URL (and its id_token_hint) from every other site
+        response["Referrer-Policy"] = "same-origin"
+        return response
 
 
 @method_decorator(xframe_options_deny, name="dispatch")
