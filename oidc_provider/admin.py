@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from oidc_provider.conf import oidc_settings
 from oidc_provider.crypto import generate_client_secret
 from oidc_provider.forms import ClientForm, InitialAccessTokenForm
+from oidc_provider.idpy.client_db import client_to_idpy
 from oidc_provider.logout import revoke_subtrees
 from oidc_provider.models import BackchannelLogoutFailure, Client, Consent, InitialAccessToken, SessionNode, SigningKey
 from oidc_provider.protocol import PATHS
@@ -153,16 +154,19 @@ class ClientAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("RP configuration"))
     def rp_configuration(self, obj):
-        """What the application's developer needs, as plain text to copy; never the secret."""
+        """What the application's developer needs, as plain text to copy; never the secret. The scopes,
+        algorithm and PKCE are the ones the OP applies to this client (``client_to_idpy``)."""
+        applied = client_to_idpy(obj)
         configuration = {
             "issuer": oidc_settings.ISSUER,
             "discovery_url": discovery_url(),
             "client_id": obj.client_id,
             "redirect_uris": obj.redirect_uris,
             "token_endpoint_auth_method": obj.token_endpoint_auth_method,
-            "scope": obj.scope or " ".join(oidc_settings.SCOPES_TO_CLAIMS),
+            "scope": " ".join(applied["allowed_scopes"]),
+            "id_token_signed_response_alg": applied["id_token_signed_response_alg"],
         }
-        if obj.require_pkce or oidc_settings.REQUIRE_PKCE:
+        if applied["pkce_essential"]:
             configuration["code_challenge_method"] = "S256"
         note = (
             gettext("The client secret is not here: it was shown once, when it was made.")
@@ -308,8 +312,12 @@ class UserFilter(admin.SimpleListFilter):
     title = _("user")
     parameter_name = "user"
 
+    most = 100
+
     def lookups(self, request, model_admin):
-        ids = SessionNode.objects.filter(kind=SessionNode.USER).values_list("user_id", flat=True)
+        ids = list(SessionNode.objects.filter(kind=SessionNode.USER).values_list("user_id", flat=True)[: self.most + 1])
+        if len(ids) > self.most:  # too many to list: the search box finds a username; a chosen one still filters
+            ids = [self.value()] if self.value() else []
         users = users_by_id(ids)
         return sorted(((key, user.get_username()) for key, user in users.items()), key=lambda choice: choice[1])
 

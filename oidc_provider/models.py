@@ -91,7 +91,7 @@ class Client(models.Model):
         blank=True,
         help_text=_(
             "scope (RFC 7591 §2): the scopes the client may ask for; openid is required. "
-            "None ticked: every configured scope."
+            "None ticked: every configured scope. offline_access also needs the refresh token grant type."
         ),
     )
     skip_consent = models.BooleanField(

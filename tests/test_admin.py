@@ -875,13 +875,20 @@ def test_the_client_page_shows_the_discovery_url_and_a_configuration_without_the
         "redirect_uris": ["https://web.example/cb", "https://web.example/cb2"],
         "token_endpoint_auth_method": "client_secret_basic",
         "scope": "openid profile",
+        "id_token_signed_response_alg": "RS256",
     }
     assert "<p>The client secret is not here: it was shown once, when it was made.</p>" in page
     assert secret not in page and client.client_secret_hash not in page
 
 
-def test_a_public_clients_configuration_asks_for_pkce(admin_client):
-    response = admin_client.post(f"{CHANGELIST}add/", client_form(token_endpoint_auth_method="none", scope=[]))
+def test_a_public_clients_configuration_has_the_scopes_algorithm_and_pkce_the_op_applies(admin_client):
+    form = client_form(
+        token_endpoint_auth_method="none",
+        scope=[],
+        grant_types=["authorization_code", "refresh_token"],
+        id_token_signed_response_alg="ES256",
+    )
+    response = admin_client.post(f"{CHANGELIST}add/", form)
     assert response.status_code == 302 and shows_no_secret(response)
     page = admin_client.get(f"{CHANGELIST}{Client.objects.get().pk}/change/").content.decode()
     assert rp_configuration(page) == {
@@ -890,7 +897,8 @@ def test_a_public_clients_configuration_asks_for_pkce(admin_client):
         "client_id": "web",
         "redirect_uris": ["https://web.example/cb", "https://web.example/cb2"],
         "token_endpoint_auth_method": "none",
-        "scope": "openid profile email address phone offline_access",
+        "scope": "openid profile email address phone offline_access",  # every scope: none ticked
+        "id_token_signed_response_alg": "ES256",
         "code_challenge_method": "S256",
     }
     assert "<p>This client has no secret.</p>" in page
@@ -1128,3 +1136,19 @@ def test_initial_access_token_states(admin_client):
         r'<th class="field-__str__"><a [^>]+>([^<]+)</a></th><td class="field-state">([^<]+)</td>', page
     )
     assert sorted(states) == [("fresh", "Usable"), ("old", "Expired"), ("used", "Used up")]
+
+
+def test_the_user_filter_is_left_out_when_too_many_users_have_sessions(admin_client, user, tokens, monkeypatch):
+    from oidc_provider.admin import UserFilter
+
+    monkeypatch.setattr(UserFilter, "most", 1)
+    SessionNode.objects.create(key="999", kind=SessionNode.USER, user_id="999", class_name="x", data={})
+    page = admin_client.get(NODES).content.decode()
+    assert f'<a href="?user={user.pk}">alice</a>' not in page and "By user" not in page
+    page = admin_client.get(f"{NODES}?user={user.pk}").content.decode()
+    assert f'<a href="?user={user.pk}">alice</a>' in page and '<a href="?user=999">' not in page
+    assert [row[0] for row in listed(admin_client, f"?user={user.pk}")] == [
+        "All sessions of alice",
+        "Grant to rp1: openid profile email",
+        "Sessions of alice at rp1",
+    ]
