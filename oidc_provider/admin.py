@@ -372,6 +372,12 @@ class SessionNodeAdmin(ReadOnlyAdmin):
             attach_people([node])
         return node
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The page's subtitle (and breadcrumb) names the row for people, as the list does."""
+        node = self.get_object(request, unquote(object_id))
+        named = {"subtitle": self.name(node)} if node else {}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **named})
+
     def get_search_results(self, request, queryset, search_term):
         """Also by username: the rows hold the user's primary key only."""
         found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
@@ -434,7 +440,7 @@ class SessionNodeAdmin(ReadOnlyAdmin):
     @admin.display(description=_("client"))
     def client(self, node):
         if not node.client_id:
-            return "—"
+            return None  # the admin's empty value
         return self.admin_link(node.shown_client, self.client_name(node)) if node.shown_client else node.client_id
 
     @admin.display(description=_("state"))

@@ -26,6 +26,11 @@ _RESPONSE_TYPE_LABELS = {"code": _("Authorization code (code)")}
 RESPONSE_TYPES = [(r, _RESPONSE_TYPE_LABELS.get(r, r)) for r in protocol.RESPONSE_TYPES]
 
 
+def checkboxes():
+    """Checkboxes laid out as the admin lays out its radio buttons (``radiolist``: labels at their width)."""
+    return forms.CheckboxSelectMultiple(attrs={"class": "radiolist"})
+
+
 def generate_client_id() -> str:
     """A random, URL-safe client_id (192 bits), proposed on the add form."""
     return secrets.token_urlsafe(24)
@@ -98,7 +103,7 @@ class JSONTextField(forms.JSONField):
 class ScopeField(forms.MultipleChoiceField):
     """The space-separated ``scope`` of a client, edited as checkboxes; ``clean_scope`` joins it back."""
 
-    widget = forms.CheckboxSelectMultiple
+    widget = checkboxes()
 
     def prepare_value(self, value):
         return value.split() if isinstance(value, str) else value
@@ -130,11 +135,9 @@ class ClientForm(forms.ModelForm):
     frontchannel_logout_uri = forms.URLField(
         required=False, max_length=2000, assume_scheme="https", **described("frontchannel_logout_uri")
     )
-    grant_types = forms.MultipleChoiceField(
-        choices=GRANT_TYPES, widget=forms.CheckboxSelectMultiple, **described("grant_types")
-    )
+    grant_types = forms.MultipleChoiceField(choices=GRANT_TYPES, widget=checkboxes(), **described("grant_types"))
     response_types = forms.MultipleChoiceField(
-        choices=RESPONSE_TYPES, widget=forms.CheckboxSelectMultiple, **described("response_types")
+        choices=RESPONSE_TYPES, widget=checkboxes(), **described("response_types")
     )
     scope = ScopeField(required=False, **described("scope"))
     jwks_uri = forms.URLField(required=False, max_length=2000, assume_scheme="https", **described("jwks_uri"))

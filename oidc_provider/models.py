@@ -254,9 +254,9 @@ class SessionNode(models.Model):
     # A user node holds every session of the user (all browsers), a client node the user's sessions at
     # one client; a grant is what one authorization gave the client, with its tokens.
     KINDS = [
-        (USER, _("all sessions of a user")),
-        (CLIENT, _("sessions of a user at a client")),
-        (GRANT, _("grant")),
+        (USER, _("All sessions of a user")),
+        (CLIENT, _("Sessions of a user at a client")),
+        (GRANT, _("Grant")),
     ]
 
     key = models.CharField(_("key"), max_length=700)

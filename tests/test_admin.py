@@ -777,9 +777,11 @@ def test_grant_and_response_types_are_checkboxes_with_readable_names(admin_clien
         ("code", "Authorization code (code)")
     ]
     assert re.search(
-        r'<input type="checkbox" name="grant_types" value="urn:ietf:params:oauth:grant-type:token-exchange" '
-        r'id="id_grant_types_3">\s*Token exchange \(RFC 8693\)</label>',
+        r'<div id="id_grant_types" class="radiolist">.*<input type="checkbox" name="grant_types" '
+        r'value="urn:ietf:params:oauth:grant-type:token-exchange" class="radiolist" id="id_grant_types_3">\s*'
+        r"Token exchange \(RFC 8693\)</label>",
         response.content.decode(),
+        re.S,
     )
 
 
@@ -799,7 +801,10 @@ def test_scopes_are_ticked_from_the_configured_ones(admin_client, settings):
     ]
     assert ("email", "email: email, email_verified") in scope_choices_of(response)
     assert ("offline_access", "offline_access") in scope_choices_of(response)
-    assert '<input type="checkbox" name="scope" value="email" id="id_scope_2">' in response.content.decode()
+    assert (
+        '<input type="checkbox" name="scope" value="email" class="radiolist" id="id_scope_2">'
+        in response.content.decode()
+    )
 
     shown_secret(admin_client.post(f"{CHANGELIST}add/", client_form(scope=["openid", "email", "offline_access"])))
     assert Client.objects.get().scope == "openid email offline_access"
@@ -823,7 +828,10 @@ def test_a_stored_scope_that_is_no_longer_configured_is_kept_and_shown(admin_cli
     response = admin_client.get(url)
     assert response.context["adminform"].form["scope"].value() == ["openid", "legacy", "email"]
     assert scope_choices_of(response)[-1] == ("legacy", "legacy (not configured; kept as stored)")
-    assert '<input type="checkbox" name="scope" value="legacy" id="id_scope_6" checked>' in response.content.decode()
+    assert (
+        '<input type="checkbox" name="scope" value="legacy" class="radiolist" id="id_scope_6" checked>'
+        in response.content.decode()
+    )
 
     assert admin_client.post(url, client_form(client_id=None, scope=["openid", "email", "legacy"])).status_code == 302
     assert Client.objects.get().scope == "openid email legacy"
@@ -964,7 +972,7 @@ def test_sessions_and_grants_are_named_for_people(admin_client, user, tokens):
     alice = f'<a href="/admin/auth/user/{user.pk}/change/">alice</a>'
     demo = f'<a href="/admin/oidc_provider/client/{rp.pk}/change/">Demo client</a>'
     assert listed(admin_client) == [
-        ("All sessions of alice", alice, "—", "Active"),
+        ("All sessions of alice", alice, "-", "Active"),
         ("Grant to Demo client: openid profile email", alice, demo, "Active"),
         ("Sessions of alice at Demo client", alice, demo, "Active"),
     ]
@@ -1032,6 +1040,8 @@ def test_a_deleted_user_and_a_user_model_without_an_admin_are_shown_unlinked(adm
 def test_the_grant_page_names_the_grant_and_its_state(admin_client, user, tokens):
     grant = SessionNode.objects.get(kind=SessionNode.GRANT)
     page = admin_client.get(f"{NODES}{grant.pk}/change/").content.decode()
+    assert "&rsaquo; Grant to rp1: openid profile email\n</div>" in page  # the breadcrumb
+    assert "<h2>Grant to rp1: openid profile email</h2>" in page
     assert '<div class="readonly">Grant to rp1: openid profile email</div>' in page
     assert f'<div class="readonly"><a href="/admin/auth/user/{user.pk}/change/">alice</a></div>' in page
     assert '<div class="readonly">Active</div>' in page
