@@ -1,14 +1,45 @@
-"""The admin's client form: URI lists one per line, grant and response types as checkboxes."""
+"""The admin's forms: a client (URI lists one per line, scopes, grant and response types as checkboxes,
+JSON checked where it is typed) and a new initial access token."""
+
+import json
+import secrets
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.fields import InvalidJSONInput
+from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
 
 from oidc_provider import metadata, protocol
 from oidc_provider.conf import oidc_settings
-from oidc_provider.models import Client
+from oidc_provider.models import Client, InitialAccessToken
 
-GRANT_TYPES = [(g, g) for g in protocol.GRANT_TYPES]
-RESPONSE_TYPES = [(r, r) for r in protocol.RESPONSE_TYPES]
+_GRANT_TYPE_LABELS = {
+    "authorization_code": _("Authorization code: users sign in (authorization_code)"),
+    "refresh_token": _("Refresh token: the client stays signed in (refresh_token)"),
+    "client_credentials": _("Client credentials: the client acts for itself (client_credentials)"),
+    protocol.TOKEN_EXCHANGE: _("Token exchange (RFC 8693)"),
+}
+GRANT_TYPES = [(g, _GRANT_TYPE_LABELS.get(g, g)) for g in protocol.GRANT_TYPES]
+_RESPONSE_TYPE_LABELS = {"code": _("Authorization code (code)")}
+RESPONSE_TYPES = [(r, _RESPONSE_TYPE_LABELS.get(r, r)) for r in protocol.RESPONSE_TYPES]
+
+
+def checkboxes():
+    """Checkboxes laid out as the admin lays out its radio buttons (``radiolist``: labels at their width)."""
+    return forms.CheckboxSelectMultiple(attrs={"class": "radiolist"})
+
+
+def generate_client_id() -> str:
+    """A random, URL-safe client_id (192 bits), proposed on the add form."""
+    return secrets.token_urlsafe(24)
+
+
+def described(name):
+    """The label and help text of the model field ``name``, for a form field declared here."""
+    field = Client._meta.get_field(name)
+    return {"label": capfirst(field.verbose_name), "help_text": field.help_text}
 
 
 def check_redirect_uri(uri):
@@ -43,35 +74,73 @@ class URIListField(forms.Field):
             raise ValidationError(errors)
 
 
+class JSONTextField(forms.JSONField):
+    """JSON in a textarea: indented, empty when nothing is set (not ``null`` or ``{}``), and where it
+    breaks when it does not parse."""
+
+    widget = forms.Textarea(attrs={"rows": 6, "cols": 80})
+
+    def prepare_value(self, value):
+        if value is None or value == {}:
+            return ""
+        if isinstance(value, InvalidJSONInput):  # shown back as typed
+            return value
+        return json.dumps(value, ensure_ascii=False, cls=self.encoder, indent=2)
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.strip():
+            try:
+                json.loads(value, cls=self.decoder)
+            except json.JSONDecodeError as err:
+                raise ValidationError(
+                    _("Not valid JSON (line %(line)s, column %(column)s): check the quotes, commas and brackets."),
+                    code="invalid",
+                    params={"line": err.lineno, "column": err.colno},
+                ) from err
+        return super().to_python(value)
+
+
+class ScopeField(forms.MultipleChoiceField):
+    """The space-separated ``scope`` of a client, edited as checkboxes; ``clean_scope`` joins it back."""
+
+    widget = checkboxes()
+
+    def prepare_value(self, value):
+        return value.split() if isinstance(value, str) else value
+
+    def has_changed(self, initial, data):
+        return super().has_changed(self.prepare_value(initial or ""), data)
+
+
+def scope_choices(stored):
+    """The configured scopes with the claims each releases, then the ``stored`` scopes no longer
+    configured: kept, ticked, until an administrator unticks them."""
+    configured = oidc_settings.SCOPES_TO_CLAIMS
+    choices = [
+        (scope, _("%(scope)s: %(claims)s") % {"scope": scope, "claims": ", ".join(claims)} if claims else scope)
+        for scope, claims in configured.items()
+    ]
+    kept = [scope for scope in dict.fromkeys(stored) if scope not in configured]
+    return choices + [(scope, _("%(scope)s (not configured; kept as stored)") % {"scope": scope}) for scope in kept]
+
+
 class ClientForm(forms.ModelForm):
     """A relying party's registration as an administrator edits it; the secret is never a field."""
 
-    redirect_uris = URIListField(
-        required=False,
-        help_text="One per line: absolute https URIs without a fragment or user:password@ "
-        "(http only on 127.0.0.1, [::1] or localhost). At least one for authorization_code.",
-    )
-    post_logout_redirect_uris = URIListField(required=False, help_text="One per line, same rules.")
+    redirect_uris = URIListField(required=False, **described("redirect_uris"))
+    post_logout_redirect_uris = URIListField(required=False, **described("post_logout_redirect_uris"))
     backchannel_logout_uri = forms.URLField(
-        required=False,
-        max_length=2000,
-        assume_scheme="https",
-        help_text="Where logout tokens are POSTed (Back-Channel Logout 1.0).",
+        required=False, max_length=2000, assume_scheme="https", **described("backchannel_logout_uri")
     )
     frontchannel_logout_uri = forms.URLField(
-        required=False,
-        max_length=2000,
-        assume_scheme="https",
-        help_text="Loaded in an iframe at logout; same origin as a redirect URI.",
+        required=False, max_length=2000, assume_scheme="https", **described("frontchannel_logout_uri")
     )
-    grant_types = forms.MultipleChoiceField(choices=GRANT_TYPES, widget=forms.CheckboxSelectMultiple)
-    response_types = forms.MultipleChoiceField(choices=RESPONSE_TYPES, widget=forms.CheckboxSelectMultiple)
-    jwks_uri = forms.URLField(
-        required=False,
-        max_length=2000,
-        assume_scheme="https",
-        help_text="Where the client publishes its public keys (private_key_jwt). Or paste them in jwks.",
+    grant_types = forms.MultipleChoiceField(choices=GRANT_TYPES, widget=checkboxes(), **described("grant_types"))
+    response_types = forms.MultipleChoiceField(
+        choices=RESPONSE_TYPES, widget=checkboxes(), **described("response_types")
     )
+    scope = ScopeField(required=False, **described("scope"))
+    jwks_uri = forms.URLField(required=False, max_length=2000, assume_scheme="https", **described("jwks_uri"))
 
     class Meta:
         model = Client
@@ -98,31 +167,39 @@ class ClientForm(forms.ModelForm):
             "frontchannel_logout_uri",
             "frontchannel_logout_session_required",
         ]
-        help_texts = {"scope": "Space-separated; must include openid. Empty: every configured scope."}
+        field_classes = {"jwks": JSONTextField, "token_exchange": JSONTextField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         offered = [(alg, alg) for alg in oidc_settings.SIGNING_ALGS]
         for name, default in (
-            ("id_token_signed_response_alg", f"OP default ({oidc_settings.SIGNING_ALG})"),
-            ("userinfo_signed_response_alg", "none: plain JSON"),
+            ("id_token_signed_response_alg", _("OP default (%(alg)s)") % {"alg": oidc_settings.SIGNING_ALG}),
+            ("userinfo_signed_response_alg", _("None: plain JSON")),
         ):
+            if name not in self.fields:  # the admin's view-only page leaves the model's fields out
+                continue
             current = self.initial.get(name) or ""
             extra = [(current, current)] if current and (current, current) not in offered else []  # a stale value shows
             self.fields[name].widget = forms.Select(choices=[("", default), *offered, *extra])
+        self.kept_scopes = [s for s in self.instance.scopes if s not in oidc_settings.SCOPES_TO_CLAIMS]
+        self.fields["scope"].choices = scope_choices(self.instance.scopes)
         if self.instance.pk is None:  # the model default is [], which would leave every box unticked
             self.initial["grant_types"] = self.initial.get("grant_types") or ["authorization_code"]
             self.initial["response_types"] = self.initial.get("response_types") or ["code"]
+            self.initial.setdefault("client_id", generate_client_id())
 
     def clean_client_id(self):
         client_id = self.cleaned_data["client_id"].strip()
         if any(c.isspace() for c in client_id):
-            raise ValidationError("A client_id cannot contain whitespace.")
+            raise ValidationError(_("A client ID cannot contain whitespace."))
         return client_id
 
     def clean_scope(self):
-        scopes = list(dict.fromkeys(self.cleaned_data["scope"].split()))
-        problem = metadata.scope_problem(scopes)
+        scopes = list(dict.fromkeys(self.cleaned_data["scope"]))
+        if scopes and "openid" not in scopes:
+            raise ValidationError(_("Tick openid: every other scope needs it."))
+        # the rules of registration and createclient, for all but the scopes kept as they were stored
+        problem = metadata.scope_problem([s for s in scopes if s not in self.kept_scopes])
         if problem:
             raise ValidationError(problem)
         return " ".join(scopes)
@@ -194,3 +271,23 @@ class ClientForm(forms.ModelForm):
             if problem:
                 self.add_error("grant_types", problem)
         return cleaned
+
+
+class InitialAccessTokenForm(forms.ModelForm):
+    """A new initial access token; the token itself is made on save and shown once."""
+
+    class Meta:
+        model = InitialAccessToken
+        fields = ["description", "uses_left", "expires_at"]
+
+    def clean_uses_left(self):
+        uses = self.cleaned_data["uses_left"]
+        if uses < 1:
+            raise ValidationError(_("A token must allow at least one registration."))
+        return uses
+
+    def clean_expires_at(self):
+        expires_at = self.cleaned_data["expires_at"]
+        if expires_at and expires_at <= timezone.now():
+            raise ValidationError(_("Give a time in the future, or leave it empty for a token that never expires."))
+        return expires_at

@@ -6,73 +6,217 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from oidc_provider import crypto, protocol
 
-_AUTH_METHOD_LABELS = {"private_key_jwt": "private_key_jwt (keys in jwks or jwks_uri)", "none": "none (public client)"}
+_AUTH_METHOD_LABELS = {
+    "client_secret_basic": _("Secret in the Authorization header (client_secret_basic)"),
+    "client_secret_post": _("Secret in the request body (client_secret_post)"),
+    "private_key_jwt": _("Signed with the client's private key (private_key_jwt)"),
+    "none": _("None: a public client, such as a single-page or mobile app (none)"),
+}
 AUTH_METHODS = [(method, _AUTH_METHOD_LABELS.get(method, method)) for method in protocol.AUTH_METHODS]
 
 
 class Client(models.Model):
     """A relying party, described with RFC 7591 metadata names."""
 
-    client_id = models.CharField(max_length=255, unique=True)
+    client_id = models.CharField(
+        _("client ID"),
+        max_length=255,
+        unique=True,
+        help_text=_(
+            "client_id (RFC 6749 §2.2): the identifier the application sends with every request. "
+            "A random one is proposed; it cannot be changed once the client is saved."
+        ),
+    )
     client_secret_hash = models.CharField(
+        _("secret hash"),
         max_length=128,
         blank=True,
         editable=False,
-        help_text="Keyed hash of the secret; the secret itself is never stored.",
+        help_text=_("Keyed hash of the secret; the secret itself is never stored."),
     )
-    client_name = models.CharField(max_length=255, blank=True)
-    redirect_uris = models.JSONField(default=list, blank=True)
-    post_logout_redirect_uris = models.JSONField(default=list, blank=True)
-    grant_types = models.JSONField(default=list, blank=True)
-    response_types = models.JSONField(default=list, blank=True)
-    token_endpoint_auth_method = models.CharField(max_length=64, choices=AUTH_METHODS, default="client_secret_basic")
-    scope = models.CharField(max_length=1000, blank=True, help_text="Space-separated scopes this client may ask for.")
-    skip_consent = models.BooleanField(default=False, help_text="Trusted: never show the consent page.")
-    require_pkce = models.BooleanField(default=False, help_text="Public clients always require PKCE.")
-    is_active = models.BooleanField(default=True)
+    client_name = models.CharField(
+        _("name"),
+        max_length=255,
+        blank=True,
+        help_text=_("client_name (RFC 7591 §2): the application's name, shown to users on the consent page."),
+    )
+    redirect_uris = models.JSONField(
+        _("redirect URIs"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "redirect_uris (RFC 7591 §2): where users are sent back after signing in, one per line. "
+            "Absolute https URIs without a fragment or user:password@ (http only on 127.0.0.1, [::1] or "
+            "localhost, RFC 8252 §7.3). At least one for the authorization code grant."
+        ),
+    )
+    post_logout_redirect_uris = models.JSONField(
+        _("post-logout redirect URIs"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "post_logout_redirect_uris (OpenID Connect RP-Initiated Logout 1.0 §3.1): where users may be "
+            "sent after signing out, one per line; the same rules as redirect URIs."
+        ),
+    )
+    grant_types = models.JSONField(
+        _("grant types"),
+        default=list,
+        blank=True,
+        help_text=_("grant_types (RFC 7591 §2): how the client obtains tokens."),
+    )
+    response_types = models.JSONField(
+        _("response types"),
+        default=list,
+        blank=True,
+        help_text=_("response_types (RFC 7591 §2): what the authorization endpoint returns to the client."),
+    )
+    token_endpoint_auth_method = models.CharField(
+        _("client authentication"),
+        max_length=64,
+        choices=AUTH_METHODS,
+        default="client_secret_basic",
+        help_text=_(
+            "token_endpoint_auth_method (RFC 7591 §2): how the client proves who it is at the token endpoint. "
+            "A public client has no secret and always uses PKCE."
+        ),
+    )
+    scope = models.CharField(
+        _("allowed scopes"),
+        max_length=1000,
+        blank=True,
+        help_text=_(
+            "scope (RFC 7591 §2): the scopes the client may ask for; openid is required. "
+            "None ticked: every configured scope. offline_access also needs the refresh token grant type."
+        ),
+    )
+    skip_consent = models.BooleanField(
+        _("trusted: skip consent"),
+        default=False,
+        help_text=_("Users are never asked to consent: for the site's own applications only."),
+    )
+    require_pkce = models.BooleanField(
+        _("require PKCE"),
+        default=False,
+        help_text=_(
+            "Every authorization request must carry a code_challenge (RFC 7636). Public clients always require it."
+        ),
+    )
+    is_active = models.BooleanField(
+        _("active"), default=True, help_text=_("An inactive client is refused: it cannot sign users in or get tokens.")
+    )
     # RFC 7591 / OIDC Registration metadata
-    jwks = models.JSONField(null=True, blank=True, help_text="The client's public keys (JWK Set).")
-    jwks_uri = models.URLField(max_length=2000, blank=True)
-    id_token_signed_response_alg = models.CharField(max_length=20, blank=True, help_text="Empty: the OP's default.")
-    userinfo_signed_response_alg = models.CharField(max_length=20, blank=True, help_text="Empty: plain JSON.")
+    jwks = models.JSONField(
+        _("public keys"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "jwks (RFC 7591 §2): the client's public keys as a JWK Set (RFC 7517 §5), "
+            '{"keys": [...]}, for private_key_jwt. Give these or a keys URL, not both.'
+        ),
+    )
+    jwks_uri = models.URLField(
+        _("keys URL"),
+        max_length=2000,
+        blank=True,
+        help_text=_(
+            "jwks_uri (RFC 7591 §2): where the client publishes its public keys, for private_key_jwt; https. "
+            "Give this or the public keys, not both."
+        ),
+    )
+    id_token_signed_response_alg = models.CharField(
+        _("ID token signing algorithm"),
+        max_length=20,
+        blank=True,
+        help_text=_("id_token_signed_response_alg (OpenID Connect Registration 1.0 §2). Empty: the OP's default."),
+    )
+    userinfo_signed_response_alg = models.CharField(
+        _("UserInfo signing algorithm"),
+        max_length=20,
+        blank=True,
+        help_text=_(
+            "userinfo_signed_response_alg (OpenID Connect Registration 1.0 §2). Empty: the UserInfo "
+            "response is plain JSON."
+        ),
+    )
     access_token_format = models.CharField(
+        _("access token format"),
         max_length=10,
-        choices=[("", "OP default"), ("opaque", "opaque"), ("jwt", "JWT (RFC 9068)")],
+        choices=[("", _("OP default")), ("opaque", _("opaque")), ("jwt", _("JWT (RFC 9068)"))],
         blank=True,
         default="",
+        help_text=_("OP default: the ACCESS_TOKEN_FORMAT setting."),
     )
     # Logout (OpenID Connect Back-Channel and Front-Channel Logout 1.0)
-    backchannel_logout_uri = models.URLField(max_length=2000, blank=True)
-    backchannel_logout_session_required = models.BooleanField(default=False)
-    frontchannel_logout_uri = models.URLField(max_length=2000, blank=True)
-    frontchannel_logout_session_required = models.BooleanField(default=False)
+    backchannel_logout_uri = models.URLField(
+        _("back-channel logout URL"),
+        max_length=2000,
+        blank=True,
+        help_text=_(
+            "backchannel_logout_uri (OpenID Connect Back-Channel Logout 1.0 §2.2): where the OP posts a "
+            "logout token when the user signs out; https."
+        ),
+    )
+    backchannel_logout_session_required = models.BooleanField(
+        _("back-channel logout needs the session ID"),
+        default=False,
+        help_text=_("backchannel_logout_session_required (Back-Channel Logout 1.0 §2.2): the token carries sid."),
+    )
+    frontchannel_logout_uri = models.URLField(
+        _("front-channel logout URL"),
+        max_length=2000,
+        blank=True,
+        help_text=_(
+            "frontchannel_logout_uri (OpenID Connect Front-Channel Logout 1.0 §2): loaded in a hidden "
+            "frame when the user signs out; the scheme, host and port of a redirect URI."
+        ),
+    )
+    frontchannel_logout_session_required = models.BooleanField(
+        _("front-channel logout needs the session ID"),
+        default=False,
+        help_text=_("frontchannel_logout_session_required (Front-Channel Logout 1.0 §2): the URL gets iss and sid."),
+    )
     # Token exchange (RFC 8693) policy, for a client allowed the token-exchange grant type.
     token_exchange = models.JSONField(
+        _("token exchange policy"),
         default=dict,
         blank=True,
-        help_text='{"subject_token_types": [...], "requested_token_types": [...], '
-        '"audiences": [...], "scopes": [...]}; '
-        "empty: the OP's TOKEN_EXCHANGE_POLICY.",
+        help_text=_(
+            'Token exchange (RFC 8693) policy, a JSON object: {"subject_token_types": [...], '
+            '"requested_token_types": [...], "audiences": [...], "scopes": [...]}. '
+            "Empty: the OP's TOKEN_EXCHANGE_POLICY setting."
+        ),
     )
     # Where the client came from, and dynamic-registration bookkeeping (RFC 7591/7592)
     registered_via = models.CharField(
+        _("registered via"),
         max_length=20,
-        choices=[("admin", "admin"), ("command", "createclient"), ("registration", "dynamic registration")],
+        choices=[("admin", _("admin")), ("command", _("createclient")), ("registration", _("dynamic registration"))],
         default="admin",
     )
-    registration_access_token_hash = models.CharField(max_length=128, blank=True, editable=False, db_index=True)
-    client_secret_expires_at = models.BigIntegerField(default=0, help_text="0: never (RFC 7591 §3.2.1).")
-    metadata = models.JSONField(
-        default=dict, blank=True, help_text="Other registered metadata (contacts, logo_uri, …)."
+    registration_access_token_hash = models.CharField(
+        _("registration access token hash"), max_length=128, blank=True, editable=False, db_index=True
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    client_secret_expires_at = models.BigIntegerField(
+        _("secret expires"), default=0, help_text=_("client_secret_expires_at (RFC 7591 §3.2.1); 0: never.")
+    )
+    metadata = models.JSONField(
+        _("other registered metadata"),
+        default=dict,
+        blank=True,
+        help_text=_("Other registered metadata (contacts, logo_uri, …)."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         ordering = ["client_id"]
+        verbose_name = _("client")
+        verbose_name_plural = _("clients")
 
     def __str__(self):
         return self.client_name or self.client_id
@@ -107,24 +251,32 @@ class SessionNode(models.Model):
     """
 
     USER, CLIENT, GRANT = "user", "client", "grant"
-    KINDS = [(USER, "user session"), (CLIENT, "client session"), (GRANT, "grant")]
+    # A user node holds every session of the user (all browsers), a client node the user's sessions at
+    # one client; a grant is what one authorization gave the client, with its tokens.
+    KINDS = [
+        (USER, _("All sessions of a user")),
+        (CLIENT, _("Sessions of a user at a client")),
+        (GRANT, _("Grant")),
+    ]
 
-    key = models.CharField(max_length=700)
-    parent_key = models.CharField(max_length=700, blank=True)
-    kind = models.CharField(max_length=10, choices=KINDS)
-    user_id = models.CharField(max_length=255)
-    client_id = models.CharField(max_length=255, blank=True)
+    key = models.CharField(_("key"), max_length=700)
+    parent_key = models.CharField(_("parent key"), max_length=700, blank=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=KINDS)
+    user_id = models.CharField(_("user ID"), max_length=255)
+    client_id = models.CharField(_("client ID"), max_length=255, blank=True)
     class_name = models.CharField(max_length=255)
     data = models.JSONField()
-    revoked = models.BooleanField(default=False)
-    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)  # clearexpired
+    revoked = models.BooleanField(_("revoked"), default=False)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True, db_index=True)  # clearexpired
     # the OPSession a grant was made in (empty for nodes other than grants)
     op_session = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("session or grant")
+        verbose_name_plural = _("sessions and grants")
         # Only the indexes a query uses: every grant insert and token update pays for each one.
         constraints = [
             # one index for both `key = …` and the `key LIKE 'prefix%'` of subtree look-ups
@@ -136,19 +288,28 @@ class SessionNode(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} {self.key}"
+        names = {"user": self.user_id, "client": self.client_id}
+        if self.kind == self.USER:
+            return _("All sessions of user %(user)s") % names
+        if self.kind == self.CLIENT:
+            return _("Sessions of user %(user)s at %(client)s") % names
+        return _("Grant to %(client)s for user %(user)s") % names
 
 
 class Consent(models.Model):
     """What a user allowed a client, until ``expires_at``."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oidc_consents")
-    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="consents")
-    scope = models.CharField(max_length=1000)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField(db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oidc_consents", verbose_name=_("user")
+    )
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="consents", verbose_name=_("client"))
+    scope = models.CharField(_("scope"), max_length=1000)
+    created_at = models.DateTimeField(_("given"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"), db_index=True)
 
     class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
         constraints = [models.UniqueConstraint(fields=["user", "client"], name="oidc_consent_user_client")]
 
     def __str__(self):
@@ -170,24 +331,28 @@ class SigningKey(models.Model):
     """
 
     NEXT, CURRENT, RETIRED = "next", "current", "retired"
-    STATES = [(NEXT, "next"), (CURRENT, "current"), (RETIRED, "retired")]
+    STATES = [(NEXT, _("next")), (CURRENT, _("current")), (RETIRED, _("retired"))]
 
-    kid = models.CharField(max_length=100, unique=True)
-    alg = models.CharField(max_length=20)
-    use = models.CharField(max_length=10, default="sig")
-    state = models.CharField(max_length=10, choices=STATES, default=CURRENT, db_index=True)
-    public_jwk = models.JSONField()
+    kid = models.CharField(_("key ID (kid)"), max_length=100, unique=True)
+    alg = models.CharField(_("algorithm"), max_length=20)
+    use = models.CharField(_("use"), max_length=10, default="sig")
+    state = models.CharField(_("state"), max_length=10, choices=STATES, default=CURRENT, db_index=True)
+    public_jwk = models.JSONField(_("public key"))
     private_jwk_encrypted = models.TextField(editable=False)
     created_at = models.DateTimeField(
-        auto_now_add=True, help_text="Published since (as next, or current on first run)."
+        _("created"), auto_now_add=True, help_text=_("Published since (as next, or current on first run).")
     )
-    activated_at = models.DateTimeField(null=True, blank=True, help_text="Became current.")
-    retired_at = models.DateTimeField(null=True, blank=True, help_text="Stopped signing.")
-    remove_after = models.DateTimeField(null=True, blank=True, help_text="Retired keys are deleted after this.")
-    updated_at = models.DateTimeField(auto_now=True)
+    activated_at = models.DateTimeField(_("activated"), null=True, blank=True, help_text=_("Became current."))
+    retired_at = models.DateTimeField(_("retired"), null=True, blank=True, help_text=_("Stopped signing."))
+    remove_after = models.DateTimeField(
+        _("remove after"), null=True, blank=True, help_text=_("Retired keys are deleted after this.")
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("signing key")
+        verbose_name_plural = _("signing keys")
         constraints = [
             # at most one signing and one upcoming key per algorithm, whatever runs concurrently
             models.UniqueConstraint(
@@ -203,7 +368,7 @@ class SigningKey(models.Model):
 class ClientAssertion(models.Model):
     """A client assertion (RFC 7523) already used: its ``jti`` may not be replayed until it expires."""
 
-    key = models.CharField(max_length=64, unique=True, help_text="SHA-256 of issuer and jti.")
+    key = models.CharField(max_length=64, unique=True, help_text=_("SHA-256 of issuer and jti."))
     expires_at = models.DateTimeField(db_index=True)
 
     def __str__(self):
@@ -221,7 +386,7 @@ class OPSession(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "OP session"
+        verbose_name = _("OP session")
 
     def __str__(self):
         return f"{self.user_id} since {self.created_at:%Y-%m-%d %H:%M}"
@@ -230,14 +395,20 @@ class OPSession(models.Model):
 class InitialAccessToken(models.Model):
     """A bearer token that lets its holder register clients (RFC 7591 §3). Stored as a keyed hash."""
 
-    token_hash = models.CharField(max_length=128, unique=True, editable=False)
-    description = models.CharField(max_length=255, blank=True, help_text="Who it was issued to.")
-    uses_left = models.PositiveIntegerField(default=1)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    token_hash = models.CharField(_("token hash"), max_length=128, unique=True, editable=False)
+    description = models.CharField(_("description"), max_length=255, blank=True, help_text=_("Who it is for."))
+    uses_left = models.PositiveIntegerField(
+        _("uses left"), default=1, help_text=_("How many clients it may still register.")
+    )
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True, help_text=_("Empty: never."))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("initial access token")
+        verbose_name_plural = _("initial access tokens")
 
     def __str__(self):
-        return self.description or f"initial access token #{self.pk}"
+        return self.description or _("initial access token #%(number)s") % {"number": self.pk}
 
     PURPOSE = "initial-access-token"
 
@@ -248,12 +419,17 @@ class InitialAccessToken(models.Model):
     @classmethod
     def mint(cls, description="", uses=1, expires_in=None) -> tuple["InitialAccessToken", str]:
         """A new token: the row, and the token itself (shown once, never stored)."""
-        token = secrets.token_urlsafe(32)
         expires_at = timezone.now() + dt.timedelta(seconds=expires_in) if expires_in else None
-        row = cls.objects.create(
-            token_hash=cls.hash(token), description=description, uses_left=uses, expires_at=expires_at
-        )
+        row = cls(description=description, uses_left=uses, expires_at=expires_at)
+        token = row.new_token()
+        row.save()
         return row, token
+
+    def new_token(self) -> str:
+        """Give this (unsaved) row a new token: its hash is kept, the token returned to be shown once."""
+        token = secrets.token_urlsafe(32)
+        self.token_hash = self.hash(token)
+        return token
 
     @classmethod
     def usable(cls, token: str):
@@ -266,14 +442,16 @@ class InitialAccessToken(models.Model):
 class BackchannelLogoutFailure(models.Model):
     """A logout token that never reached its client (OpenID Connect Back-Channel Logout 1.0 §2.5)."""
 
-    client_id = models.CharField(max_length=255, db_index=True)
-    uri = models.URLField(max_length=2000)
-    attempts = models.PositiveSmallIntegerField()
-    error = models.CharField(max_length=500)
-    created_at = models.DateTimeField(auto_now_add=True)
+    client_id = models.CharField(_("client ID"), max_length=255, db_index=True)
+    uri = models.URLField(_("back-channel logout URL"), max_length=2000)
+    attempts = models.PositiveSmallIntegerField(_("attempts"))
+    error = models.CharField(_("error"), max_length=500)
+    created_at = models.DateTimeField(_("failed"), auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("failed back-channel logout")
+        verbose_name_plural = _("failed back-channel logouts")
 
     def __str__(self):
         return f"{self.client_id}: {self.error}"

@@ -20,4 +20,4 @@ def test_code_flow_and_tokens_with_a_custom_user_model():
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+    assert "3 passed" in result.stdout

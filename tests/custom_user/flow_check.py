@@ -33,3 +33,25 @@ def test_tokens_without_a_user_and_usernames_with_a_uuid_key(db, settings):
     info = flows.introspect(http, machine).json()
     assert info["active"] and info["sub"] == "rp1" and "username" not in info
     assert flows.userinfo(http, machine).status_code == 403
+
+
+def test_the_admin_names_sessions_by_the_users_username_field(db):
+    from django.contrib import admin
+
+    from oidc_provider.admin import attach_people
+    from oidc_provider.models import SessionNode
+
+    get_user_model().objects.create_user("member@example.com", "pw")
+    flows.make_client()
+    browser = HttpClient()
+    browser.login(email="member@example.com", password="pw")
+    flows.get_code(browser)
+    nodes = list(SessionNode.objects.all())
+    attach_people(nodes)  # the UUID keys, written as text in the session tree, find their users
+    model_admin = admin.site._registry[SessionNode]
+    assert sorted(model_admin.name(node) for node in nodes) == [
+        "All sessions of member@example.com",
+        "Grant to rp1: openid profile email",
+        "Sessions of member@example.com at rp1",
+    ]
+    assert {model_admin.user(node) for node in nodes} == {"member@example.com"}  # no admin for Member: no link
