@@ -194,7 +194,9 @@ def test_request_uri_is_refused_before_anything_fetches_it(browser):
 def test_request_object_with_an_unregistered_redirect_uri_gets_the_error_page(browser):
     response = browser.get("/oidc/authorize", auth_params(request=unsigned_request_object(), redirect_uri=EVIL))
     assert response.status_code == 400 and "Location" not in response
-    assert b"<p>The request parameter is not supported</p>" in response.content
+    assert b"<p>The application that sent you here asked to return to an address it has not registered.</p>" in (
+        response.content
+    )
 
 
 # Finding 7: open redirector through open registration
