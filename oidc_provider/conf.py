@@ -78,7 +78,7 @@ DEFAULTS = {
     # What the consent page says each scope does, in plain words (``%(client)s``: the client's name).
     # A site's entries are added to these; a scope without one is shown by its name.
     "SCOPE_DESCRIPTIONS": {
-        "openid": _("Recognise you when you sign in"),
+        "openid": _("Confirm who you are"),
         "profile": _("Your profile"),
         "email": _("Your email address"),
         "address": _("Your postal address"),

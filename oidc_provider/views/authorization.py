@@ -49,7 +49,6 @@ NOT_REGISTERED = _("The application that sent you here is not registered at this
 NO_CLIENT_ID = _("The application that sent you here did not say which application it is.")
 NO_RETURN = _("The application that sent you here did not say where to return to.")
 UNREGISTERED_RETURN = _("The application that sent you here asked to return to an address it has not registered.")
-NOT_ALLOWED = _("This application may not sign you in this way.")
 REPEATED = _("The sign-in request names the parameter “%(name)s” more than once.")
 # Parameters that name the account a request is for (id_token_hint also as idpyoidc verified it).
 HINTS = ("login_hint", "id_token_hint", "verified_id_token_hint")
@@ -243,10 +242,9 @@ def refusal(params, error) -> str:
     """Why a request's ``error`` cannot go back to its client, as the person is told."""
     if not params.get("client_id"):
         return NO_CLIENT_ID
-    if client_row(params["client_id"]) is None:
+    # invalid_client, unauthorized_client: what this view and idpyoidc answer for an unknown client
+    if error in ("invalid_client", "unauthorized_client") or client_row(params["client_id"]) is None:
         return NOT_REGISTERED
-    if error in ("invalid_client", "unauthorized_client"):
-        return NOT_ALLOWED
     if not params.get("redirect_uri"):
         return NO_RETURN
     return UNREGISTERED_RETURN
@@ -395,6 +393,5 @@ class SwitchAccountView(View):
         for hint in HINTS:  # they name the account being left
             if hint in parsed:
                 del parsed[hint]
-        with translation.override(lang):
-            login = AuthorizationFlow(request, parsed).redirect_to_login()
-        return signed_out(request, frontchannel_urls, login["Location"], lang, direct=True)
+        login = AuthorizationFlow(request, parsed).redirect_to_login()
+        return signed_out(request, frontchannel_urls, request.build_absolute_uri(login["Location"]), lang, direct=True)

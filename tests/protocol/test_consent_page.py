@@ -106,7 +106,7 @@ def test_each_scope_in_plain_words_with_what_it_releases(offline_rp, browser):
     client_update(client_name="Example App")
     page = Page(consent_page(browser, scope=flows.OFFLINE_SCOPE))
     assert page.scopes() == ["openid", "profile", "email", "offline_access"]
-    openid = "Recognise you when you sign in Shares: an identifier for your account"
+    openid = "Confirm who you are Shares: an identifier for your account"
     assert page.text(**{"data-scope": "openid"}) == openid
     assert page.text(**{"data-scope": "profile"}) == (
         "Your profile Shares: full name, given name, family name, middle name, nickname, profile page, picture, "
@@ -379,7 +379,8 @@ def test_switch_account_signs_out_and_resumes_the_same_request_as_another_user(
     assert flows.userinfo(http, alices["access_token"]).status_code == 401
     assert [d["client_id"] for d in deliveries] == ["rp1"]
     # the login page, then the same request: no login_hint naming alice any more
-    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=")
+    assert response.status_code == 302
+    assert response["Location"].startswith("http://testserver/accounts/login/?next=")
     assert "login_hint" not in response["Location"]
     resume = flows.query(response)["next"]
     browser.post("/accounts/login/", {"username": "bob", "password": "pw", "next": resume})
@@ -403,7 +404,8 @@ def test_switch_account_loads_the_front_channel_logout_pages_on_the_way(rp, brow
     assert response.status_code == 200 and "_auth_user_id" not in browser.session
     [frame] = page.find(tag="iframe")
     assert frame["attrs"]["src"].startswith("https://rp.example/frontchannel")
-    assert page.one(id="continue")["attrs"]["href"].startswith("/accounts/login/?next=")
+    assert page.one(id="continue")["attrs"]["href"].startswith("http://testserver/accounts/login/?next=")
+    assert page.text(id="continue") == "Continue to testserver"
 
 
 @pytest.mark.parametrize("key", [None, "", "made-up"])
