@@ -68,7 +68,14 @@ class ClientAdmin(admin.ModelAdmin):
         "created_at",
     )
     search_fields = ("client_id", "client_name")
-    list_filter = ("is_active", "registered_via", "skip_consent", "token_endpoint_auth_method", "require_pkce")
+    list_filter = (
+        "is_active",
+        "registered_via",
+        "vetted",
+        "skip_consent",
+        "token_endpoint_auth_method",
+        "require_pkce",
+    )
     readonly_fields = (
         "client_secret",
         "discovery",
@@ -89,6 +96,7 @@ class ClientAdmin(admin.ModelAdmin):
         "redirect_uris",
         "scope",
         "skip_consent",
+        "vetted",
     )
     advanced = (
         (

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
 from idpyoidc.server.scopes import SCOPE2CLAIMS
 
 SETTING_NAME = "OIDC_PROVIDER"
@@ -74,6 +75,16 @@ DEFAULTS = {
     "GRANT_LIFETIME": 30 * 86400,
     "CONSENT_LIFETIME": 90 * 86400,
     "SCOPES_TO_CLAIMS": SCOPE2CLAIMS,
+    # What the consent page says each scope does, in plain words (``%(client)s``: the client's name).
+    # A site's entries are added to these; a scope without one is shown by its name.
+    "SCOPE_DESCRIPTIONS": {
+        "openid": _("Confirm who you are"),
+        "profile": _("Your profile"),
+        "email": _("Your email address"),
+        "address": _("Your postal address"),
+        "phone": _("Your phone number"),
+        "offline_access": _("Stay signed in to %(client)s when you are away"),
+    },
     # "public": a salted hash of the user id, identical for every client; "user_id": the primary key.
     "SUBJECT_IDENTIFIER": "public",
     "REQUIRE_PKCE": False,

@@ -158,6 +158,7 @@ class ClientForm(forms.ModelForm):
             "token_endpoint_auth_method",
             "require_pkce",
             "skip_consent",
+            "vetted",
             "jwks_uri",
             "jwks",
             "id_token_signed_response_alg",

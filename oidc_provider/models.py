@@ -198,6 +198,14 @@ class Client(models.Model):
         choices=[("admin", _("admin")), ("command", _("createclient")), ("registration", _("dynamic registration"))],
         default="admin",
     )
+    vetted = models.BooleanField(
+        _("vetted"),
+        default=False,
+        help_text=_(
+            "An administrator checked this self-registered client: its name is shown without the "
+            "“not verified” marker and its redirects are followed without a page in between."
+        ),
+    )
     registration_access_token_hash = models.CharField(
         _("registration access token hash"), max_length=128, blank=True, editable=False, db_index=True
     )
@@ -220,6 +228,13 @@ class Client(models.Model):
 
     def __str__(self):
         return self.client_name or self.client_id
+
+    @property
+    def is_vetted(self):
+        """Does someone answer for this client? One an administrator made (admin, ``createclient``),
+        trusted (``skip_consent``) or checked (``vetted``): a client that registered itself may be
+        anyone's and names itself (RFC 9700 §4.11.2)."""
+        return self.registered_via != "registration" or self.skip_consent or self.vetted
 
     @property
     def is_public(self):

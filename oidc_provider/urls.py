@@ -13,6 +13,7 @@ urlpatterns = [
     path(PATHS["authorization"], authorization.AuthorizationView.as_view(), name="authorization"),
     path(PATHS["authorization_resume"], authorization.ResumeView.as_view(), name="authorization-resume"),
     path(PATHS["consent"], authorization.ConsentView.as_view(), name="consent"),
+    path(f"{PATHS['consent']}/switch-account", authorization.SwitchAccountView.as_view(), name="switch-account"),
     path(PATHS["token"], token.TokenView.as_view(), name="token"),
     path(PATHS["userinfo"], userinfo.UserInfoView.as_view(), name="userinfo"),
     path(PATHS["registration"], registration.RegistrationView.as_view(), name="registration"),

@@ -11,7 +11,7 @@ Django session: :func:`begin` dumps ``cstate`` after building the authorization
 request, :func:`finalize` loads it back before handling the callback.
 """
 
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from cryptojwt.key_jar import KeyJar
 from django.conf import settings
@@ -80,11 +80,26 @@ def make_handler() -> RPHandler:
     )
 
 
+def without_prompt(url: str) -> str:
+    """``url`` without its ``prompt`` parameter.
+
+    idpyoidc's RP adds ``prompt=consent`` to every request with ``offline_access`` that names no
+    prompt (OIDC Core §11: "unless other conditions ... are in place"). This OP remembers consent,
+    ``offline_access`` included, which is such a condition: without the parameter, a second sign-in
+    skips the consent page and still gets a refresh token."""
+    parts = urlsplit(url)
+    query = [(name, value) for name, value in parse_qsl(parts.query) if name != "prompt"]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 def begin(session, extra_args=None) -> str:
     """Start an authorization code flow (with PKCE); return the URL to redirect to."""
+    extra_args = extra_args or {}
     handler = make_handler()
     client = handler.client_setup(issuer())  # provider discovery
     url = client.init_authorization(req_args=extra_args or None)
+    if "prompt" not in extra_args:
+        url = without_prompt(url)
     state = _state_from_url(url)
 
     flows = dict(session.get(SESSION_KEY) or {})
@@ -120,6 +135,4 @@ def finalize(session, response: dict) -> dict:
 
 
 def _state_from_url(url: str) -> str:
-    from urllib.parse import parse_qs
-
-    return parse_qs(urlsplit(url).query)["state"][0]
+    return dict(parse_qsl(urlsplit(url).query))["state"]

@@ -45,14 +45,10 @@ def _error(request, error, description="", status=400):
 @require_http_methods(["GET", "POST"])
 def rp_login(request):
     """Start the authorization code flow (PKCE) against the OP."""
-    extra = {}
+    # No prompt by default: consent is remembered (offline_access included), so a second sign-in
+    # goes straight through. ?prompt=login asks for the password again, ?prompt=consent shows the page.
     prompt = request.POST.get("prompt") or request.GET.get("prompt")
-    if prompt == "login":
-        # OIDC Core 11: offline_access (in the demo scope) is only honoured with
-        # prompt=consent, which idpyoidc adds unless a prompt is given.
-        extra["prompt"] = "login consent"
-    elif prompt in ("consent", "none"):
-        extra["prompt"] = prompt
+    extra = {"prompt": prompt} if prompt in ("login", "consent", "none") else {}
     try:
         url = rp.begin(request.session, extra)
     except Exception as exc:  # discovery failed, OP unreachable, misconfiguration...

@@ -32,6 +32,20 @@ def answer_prompt_login(request):
         request["prompt"] = prompt
 
 
+def claims_request_problem(claims) -> str | None:
+    """Defect 104: OIDC Core §5.5 wants each claim of the ``claims`` parameter to be ``null`` or an
+    object (with ``values`` an array, §5.5.1); stock takes any JSON there, and matching the user's
+    claims against ``{"email": 5}`` or ``{"email": {"values": 3}}`` raises (a 500 at the token and
+    userinfo endpoints)."""
+    for target in ("userinfo", "id_token"):
+        for spec in ((claims or {}).get(target) or {}).values():
+            if spec is None:
+                continue
+            if not isinstance(spec, dict) or not isinstance(spec.get("values", []), list):
+                return f"A claim in the claims parameter's {target} member is not null or a claim request object"
+    return None
+
+
 # OIDC Core §3.1.2.6: the error for each request-object parameter this OP does not take.
 UNSUPPORTED_PARAMETERS = {"request": "request_not_supported", "request_uri": "request_uri_not_supported"}
 
@@ -44,7 +58,9 @@ class Authorization(IdpyAuthorization):
         for name, error in UNSUPPORTED_PARAMETERS.items():
             if isinstance(request, dict) and name in request:
                 return self.error_cls(error=error, error_description=f"The {name} parameter is not supported")
-        return super().parse_request(request, http_info=http_info, **kwargs)
+        parsed = super().parse_request(request, http_info=http_info, **kwargs)
+        problem = None if "error" in parsed else claims_request_problem(parsed.get("claims"))
+        return self.error_cls(error="invalid_request", error_description=problem) if problem else parsed
 
     def response_mode(self, request, response_args=None, return_uri="", fragment_enc=None, **kwargs):
         """Defect 63: for ``form_post`` the stock method formats an HTML page with the response
@@ -131,15 +147,21 @@ class Authorization(IdpyAuthorization):
         )
 
     def verify_request(self, request, keyjar, client_id, verify_args, lap=0):
-        """Defect 40: OIDC Core §11 says an OP MUST *ignore* ``offline_access`` asked for without
-        ``prompt=consent`` unless other conditions permit offline access; stock rejects the whole
-        request. Here the scope is dropped, except for trusted clients (``skip_consent``): an
-        administrator trusting the client is that other condition."""
+        """Defect 40: stock refuses the whole request when ``offline_access`` comes without
+        ``prompt=consent``; OIDC Core §11 says to *ignore* it unless other conditions permit offline
+        access. Whether they do depends on the user, unknown here: the scope is kept and the stock
+        check skipped; ``views.authorization.AuthorizationFlow`` takes ``offline_access`` out of the
+        grant unless the user consents to it on the consent page, a remembered consent covers it, or
+        the client is trusted (``ConsentPolicy.grants_offline_access``)."""
         scope = list(request.get("scope", []))
         if "offline_access" not in scope or "consent" in request.get("prompt", []):
             return super().verify_request(request, keyjar, client_id, verify_args, lap)
         request["scope"] = [s for s in scope if s != "offline_access"]
         error = super().verify_request(request, keyjar, client_id, verify_args, lap)
-        if error is None and (self.upstream_get("context").cdb.get(client_id) or {}).get("skip_consent"):
-            request["scope"] = scope
+        request["scope"] = scope
         return error
+
+    def grantable_scopes(self, request) -> list:
+        """The request's scopes its client may be granted (stock filters the grant the same way)."""
+        context = self.upstream_get("context")
+        return context.scopes_handler.filter_scopes(list(request.get("scope", [])), client_id=request["client_id"])

@@ -1,7 +1,9 @@
-"""The authorization endpoint and the two pages a person sees on its way: login hand-off and consent.
+"""The authorization endpoint and the pages a person sees on its way: login hand-off, consent and
+switching account.
 
 The parsed request (not the URL) waits in the Django session while the user logs in or consents:
-a stored URL would replay a consumed PAR ``request_uri`` and the original ``prompt``.
+a stored URL would replay a consumed PAR ``request_uri`` and the original ``prompt``. The request's
+``ui_locales`` chooses the language of the pages it shows (else ``LocaleMiddleware``'s choice).
 """
 
 import secrets
@@ -12,29 +14,45 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from idpyoidc.message.oidc import AuthorizationRequest
+from idpyoidc.server.exception import UnknownClient
 from idpyoidc.time_util import utc_time_sans_frac
 
 from oidc_provider.conf import oidc_settings
+from oidc_provider.consent import OFFLINE_ACCESS, requested_claims
 from oidc_provider.idpy.authorization import answer_prompt_login
-from oidc_provider.logout import op_session_ended, op_session_key
+from oidc_provider.logout import end_op_session, op_session_ended, op_session_key
 from oidc_provider.server import get_server
 from oidc_provider.session_keys import AUTH_TIME_SESSION_KEY, LOGIN_ID_SESSION_KEY
 from oidc_provider.storage.clients import client_row
 from oidc_provider.storage.session_tree_rows import OPSessionEnded
 from oidc_provider.storage.unit_of_work import GRANTS, unit_of_work
+from oidc_provider.views.consent_page import consent_context
+from oidc_provider.views.end_session import language, signed_out
 from oidc_provider.views.pages import error_page, form_post, never_framed, redirect, vetted
 from oidc_provider.views.request import has_nul, http_info, repeated_parameter
 from oidc_provider.views.responses import is_error
 
 PENDING_SESSION_KEY = "oidc_provider.pending"
 MAX_PENDING = 10
-EXPIRED = "This sign-in request has expired. Go back to the application and start again."
-CLIENT_GONE = "The application is no longer registered here."
-CHANGED = "The application's registration has changed since this sign-in began. Go back to it and start again."
+# What people read on the error page (the OAuth error descriptions sent to clients stay English).
+EXPIRED = _("This sign-in request has expired. Go back to the application and start again.")
+CLIENT_GONE = _("The application is no longer registered here.")
+CHANGED = _("The application's registration has changed since this sign-in began. Go back to it and start again.")
+MALFORMED = _("The application sent a sign-in request this site cannot read.")
+NOT_REGISTERED = _("The application that sent you here is not registered at this site.")
+NO_CLIENT_ID = _("The application that sent you here did not say which application it is.")
+NO_RETURN = _("The application that sent you here did not say where to return to.")
+UNREGISTERED_RETURN = _("The application that sent you here asked to return to an address it has not registered.")
+REPEATED = _("The sign-in request names the parameter “%(name)s” more than once.")
+# Parameters that name the account a request is for (id_token_hint also as idpyoidc verified it).
+HINTS = ("login_hint", "id_token_hint", "verified_id_token_hint")
+PAGE_TITLE = _("This sign-in request cannot be completed")
 
 
 def authorization_endpoint():
@@ -52,7 +70,7 @@ def redirect_error(request, params: dict, redirect_uri, error, description=""):
         args["state"] = params["state"]
     args["iss"] = oidc_settings.ISSUER
     direct = vetted(client_row(params.get("client_id")))
-    page = {"title": "This sign-in request cannot be completed", "description": description or error}
+    page = {"title": PAGE_TITLE, "description": description or error}
     mode = params.get("response_mode")
     if mode == "form_post":
         return form_post(request, redirect_uri, args, auto_submit=direct, context=page)
@@ -96,6 +114,13 @@ def load_pending(request, key, pop=False):
     return entry
 
 
+def page_language(ui_locales) -> str:
+    """The language of the pages of a request with ``ui_locales`` (OIDC Core §3.1.2.1: a list, or the
+    raw space-separated parameter): its first that the site offers, else the language
+    ``LocaleMiddleware`` chose."""
+    return language(ui_locales.split() if isinstance(ui_locales, str) else ui_locales)
+
+
 def matches_login_hint(user, hint) -> bool:
     email_field = user.get_email_field_name() if hasattr(user, "get_email_field_name") else "email"
     return hint in (user.get_username(), getattr(user, email_field, None))
@@ -127,6 +152,20 @@ class AuthorizationFlow:
         auth.logout(self.request)
         return AuthorizationFlow(self.request, self.parsed).run()
 
+    def scopes(self) -> list:
+        """The scopes asked for that the client may be granted: what the consent page shows."""
+        return authorization_endpoint().grantable_scopes(self.parsed)
+
+    def ignore_offline_access_without_consent(self, client):
+        """OIDC Core §11 (defect 40): ``offline_access`` is granted only with consent to it, given
+        on the consent page, remembered (``CONSENT_LIFETIME``), or the administrator's (a trusted
+        client); otherwise the request for it is ignored: the grant has no refresh token."""
+        scope = list(self.parsed.get("scope", []))
+        if OFFLINE_ACCESS in scope and not oidc_settings.CONSENT_POLICY().grants_offline_access(
+            self.request.user, client
+        ):
+            self.parsed["scope"] = [s for s in scope if s != OFFLINE_ACCESS]
+
     def run(self, resumed=False):
         if "none" in self.prompt and len(self.prompt) > 1:
             return self.error("invalid_request", "prompt=none cannot be combined with other values")
@@ -146,8 +185,10 @@ class AuthorizationFlow:
                 return self.error("login_required", "The user is not logged in")
             return self.redirect_to_login()
         client = client_row(self.parsed["client_id"])
-        scopes = list(self.parsed.get("scope", []))
-        if oidc_settings.CONSENT_POLICY().needs_consent(user, client, scopes, self.prompt):
+        if "none" in self.prompt:  # no page may ask for offline access: ignored unless consented to
+            self.ignore_offline_access_without_consent(client)
+        claims = requested_claims(self.parsed)
+        if oidc_settings.CONSENT_POLICY().needs_consent(user, client, self.scopes(), self.prompt, claims):
             if self.sign_out_if_ended():
                 return self.run(resumed)
             if "none" in self.prompt:
@@ -166,8 +207,11 @@ class AuthorizationFlow:
             response["Location"] += "&" + urlencode({"login_hint": hint})
         return response
 
-    def issue(self):
-        """The code response. Call it in ``in_one_unit``: the grant is written when the unit ends."""
+    def issue(self, consented=False):
+        """The code response; ``consented``: the user allowed it on the consent page just now. Call it
+        in ``in_one_unit``: the grant is written when the unit ends."""
+        if not consented:
+            self.ignore_offline_access_without_consent(client_row(self.parsed["client_id"]))
         endpoint = authorization_endpoint()
         user = self.request.user
         authn = {"uid": str(user.pk), "authn_time": auth_time(self.request)}
@@ -194,6 +238,18 @@ def in_one_unit(flow, step):
         return flow.start_over()
 
 
+def refusal(params, error) -> str:
+    """Why a request's ``error`` cannot go back to its client, as the person is told."""
+    if not params.get("client_id"):
+        return NO_CLIENT_ID
+    # invalid_client, unauthorized_client: what this view and idpyoidc answer for an unknown client
+    if error in ("invalid_client", "unauthorized_client") or client_row(params["client_id"]) is None:
+        return NOT_REGISTERED
+    if not params.get("redirect_uri"):
+        return NO_RETURN
+    return UNREGISTERED_RETURN
+
+
 @method_decorator(csrf_exempt, name="dispatch")
 class AuthorizationView(View):
     """OIDC Core §3.1.2: GET and POST (defect: idpyoidc's examples take GET only)."""
@@ -207,31 +263,33 @@ class AuthorizationView(View):
         return self.authorize(request, request.POST)
 
     def authorize(self, request, params):
-        try:  # as in_one_unit, the parsing included: the flow is known only once the request is parsed
-            with unit_of_work(GRANTS):
-                return self._authorize(request, params)
-        except OPSessionEnded:
-            return self.flow.start_over()
+        with translation.override(page_language(params.get("ui_locales", ""))):
+            try:  # as in_one_unit, the parsing included: the flow is known only once the request is parsed
+                with unit_of_work(GRANTS):
+                    return self._authorize(request, params)
+            except OPSessionEnded:
+                return self.flow.start_over()
 
     def _authorize(self, request, params):
         if has_nul(params):
-            return error_page(request, "Malformed request")
+            return error_page(request, MALFORMED)
         repeated = repeated_parameter(params)
         flat = params.dict()
         redirect_uri = authorization_endpoint().verified_redirect_uri(flat)  # defect 60
         if repeated:
             if redirect_uri:
                 return redirect_error(request, flat, redirect_uri, "invalid_request", f"Repeated parameter: {repeated}")
-            return error_page(request, f"Repeated parameter: {repeated}")
+            return error_page(request, REPEATED % {"name": repeated})
         try:
             parsed = authorization_endpoint().parse_request(flat, http_info=http_info(request))
-        except Exception:
+        except UnknownClient:  # what idpyoidc raises for a client_id unknown or inactive here
+            parsed = {"error": "invalid_client", "error_description": "Unknown client"}
+        except Exception:  # e.g. idpyoidc's DecodeError for a claims parameter that is no JSON object
             parsed = {"error": "invalid_request", "error_description": "Malformed request"}
         if is_error(parsed):
-            description = parsed.get("error_description", "")
             if redirect_uri and parsed["error"] not in ("invalid_client", "unauthorized_client"):
-                return redirect_error(request, flat, redirect_uri, parsed["error"], description)
-            return error_page(request, description or parsed["error"])
+                return redirect_error(request, flat, redirect_uri, parsed["error"], parsed.get("error_description", ""))
+            return error_page(request, refusal(flat, parsed["error"]), error=parsed["error"])
         self.flow = AuthorizationFlow(request, parsed)
         return self.flow.run()
 
@@ -243,6 +301,14 @@ def still_registered(parsed) -> bool:
     return authorization_endpoint().verified_redirect_uri(parsed) is not None
 
 
+def pending_request(request, key, pop=False):
+    """The authorization request waiting under ``key`` for the signed-in user, or None."""
+    if not request.user.is_authenticated:
+        return None
+    entry = load_pending(request, key, pop=pop)
+    return None if entry is None else AuthorizationRequest().from_json(entry["request"])
+
+
 class ResumeView(View):
     """Where the site's login sends the user back to: continue the stored request."""
 
@@ -251,55 +317,81 @@ class ResumeView(View):
         if entry is None:
             return error_page(request, EXPIRED)
         parsed = AuthorizationRequest().from_json(entry["request"])
-        if not still_registered(parsed):
-            return error_page(request, CHANGED)
-        if entry["login_before"] is not None and request.session.get(LOGIN_ID_SESSION_KEY, "") == entry["login_before"]:
-            # the user came back without logging in again: ask again
-            return AuthorizationFlow(request, parsed).redirect_to_login()
-        answer_prompt_login(parsed)  # defect 14
-        flow = AuthorizationFlow(request, parsed)
-        return in_one_unit(flow, lambda: flow.run(resumed=True))
+        with translation.override(page_language(parsed.get("ui_locales"))):
+            if not still_registered(parsed):
+                return error_page(request, CHANGED)
+            if (
+                entry["login_before"] is not None
+                and request.session.get(LOGIN_ID_SESSION_KEY, "") == entry["login_before"]
+            ):
+                # the user came back without logging in again: ask again
+                return AuthorizationFlow(request, parsed).redirect_to_login()
+            answer_prompt_login(parsed)  # defect 14
+            flow = AuthorizationFlow(request, parsed)
+            return in_one_unit(flow, lambda: flow.run(resumed=True))
 
 
 class ConsentView(View):
-    """Shows the client and what it asks for; allow or deny."""
+    """Shows who asks for what and where it goes; allow or deny."""
 
     template_name = "oidc_provider/consent.html"
 
-    def pending(self, request):
-        if not request.user.is_authenticated:
-            return None
-        entry = load_pending(request, request.GET.get("k") or request.POST.get("k"))
-        return None if entry is None else AuthorizationRequest().from_json(entry["request"])
-
     def get(self, request):
-        parsed = self.pending(request)
+        key = request.GET.get("k")
+        parsed = pending_request(request, key)
         if parsed is None:
             return error_page(request, EXPIRED)
-        client = client_row(parsed["client_id"])
-        if client is None:  # deleted or deactivated since the request was made
-            return error_page(request, CLIENT_GONE)
-        if not still_registered(parsed):
-            return error_page(request, CHANGED)
-        scopes = list(parsed.get("scope", []))
-        claims = {s: oidc_settings.SCOPES_TO_CLAIMS.get(s, []) for s in scopes if s != "openid"}
-        context = {"client": client, "scopes": scopes, "claims": claims, "key": request.GET["k"], "user": request.user}
-        response = never_framed(render(request, self.template_name, context))
+        with translation.override(page_language(parsed.get("ui_locales"))):
+            client = client_row(parsed["client_id"])
+            if client is None:  # deleted or deactivated since the request was made
+                return error_page(request, CLIENT_GONE)
+            if not still_registered(parsed):
+                return error_page(request, CHANGED)
+            scopes = AuthorizationFlow(request, parsed).scopes()
+            context = {**consent_context(client, parsed, scopes), "key": key, "user": request.user}
+            response = never_framed(render(request, self.template_name, context))
         response["Cache-Control"] = "no-store"  # it names the user and the pending request's key
+        # the key is in this page's URL: other sites (the client's logo, policy and terms) never see it
+        response["Referrer-Policy"] = "same-origin"
         return response
 
     def post(self, request):
-        parsed = self.pending(request)
+        key = request.POST.get("k")
+        parsed = pending_request(request, key, pop=True)
         if parsed is None:
             return error_page(request, EXPIRED)
-        load_pending(request, request.POST.get("k"), pop=True)
-        client = client_row(parsed["client_id"])
-        if client is None:  # its redirect_uri is no longer one to send anything to
-            return error_page(request, CLIENT_GONE)
-        if not still_registered(parsed):
-            return error_page(request, CHANGED)
-        flow = AuthorizationFlow(request, parsed)
-        if request.POST.get("decision") != "allow":
-            return flow.error("access_denied", "The user denied the request")
-        oidc_settings.CONSENT_POLICY().remember(request.user, client, list(parsed.get("scope", [])))
-        return in_one_unit(flow, flow.issue)
+        with translation.override(page_language(parsed.get("ui_locales"))):
+            client = client_row(parsed["client_id"])
+            if client is None:  # its redirect_uri is no longer one to send anything to
+                return error_page(request, CLIENT_GONE)
+            if not still_registered(parsed):
+                return error_page(request, CHANGED)
+            flow = AuthorizationFlow(request, parsed)
+            if request.POST.get("decision") != "allow":
+                return flow.error("access_denied", "The user denied the request")
+            oidc_settings.CONSENT_POLICY().remember(request.user, client, flow.scopes())
+            return in_one_unit(flow, lambda: flow.issue(consented=True))
+
+
+class SwitchAccountView(View):
+    """The consent page's "Not you?": sign out, sign in as someone else, and answer the same request.
+
+    Signing out ends the OP session as any logout does (its grants revoked, back-channel logout sent,
+    the front-channel logout pages loaded on the way). A link, not a form: its ``k`` is the pending
+    request's key, a secret of this browser's session that another site cannot know, so no other site
+    can sign the user out through it (it is the CSRF token); following it spends it."""
+
+    http_method_names = ["get"]
+
+    def get(self, request):
+        parsed = pending_request(request, request.GET.get("k"), pop=True)
+        if parsed is None:
+            return error_page(request, EXPIRED)
+        lang = page_language(parsed.get("ui_locales"))
+        frontchannel_urls = end_op_session(request)
+        auth.logout(request)
+        for hint in HINTS:  # they name the account being left
+            if hint in parsed:
+                del parsed[hint]
+        login = AuthorizationFlow(request, parsed).redirect_to_login()
+        return signed_out(request, frontchannel_urls, request.build_absolute_uri(login["Location"]), lang, direct=True)

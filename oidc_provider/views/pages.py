@@ -95,9 +95,8 @@ def error_page(request, description, status=400, title=None, error="invalid_requ
 
 def vetted(client) -> bool:
     """RFC 9700 §4.11.2: a client that registered itself may be anyone's, so the OP does not send a
-    browser on to it unasked; one an administrator made (admin, ``createclient``) or marked trusted
-    (``skip_consent``) is redirected to directly."""
-    return client is not None and (client.registered_via != "registration" or client.skip_consent)
+    browser on to it unasked; one someone answers for (``Client.is_vetted``) is redirected to directly."""
+    return client is not None and client.is_vetted
 
 
 def origin(uri: str) -> tuple[str, str]:

@@ -195,9 +195,9 @@ def test_request_uri_is_refused_before_anything_fetches_it(browser):
 
 def test_request_object_with_an_unregistered_redirect_uri_gets_the_error_page(browser, caplog):
     response = browser.get("/oidc/authorize", auth_params(request=unsigned_request_object(), redirect_uri=EVIL))
-    assert b"<p>The request parameter is not supported</p>" in response.content
-    assert error_page_log(response, caplog).endswith(
-        ": error=invalid_request client_id=rp1 path=/oidc/authorize description=The request parameter is not supported"
+    assert response.status_code == 400 and "Location" not in response
+    assert b"<p>The application that sent you here asked to return to an address it has not registered.</p>" in (
+        response.content
     )
 
 

@@ -214,9 +214,9 @@ def test_userinfo_endpoint(hostile, tried, authorization, params, method):
 
 @EXAMPLES
 @given(params=params_from(["k", "decision", "csrfmiddlewaretoken"]), method=st.sampled_from(["get", "post"]))
-def test_consent_and_resume_pages(hostile, tried, params, method):
+def test_consent_resume_and_switch_account_pages(hostile, tried, params, method):
     before = row_counts()
-    for path in ("/oidc/consent", "/oidc/authorize/resume"):
+    for path in ("/oidc/consent", "/oidc/authorize/resume", "/oidc/consent/switch-account"):
         response = getattr(hostile, method)(path, params)
         tried[path.rsplit("/", 1)[-1]] += 1
         assert response.status_code in (302, 400, 403, 405), response.content[:200]

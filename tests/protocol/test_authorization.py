@@ -1,6 +1,7 @@
 """Authorization endpoint: bad requests, prompt, max_age, login_hint and consent (OIDC Core §3.1.2)."""
 
 import time
+from urllib.parse import urlencode
 
 import pytest
 
@@ -37,9 +38,41 @@ def test_unverifiable_redirect_shows_error_page_and_never_redirects(rp, browser,
     error_page(browser.get("/oidc/authorize", flows.auth_params(challenge, **override)))
 
 
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"client_id": "unknown"}, "The application that sent you here is not registered at this site."),
+        ({"client_id": "unknown", "claims": "junk"}, "is not registered at this site."),
+        ({"client_id": None}, "The application that sent you here did not say which application it is."),
+        ({"redirect_uri": None}, "The application that sent you here did not say where to return to."),
+        (
+            {"redirect_uri": "https://evil.example/cb"},
+            "The application that sent you here asked to return to an address it has not registered.",
+        ),
+        ({"redirect_uri": "https://rp.example/cb#x"}, "asked to return to an address it has not registered."),
+    ],
+)
+def test_the_error_page_says_why(rp, browser, override, message):
+    response = error_page(browser.get("/oidc/authorize", flows.auth_params("x" * 43, **override)))
+    assert message.encode() in response.content
+
+
+def test_a_repeated_parameter_is_named_on_the_error_page(rp, browser):
+    params = flows.auth_params("x" * 43, redirect_uri="https://evil.example/cb")
+    response = error_page(browser.get("/oidc/authorize?" + urlencode(params) + "&state=2"))
+    assert "The sign-in request names the parameter “state” more than once.".encode() in response.content
+
+
+@pytest.mark.parametrize("ui_locales", ["fr", "tlh fr-CA"])
+def test_ui_locales_chooses_the_error_page_language(rp, browser, ui_locales):
+    params = flows.auth_params("x" * 43, redirect_uri="https://evil.example/cb", ui_locales=ui_locales)
+    assert b'<html lang="fr">' in error_page(browser.get("/oidc/authorize", params)).content
+
+
 def test_inactive_client_gets_error_page(rp, browser):
     Client.objects.filter(client_id="rp1").update(is_active=False)
-    error_page(browser.get("/oidc/authorize", flows.auth_params("x" * 43)))
+    response = error_page(browser.get("/oidc/authorize", flows.auth_params("x" * 43)))
+    assert b"<p>The application that sent you here is not registered at this site.</p>" in response.content
 
 
 @pytest.mark.parametrize(
@@ -64,7 +97,7 @@ def test_a_nul_in_any_parameter_is_refused_before_anything_stores_it(rp, browser
     params = flows.auth_params("x" * 43)
     params[name] = (params.get(name) or "x") + "\x00"
     response = error_page(browser.get("/oidc/authorize", params))
-    assert b"Malformed request" in response.content
+    assert b"The application sent a sign-in request this site cannot read." in response.content
 
 
 def test_repeated_parameter_is_invalid_request_at_the_verified_redirect(rp, browser):

@@ -4,8 +4,9 @@ import time
 
 import pytest
 
+from oidc_provider.consent import ConsentPolicy
 from oidc_provider.crypto import token_digest
-from oidc_provider.models import Client, SessionNode
+from oidc_provider.models import Client, Consent, SessionNode
 from oidc_provider.storage.revocation import revoke_nodes
 from tests import flows
 
@@ -24,11 +25,57 @@ def test_no_refresh_token_without_offline_access(offline_rp, browser, http):
     assert "refresh_token" not in flows.redeem(http, code, verifier).json()
 
 
-def test_offline_access_without_prompt_consent_is_ignored(offline_rp, browser, http):
-    """Defect 40: OIDC Core §11 — ignore offline_access without prompt=consent; stock rejects the request."""
+def test_offline_access_without_prompt_consent_is_asked_for_on_the_consent_page(offline_rp, browser, http):
+    """Defect 40: stock refuses the whole request without prompt=consent; OIDC Core §11 lets the OP
+    grant offline access when other conditions permit it: here, the user allowing it on the page."""
+    response = browser.get("/oidc/authorize", flows.auth_params("x" * 43, scope=flows.OFFLINE_SCOPE))
+    page = browser.get(response["Location"])
+    assert b'<li data-scope="offline_access">' in page.content
+    code, verifier = flows.get_code(browser, scope=flows.OFFLINE_SCOPE)
+    response = flows.redeem(http, code, verifier).json()
+    assert response["refresh_token"] and response["scope"] == flows.OFFLINE_SCOPE
+
+
+def test_remembered_consent_to_offline_access_grants_it_without_asking(offline_rp, browser, http):
+    """Defect 40: an unexpired consent that covers offline_access is another condition (OIDC Core §11)."""
+    flows.offline_tokens(browser, http)  # allowed on the consent page, with prompt=consent
+    verifier, challenge = flows.pkce_pair()
+    response = browser.get("/oidc/authorize", flows.auth_params(challenge, scope=flows.OFFLINE_SCOPE))
+    code = flows.query(response)["code"]  # no consent page
+    response = flows.redeem(http, code, verifier).json()
+    assert response["refresh_token"] and response["scope"] == flows.OFFLINE_SCOPE
+
+
+@pytest.mark.parametrize("consent", ["without offline_access", "expired"])
+def test_offline_access_nobody_consented_to_is_ignored_with_prompt_none(offline_rp, browser, http, consent):
+    """Defect 40: with prompt=none no page may ask, so offline_access without a consent that covers it
+    is ignored (OIDC Core §11): a code without it, or consent_required when nothing is consented."""
+    if consent == "expired":
+        flows.offline_tokens(browser, http)
+        Consent.objects.update(expires_at="2000-01-01T00:00:00Z")
+    else:
+        flows.get_code(browser)  # openid profile email allowed
+    verifier, challenge = flows.pkce_pair()
+    response = browser.get("/oidc/authorize", flows.auth_params(challenge, scope=flows.OFFLINE_SCOPE, prompt="none"))
+    params = flows.query(response)
+    if consent == "expired":
+        assert params["error"] == "consent_required"
+        return
+    response = flows.redeem(http, params["code"], verifier).json()
+    assert "refresh_token" not in response and response["scope"] == "openid profile email"
+
+
+def test_a_consent_policy_that_never_asks_grants_no_offline_access(offline_rp, browser, http, settings):
+    """The grant never holds offline_access without a consent to it, whatever CONSENT_POLICY says."""
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "CONSENT_POLICY": "tests.protocol.test_refresh_tokens.NeverAsk"}
     code, verifier = flows.get_code(browser, scope=flows.OFFLINE_SCOPE)
     response = flows.redeem(http, code, verifier).json()
     assert "refresh_token" not in response and response["scope"] == "openid profile email"
+
+
+class NeverAsk(ConsentPolicy):
+    def needs_consent(self, user, client, scopes, prompt, claims=()) -> bool:
+        return False
 
 
 def test_trusted_client_gets_offline_access_without_prompt_consent(db, browser, http):
