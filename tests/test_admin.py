@@ -728,6 +728,7 @@ def test_the_client_form_names_each_field_and_its_specification(admin_client):
         "token_endpoint_auth_method": "Client authentication",
         "require_pkce": "Require PKCE",
         "skip_consent": "Trusted: skip consent",
+        "vetted": "Vetted",
         "jwks_uri": "Keys URL",
         "jwks": "Public keys",
         "id_token_signed_response_alg": "ID token signing algorithm",

@@ -303,9 +303,9 @@ def test_error_page_logs_its_reference_with_the_cause(op, caplog):
     response = HttpClient().get("/oidc/authorize?client_id=rp1&scope=a&scope=b")
     assert error_page_log(response, caplog) == (
         f"error page {page_parts(response).by_id['reference'].text}: error=invalid_request client_id=rp1 "
-        "path=/oidc/authorize description=Repeated parameter: scope"
+        "path=/oidc/authorize description=The sign-in request names the parameter “scope” more than once."
     )
-    assert "Repeated parameter: scope" in page_parts(response).text
+    assert "The sign-in request names the parameter “scope” more than once." in page_parts(response).text
 
 
 def test_each_error_gets_its_own_reference(op, caplog):
@@ -329,11 +329,12 @@ def test_error_description_with_html_and_crlf_is_escaped_on_the_page_and_in_the_
     name = f"<b>x</b>{FORGED_LINE}\u202e\\"
     response = HttpClient().get("/oidc/authorize", {"client_id": f"rp1{FORGED_LINE}", name: ["1", "2"]})
     assert (
-        b"<b>x</b>" not in response.content and b"<p>Repeated parameter: &lt;b&gt;x&lt;/b&gt;\r\n" in response.content
+        b"<b>x</b>" not in response.content
+        and "<p>The sign-in request names the parameter “&lt;b&gt;x&lt;/b&gt;\r\n".encode() in response.content
     )
     assert error_page_log(response, caplog).endswith(
         f": error=invalid_request client_id=rp1{FORGED_LINE_ESCAPED} path=/oidc/authorize "
-        f"description=Repeated parameter: <b>x</b>{FORGED_LINE_ESCAPED}\\u202e\\\\"
+        f"description=The sign-in request names the parameter “<b>x</b>{FORGED_LINE_ESCAPED}\\u202e\\\\” more than once."
     )
 
 

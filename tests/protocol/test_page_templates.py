@@ -18,7 +18,7 @@ from tests.page_parts import page_parts
 
 BRANDED = Path(__file__).resolve().parent.parent / "templates" / "branded"
 PAGE_TEXT = {  # a phrase of each page's own content
-    "error": "Repeated parameter: scope",
+    "error": "The sign-in request names the parameter “scope” more than once.",
     "form_post": "Returning to the application",
     "continue": "Continue to app.example",
     "consent": "Allow",
