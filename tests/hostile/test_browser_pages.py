@@ -334,7 +334,8 @@ def test_error_description_with_html_and_crlf_is_escaped_on_the_page_and_in_the_
     )
     assert error_page_log(response, caplog).endswith(
         f": error=invalid_request client_id=rp1{FORGED_LINE_ESCAPED} path=/oidc/authorize "
-        f"description=The sign-in request names the parameter “<b>x</b>{FORGED_LINE_ESCAPED}\\u202e\\\\” more than once."
+        "description=The sign-in request names the parameter "
+        f"“<b>x</b>{FORGED_LINE_ESCAPED}\\u202e\\\\” more than once."
     )
 
 
