@@ -6,6 +6,9 @@
     python3 dev.py docs            # build the documentation (mkdocs build --strict)
     python3 dev.py lint            # ruff check and ruff format --check
     python3 dev.py matrix [ARGS]   # the suite on every supported (Python, Django) pair (nox; ARGS go to nox)
+    python3 dev.py messages [LANG...]
+                                   # update every shipped catalogue (oidc_provider/locale; LANG adds one)
+                                   # from the app's sources and compile it; needs GNU gettext
     python3 dev.py package [--django SPEC]
                                    # build the sdist and wheel, twine check them, install the wheel
                                    # and Django (default: the newest 6.x) into a fresh Python 3.13
@@ -19,6 +22,7 @@ pyproject.toml or the version in oidc_provider/__init__.py has changed.
 import glob
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -218,6 +222,53 @@ def cmd_matrix(args):
     return run([PYTHON, "-m", "nox", "--noxfile", ROOT / "noxfile.py", *args], check=False)
 
 
+LOCALE = ROOT / "oidc_provider" / "locale"
+# Run from inside oidc_provider/, so only the app's strings are taken. Locations name the file without
+# a line number: a reviewer sees where a string comes from, and moving code leaves the catalogues alone.
+MAKEMESSAGES = ["makemessages", "--domain=django", "--no-obsolete", "--add-location=file"]
+GETTEXT_PROGRAMS = ["xgettext", "msguniq", "msgmerge", "msgattrib", "msgfmt"]
+CREATION_DATE = re.compile(r'^"POT-Creation-Date: .*\\n"$', flags=re.M)
+
+
+def shipped_languages() -> list[str]:
+    return sorted(p.name for p in LOCALE.iterdir() if p.is_dir()) if LOCALE.is_dir() else []
+
+
+def cmd_messages(args):
+    missing = [program for program in GETTEXT_PROGRAMS if shutil.which(program) is None]
+    if missing:
+        sys.exit(
+            f"GNU gettext is needed to extract and compile translations ({', '.join(missing)} not found). "
+            "Install it: `apt-get install gettext` (Debian, Ubuntu), `brew install gettext` (macOS)."
+        )
+    languages = sorted(set(shipped_languages()) | set(args))
+    if not languages:
+        sys.exit("No language to update: name one, e.g. `python3 dev.py messages fr`.")
+    catalogues = {lang: LOCALE / lang / "LC_MESSAGES" / "django.po" for lang in languages}
+    before = {lang: po.read_text(encoding="utf-8") for lang, po in catalogues.items() if po.exists()}
+    # without a settings module: a site's LOCALE_PATHS must not receive the app's catalogues
+    env = {name: value for name, value in os.environ.items() if name != "DJANGO_SETTINGS_MODULE"}
+    app = ROOT / "oidc_provider"
+    LOCALE.mkdir(exist_ok=True)
+    run([PYTHON, "-m", "django", *MAKEMESSAGES, *(f"--locale={lang}" for lang in languages)], cwd=app, env=env)
+    for lang, po in catalogues.items():
+        if not po.exists():
+            continue
+        new = po.read_text(encoding="utf-8")
+        if lang not in before:  # a new catalogue names the project and its language; the translator does the rest
+            new = new.replace('"Project-Id-Version: PACKAGE VERSION\\n"', f'"Project-Id-Version: {PACKAGE}\\n"')
+            po.write_text(new.replace('"Language: \\n"', f'"Language: {lang}\\n"'), encoding="utf-8")
+        elif CREATION_DATE.sub("", new) == CREATION_DATE.sub("", before[lang]):
+            po.write_text(before[lang], encoding="utf-8")  # nothing changed but the date: no diff
+    for lang in languages:  # compilemessages skips a .mo newer than its .po, and a checkout's times say nothing
+        (LOCALE / lang / "LC_MESSAGES" / "django.mo").unlink(missing_ok=True)
+    run([PYTHON, "-m", "django", "compilemessages"], cwd=app, env=env)
+    for lang in languages:
+        if not catalogues[lang].exists():
+            print(f"{lang}: no catalogue was written (no string of the app is marked for translation)")
+    return 0
+
+
 COMMANDS = {
     "demo": cmd_demo,
     "test": cmd_test,
@@ -225,6 +276,7 @@ COMMANDS = {
     "lint": cmd_lint,
     "matrix": cmd_matrix,
     "package": cmd_package,
+    "messages": cmd_messages,
 }
 
 

@@ -10,6 +10,9 @@ SECRET_KEY = "tests-only-not-secret"
 DEBUG = os.environ.get("OIDC_TEST_DEBUG", "1") != "0"
 ALLOWED_HOSTS = ["*"]
 USE_TZ = True
+LANGUAGE_CODE = "en"
+# English and the shipped translations (oidc_provider/locale); LocaleMiddleware picks among them
+LANGUAGES = [("en", "English"), ("fr", "Français")]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -22,6 +25,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # the language of the OP pages from Accept-Language (a request's ui_locales wins; docs/translations.md)
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

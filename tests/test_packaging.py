@@ -8,6 +8,7 @@ import re
 import tarfile
 import tomllib
 import zipfile
+from fnmatch import fnmatch
 from importlib.metadata import version
 from pathlib import Path
 
@@ -72,7 +73,12 @@ def test_complete_distributions_pass_the_contents_check(tmp_path):
 
 @pytest.mark.parametrize(
     "leave_out",
-    ["oidc_provider/templates/oidc_provider/consent.html", "oidc_provider/migrations/0001_initial.py", "CHANGELOG.md"],
+    [
+        "oidc_provider/templates/oidc_provider/consent.html",
+        "oidc_provider/migrations/0001_initial.py",
+        "oidc_provider/locale/fr/LC_MESSAGES/django.mo",
+        "CHANGELOG.md",
+    ],
 )
 def test_the_contents_check_sees_a_missing_file(tmp_path, leave_out):
     dev = load_dev()
@@ -87,11 +93,22 @@ def test_the_contents_check_sees_a_wheel_without_the_licence(tmp_path):
 
 
 def test_translations_and_static_files_are_package_data():
-    """No translation or static file exists yet; when one does, these rules put it in the wheel (and
-    `dev.py package` fails if a file of the package is missing from it)."""
+    """No static file exists yet; when one does, these rules put it in the wheel (and `dev.py package`
+    fails if a file of the package is missing from it)."""
     patterns = PYPROJECT["tool"]["setuptools"]["package-data"]["oidc_provider"]
     for wanted in ["locale/*/LC_MESSAGES/*.mo", "locale/*/LC_MESSAGES/*.po", "static/**/*", "templates/**/*"]:
         assert wanted in patterns
+
+
+def test_the_wheel_must_hold_the_compiled_french_catalogue():
+    """Django reads the .mo, never the .po: the French one is a file of the package, which the contents
+    check wants in the sdist and the wheel, and the package-data rules take every catalogue."""
+    files = load_dev().package_files()
+    assert {f"oidc_provider/locale/fr/LC_MESSAGES/django.{suffix}" for suffix in ("mo", "po")} <= set(files)
+    patterns = PYPROJECT["tool"]["setuptools"]["package-data"]["oidc_provider"]
+    for name in files:
+        if name.startswith("oidc_provider/locale/"):
+            assert any(fnmatch(name.removeprefix("oidc_provider/"), pattern) for pattern in patterns), name
 
 
 KEEP_A_CHANGELOG_TYPES = {"Added", "Changed", "Deprecated", "Removed", "Fixed", "Security"}
