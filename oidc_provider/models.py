@@ -6,6 +6,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from oidc_provider import crypto, protocol
 
@@ -277,3 +278,24 @@ class BackchannelLogoutFailure(models.Model):
 
     def __str__(self):
         return f"{self.client_id}: {self.error}"
+
+
+class CleanupRun(models.Model):
+    """One completed ``clearexpired`` run: when, and how many rows of each kind it removed (the
+    health report reads the last one)."""
+
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), db_index=True)
+    removed = models.JSONField(_("removed"), default=dict, help_text=_("Rows removed, by kind."))
+
+    class Meta:
+        ordering = ["-finished_at"]
+        verbose_name = _("clean-up run")
+        verbose_name_plural = _("clean-up runs")
+
+    def __str__(self):
+        return f"clean-up of {self.finished_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def total(self):
+        return sum(self.removed.values())
