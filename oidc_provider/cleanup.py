@@ -116,7 +116,7 @@ def clear_expired(batch_size=DEFAULT_BATCH_SIZE, dry_run=False, now=None, report
 def record_run(started_at, counts):
     """Record a completed run (a run stopped half-way leaves no record: the report then says when
     the last one completed), keeping the latest ``KEPT_RUNS``."""
-    run = CleanupRun.objects.create(started_at=started_at, finished_at=timezone.now(), removed=counts)
+    run = CleanupRun.objects.create(started_at=started_at, finished_at=timezone.now(), removed=list(counts.items()))
     older = list(CleanupRun.objects.order_by("-finished_at", "-pk").values_list("pk", flat=True)[KEPT_RUNS:])
     CleanupRun.objects.filter(pk__in=older).delete()
     return run

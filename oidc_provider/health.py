@@ -123,7 +123,7 @@ class Report:
             and {
                 "started_at": when(run.started_at),
                 "finished_at": when(run.finished_at),
-                "removed": run.removed,
+                "removed": run.counts,
                 "total": run.total,
             },
             "problems": [{"code": problem.code, "message": problem.message} for problem in self.problems],

@@ -286,7 +286,8 @@ class CleanupRun(models.Model):
 
     started_at = models.DateTimeField(_("started at"))
     finished_at = models.DateTimeField(_("finished at"), db_index=True)
-    removed = models.JSONField(_("removed"), default=dict, help_text=_("Rows removed, by kind."))
+    # [[kind, count], ...] in the order of the run: a JSON object's keys lose their order in jsonb
+    removed = models.JSONField(_("removed"), default=list, help_text=_("Rows removed, by kind."))
 
     class Meta:
         ordering = ["-finished_at"]
@@ -298,4 +299,8 @@ class CleanupRun(models.Model):
 
     @property
     def total(self):
-        return sum(self.removed.values())
+        return sum(count for _kind, count in self.removed)
+
+    @property
+    def counts(self):
+        return dict(self.removed)

@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("started_at", models.DateTimeField(verbose_name="started at")),
                 ("finished_at", models.DateTimeField(db_index=True, verbose_name="finished at")),
-                ("removed", models.JSONField(default=dict, help_text="Rows removed, by kind.", verbose_name="removed")),
+                ("removed", models.JSONField(default=list, help_text="Rows removed, by kind.", verbose_name="removed")),
             ],
             options={
                 "verbose_name": "clean-up run",

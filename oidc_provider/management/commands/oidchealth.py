@@ -79,7 +79,7 @@ class Command(BaseCommand):
         if run is None:
             lines.append("Last clean-up: never")
         else:
-            removed = ", ".join(f"{name} {count}" for name, count in run.removed.items() if count)
+            removed = ", ".join(f"{name} {count}" for name, count in run.removed if count)
             lines.append(
                 f"Last clean-up: {when(run.finished_at)} ({relative(run.finished_at, now)}), removed {run.total}"
                 + (f" ({removed})" if removed else "")
