@@ -170,7 +170,7 @@ def _failures(now):
     return Failures(
         recorded=BackchannelLogoutFailure.objects.count(),
         recent=recent.count(),
-        recent_clients=sorted(set(recent.values_list("client_id", flat=True))),
+        recent_clients=list(recent.order_by("client_id").values_list("client_id", flat=True).distinct()),
         last=BackchannelLogoutFailure.objects.order_by("-created_at", "-pk").first(),
     )
 
