@@ -30,13 +30,13 @@ else:
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 
 INSTALLED_APPS = [
+    "oidc_provider",  # before the admin: its admin/index.html adds the health panel (docs/operations.md)
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "oidc_provider",
     "example_project.demo",
 ]
 
@@ -99,15 +99,17 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 # the cookie's value, so a copy of the database signs nobody in (check oidc_provider.W038).
 SESSION_ENGINE = "oidc_provider.session_store"
 
-# Cookies no script can read, not sent with cross-site subrequests (the OP's pages are reached by
-# top-level navigation, which Lax allows).
-SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SAMESITE = "Lax"
-CSRF_COOKIE_SAMESITE = "Lax"
+# Cookies no script can read (no script here reads the CSRF token from its cookie), not sent with
+# cross-site subrequests (the OP's pages are reached by top-level navigation, which Lax allows).
+SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = LANGUAGE_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = LANGUAGE_COOKIE_SAMESITE = "Lax"
 if not DEBUG:
     # https only: the issuer must be https outside DEBUG (check oidc_provider.E004)
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = True
+    # "__Host-": browsers keep such a cookie only if it came over https with Secure, Path=/ and no
+    # Domain, so neither plain http nor a sibling subdomain can plant or overwrite it
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
     SECURE_SSL_REDIRECT = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 86400)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
@@ -154,14 +156,21 @@ OIDC_PROVIDER = {
     ),
 }
 
+# Every record is printed once, by the root logger's handler. Django's own logging configuration,
+# which runs first, gives the "django" logger a console handler of its own (active with DEBUG); its
+# records would reach the root's handler as well and print twice, so here it has none and passes
+# them up (the example has no ADMINS, so Django's mail_admins handler, dropped with it, had nothing to
+# do). "django.server", runserver's request lines, keeps its own handler and does not pass them up.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"plain": {"format": "{levelname} {name}: {message}", "style": "{"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {
+        "django": {"handlers": [], "level": "INFO"},
         # idpyoidc logs tokens, client secrets and keys at INFO/DEBUG: keep it quiet.
-        "idpyoidc": {"handlers": ["console"], "level": "WARNING", "propagate": False},
-        "cryptojwt": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "idpyoidc": {"level": "WARNING"},
+        "cryptojwt": {"level": "WARNING"},
     },
 }

@@ -3,6 +3,7 @@
 Each kind of row is deleted in batches of primary keys, one short transaction per batch, so no
 request waits long on a lock and the command can be stopped at any time. Order matters: grants go
 first, so the client and then the user session nodes they leave childless go in the same run.
+Each completed run leaves a ``CleanupRun`` row, which the health report (``oidchealth``) reads.
 """
 
 import datetime as dt
@@ -16,6 +17,7 @@ from django.utils import timezone
 from oidc_provider.conf import oidc_settings
 from oidc_provider.models import (
     BackchannelLogoutFailure,
+    CleanupRun,
     ClientAssertion,
     Consent,
     InitialAccessToken,
@@ -24,6 +26,7 @@ from oidc_provider.models import (
 )
 
 DEFAULT_BATCH_SIZE = 1000
+KEPT_RUNS = 100  # records of the latest runs; older ones go when a run is recorded
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ def clear_expired(batch_size=DEFAULT_BATCH_SIZE, dry_run=False, now=None, report
     go now: nodes left childless by the grants' removal are only counted by a real run)."""
     if batch_size < 1:
         raise ValueError("batch size must be at least 1")
+    started_at = timezone.now()
     counts = {}
     for target in targets():
         condition = target.condition(now or timezone.now())
@@ -104,4 +108,15 @@ def clear_expired(batch_size=DEFAULT_BATCH_SIZE, dry_run=False, now=None, report
             counts[target.name] = total
         if report:
             report(target.name, counts[target.name])
+    if not dry_run:
+        record_run(started_at, counts)
     return counts
+
+
+def record_run(started_at, counts):
+    """Record a completed run (a run stopped half-way leaves no record: the report then says when
+    the last one completed), keeping the latest ``KEPT_RUNS``."""
+    run = CleanupRun.objects.create(started_at=started_at, finished_at=timezone.now(), removed=list(counts.items()))
+    older = list(CleanupRun.objects.order_by("-finished_at", "-pk").values_list("pk", flat=True)[KEPT_RUNS:])
+    CleanupRun.objects.filter(pk__in=older).delete()
+    return run

@@ -132,6 +132,11 @@ DEFAULTS = {
     "TRUSTED_PROXIES": [],
     # Seconds a failed back-channel delivery stays recorded before `clearexpired` removes it.
     "BACKCHANNEL_LOGOUT_FAILURE_RETENTION": 30 * 86400,
+    # The health report (`manage.py oidchealth`, the admin index) asks for attention when no
+    # `clearexpired` run has completed for this many seconds, and when a back-channel delivery
+    # failed within the last HEALTH_BACKCHANNEL_FAILURE_WINDOW seconds.
+    "HEALTH_CLEANUP_MAX_AGE": 2 * 86400,
+    "HEALTH_BACKCHANNEL_FAILURE_WINDOW": 86400,
 }
 
 IMPORT_STRINGS = {"CLAIMS_PROVIDER", "CONSENT_POLICY", "LOGOUT_DISPATCHER"}

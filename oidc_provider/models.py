@@ -470,3 +470,29 @@ class BackchannelLogoutFailure(models.Model):
 
     def __str__(self):
         return f"{self.client_id}: {self.error}"
+
+
+class CleanupRun(models.Model):
+    """One completed ``clearexpired`` run: when, and how many rows of each kind it removed (the
+    health report reads the last one)."""
+
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), db_index=True)
+    # [[kind, count], ...] in the order of the run: a JSON object's keys lose their order in jsonb
+    removed = models.JSONField(_("removed"), default=list, help_text=_("Rows removed, by kind."))
+
+    class Meta:
+        ordering = ["-finished_at"]
+        verbose_name = _("clean-up run")
+        verbose_name_plural = _("clean-up runs")
+
+    def __str__(self):
+        return f"clean-up of {self.finished_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def total(self):
+        return sum(count for _kind, count in self.removed)
+
+    @property
+    def counts(self):
+        return dict(self.removed)

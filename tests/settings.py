@@ -15,12 +15,12 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("fr", "Français")]
 
 INSTALLED_APPS = [
+    "oidc_provider",  # before the admin: its admin/index.html adds the health panel (docs/operations.md)
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "oidc_provider",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

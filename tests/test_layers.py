@@ -21,9 +21,9 @@ LAYERS = {
     3: ["storage.*"],
     4: ["idpy.*", "claims"],
     5: ["server"],
-    6: ["logout", "forms"],
+    6: ["logout", "forms", "health"],
     7: ["views.*"],
-    8: ["urls", "admin", "apps", "signals", "checks", "management.*"],
+    8: ["urls", "admin", "apps", "signals", "checks", "management.*", "templatetags.*"],
 }
 
 

@@ -1,3 +1,4 @@
+import datetime as dt
 import json
 import logging
 
@@ -17,10 +18,24 @@ def _as_dict(value):
     return dict(value)
 
 
+# Claims that are times in seconds since the epoch (OIDC Core §2 and §5.1): shown also as UTC dates.
+EPOCH_CLAIMS = {"iat", "exp", "auth_time", "updated_at"}
+
+
+def _utc(name, value):
+    """The UTC date of an epoch claim, or None (another claim, not a number, or out of range)."""
+    if name not in EPOCH_CLAIMS or isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return dt.datetime.fromtimestamp(value, tz=dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def _rows(claims):
-    """(name, display value) pairs; structured values (address, lists) as JSON."""
+    """(name, display value, UTC date or None) triples; structured values (address, lists) as JSON."""
     return [
-        (name, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+        (name, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False), _utc(name, value))
         for name, value in claims.items()
     ]
 
