@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("oidc_provider", "0007_token_digests"),
+        ("oidc_provider", "0009_client_vetted"),
     ]
 
     operations = [
