@@ -6,13 +6,21 @@ JWKS, token, userinfo), exactly as a third-party site would.
 idpyoidc keeps per-flow state (the ``state`` value, nonce, PKCE code_verifier,
 the authorization request, ...) in memory, in ``client.get_context().cstate``.
 Web requests may be served by different threads or processes, so a fresh
-``RPHandler`` is built for every request and the flow state is carried in the
-Django session: :func:`begin` dumps ``cstate`` after building the authorization
-request, :func:`finalize` loads it back before handling the callback.
+``RPHandler`` is built for every request and the flow state is carried with the
+browser: :func:`begin` dumps ``cstate`` after building the authorization request,
+:func:`finalize` loads it back before handling the callback. The views keep it in an
+encrypted cookie of its own (:func:`seal`), not in the Django session: the demo RP shares
+its site, and so its session, with the OP, and the OP ends that session when the user
+switches account or signs out.
 """
 
+import base64
+import hashlib
+import json
+import zlib
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from cryptography.fernet import Fernet, InvalidToken
 from cryptojwt.key_jar import KeyJar
 from django.conf import settings
 from idpyoidc.client.rp_handler import RPHandler
@@ -21,9 +29,12 @@ DEMO_CLIENT_ID = "demo-client"
 DEMO_CLIENT_SECRET = "demo-secret-change-me"
 DEMO_SCOPE = "openid profile email address phone offline_access"
 
-# Django session key under which the flows in progress are kept: {state: cstate dump}
+# Key of the flows in progress in the store the views pass in: {state: cstate dump}
 SESSION_KEY = "demo_rp_flows"
-MAX_PENDING_FLOWS = 5
+# a browser cookie holds about 4 kB; each flow takes about a quarter of it once sealed
+MAX_PENDING_FLOWS = 3
+MAX_SEALED = 3800  # bytes of a cookie value: browsers keep 4096 per cookie, name and attributes included
+FLOW_LIFETIME = 1800  # seconds: as long as the OP keeps a pending request (PENDING_REQUEST_LIFETIME)
 
 
 def issuer() -> str:
@@ -63,10 +74,40 @@ def client_config() -> dict:
     }
 
 
-def logout_url() -> str:
-    """The OP's end_session endpoint, asking to come back to the demo's home page afterwards."""
-    query = urlencode({"client_id": DEMO_CLIENT_ID, "post_logout_redirect_uri": f"{site_origin()}/"})
-    return f"{issuer()}/end_session?{query}"
+def logout_url(id_token_hint=None) -> str:
+    """The OP's end_session endpoint, asking to come back to the demo's home page afterwards. With the
+    ID token of the sign-in as ``id_token_hint`` the OP signs the user out without asking (RP-Initiated
+    Logout 1.0 §2); without it, the OP asks first."""
+    query = {"client_id": DEMO_CLIENT_ID, "post_logout_redirect_uri": f"{site_origin()}/"}
+    if id_token_hint:
+        query["id_token_hint"] = id_token_hint
+    return f"{issuer()}/end_session?{urlencode(query)}"
+
+
+def _fernet() -> Fernet:
+    digest = hashlib.sha256(b"demo-rp-flows:" + settings.SECRET_KEY.encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def seal(store) -> str:
+    """The flows of ``store``, encrypted and authenticated for the browser to carry (the PKCE verifier
+    and nonce are in them: the browser may hold them, never read or change them). The oldest flows
+    are dropped until the value fits in a cookie."""
+    flows = dict(store.get(SESSION_KEY) or {})
+    while True:
+        sealed = _fernet().encrypt(zlib.compress(json.dumps(flows).encode())).decode()
+        if len(sealed) <= MAX_SEALED or not flows:
+            return sealed
+        flows.pop(next(iter(flows)))
+
+
+def unseal(value) -> dict:
+    """A store with the flows a cookie from :func:`seal` holds; empty when it is absent, altered or
+    older than FLOW_LIFETIME."""
+    try:
+        return {SESSION_KEY: json.loads(zlib.decompress(_fernet().decrypt(value or "", ttl=FLOW_LIFETIME)))}
+    except (InvalidToken, zlib.error, ValueError):
+        return {}
 
 
 def make_handler() -> RPHandler:
@@ -119,7 +160,8 @@ def finalize(session, response: dict) -> dict:
     """Handle the authorization response (code -> token -> ID token -> userinfo).
 
     Returns idpyoidc's ``finalize`` result: a dict with ``userinfo``, ``id_token``
-    (verified), ``token``, ``state``, ``issuer``; or with ``error`` if the OP sent one.
+    (verified), ``token``, ``state``, ``issuer``, and here ``id_token_jwt`` (the ID token as
+    received, for :func:`logout_url`); or with ``error`` if the OP sent one.
     """
     state = response.get("state")
     flows = dict(session.get(SESSION_KEY) or {})
@@ -131,7 +173,10 @@ def finalize(session, response: dict) -> dict:
     handler = make_handler()
     client = handler.client_setup(issuer())  # provider discovery again (fresh handler)
     client.get_context().cstate.load(saved)
-    return client.finalize(response)
+    result = client.finalize(response)
+    if "error" not in result:
+        result["id_token_jwt"] = client.get_context().cstate.get_set(state, claim=["id_token"]).get("id_token")
+    return result
 
 
 def _state_from_url(url: str) -> str:

@@ -9,6 +9,10 @@ from . import rp
 
 logger = logging.getLogger(__name__)
 
+# The demo RP's flows in progress ride in a cookie of their own, not in the Django session it shares
+# with the OP (rp.py): switching account or signing out at the OP ends that session.
+FLOWS_COOKIE = "demo_rp_flows"
+
 
 def _as_dict(value):
     if value is None:
@@ -48,6 +52,25 @@ def home(request):
     )
 
 
+def _flows(request) -> dict:
+    """The demo RP's flows in progress, from its own cookie (``rp.seal``)."""
+    return rp.unseal(request.COOKIES.get(FLOWS_COOKIE))
+
+
+def _keeping(store, response, request):
+    """``response`` carrying the flows of ``store`` back to the browser."""
+    response.set_cookie(
+        FLOWS_COOKIE,
+        rp.seal(store),
+        max_age=rp.FLOW_LIFETIME,
+        path="/rp/",
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
 def _error(request, error, description="", status=400):
     return render(
         request,
@@ -64,8 +87,9 @@ def rp_login(request):
     # goes straight through. ?prompt=login asks for the password again, ?prompt=consent shows the page.
     prompt = request.POST.get("prompt") or request.GET.get("prompt")
     extra = {"prompt": prompt} if prompt in ("login", "consent", "none") else {}
+    store = _flows(request)
     try:
-        url = rp.begin(request.session, extra)
+        url = rp.begin(store, extra)
     except Exception as exc:  # discovery failed, OP unreachable, misconfiguration...
         logger.exception("Demo RP could not start the flow")
         return _error(
@@ -74,34 +98,35 @@ def rp_login(request):
             f"The demo relying party could not contact the OP at {rp.issuer()}: {exc}",
             status=502,
         )
-    return redirect(url)
+    return _keeping(store, redirect(url), request)
 
 
 @require_GET
 def rp_callback(request):
     """The redirect_uri: code -> token -> ID token verification -> userinfo."""
     params = request.GET.dict()
+    store = _flows(request)
+    return _keeping(store, _callback(request, params, store), request)
 
+
+def _callback(request, params, store):
     if "error" in params:
         # The OP refused (e.g. access_denied when the user declined consent).
         # Forget the flow; there is nothing to exchange.
-        flows = dict(request.session.get(rp.SESSION_KEY) or {})
-        flows.pop(params.get("state", ""), None)
-        request.session[rp.SESSION_KEY] = flows
+        store.get(rp.SESSION_KEY, {}).pop(params.get("state", ""), None)
         return _error(request, params["error"], params.get("error_description", ""))
 
     if "code" not in params or "state" not in params:
         return _error(request, "invalid_request", "The callback needs the code and state parameters.")
 
     try:
-        result = rp.finalize(request.session, params)
+        result = rp.finalize(store, params)
     except rp.UnknownState:
         return _error(
             request,
             "unknown_state",
             "This authorization response doesn't match a sign-in started from this browser "
-            "session (it was already used, it expired, or the session was reset by logging "
-            "in as a different user). Start again.",
+            f"(it was already used, or it is older than {rp.FLOW_LIFETIME // 60} minutes). Start again.",
         )
     except Exception as exc:
         logger.exception("Demo RP could not complete the flow")
@@ -122,7 +147,7 @@ def rp_callback(request):
             "id_token_json": json.dumps(id_token, indent=2, sort_keys=True, default=str),
             "userinfo_json": json.dumps(userinfo, indent=2, sort_keys=True, default=str),
             "access_token": result.get("token"),
-            # RP-initiated logout without id_token_hint: the OP asks for confirmation, then returns home
-            "logout_url": rp.logout_url(),
+            # RP-initiated logout with this sign-in's ID token: the OP signs out without asking
+            "logout_url": rp.logout_url(result.get("id_token_jwt")),
         },
     )
