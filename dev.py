@@ -86,27 +86,36 @@ def cmd_demo(args):
 
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser")  # as tests/browser/conftest.py looks for it
+# Debian packages some tests need, and the programs that tell they are there: the browser tests
+# (tests/browser) drive Chromium; the catalogue tests (tests/test_translations.py) extract with xgettext.
+TEST_PACKAGES = {"chromium": CHROMIUM_NAMES, "gettext": ("xgettext",)}
 
 
-def ensure_chromium():
-    """The browser tests (tests/browser) drive Debian's Chromium. When it is missing and this is root
-    with apt-get, install it; otherwise, or if that fails, those tests skip saying why (with
-    OIDC_TEST_REQUIRE_BROWSER=1, as in CI, they fail)."""
-    if os.environ.get("OIDC_TEST_CHROMIUM") or any(shutil.which(name) for name in CHROMIUM_NAMES):
+def ensure_test_packages():
+    """When a package of TEST_PACKAGES is missing and this is root with apt-get, install it; otherwise,
+    or if that fails, the tests that need it skip saying why (with OIDC_TEST_REQUIRE_BROWSER=1 and
+    OIDC_TEST_REQUIRE_GETTEXT=1, as in CI, they fail)."""
+    present = {"chromium": bool(os.environ.get("OIDC_TEST_CHROMIUM"))}
+    missing = [
+        package
+        for package, programs in TEST_PACKAGES.items()
+        if not present.get(package) and not any(shutil.which(name) for name in programs)
+    ]
+    if not missing:
         return
     if not shutil.which("apt-get") or not hasattr(os, "geteuid") or os.geteuid() != 0:
-        print("No Chromium found, and no apt-get as root to install it: the browser tests will skip.", flush=True)
+        print(f"Not found: {', '.join(missing)}; no apt-get as root to install them: the tests needing them skip.")
         return
-    print("No Chromium found: installing Debian's for the browser tests", flush=True)
+    print(f"Installing Debian's {', '.join(missing)} for the tests", flush=True)
     apt = {"env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, "stdin": subprocess.DEVNULL, "check": False}
-    if run(["apt-get", "install", "-y", "chromium"], **apt):
+    if run(["apt-get", "install", "-y", *missing], **apt):
         run(["apt-get", "update"], **apt)  # a new machine may have no package lists yet
-        if run(["apt-get", "install", "-y", "chromium"], **apt):
-            print("Chromium could not be installed: the browser tests will skip.", flush=True)
+        if run(["apt-get", "install", "-y", *missing], **apt):
+            print(f"{', '.join(missing)} could not be installed: the tests that need them will skip.", flush=True)
 
 
 def cmd_test(args):
-    ensure_chromium()
+    ensure_test_packages()
     return run([PYTHON, "-m", "pytest", *args], check=False)
 
 

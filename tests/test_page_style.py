@@ -5,6 +5,7 @@ indicator on every control (2.4.7); and on a phone the card keeps a margin to th
 Colours live in ``:root`` custom properties only, and each one used is in a pair checked here, so a
 colour changed or added later cannot break AA unnoticed."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -122,7 +123,10 @@ srcdoc="%s"></iframe><script>window.addEventListener("load", function () {
 def chromium():
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if not path:
-        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+        reason = "Chromium is not installed (apt-get install -y chromium)"
+        if os.environ.get("OIDC_TEST_REQUIRE_BROWSER") == "1":  # CI: a missing browser fails, as in tests/browser
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
     return path
 
 
