@@ -1,11 +1,12 @@
 import logging
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class OIDCProviderConfig(AppConfig):
     name = "oidc_provider"
-    verbose_name = "OpenID Connect Provider"
+    verbose_name = _("OpenID Connect Provider")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

@@ -59,7 +59,9 @@ def page_parts(response) -> PageParts:
     return PageParts(response.content.decode())
 
 
-def error_page_log(response, caplog, error="invalid_request", home="/", status=400) -> str:
+def error_page_log(
+    response, caplog, error="invalid_request", home="/", status=400, home_text="Go to the home page"
+) -> str:
     """An error page: its OAuth ``error`` code, a reference, the way home; returns the one WARNING of
     ``oidc_provider.pages`` logged for it, which begins with that reference."""
     assert response.status_code == status and "Location" not in response
@@ -68,7 +70,7 @@ def error_page_log(response, caplog, error="invalid_request", home="/", status=4
     assert parts.by_id["error-code"] == Element("code", {"id": "error-code"}, error)
     reference = parts.by_id["reference"].text
     assert REFERENCE.fullmatch(reference), reference
-    assert parts.by_id["home"] == Element("a", {"id": "home", "class": "button", "href": home}, "Go to the home page")
+    assert parts.by_id["home"] == Element("a", {"id": "home", "class": "button", "href": home}, home_text)
     [record] = [record for record in caplog.records if record.name == "oidc_provider.pages"]
     assert record.levelname == "WARNING"
     message = record.getMessage()

@@ -242,7 +242,7 @@ def test_repeated_parameter_is_refused(rp, browser, end_session, caplog):
 
 def test_an_error_page_is_in_the_ui_locales_language(rp, browser, caplog):
     response = browser.get("/oidc/end_session?state=a&state=b&ui_locales=tlh+fr")
-    error_page_log(response, caplog)
+    error_page_log(response, caplog, home_text="Aller à la page d’accueil")
     assert '<html lang="fr">' in response.content.decode()
 
 
