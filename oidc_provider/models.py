@@ -377,7 +377,7 @@ class SigningKey(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.kid} ({self.alg}, {self.state})"
+        return f"{self.kid} ({self.alg}, {self.get_state_display()})"
 
 
 class ClientAssertion(models.Model):

@@ -53,6 +53,18 @@ REPEATED = _("The sign-in request names the parameter “%(name)s” more than o
 # Parameters that name the account a request is for (id_token_hint also as idpyoidc verified it).
 HINTS = ("login_hint", "id_token_hint", "verified_id_token_hint")
 PAGE_TITLE = _("This sign-in request cannot be completed")
+# What the page before a self-registered client's error response says, per OAuth error code (RFC 6749
+# §4.1.2.1, OIDC Core §3.1.2.6): the error_description is for the client's code, and stays English.
+REDIRECTED_ERRORS = {
+    "access_denied": _("The sign-in was refused: the application does not get access to your account."),
+    "login_required": _("You are not signed in at this site, and the application asked not to show a sign-in page."),
+    "consent_required": _("You have not allowed this application yet, and it asked not to show the consent page."),
+    "interaction_required": _("The application asked not to show any page, but this sign-in needs you to act."),
+    "invalid_scope": _("The application asked for access this site does not give it."),
+    "unauthorized_client": _("The application is not allowed to sign you in this way."),
+    "unsupported_response_type": _("The application is not allowed to sign you in this way."),
+}
+REDIRECTED_ERROR = _("The application's sign-in request could not be completed.")
 
 
 def authorization_endpoint():
@@ -70,7 +82,7 @@ def redirect_error(request, params: dict, redirect_uri, error, description=""):
         args["state"] = params["state"]
     args["iss"] = oidc_settings.ISSUER
     direct = vetted(client_row(params.get("client_id")))
-    page = {"title": PAGE_TITLE, "description": description or error}
+    page = {"title": PAGE_TITLE, "description": REDIRECTED_ERRORS.get(error, REDIRECTED_ERROR)}
     mode = params.get("response_mode")
     if mode == "form_post":
         return form_post(request, redirect_uri, args, auto_submit=direct, context=page)

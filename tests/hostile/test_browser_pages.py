@@ -242,6 +242,26 @@ def test_prompt_none_error_of_a_self_registered_client_is_not_an_open_redirect(r
     }
 
 
+@pytest.mark.parametrize(
+    ("ui_locales", "said"),
+    [
+        ("en", "You are not signed in at this site, and the application asked not to show a sign-in page."),
+        (
+            "fr",
+            "Vous n’avez pas de session ouverte sur ce site, et l’application a demandé de ne pas afficher "
+            "de page de connexion.",
+        ),
+    ],
+)
+def test_the_page_before_an_error_response_says_what_happened_in_the_pages_language(registered, ui_locales, said):
+    """The person reads a sentence for the error code in the page's language; the error_description,
+    written for the client's code, stays in the response and off the page."""
+    params = auth_params(client_id=registered, redirect_uri=EVIL, prompt="none", scope="openid", ui_locales=ui_locales)
+    response = HttpClient().get("/oidc/authorize", params)
+    text = page_parts(response).text
+    assert said in text and "The user is not logged in" not in text
+
+
 def test_form_post_error_of_a_self_registered_client_is_not_submitted_by_script(registered):
     params = auth_params(
         client_id=registered, redirect_uri=EVIL, prompt="none", scope="openid", response_mode="form_post"
