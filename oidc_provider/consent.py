@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from oidc_provider.conf import oidc_settings
 from oidc_provider.models import Consent
+from oidc_provider.protocol import CLAIMS_MEMBERS
 
 OFFLINE_ACCESS = "offline_access"
 # Claims about the sign-in, not about the person: the ``claims`` parameter may ask for them freely.
@@ -17,7 +18,7 @@ def requested_claims(request) -> list[str]:
     """The claims the request's ``claims`` parameter (OIDC Core §5.5) asks for, in the ID token or
     from userinfo: each name once, in the order asked. idpyoidc releases them whatever the scopes."""
     names = []
-    for target in ("userinfo", "id_token"):
+    for target in CLAIMS_MEMBERS:
         for name in (request.get("claims") or {}).get(target) or {}:
             if name and name not in names:
                 names.append(name)
