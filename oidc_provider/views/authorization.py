@@ -50,6 +50,14 @@ NO_CLIENT_ID = _("The application that sent you here did not say which applicati
 NO_RETURN = _("The application that sent you here did not say where to return to.")
 UNREGISTERED_RETURN = _("The application that sent you here asked to return to an address it has not registered.")
 REPEATED = _("The sign-in request names the parameter “%(name)s” more than once.")
+# What the page before a client nobody vetted says of an error response (the error_description sent to
+# the client stays English, written for its developer).
+ERROR_WORDS = {
+    "access_denied": _("You did not allow the application to sign you in."),
+    "login_required": _("You are not signed in here, and the application asked for no sign-in page."),
+    "consent_required": _("The application needs your consent, and asked for no page that asks for it."),
+}
+OTHER_ERROR = _("The application's sign-in request was refused (%(error)s).")
 # Parameters that name the account a request is for (id_token_hint also as idpyoidc verified it).
 HINTS = ("login_hint", "id_token_hint", "verified_id_token_hint")
 PAGE_TITLE = _("This sign-in request cannot be completed")
@@ -57,6 +65,12 @@ PAGE_TITLE = _("This sign-in request cannot be completed")
 
 def authorization_endpoint():
     return get_server().get_endpoint("authorization")
+
+
+def error_words(error) -> str:
+    """An authorization ``error`` as the person is told it, in the current language."""
+    words = ERROR_WORDS.get(error)
+    return str(words) if words else OTHER_ERROR % {"error": error}
 
 
 def redirect_error(request, params: dict, redirect_uri, error, description=""):
@@ -70,7 +84,7 @@ def redirect_error(request, params: dict, redirect_uri, error, description=""):
         args["state"] = params["state"]
     args["iss"] = oidc_settings.ISSUER
     direct = vetted(client_row(params.get("client_id")))
-    page = {"title": PAGE_TITLE, "description": description or error}
+    page = {"title": PAGE_TITLE, "description": error_words(error)}
     mode = params.get("response_mode")
     if mode == "form_post":
         return form_post(request, redirect_uri, args, auto_submit=direct, context=page)
