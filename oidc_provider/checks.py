@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from oidc_provider import crypto, throttling
 from oidc_provider.conf import REGISTRATION_POLICIES, SETTING_NAME, oidc_settings
+from oidc_provider.consent import DESCRIPTION_FORMAT
 from oidc_provider.metadata import ACCESS_TOKEN_FORMATS, token_exchange_problem
 from oidc_provider.models import SigningKey
 from oidc_provider.storage.keys import SUPPORTED_ALGS
@@ -68,6 +69,21 @@ def check_settings(app_configs=None, **kwargs):
         )
     if "openid" not in oidc_settings.SCOPES_TO_CLAIMS:
         errors.append(Error(f"{SETTING_NAME}['SCOPES_TO_CLAIMS'] has no 'openid' scope.", id="oidc_provider.E007"))
+    descriptions = oidc_settings.SCOPE_DESCRIPTIONS
+    bad = (
+        ["SCOPE_DESCRIPTIONS"]
+        if not isinstance(descriptions, dict)
+        else [scope for scope, text in descriptions.items() if "%" in DESCRIPTION_FORMAT.sub("", str(text))]
+    )
+    if bad:
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['SCOPE_DESCRIPTIONS'] is not a dict of texts whose only placeholder is "
+                f"%(client)s: {', '.join(map(repr, bad))}.",
+                hint="Write a literal % as %%; the consent page shows such an entry as written.",
+                id="oidc_provider.E014",
+            )
+        )
     if oidc_settings.REGISTRATION_POLICY not in REGISTRATION_POLICIES:
         errors.append(
             Error(

@@ -2,22 +2,33 @@
 ``OIDC_PROVIDER["CONSENT_POLICY"]`` names the class."""
 
 import datetime as dt
+import re
 
 from django.utils import timezone
 
 from oidc_provider.conf import oidc_settings
 from oidc_provider.models import Consent
+from oidc_provider.protocol import CLAIMS_MEMBERS
 
 OFFLINE_ACCESS = "offline_access"
 # Claims about the sign-in, not about the person: the ``claims`` parameter may ask for them freely.
 SIGN_IN_CLAIMS = {"sub", "auth_time", "acr", "amr"}
+# What a scope description (``SCOPE_DESCRIPTIONS``) may hold of %-formatting: the client's name and ``%%``.
+DESCRIPTION_FORMAT = re.compile(r"%%|%\(client\)s")
+
+
+def scope_description(text, client_name) -> str:
+    """A ``SCOPE_DESCRIPTIONS`` entry with the client's name put in; as written when it is no format with
+    ``%(client)s`` alone (a bare ``%``, another placeholder: ``check`` reports it, E014)."""
+    text = str(text)
+    return text if "%" in DESCRIPTION_FORMAT.sub("", text) else text % {"client": client_name}
 
 
 def requested_claims(request) -> list[str]:
     """The claims the request's ``claims`` parameter (OIDC Core §5.5) asks for, in the ID token or
     from userinfo: each name once, in the order asked. idpyoidc releases them whatever the scopes."""
     names = []
-    for target in ("userinfo", "id_token"):
+    for target in CLAIMS_MEMBERS:
         for name in (request.get("claims") or {}).get(target) or {}:
             if name and name not in names:
                 names.append(name)

@@ -9,6 +9,8 @@ GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials", TOKE
 CONFIDENTIAL_GRANT_TYPES = ["client_credentials", TOKEN_EXCHANGE]
 RESPONSE_TYPES = ["code"]
 RESPONSE_MODES = ["query", "fragment", "form_post"]
+# The members of the claims request parameter this OP reads (OIDC Core §5.5); any other is ignored.
+CLAIMS_MEMBERS = ("userinfo", "id_token")
 
 # The token_endpoint_auth_method values a client may register (RFC 7591 §2), as discovery lists them.
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]

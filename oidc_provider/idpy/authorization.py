@@ -5,6 +5,8 @@ from idpyoidc.server.oauth2.authorization import get_uri, join_query
 from idpyoidc.server.oidc.authorization import Authorization as IdpyAuthorization
 from idpyoidc.time_util import utc_time_sans_frac
 
+from oidc_provider.protocol import CLAIMS_MEMBERS
+
 
 def registered_redirect_uri(cinfo, redirect_uri) -> bool:
     """Defect 60: RFC 9700 §4.1.3 and OIDC Core §3.1.2.1 want the redirect_uri to match a
@@ -32,12 +34,25 @@ def answer_prompt_login(request):
         request["prompt"] = prompt
 
 
+def ignore_other_claims_members(request) -> None:
+    """Defect 105: take every member but ``CLAIMS_MEMBERS`` out of the parsed request's ``claims`` (OIDC Core §5.5:
+    "any members used that are not understood MUST be ignored"). idpyoidc also reads ``access_token``
+    and ``introspection`` members, and releases the claims they name into JWT access tokens and
+    introspection responses, which the consent page never showed nor a remembered consent covered;
+    a junk claim request there made the token endpoint answer 500 (as defect 104)."""
+    claims = request.get("claims")
+    if claims is None:
+        return
+    for member in [m for m in claims.keys() if m not in CLAIMS_MEMBERS]:
+        del claims[member]
+
+
 def claims_request_problem(claims) -> str | None:
     """Defect 104: OIDC Core §5.5 wants each claim of the ``claims`` parameter to be ``null`` or an
     object (with ``values`` an array, §5.5.1); stock takes any JSON there, and matching the user's
     claims against ``{"email": 5}`` or ``{"email": {"values": 3}}`` raises (a 500 at the token and
     userinfo endpoints)."""
-    for target in ("userinfo", "id_token"):
+    for target in CLAIMS_MEMBERS:
         for spec in ((claims or {}).get(target) or {}).values():
             if spec is None:
                 continue
@@ -59,6 +74,8 @@ class Authorization(IdpyAuthorization):
             if isinstance(request, dict) and name in request:
                 return self.error_cls(error=error, error_description=f"The {name} parameter is not supported")
         parsed = super().parse_request(request, http_info=http_info, **kwargs)
+        if "error" not in parsed:
+            ignore_other_claims_members(parsed)  # defect 105
         problem = None if "error" in parsed else claims_request_problem(parsed.get("claims"))
         return self.error_cls(error="invalid_request", error_description=problem) if problem else parsed
 

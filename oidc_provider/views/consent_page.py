@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from django.utils.translation import gettext_lazy as _
 
 from oidc_provider.conf import DEFAULTS, oidc_settings
-from oidc_provider.consent import requested_claims
+from oidc_provider.consent import requested_claims, scope_description
 from oidc_provider.metadata import url_problem
 from oidc_provider.views.pages import destination
 
@@ -69,7 +69,7 @@ def scope_rows(client, scopes) -> list[dict]:
         rows.append(
             {
                 "scope": scope,
-                "description": str(description) % {"client": str(client)} if description else scope,
+                "description": scope_description(description, str(client)) if description else scope,
                 "claims": in_words(oidc_settings.SCOPES_TO_CLAIMS.get(scope, [])),
             }
         )

@@ -53,11 +53,15 @@ def home_url() -> str:
 def loggable(value) -> str:
     """``value`` fit for one log line: at most ``LOGGED_LENGTH`` characters, and every character that
     is not printable (CR, LF, other controls, bidi overrides) and the backslash escaped, so that no
-    request can start a line of its own or disguise one."""
+    request can start a line of its own or disguise one; in double quotes (``"`` escaped) when it is
+    empty or holds a space, ``=`` or ``"``, so that it stays one ``key=value`` field (logfmt) and adds none."""
     text = str(value)
     cut = text[:LOGGED_LENGTH]
-    escaped = "".join(ch if ch.isprintable() and ch != "\\" else ch.encode("unicode_escape").decode() for ch in cut)
-    return escaped + ("…" if len(text) > LOGGED_LENGTH else "")
+    escaped = "".join(
+        ch if ch.isprintable() and ch not in '\\"' else ('\\"' if ch == '"' else ch.encode("unicode_escape").decode())
+        for ch in cut
+    ) + ("…" if len(text) > LOGGED_LENGTH else "")
+    return f'"{escaped}"' if not escaped or any(ch in escaped for ch in ' ="') else escaped
 
 
 def new_reference() -> str:

@@ -323,7 +323,7 @@ def test_error_page_logs_its_reference_with_the_cause(op, caplog):
     response = HttpClient().get("/oidc/authorize?client_id=rp1&scope=a&scope=b")
     assert error_page_log(response, caplog) == (
         f"error page {page_parts(response).by_id['reference'].text}: error=invalid_request client_id=rp1 "
-        "path=/oidc/authorize description=The sign-in request names the parameter “scope” more than once."
+        'path=/oidc/authorize description="The sign-in request names the parameter “scope” more than once."'
     )
     assert "The sign-in request names the parameter “scope” more than once." in page_parts(response).text
 
@@ -353,16 +353,16 @@ def test_error_description_with_html_and_crlf_is_escaped_on_the_page_and_in_the_
         and "<p>The sign-in request names the parameter “&lt;b&gt;x&lt;/b&gt;\r\n".encode() in response.content
     )
     assert error_page_log(response, caplog).endswith(
-        f": error=invalid_request client_id=rp1{FORGED_LINE_ESCAPED} path=/oidc/authorize "
-        "description=The sign-in request names the parameter "
-        f"“<b>x</b>{FORGED_LINE_ESCAPED}\\u202e\\\\” more than once."
+        f': error=invalid_request client_id="rp1{FORGED_LINE_ESCAPED}" path=/oidc/authorize '
+        'description="The sign-in request names the parameter '
+        f'“<b>x</b>{FORGED_LINE_ESCAPED}\\u202e\\\\” more than once."'
     )
 
 
 def test_nul_in_the_client_id_is_escaped_in_the_log(op, caplog):
     response = HttpClient().get("/oidc/end_session", {"client_id": "rp1\x00\x1b[2J"})
     assert error_page_log(response, caplog).endswith(
-        r": error=invalid_request client_id=rp1\x00\x1b[2J path=/oidc/end_session description=Malformed request"
+        r': error=invalid_request client_id=rp1\x00\x1b[2J path=/oidc/end_session description="Malformed request"'
     )
 
 
@@ -372,7 +372,7 @@ def test_long_values_are_cut_and_tokens_redacted_in_the_log(op, caplog):
     message = error_page_log(response, caplog)
     assert message.endswith(
         f": error=invalid_request client_id={'c' * LOGGED_LENGTH}… path=/oidc/end_session "
-        "description=Repeated parameter: [redacted]"
+        'description="Repeated parameter: [redacted]"'
     )
     assert token not in message and LOGGED_LENGTH == 200
 

@@ -186,7 +186,7 @@ def test_client_id_must_match_the_hint(rp, fc_rp, browser, http, end_session, ca
     response = end_session(browser, id_token_hint=tokens["id_token"], client_id="rp2")
     assert error_page_log(response, caplog).endswith(
         ": error=invalid_request client_id=rp2 path=/oidc/end_session "
-        "description=client_id is not the audience of id_token_hint."
+        'description="client_id is not the audience of id_token_hint."'
     )
     assert page_parts(response).text.startswith(
         "This sign-out request cannot be completed client_id is not the audience of id_token_hint."
@@ -225,8 +225,8 @@ def test_hint_not_signed_by_the_op_is_refused(rp, browser, http, end_session, ca
     caplog.clear()
     response = end_session(browser, id_token_hint=forged_hints(tokens)[case], post_logout_redirect_uri=BYE)
     assert error_page_log(response, caplog).endswith(
-        ": error=invalid_request client_id= path=/oidc/end_session "
-        "description=id_token_hint is not an ID token of this provider"
+        ': error=invalid_request client_id="" path=/oidc/end_session '
+        'description="id_token_hint is not an ID token of this provider"'
     )
     assert is_logged_in(browser) and userinfo(http, tokens).status_code == 200
 
@@ -234,7 +234,7 @@ def test_hint_not_signed_by_the_op_is_refused(rp, browser, http, end_session, ca
 def test_repeated_parameter_is_refused(rp, browser, end_session, caplog):
     response = browser.get("/oidc/end_session?state=a&state=b&client_id=rp1")
     assert error_page_log(response, caplog).endswith(
-        ": error=invalid_request client_id=rp1 path=/oidc/end_session description=Repeated parameter: state"
+        ': error=invalid_request client_id=rp1 path=/oidc/end_session description="Repeated parameter: state"'
     )
     assert "Repeated parameter: state" in page_parts(response).text
     assert is_logged_in(browser)
@@ -253,7 +253,7 @@ def test_an_error_page_is_in_the_ui_locales_language(rp, browser, caplog):
 def test_nul_bytes_are_refused(rp, browser, params, logged, caplog):
     response = browser.get("/oidc/end_session", {"client_id": "rp1", **params})
     assert error_page_log(response, caplog).endswith(
-        f": error=invalid_request client_id={logged} path=/oidc/end_session description=Malformed request"
+        f': error=invalid_request client_id={logged} path=/oidc/end_session description="Malformed request"'
     )
 
 
@@ -470,7 +470,7 @@ def test_tampered_confirmation_is_refused(rp, browser, caplog):
     response = browser.post("/oidc/end_session/confirm", {"pending": "forged", "decision": "logout"})
     expired = "This sign-out request has expired. Go back to the application and start again."
     assert error_page_log(response, caplog).endswith(
-        f": error=invalid_request client_id= path=/oidc/end_session/confirm description={expired}"
+        f': error=invalid_request client_id="" path=/oidc/end_session/confirm description="{expired}"'
     )
     assert expired in page_parts(response).text
     assert is_logged_in(browser)
