@@ -195,7 +195,8 @@ def _environment(db):
     env = dict(
         os.environ,
         DJANGO_SETTINGS_MODULE="peer_settings",
-        PYTHONPATH=os.pathsep.join([str(BENCH / "peers" / "ours"), str(BENCH / "peers")]),
+        # this checkout's oidc_provider, whatever the interpreter has installed
+        PYTHONPATH=os.pathsep.join([str(BENCH / "peers" / "ours"), str(BENCH / "peers"), str(BENCH.parent)]),
         PYTHONHASHSEED="0",
     )
     if db == "postgres":

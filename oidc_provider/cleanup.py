@@ -2,7 +2,8 @@
 
 Each kind of row is deleted in batches of primary keys, one short transaction per batch, so no
 request waits long on a lock and the command can be stopped at any time. Order matters: grants go
-first, so the client and then the user session nodes they leave childless go in the same run.
+first, so their tokens and the client and then the user session nodes they leave childless go in the
+same run.
 """
 
 import datetime as dt
@@ -19,6 +20,7 @@ from oidc_provider.models import (
     ClientAssertion,
     Consent,
     InitialAccessToken,
+    IssuedToken,
     OPSession,
     SessionNode,
 )
@@ -49,6 +51,12 @@ def targets():
     return [
         Target(
             "grants", SessionNode, lambda now: Q(kind=SessionNode.GRANT) & (Q(revoked=True) | Q(expires_at__lt=now))
+        ),
+        # tokens minted into a grant after it was made have rows of their own: expired, or of a grant gone
+        Target(
+            "tokens",
+            IssuedToken,
+            lambda now: Q(expires_at__lt=now) | ~Exists(SessionNode.objects.filter(key=OuterRef("grant_key"))),
         ),
         Target(
             "client sessions", SessionNode, lambda now: Q(kind=SessionNode.CLIENT) & Q(_childless()), lock_parents=True
