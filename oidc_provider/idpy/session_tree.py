@@ -286,9 +286,9 @@ class TokenWrites:
         return bool(self.new) + len(self.changed) + self.revoke_all
 
     def run(self, key):
-        token_rows.insert(key, self.new)
-        if self.revoke_all:
+        if self.revoke_all:  # what was there when revoke_token() was called: first
             token_rows.revoke_grants([key])
+        token_rows.insert(key, self.new)
         for digest, used, revoked, data in self.changed:
             token_rows.update(digest, used, revoked, data)
 
