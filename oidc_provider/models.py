@@ -286,7 +286,7 @@ class IssuedToken(models.Model):
     (``storage.token_values``), never the value; ``data`` the rest of its dump (``idpy.node_codec``).
     A grant's ID tokens and the tokens minted with it stay in the grant's ``SessionNode`` row."""
 
-    digest = models.CharField(max_length=64, unique=True)
+    digest = models.CharField(max_length=64)
     grant_key = models.CharField(max_length=700)  # the SessionNode key of its grant
     token_class = models.CharField(max_length=32)
     class_name = models.CharField(max_length=255)
@@ -297,8 +297,10 @@ class IssuedToken(models.Model):
     data = models.JSONField()
 
     class Meta:
-        # Only the indexes a query uses: every refresh inserts two rows. `digest` (unique): a presented
-        # token; `grant_key`: a grant's tokens (revoked together, read whole, deleted with it).
+        # Only the indexes a query uses: every refresh inserts two rows. `digest`: a presented token
+        # (a constraint, not `unique=True`, which adds a second index on PostgreSQL for LIKE);
+        # `grant_key`: a grant's tokens (revoked together, read whole, deleted with it).
+        constraints = [models.UniqueConstraint(fields=["digest"], name="oidc_token_digest")]
         indexes = [models.Index(fields=["grant_key"], name="oidc_token_grant")]
 
     def __str__(self):

@@ -87,8 +87,8 @@ _CLASSES = {}
 
 
 def token_from_row(row, rules):
-    """The token a row (``storage.token_rows.COLUMNS``, ``data`` decoded) holds, in a grant whose usage
-    rules are ``rules``."""
+    """The token a row holds, ``(digest, class_name, based_on, used, revoked, data)`` (``data``
+    decoded), in a grant whose usage rules are ``rules``."""
     digest, class_name, based_on, used, revoked, data = row
     cls = _CLASSES.get(class_name)
     if cls is None:
@@ -143,8 +143,8 @@ class TokenList(list):
         known = {at_rest(t.value) for t in self.in_memory() if source.stored(t) and t.token_class != ID_TOKEN}
         stored = sum(1 for t in self.in_memory() if source.stored(t))
         added = []
-        for digest, class_name, based_on, used, revoked, data in rows:
-            if digest in known:
+        for digest, class_name, based_on, used, revoked, grant_key, data in rows:
+            if digest in known or grant_key != source.key:  # another grant's (read by digest alone)
                 continue
             known.add(digest)
             data = json.loads(data) if isinstance(data, str) else data
@@ -164,7 +164,7 @@ class TokenList(list):
         digest = presented(value)
         if source.complete or digest in source.absent:
             return None
-        for token in self.add_rows(token_rows.by_digest(source.key, [digest]), [digest]):
+        for token in self.add_rows(token_rows.by_digest([digest]), [digest]):
             if token.value == value:
                 return token
         return None

@@ -126,7 +126,7 @@ class SessionTreeStore:
         locked = grant_key if unit.lock else None
         if locked:
             unit.begin()  # the lock (SQLite: the IMMEDIATE transaction) lasts until the unit ends
-        nodes, tokens = rows.select_rows(keys, locked, (grant_key, wanted) if wanted else None)
+        nodes, tokens = rows.select_rows(keys, locked, wanted)
         for row_key, name, data in nodes:
             data = json.loads(data) if isinstance(data, str) else data
             obj = node_codec.load(name, data, row_key)
@@ -196,7 +196,7 @@ def _read_tokens(tokens, wanted, read):
     if read is None:
         in_row = {at_rest(t.value) for t in tokens.in_memory() if t.token_class != ID_TOKEN}
         missing = set(wanted) - in_row
-        read = token_rows.by_digest(tokens.source.key, missing) if missing else []
+        read = token_rows.by_digest(missing) if missing else []
     tokens.add_rows(read, wanted)
 
 
@@ -276,19 +276,22 @@ def flush(unit):
 
 
 class TokenWrites:
-    """What ``flush`` writes of a loaded grant's tokens that have rows of their own."""
+    """What ``flush`` writes of a loaded grant's tokens that have rows of their own: the new ones in one
+    statement, the ones only revoked in one (idpyoidc's recursive ``revoke_token`` of a replayed code),
+    each other change in its own."""
 
     def __init__(self):
-        self.new, self.changed, self.revoke_all = [], [], False
+        self.new, self.changed, self.revoked, self.revoke_all = [], [], [], False
 
     @property
     def statements(self):
-        return bool(self.new) + len(self.changed) + self.revoke_all
+        return bool(self.new) + len(self.changed) + -(-len(self.revoked) // 500) + self.revoke_all
 
     def run(self, key):
         if self.revoke_all:  # what was there when revoke_token() was called: first
             token_rows.revoke_grants([key])
         token_rows.insert(key, self.new)
+        token_rows.revoke(self.revoked)
         for digest, used, revoked, data in self.changed:
             token_rows.update(digest, used, revoked, data)
 
@@ -314,6 +317,8 @@ def _grant_parts(unit, key, grant, made_here, now):
         read = source.read.get(token.id)
         if read is None:
             writes.new.append((digest, token_class, name, based_on, used, revoked, _expiry(expires_at), data))
+        elif (used, revoked, data) == (read[1][0], True, read[1][2]) and not read[1][1]:
+            writes.revoked.append(digest)
         elif (used, revoked, data) != read[1]:
             writes.changed.append((digest, used, revoked, None if data == read[1][2] else data))
     writes.revoke_all = source.revoke_all

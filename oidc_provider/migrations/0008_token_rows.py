@@ -113,7 +113,7 @@ class Migration(migrations.Migration):
             name="IssuedToken",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("digest", models.CharField(max_length=64, unique=True)),
+                ("digest", models.CharField(max_length=64)),
                 ("grant_key", models.CharField(max_length=700)),
                 ("token_class", models.CharField(max_length=32)),
                 ("class_name", models.CharField(max_length=255)),
@@ -124,6 +124,7 @@ class Migration(migrations.Migration):
                 ("data", models.JSONField()),
             ],
             options={
+                "constraints": [models.UniqueConstraint(fields=["digest"], name="oidc_token_digest")],
                 "indexes": [models.Index(fields=["grant_key"], name="oidc_token_grant")],
             },
         ),

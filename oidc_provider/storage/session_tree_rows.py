@@ -46,8 +46,8 @@ def child_keys(key):
 
 def select_rows(keys, locked=None, tokens=None):
     """``(nodes, token_rows)``: ``(key, class_name, data)`` of the rows ``keys`` found, and the token rows
-    (``storage.token_rows.COLUMNS``) ``tokens`` names, ``(grant_key, digests)``, read by the same
-    statement; or None for those when they must be read after the lock (``token_rows.by_digest``).
+    (``storage.token_rows.COLUMNS``) of the digests ``tokens`` names, read by the same statement; or None
+    for those when they must be read after the lock (``token_rows.by_digest``).
     ``locked``, one of the keys (a grant): its row is locked (``SELECT … FOR UPDATE``) until the
     transaction ends, which the caller has opened."""
     select = f'SELECT "key", "class_name", "data" FROM {_table()} WHERE "key"'
@@ -67,7 +67,7 @@ def select_rows(keys, locked=None, tokens=None):
         sql, params = any_of(keys), list(keys)
         if tokens:
             # the tokens' rows in the same statement, as their columns; a node's row has NULL for `used`
-            token_part = token_rows.by_digest_sql(*tokens)
+            token_part = token_rows.by_digest_sql(tokens)
             quote = connection.ops.quote_name
             columns = {"digest": quote("key"), "class_name": quote("class_name"), "data": quote("data")}
             nodes = ", ".join(columns.get(c, "NULL") for c in token_rows.COLUMNS)

@@ -11,7 +11,7 @@ from django.db import connection
 from oidc_provider.models import IssuedToken
 
 # what a read returns of each row, in this order
-COLUMNS = ("digest", "class_name", "based_on", "used", "revoked", "data")
+COLUMNS = ("digest", "class_name", "based_on", "used", "revoked", "grant_key", "data")
 
 
 def _table():
@@ -26,17 +26,15 @@ def _marks(values):
     return ", ".join(["%s"] * len(values))
 
 
-def by_digest_sql(grant_key, digests):
-    """``(sql, params)`` reading the rows of ``digests`` in the grant ``grant_key``, and the parent of
-    each refresh token among them: a refresh reads its scope (idpyoidc's ``find_scope(token.based_on)``).
-    Other statements take it as one part of a ``UNION ALL``."""
+def by_digest_sql(digests):
+    """``(sql, params)`` reading the rows of ``digests``, and the parent of each refresh token among
+    them: a refresh reads its scope (idpyoidc's ``find_scope(token.based_on)``). Other statements take
+    it as one part of a ``UNION ALL``. Only the unique index on ``digest`` serves it (an index on
+    ``grant_key`` would read every token of the grant): the caller checks each row's ``grant_key``."""
     digests = list(digests)
-    sql = (
-        f'{_select()} WHERE "grant_key" = %s AND ("digest" IN ({_marks(digests)}) OR "digest" IN '
-        f'(SELECT "based_on" FROM {_table()} WHERE "digest" IN ({_marks(digests)}) '
-        "AND \"token_class\" = 'refresh_token'))"
-    )
-    return sql, [grant_key, *digests, *digests]
+    parent = f'(SELECT "based_on" FROM {_table()} WHERE "digest" = %s AND "token_class" = \'refresh_token\')'
+    sql = f'{_select()} WHERE "digest" IN ({_marks(digests)}, {", ".join([parent] * len(digests))})'
+    return sql, [*digests, *digests]
 
 
 def _fetch(sql, params):
@@ -45,13 +43,14 @@ def _fetch(sql, params):
         return cursor.fetchall()
 
 
-def by_digest(grant_key, digests):
-    """The rows (``COLUMNS``) of ``digests`` in the grant ``grant_key``, with their parents (``by_digest_sql``)."""
-    return _fetch(*by_digest_sql(grant_key, digests))
+def by_digest(digests):
+    """The rows (``COLUMNS``) of ``digests``, with their parents (``by_digest_sql``)."""
+    return _fetch(*by_digest_sql(digests))
 
 
 def minted_from(grant_key, digest):
-    """The rows of the tokens minted from the token ``digest``."""
+    """The rows of the tokens minted from the token ``digest`` (of the grant ``grant_key``: it reads the
+    grant's tokens, for a refresh token presented again, not for every refresh)."""
     return _fetch(f'{_select()} WHERE "grant_key" = %s AND "based_on" = %s', [grant_key, digest])
 
 
@@ -96,6 +95,15 @@ def update(digest, used, revoked, data=None):
         params.append(connection.ops.adapt_json_value(data, None))
     with connection.cursor() as cursor:
         cursor.execute(f'UPDATE {_table()} SET {", ".join(sets)} WHERE "digest" = %s', [*params, digest])
+
+
+def revoke(digests, batch=500):
+    """Revoke the tokens ``digests``, in statements of up to ``batch``."""
+    digests = list(digests)
+    with connection.cursor() as cursor:
+        for start in range(0, len(digests), batch):
+            some = digests[start : start + batch]
+            cursor.execute(f'UPDATE {_table()} SET "revoked" = %s WHERE "digest" IN ({_marks(some)})', [True, *some])
 
 
 def revoke_grants(grant_keys):
