@@ -7,7 +7,9 @@ of the refresh at rotation 1, 100 and 1,000 (by default).
 
 Without ``--instructions``: one process rotates the chain and times every refresh; each figure is the
 median over the ``--window`` refreshes from that rotation on (CPU: ``time.process_time``; wall:
-``time.perf_counter``), with the statements one refresh sends and the size of the grant's row.
+``time.perf_counter``), with the statements one refresh sends, the size of the grant's row and, on
+PostgreSQL, the buffer pages the database touched per refresh (its own work, which neither CPU figure
+nor an instruction count of this process includes).
 With ``--instructions`` (valgrind's callgrind, the figure that holds on a shared machine): the chain
 is rotated natively up to each rotation, then one process under callgrind warms up on a chain of its
 own and runs the ``--window`` refreshes from that rotation on; only those are counted (callgrind dumps
@@ -132,6 +134,24 @@ def _grant_row_bytes():
         return cursor.fetchone()[0] or 0
 
 
+def _pg_blocks():
+    """PostgreSQL: the buffer pages (shared hits and reads, tables, indexes and TOAST) this app's
+    tables have been touched for so far: the database's own work, which no client-side count sees."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+    time.sleep(0.2)  # the backend flushes its counters once idle
+    columns = ("heap_blks", "idx_blks", "toast_blks", "tidx_blks")
+    total = " + ".join(f"coalesce({c}_hit, 0) + coalesce({c}_read, 0)" for c in columns)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(f"SELECT sum({total}) FROM pg_statio_user_tables WHERE relname LIKE 'oidc_provider_%%'")
+        return int(cursor.fetchone()[0] or 0)
+
+
 def _rotate(state_file, until, marks, window, report):
     """Rotate the measured chain until it has been rotated ``until`` times; with ``report``, time each
     refresh and print, for each rotation in ``marks``, the medians of the ``window`` refreshes from it."""
@@ -153,12 +173,15 @@ def _rotate(state_file, until, marks, window, report):
         if mark is None:
             chain.refresh("measured")
             continue
+        if rotation == mark:
+            blocks = _pg_blocks()
         sent[0] = 0
         with connection.execute_wrapper(count):
             cpu, wall = time.process_time(), time.perf_counter()
             chain.refresh("measured")
             window_times.append((time.process_time() - cpu, time.perf_counter() - wall, sent[0]))
         if rotation == mark + window - 1:
+            after = _pg_blocks()
             print(
                 json.dumps(
                     {
@@ -167,6 +190,7 @@ def _rotate(state_file, until, marks, window, report):
                         "wall_ms": statistics.median(t[1] for t in window_times) * 1000,
                         "statements": statistics.median(t[2] for t in window_times),
                         "grant_row_bytes": _grant_row_bytes(),
+                        "db_blocks": None if blocks is None else (after - blocks) / window,
                     }
                 ),
                 flush=True,
@@ -284,12 +308,16 @@ def main():
         print(f"refresh along one rotation chain, {args.db}, median of {args.window} refreshes from each rotation")
         if not args.instructions:
             out = _child(env, "rotate", state_file, marks[-1] + args.window - 1, args.window, *marks)
-            print(f"{'rotation':>9} {'CPU ms':>8} {'wall ms':>8} {'statements':>11} {'grant row bytes':>16}")
+            print(
+                f"{'rotation':>9} {'CPU ms':>8} {'wall ms':>8} {'statements':>11} {'grant row bytes':>16}"
+                f" {'database pages':>15}"
+            )
             for line in out.splitlines():
                 r = json.loads(line)
+                pages = "–" if r["db_blocks"] is None else f"{r['db_blocks']:.1f}"
                 print(
                     f"{r['rotation']:>9,} {r['cpu_ms']:>8.2f} {r['wall_ms']:>8.2f} {r['statements']:>11.0f}"
-                    f" {r['grant_row_bytes']:>16,}"
+                    f" {r['grant_row_bytes']:>16,} {pages:>15}"
                 )
             return 0
         print(f"{'rotation':>9} {'instructions':>14}")

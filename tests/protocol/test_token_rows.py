@@ -11,6 +11,7 @@ from oidc_provider.idpy.session_tree import SessionTreeStore
 from oidc_provider.idpy.tokens import find_token
 from oidc_provider.models import IssuedToken, SessionNode
 from oidc_provider.server import get_server
+from oidc_provider.storage.token_values import StoredValue
 from oidc_provider.storage.unit_of_work import unit_of_work
 from tests import flows
 
@@ -63,7 +64,8 @@ def test_walking_every_token_reads_them_all_in_the_order_they_were_issued(tokens
     with unit_of_work():
         grant = SessionTreeStore()[grant_key()]
         walked = list(grant.issued_token)
-    assert len(walked) == len(flows.stored_tokens()) == 1 + 1 + 3 * 2  # code, ID token, two per refresh
+    # the code, the ID token, an access and a refresh token at the redemption and at each refresh
+    assert len(walked) == len(flows.stored_tokens()) == 1 + 1 + 2 + 2 * 2
     assert [t.issued_at for t in walked] == sorted(t.issued_at for t in walked)
     assert walked[0].token_class == "authorization_code"
 
@@ -112,3 +114,50 @@ def test_a_token_of_another_grant_is_never_taken_for_this_ones(tokens, browser, 
     with unit_of_work():
         assert SessionTreeStore()[elsewhere].get_token(tokens["access_token"]) is None
         assert SessionTreeStore()[elsewhere].get_token(other["access_token"]) is not None
+
+
+def test_a_grant_read_from_rows_answers_as_idpyoidcs_grant_holding_every_token(tokens, http):
+    """Speed rewrite (idpy/grant_tokens.py): ``get_token``, ``find_scope``, ``last_issued_token_of_type``
+    and ``revoke_token`` of a grant that reads its tokens as asked give what idpyoidc's ``Grant`` gives
+    with all of them in its list."""
+    from idpyoidc.server.session.grant import Grant
+
+    rotate(http, tokens, 3)
+    key = grant_key()
+    with unit_of_work():
+        everything = SessionTreeStore()[key].dump()  # walks the list: every token read
+    values = [t["value"] for item in everything["issued_token"] for t in item.values()]
+    assert len(values) == 1 + 1 + 2 + 3 * 2
+
+    def stock():
+        return Grant().load(everything)
+
+    def ours():
+        return SessionTreeStore()[key]
+
+    with unit_of_work():
+        for value in values:
+            if value.startswith("#"):  # an ID token's, never presented: stored as a reference to itself
+                continue
+            grant, reference = ours(), stock()
+            found, expected = grant.get_token(StoredValue(value)), reference.get_token(value)
+            assert found.id == expected.id
+            assert grant.find_scope(found) == reference.find_scope(expected)
+            assert grant.find_scope(found.based_on) == reference.find_scope(expected.based_on)
+    for token_class in ("authorization_code", "access_token", "refresh_token", "id_token"):
+        with unit_of_work():
+            assert ours().last_issued_token_of_type(token_class).id == (
+                stock().last_issued_token_of_type(token_class).id
+            )
+    code = values[0]
+    reference = stock()
+    reference.revoke_token(based_on=code, recursive=True)
+    expected = {t.id: t.revoked for t in reference.issued_token}
+    with unit_of_work():
+        grant = ours()
+        grant.revoke_token(based_on=StoredValue(code), recursive=True)
+        assert {t.id: t.revoked for t in grant.issued_token} == expected
+    with unit_of_work():  # as written (the grant's row keeps no revoked ID token)
+        assert {t.id: t.revoked for t in ours().issued_token if t.token_class != "id_token"} == {
+            t.id: t.revoked for t in reference.issued_token if t.token_class != "id_token"
+        }
