@@ -13,8 +13,11 @@ the ones the request asked for (read with the grant, ``idpy.session_tree``), and
 - ``revoke_token()`` (every token: a replay, RFC 9700 §4.14.2; RFC 7009 for a refresh token) marks the
   tokens in memory and has ``flush`` revoke the rest with one ``UPDATE``;
 - ``last_issued_token_of_type("id_token")`` needs no statement: ID tokens are all in the grant's row;
-- anything that walks the whole list (``revoke_token`` of one token and its descendants, a dump)
-  reads the grant's other tokens first, so it sees what idpyoidc would.
+- ``minted_from`` (the successors of a refresh token presented again, the access token an ID token
+  is minted with) reads the rows of the tokens minted from one token, or finds them in memory;
+- anything that walks the whole list (``revoke_token`` of one token and its descendants, as a
+  replayed code does; a dump) reads the grant's other tokens first, so it sees what idpyoidc would
+  (``tests/protocol/test_token_rows.py`` compares the answers with idpyoidc's ``Grant``).
 
 This module also says how a token is kept in its row (``token_row``, ``token_from_row``): as in a grant's
 row (``idpy.node_codec``), its value and parent only as keyed digests, usage rules equal to its grant's
