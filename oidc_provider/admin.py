@@ -26,6 +26,7 @@ from oidc_provider.idpy.client_db import client_to_idpy
 from oidc_provider.logout import revoke_subtrees
 from oidc_provider.models import BackchannelLogoutFailure, Client, Consent, InitialAccessToken, SessionNode, SigningKey
 from oidc_provider.protocol import PATHS
+from oidc_provider.storage import token_rows
 from oidc_provider.storage.keys import public_jwk, rotate_keys
 
 
@@ -467,6 +468,7 @@ class SessionNodeAdmin(ReadOnlyAdmin):
                 "count": children
             }
         tokens = [token for item in node.data.get("issued_token", []) for token in item.values()]
+        tokens += token_rows.summaries(node.key)  # those minted after the grant: rows of their own
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",

@@ -2,8 +2,8 @@
 
 Each kind of row is deleted in batches of primary keys, one short transaction per batch, so no
 request waits long on a lock and the command can be stopped at any time. Order matters: grants go
-first, so the client and then the user session nodes they leave childless go in the same run.
-Each completed run leaves a ``CleanupRun`` row, which the health report (``oidchealth``) reads.
+first, so their tokens and the client and then the user session nodes they leave childless go in the
+same run. Each completed run leaves a ``CleanupRun`` row, which the health report (``oidchealth``) reads.
 """
 
 import datetime as dt
@@ -21,6 +21,7 @@ from oidc_provider.models import (
     ClientAssertion,
     Consent,
     InitialAccessToken,
+    IssuedToken,
     OPSession,
     SessionNode,
 )
@@ -52,6 +53,12 @@ def targets():
     return [
         Target(
             "grants", SessionNode, lambda now: Q(kind=SessionNode.GRANT) & (Q(revoked=True) | Q(expires_at__lt=now))
+        ),
+        # tokens minted into a grant after it was made have rows of their own: expired, or of a grant gone
+        Target(
+            "tokens",
+            IssuedToken,
+            lambda now: Q(expires_at__lt=now) | ~Exists(SessionNode.objects.filter(key=OuterRef("grant_key"))),
         ),
         Target(
             "client sessions", SessionNode, lambda now: Q(kind=SessionNode.CLIENT) & Q(_childless()), lock_parents=True

@@ -496,3 +496,31 @@ class CleanupRun(models.Model):
     @property
     def counts(self):
         return dict(self.removed)
+
+
+class IssuedToken(models.Model):
+    """A code or token of a grant (idpyoidc's ``Grant.issued_token``), minted after the grant was made:
+    its row, not the grant's, is read and written when it is presented, so a refresh costs the same on a
+    chain's first rotation and its thousandth. ``digest`` is the keyed hash of its value
+    (``storage.token_values``), never the value; ``data`` the rest of its dump (``idpy.node_codec``).
+    A grant's ID tokens and the tokens minted with it stay in the grant's ``SessionNode`` row."""
+
+    digest = models.CharField(max_length=64)
+    grant_key = models.CharField(max_length=700)  # the SessionNode key of its grant
+    token_class = models.CharField(max_length=32)
+    class_name = models.CharField(max_length=255)
+    based_on = models.CharField(max_length=64, blank=True)  # the digest of the token it was minted from
+    used = models.PositiveIntegerField(default=0)
+    revoked = models.BooleanField(default=False)
+    expires_at = models.DateTimeField(null=True, blank=True)  # clearexpired
+    data = models.JSONField()
+
+    class Meta:
+        # Only the indexes a query uses: every refresh inserts two rows. `digest`: a presented token
+        # (a constraint, not `unique=True`, which adds a second index on PostgreSQL for LIKE);
+        # `grant_key`: a grant's tokens (revoked together, read whole, deleted with it).
+        constraints = [models.UniqueConstraint(fields=["digest"], name="oidc_token_digest")]
+        indexes = [models.Index(fields=["grant_key"], name="oidc_token_grant")]
+
+    def __str__(self):
+        return f"{self.token_class} of {self.grant_key}"

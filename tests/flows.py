@@ -176,3 +176,50 @@ def error_of(response, status=400):
     assert response.status_code == status, response.content
     assert response["Cache-Control"] == "no-store" and response["Content-Type"] == "application/json"
     return response.json()["error"]
+
+
+# -- a grant's codes and tokens as stored (the grant's row, and rows of their own) --------------------
+
+
+def _the_grant(grant_key):
+    from oidc_provider.models import SessionNode
+
+    grants = SessionNode.objects.filter(kind=SessionNode.GRANT)
+    return grants.get(key=grant_key) if grant_key else grants.get()
+
+
+def stored_tokens(grant_key=None, token_class=None):
+    """The codes and tokens of a grant (by default the only one) as stored, each a dict as in a grant
+    row's ``issued_token`` (``value`` and ``based_on`` digests): those its row holds (ID tokens, those
+    minted with the grant), then those in rows of their own (``IssuedToken``), oldest first."""
+    from oidc_provider.models import IssuedToken
+
+    grant = _the_grant(grant_key)
+    found = [token for item in grant.data.get("issued_token", []) for token in item.values()]
+    for row in IssuedToken.objects.filter(grant_key=grant.key).order_by("pk"):
+        token = {**row.data, "value": row.digest, "used": row.used, "revoked": row.revoked}
+        found.append({**token, "based_on": row.based_on} if row.based_on else token)
+    return [t for t in found if token_class is None or t["token_class"] == token_class]
+
+
+def change_tokens(change, grant_key=None):
+    """Call ``change(token)`` on each of a grant's stored tokens (``stored_tokens``' dicts) and write
+    what it changed back where the token is stored: a test editing the database by hand."""
+    import datetime as dt
+
+    from oidc_provider.models import IssuedToken
+
+    grant = _the_grant(grant_key)
+    for item in grant.data.get("issued_token", []):
+        for token in item.values():
+            change(token)
+    grant.save()
+    for row in IssuedToken.objects.filter(grant_key=grant.key):
+        token = {**row.data, "value": row.digest, "based_on": row.based_on, "used": row.used, "revoked": row.revoked}
+        change(token)
+        row.digest, row.based_on = token.pop("value"), token.pop("based_on") or ""
+        row.used, row.revoked = token.pop("used"), token.pop("revoked")
+        expires_at = token.get("expires_at")
+        row.expires_at = dt.datetime.fromtimestamp(expires_at, tz=dt.UTC) if expires_at else None
+        row.data = token
+        row.save()

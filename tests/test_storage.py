@@ -143,23 +143,20 @@ def test_prune_drops_dead_tokens_but_keeps_parents_that_give_a_live_one_its_scop
     child = AccessToken(value="child", based_on="parent", expires_at=0)
     scoped_parent = AccessToken(value="scoped-parent", revoked=True)
     scoped_child = AccessToken(value="scoped-child", based_on="scoped-parent", scope=["openid"])
-    grant.issued_token = [dead, revoked, parent, child, scoped_parent, scoped_child]
-    prune_tokens(grant, now=100)
+    tokens = [dead, revoked, parent, child, scoped_parent, scoped_child]
+    grant.issued_token = prune_tokens(tokens, tokens, now=100)
     assert [t.value for t in grant.issued_token] == ["parent", "child", "scoped-child"]
     assert grant.find_scope(grant.get_token("child")) == ["openid"]
 
 
 def test_prune_keeps_the_latest_id_token_for_logout():
     """Its session_id is the sid a logout token must carry, long after the ID token expired."""
-    grant = Grant()
     older = IDToken(token_class="id_token", value="older", session_id="sid-1", issued_at=10, expires_at=20)
     latest = IDToken(token_class="id_token", value="latest", session_id="sid-1", issued_at=30, expires_at=40)
-    grant.issued_token = [older, latest]
-    prune_tokens(grant, now=100)
-    assert [t.value for t in grant.issued_token] == ["latest"]
+    tokens = [older, latest]
+    assert prune_tokens(tokens, tokens, now=100) == [latest]
     latest.revoked = True
-    prune_tokens(grant, now=100)
-    assert grant.issued_token == []
+    assert prune_tokens(tokens, tokens, now=100) == []
 
 
 def test_client_authentication_never_counts_every_client(db, django_assert_num_queries):

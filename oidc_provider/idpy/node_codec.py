@@ -1,6 +1,10 @@
 """How a node of idpyoidc's session tree (``UserSessionInfo``, ``ClientSessionInfo``, ``Grant``) is
 kept in its ``SessionNode`` row's ``data``, and made again from it.
 
+A grant's row holds its ID tokens and the tokens minted with it; the others have rows of their own
+(``idpy.grant_tokens``). A grant read back is ``idpy.grant_tokens``' subclass of its class, its
+``issued_token`` a ``TokenList`` that reads those others as they are asked for.
+
 A grant's row holds no token's value, only its keyed hash (defect 74, ``storage.token_values``),
 and each derived token names its parent by reference; an ID token's value (~1.4 kB) is never read
 back (only its ``session_id``: ``idpy.token_pruning``), so its reference is its own id. A token's usage
@@ -15,32 +19,19 @@ from idpyoidc.server.session.grant import Grant, token_map_dump
 from idpyoidc.server.session.token import TOKEN_MAP
 
 from oidc_provider.idpy.fast import impexp
+from oidc_provider.idpy.grant_tokens import LOADED_AS, RULES_REF, TokenList, TokenSource, without_defaults
 from oidc_provider.storage.token_values import at_rest, loaded
 
 _REF = "#"  # a based_on naming a token of the same grant by id; no token value or digest contains "#"
 _DEFAULT_TOKEN_MAP = token_map_dump(TOKEN_MAP)  # what Grant() has when the row names none
-_DEFAULTS = {
-    "expires_at": 0,
-    "not_before": 0,
-    "revoked": False,
-    "used": 0,
-    "claims": {},
-    "extra": {},
-    "resources": [],
-    "scope": [],
-}
 
 
-def dump(obj):
-    """What a node's row holds (``subordinate`` is derived from the children's rows, never stored)."""
-    data = impexp.dump(obj, ["subordinate"])
-    return compact(data) if isinstance(obj, Grant) else data
-
-
-def _without_defaults(data, name=None):
-    return {
-        k: v for k, v in data.items() if not (k in _DEFAULTS and v == _DEFAULTS[k]) and not (k == "name" and v == name)
-    }
+def dump(obj, tokens=None):
+    """What a node's row holds (``subordinate`` is derived from the children's rows, never stored).
+    ``tokens``: for a grant, the tokens its row keeps (by default all of ``issued_token``)."""
+    if not isinstance(obj, Grant):
+        return impexp.dump(obj, ["subordinate"])
+    return compact(impexp.dump(obj, ["subordinate"], issued_token=tokens))
 
 
 def _tokens(data):
@@ -69,9 +60,9 @@ def compact(data):
             parent = at_rest(token["based_on"])
             changes["based_on"] = _REF + ids[parent] if parent in ids else parent
         if token.get("usage_rules") and token["usage_rules"] == rules.get(token.get("token_class")):
-            changes["usage_rules"] = _REF
-        issued.append({name: _without_defaults({**token, **changes}, name.rpartition(".")[2])})
-    compacted = _without_defaults({k: v for k, v in data.items() if k != "token_map" or v != _DEFAULT_TOKEN_MAP})
+            changes["usage_rules"] = RULES_REF
+        issued.append({name: without_defaults({**token, **changes}, name.rpartition(".")[2])})
+    compacted = without_defaults({k: v for k, v in data.items() if k != "token_map" or v != _DEFAULT_TOKEN_MAP})
     if tokens:
         compacted["issued_token"] = issued
     return compacted
@@ -82,7 +73,7 @@ def _expand(data):
     sets), without touching ``data``: it is the baseline a node's new dump is compared with. A
     reference to a token no longer there reads as no parent, as ``prune_tokens`` would have left it."""
     tokens = _tokens(data)
-    if not any(_is_ref(token) or token.get("usage_rules") == _REF for _, token in tokens):
+    if not any(_is_ref(token) or token.get("usage_rules") == RULES_REF for _, token in tokens):
         return data
     values = {token["id"]: token["value"] for _, token in tokens}
     rules = data.get("usage_rules") or {}
@@ -93,7 +84,7 @@ def _expand(data):
             parent = values.get(token.pop("based_on")[1:])  # a dump leaves an unset one out
             if parent:
                 token["based_on"] = parent
-        if token.get("usage_rules") == _REF:
+        if token.get("usage_rules") == RULES_REF:
             token["usage_rules"] = rules.get(token.get("token_class")) or {}
         return token
 
@@ -104,11 +95,14 @@ def _expand(data):
 _CLASSES = {}
 
 
-def load(class_name, data):
-    """The idpyoidc object of class ``class_name`` (qualified name) a row's ``data`` holds."""
-    cls = _CLASSES.get(class_name)
+def load(class_name, data, key=None):
+    """The idpyoidc object of class ``class_name`` (qualified name) a row's ``data`` holds. A grant whose
+    row's ``key`` is given is read as ``idpy.grant_tokens``' subclass of its class, which reads the
+    tokens that have rows of their own as they are asked for."""
+    cls = _CLASSES.get((class_name, key is None))
     if cls is None:
-        cls = _CLASSES[class_name] = importer(class_name)
+        cls = importer(class_name)
+        cls = _CLASSES[(class_name, key is None)] = cls if key is None else LOADED_AS.get(class_name, cls)
     if not issubclass(cls, Grant):
         return impexp.load(cls, data)
     grant = impexp.load(cls, _expand(data))
@@ -117,9 +111,12 @@ def load(class_name, data):
             token.value = loaded(token.value)
         if token.based_on:
             token.based_on = loaded(token.based_on)
+    if key is not None and cls in LOADED_AS.values():
+        source = TokenSource(key, grant.usage_rules, [t.id for t in grant.issued_token])
+        grant.issued_token = TokenList(grant.issued_token, source)
     return grant
 
 
 def load_node(row):
     """The idpyoidc object (``UserSessionInfo``, ``ClientSessionInfo``, ``Grant``) a ``SessionNode`` holds."""
-    return load(row.class_name, row.data)
+    return load(row.class_name, row.data, row.key)

@@ -5,6 +5,7 @@ from idpyoidc.server.oidc.token_helper.refresh_token import RefreshTokenHelper a
 from idpyoidc.time_util import utc_time_sans_frac
 
 from oidc_provider.conf import oidc_settings
+from oidc_provider.idpy.grant_tokens import minted_from
 from oidc_provider.idpy.token import MintingFixes, refresh_deadline
 
 
@@ -17,13 +18,10 @@ def revoke_family(grant):
 
 def just_rotated(grant, token, now) -> bool:
     """Was ``token`` rotated out less than REFRESH_TOKEN_REUSE_WINDOW ago (its successor issued
-    since)? Its client presenting it again then is retrying, not replaying (``idpy.token_pruning.
-    prune_tokens`` keeps it in the row that long)."""
+    since)? Its client presenting it again then is retrying, not replaying. Its successors are read by
+    their parent (``idpy.grant_tokens.minted_from``), not among all the grant's tokens."""
     window = oidc_settings.REFRESH_TOKEN_REUSE_WINDOW
-    return any(
-        t.token_class == "refresh_token" and t.based_on == token.value and now - t.issued_at < window
-        for t in grant.issued_token
-    )
+    return any(now - t.issued_at < window for t in minted_from(grant, token.value, "refresh_token"))
 
 
 class RefreshTokenHelper(MintingFixes, IdpyRefreshTokenHelper):
@@ -41,6 +39,7 @@ class RefreshTokenHelper(MintingFixes, IdpyRefreshTokenHelper):
         value = request["refresh_token"]
         try:
             token_info = manager.token_handler["refresh_token"].info(value)
+            manager.want_token(token_info["sid"], value)
             info = manager.get_session_info(token_info["sid"], grant=True)
         except Exception:  # not one of our refresh tokens, or its grant is gone
             return self.error_cls(error="invalid_grant", error_description="Invalid refresh token")

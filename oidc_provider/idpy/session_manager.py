@@ -5,9 +5,9 @@ idpyoidc decrypts the same session id (a Fernet token) on every walk of the sess
 token's session id again each time it resolves the token, and walks a branch from its root, one node
 at a time. A code redemption did that about 30 times. Here, within a unit of work, a session id is
 decrypted once (one made here, never), a token's session id is read once, a grant is read in one
-statement and a walk from a user or client node loads all of its branch in one
-(``idpy.session_tree.SessionTreeStore``). Outside a unit of work (key rotation tools, tests) nothing is
-remembered.
+statement with the token presented (``want_token``), and a walk from a user or client node loads all
+of its branch in one (``idpy.session_tree.SessionTreeStore``). Outside a unit of work (key rotation
+tools, tests) nothing is remembered.
 
 The server's configuration names this class and its store (``idpy.server.EndpointContext``, defect 86).
 """
@@ -105,6 +105,15 @@ class SessionManager(IdpySessionManager):
                     self.db[ancestor] = self.node_info_class[self.node_type[i]](id=path[i])
         self.db[key] = value
 
+    def want_token(self, session_id, value):
+        """Within a unit of work: the token ``value`` of the grant ``session_id`` names is read with the
+        grant, in the same statement (``idpy.session_tree``); call it before looking the grant up."""
+        unit = active()
+        if unit is not None:
+            path = self.decrypt_branch_id(session_id)
+            if len(path) == GRANT_DEPTH:
+                self.db.want(self.branch_key(*path), value)
+
     def branch_info(self, branch_id, *args):
         """As the stock method, without reading a grant's user and client nodes until they are used
         (a grant made in this unit needs no statement at all). A grant's row never outlives its
@@ -143,6 +152,7 @@ class SessionManager(IdpySessionManager):
             if not sid:  # an ID token
                 raise WrongTokenClass
             sid = known[(token_value, handler_key)] = self._compatible_sid(sid)
+        self.want_token(sid, token_value)
         return self.get_session_info(
             sid, authentication_event=authentication_event, authorization_request=authorization_request
         )

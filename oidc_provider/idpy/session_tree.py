@@ -16,9 +16,12 @@ from idpyoidc.server.session.grant import Grant
 from idpyoidc.server.session.info import ClientSessionInfo, NodeInfo, UserSessionInfo
 
 from oidc_provider.idpy import node_codec
+from oidc_provider.idpy.grant_tokens import ID_TOKEN, TokenList, class_name, in_memory, token_row
 from oidc_provider.idpy.token_pruning import prune_tokens
 from oidc_provider.storage import session_tree_rows as rows
+from oidc_provider.storage import token_rows
 from oidc_provider.storage.session_tree_rows import OPSessionEnded, branch_keys
+from oidc_provider.storage.token_values import at_rest, presented
 from oidc_provider.storage.unit_of_work import current
 
 
@@ -108,18 +111,31 @@ class SessionTreeStore:
         entry = unit.nodes.get(key)
         return None if entry is None else entry[0]
 
+    def want(self, key, value):
+        """The token ``value`` of the grant ``key`` will be asked for: read its row with the grant's."""
+        unit = current()
+        if key not in unit.nodes:
+            unit.wanted.setdefault(key, set()).add(presented(value))
+
     def _fetch(self, unit, keys):
         keys = [k for k in keys if k not in unit.nodes and k not in unit.deleted and k not in unit.missing]
         if not keys:
             return
-        locked = next((k for k in keys if rows.is_grant_key(k)), None) if unit.lock else None
+        grant_key = next((k for k in keys if rows.is_grant_key(k)), None)
+        wanted = unit.wanted.pop(grant_key, None) if grant_key else None
+        locked = grant_key if unit.lock else None
         if locked:
             unit.begin()  # the lock (SQLite: the IMMEDIATE transaction) lasts until the unit ends
-        for row_key, class_name, data in rows.select_rows(keys, locked):
+        nodes, tokens = rows.select_rows(keys, locked, wanted)
+        for row_key, name, data in nodes:
             data = json.loads(data) if isinstance(data, str) else data
-            obj = node_codec.load(class_name, data)
+            obj = node_codec.load(name, data, row_key)
             if isinstance(obj, NodeInfo):
                 obj.subordinate = Children(row_key)
+            elif isinstance(obj.issued_token, TokenList):
+                unit.token_sources[row_key] = obj.issued_token.source
+                if wanted:
+                    _read_tokens(obj.issued_token, wanted, tokens)
             unit.nodes[row_key] = [obj, data]
         for key in keys:
             if key not in unit.nodes:
@@ -173,6 +189,17 @@ class SessionTreeStore:
         raise NotImplementedError("the session tree is never listed whole: a request reads only its rows")
 
 
+def _read_tokens(tokens, wanted, read):
+    """Add the rows of the tokens ``wanted`` (digests) to a grant's ``tokens``: ``read`` with the grant,
+    or else read now (after the grant's lock: a row read before it could be one a request that held
+    the lock has changed since), unless the grant's own row holds them."""
+    if read is None:
+        in_row = {at_rest(t.value) for t in tokens.in_memory() if t.token_class != ID_TOKEN}
+        missing = set(wanted) - in_row
+        read = token_rows.by_digest(missing) if missing else []
+    tokens.add_rows(read, wanted)
+
+
 def _new_parent(unit, key):
     """A user or client node as idpyoidc's ``_setup_branch`` makes a missing one, in the identity map
     to be inserted."""
@@ -198,7 +225,7 @@ def _ensure_parent(unit, key):
     entry = unit.nodes.get(key) or _new_parent(unit, key)
     obj = entry[0]
     data = node_codec.dump(obj)
-    fields = rows.row_fields(key, qualified_name(obj.__class__), data)
+    fields = rows.row_fields(key, class_name(obj), data)
     if fields["parent_key"]:
         _ensure_parent(unit, fields["parent_key"])
     rows.insert(key, fields, if_absent=True)  # or re-created by another request meanwhile
@@ -211,24 +238,29 @@ def _now():
 
 
 def flush(unit):
-    """Write the nodes ``unit`` created or changed; delete the ones it removed. One grant written
-    is one statement, atomic on its own; anything more runs in the unit's transaction."""
+    """Write the nodes ``unit`` created or changed, and their tokens; delete the ones it removed. One
+    grant written is one statement, atomic on its own; anything more runs in the unit's transaction."""
     now = _now()
-    changed = []
+    changed, token_writes = [], []
     # parents first, so a crash between rows never leaves an orphan
     for key in sorted(unit.nodes, key=lambda k: k.count(DIVIDER)):
         obj, baseline = unit.nodes[key]
         if isinstance(obj, Grant):
-            prune_tokens(obj, now)
-        data = node_codec.dump(obj)
+            data, writes = _grant_parts(unit, key, obj, baseline is None, now)
+            if writes.statements:
+                token_writes.append((key, writes))
+        else:
+            data = node_codec.dump(obj)
         if baseline is None or data != baseline:
             changed.append((key, obj, baseline, data))
-    if unit.deleted or len(changed) > 1 or changed and not isinstance(changed[0][1], Grant):
+    statements = len(changed) + sum(w.statements for _, w in token_writes)
+    if unit.deleted or statements > 1 or changed and not isinstance(changed[0][1], Grant):
         unit.begin()
     if unit.deleted:
         rows.delete(unit.deleted)
+        token_rows.delete_grants(k for k in unit.deleted if rows.is_grant_key(k))
     for key, obj, baseline, data in changed:
-        fields = rows.row_fields(key, qualified_name(obj.__class__), data)
+        fields = rows.row_fields(key, class_name(obj), data)
         parent = fields["parent_key"] or None
         if baseline is not None:
             rows.update(key, fields)
@@ -239,6 +271,58 @@ def flush(unit):
         else:
             _insert_grant(unit, key, fields)
         unit.nodes[key][1] = data
+    for key, writes in token_writes:
+        writes.run(key)
+
+
+class TokenWrites:
+    """What ``flush`` writes of a loaded grant's tokens that have rows of their own: the new ones in one
+    statement, the ones only revoked in one (idpyoidc's recursive ``revoke_token`` of a replayed code),
+    each other change in its own."""
+
+    def __init__(self):
+        self.new, self.changed, self.revoked, self.revoke_all = [], [], [], False
+
+    @property
+    def statements(self):
+        return bool(self.new) + len(self.changed) + -(-len(self.revoked) // 500) + self.revoke_all
+
+    def run(self, key):
+        if self.revoke_all:  # what was there when revoke_token() was called: first
+            token_rows.revoke_grants([key])
+        token_rows.insert(key, self.new)
+        token_rows.revoke(self.revoked)
+        for digest, used, revoked, data in self.changed:
+            token_rows.update(digest, used, revoked, data)
+
+
+def _expiry(seconds):
+    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC) if seconds else None
+
+
+def _grant_parts(unit, key, grant, made_here, now):
+    """A grant's row (its dump, the tokens it keeps pruned) and the writes of its other tokens. A grant
+    made in this unit keeps every token minted with it; a loaded one its ID tokens and the tokens its
+    row held, the others going to rows of their own."""
+    tokens = in_memory(grant.issued_token)
+    source = None if made_here else unit.token_sources.get(key)
+    writes = TokenWrites()
+    if source is None:
+        return node_codec.dump(grant, prune_tokens(tokens, tokens, now)), writes
+    in_row = [t for t in tokens if t.token_class == ID_TOKEN or t.id in source.row_ids]
+    for token in tokens:
+        if token.token_class == ID_TOKEN or token.id in source.row_ids:
+            continue
+        digest, token_class, name, based_on, used, revoked, expires_at, data = token_row(token, grant.usage_rules)
+        read = source.read.get(token.id)
+        if read is None:
+            writes.new.append((digest, token_class, name, based_on, used, revoked, _expiry(expires_at), data))
+        elif (used, revoked, data) == (read[1][0], True, read[1][2]) and not read[1][1]:
+            writes.revoked.append(digest)
+        elif (used, revoked, data) != read[1]:
+            writes.changed.append((digest, used, revoked, None if data == read[1][2] else data))
+    writes.revoke_all = source.revoke_all
+    return node_codec.dump(grant, prune_tokens(in_row, tokens, now)), writes
 
 
 def _insert_grant(unit, key, fields):

@@ -9,6 +9,7 @@ from idpyoidc.server.token.exception import UnknownToken
 from idpyoidc.time_util import utc_time_sans_frac
 
 from oidc_provider.conf import oidc_settings
+from oidc_provider.idpy.grant_tokens import minted_from
 
 
 class Token(IdpyToken):
@@ -64,7 +65,7 @@ class MintingFixes:
         it has no ``at_hash`` (OIDC Core §3.1.3.6). ``lifetime`` shortens the token's configured
         lifetime; a refresh token never outlives the grant's absolute refresh lifetime."""
         if token_class == "id_token" and based_on is not None:
-            issued = [t for t in grant.issued_token if t.token_class == "access_token" and t.based_on == based_on.value]
+            issued = minted_from(grant, based_on.value, "access_token", newest_only=True)
             if issued:
                 kwargs["token_args"] = {**(kwargs.get("token_args") or {}), "access_token": issued[-1].value}
         rules = grant.usage_rules.get(token_class) or {}

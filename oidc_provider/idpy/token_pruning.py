@@ -1,5 +1,7 @@
-"""What of a grant's tokens is kept when its row is written: idpyoidc keeps every token forever, so
-a grant's row would otherwise grow with each refresh."""
+"""What of a grant's tokens its row keeps when it is written. idpyoidc keeps every token forever; the
+tokens minted into an existing grant have rows of their own (``idpy.grant_tokens``), deleted by
+``clearexpired`` once expired, so what is pruned here is what the grant's row holds: its ID tokens and
+the tokens minted with it."""
 
 from oidc_provider.conf import oidc_settings
 from oidc_provider.storage.token_values import at_rest
@@ -9,38 +11,34 @@ def _is_live(token, now):
     return not token.revoked and (not token.expires_at or token.expires_at > now)
 
 
-def prune_tokens(grant, now):
-    """Drop what no request will read again:
+def prune_tokens(kept, tokens, now):
+    """Of ``kept`` (tokens of a grant's row; ``tokens``: every token of the grant in memory, ``kept``
+    among them), what the row keeps; drops what no request will read again:
 
     - expired and revoked tokens, except the parent of a live token without a scope of its own
-      (``find_scope`` reads it there; rotation would otherwise keep every refresh token of the last
-      access-token lifetime), and a refresh token rotated out less than REFRESH_TOKEN_REUSE_WINDOW
-      ago (``idpy.refresh_token``: presented again then, it is a retry, not a replay);
+      (``find_scope`` reads it there), and a refresh token rotated out less than
+      REFRESH_TOKEN_REUSE_WINDOW ago (``idpy.refresh_token``: presented again then, it is a retry, not
+      a replay);
     - every ID token but the latest, expired or not: its ``sid`` is what a logout token must carry
-      (``last_issued_token_of_type``), and nothing reads the older ones;
-    - the ``based_on`` of a token whose parent is gone and that has a scope of its own: a dangling
-      reference (about 50 bytes each) that nothing can follow.
-
-    What remains grows only with the access tokens still live: refreshes within ACCESS_TOKEN_LIFETIME.
+      (``last_issued_token_of_type``), and nothing reads the older ones.
     """
     window = oidc_settings.REFRESH_TOKEN_REUSE_WINDOW
     needed, rotated = set(), set()
-    for t in grant.issued_token:
+    for t in tokens:
         if t.based_on and _is_live(t, now) and not t.scope:
             needed.add(at_rest(t.based_on))
         if t.based_on and t.token_class == "refresh_token" and now - t.issued_at < window:
             rotated.add(at_rest(t.based_on))
-    id_token = grant.last_issued_token_of_type("id_token")
-    grant.issued_token = [
+    id_token = None
+    for t in kept:
+        if t.token_class == "id_token" and (id_token is None or t.issued_at > id_token.issued_at):
+            id_token = t
+    return [
         t
-        for t in grant.issued_token
+        for t in kept
         if (t is id_token and not t.revoked)
         or (t.token_class != "id_token" and (_is_live(t, now) or _kept(t, needed, rotated)))
     ]
-    values = {at_rest(t.value) for t in grant.issued_token if t.token_class != "id_token"}
-    for token in grant.issued_token:
-        if token.based_on and token.scope and at_rest(token.based_on) not in values:
-            token.based_on = None
 
 
 def _kept(token, needed, rotated):

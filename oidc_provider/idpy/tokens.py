@@ -17,6 +17,7 @@ def find_token(context, value, first=None, classes=TOKEN_CLASSES):
     manager = context.session_manager
     try:
         sid = manager.token_handler.info(value, order=order)["sid"]
+        manager.want_token(sid, value)
         info = manager.get_session_info(sid, grant=True)
     except Exception:  # the handlers raise many types for a bad, foreign or expired token
         return None, None

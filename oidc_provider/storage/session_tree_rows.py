@@ -14,6 +14,7 @@ from django.utils import timezone
 from idpyoidc.server.constant import DIVIDER
 
 from oidc_provider.models import OPSession, SessionNode
+from oidc_provider.storage import token_rows
 
 GRANT_DEPTH = 3  # user, client, grant
 KINDS = {1: SessionNode.USER, 2: SessionNode.CLIENT, 3: SessionNode.GRANT}
@@ -43,29 +44,46 @@ def child_keys(key):
         return [row[0] for row in cursor.fetchall()]
 
 
-def select_rows(keys, locked=None):
-    """``(key, class_name, data)`` of the rows ``keys`` found. ``locked``, one of them (a grant): its row
-    is locked (``SELECT … FOR UPDATE``) until the transaction ends, which the caller has opened."""
+def select_rows(keys, locked=None, tokens=None):
+    """``(nodes, token_rows)``: ``(key, class_name, data)`` of the rows ``keys`` found, and the token rows
+    (``storage.token_rows.COLUMNS``) of the digests ``tokens`` names, read by the same statement; or None
+    for those when they must be read after the lock (``token_rows.by_digest``).
+    ``locked``, one of the keys (a grant): its row is locked (``SELECT … FOR UPDATE``) until the
+    transaction ends, which the caller has opened."""
     select = f'SELECT "key", "class_name", "data" FROM {_table()} WHERE "key"'
 
     def any_of(some):
         return f"{select} IN ({', '.join(['%s'] * len(some))})"
 
     others = [k for k in keys if k != locked]
+    token_part = None
     if locked and connection.vendor == "postgresql":
         # only the grant row is locked: its user and client nodes stay free for other requests
         sql = f"WITH locked AS ({select} = %s FOR UPDATE) SELECT * FROM locked"
         statements = [(f"{sql} UNION ALL {any_of(others)}" if others else sql, [locked, *others])]
     elif locked and connection.features.has_select_for_update:
         statements = [(f"{select} = %s FOR UPDATE", [locked])] + ([(any_of(others), others)] if others else [])
-    else:  # SQLite: one writer at a time, nothing to lock
-        statements = [(any_of(keys), keys)]
+    else:  # SQLite (one writer at a time, nothing to lock), or nothing locked: one snapshot, one statement
+        sql, params = any_of(keys), list(keys)
+        if tokens:
+            # the tokens' rows in the same statement, as their columns; a node's row has NULL for `used`
+            token_part = token_rows.by_digest_sql(tokens)
+            quote = connection.ops.quote_name
+            columns = {"digest": quote("key"), "class_name": quote("class_name"), "data": quote("data")}
+            nodes = ", ".join(columns.get(c, "NULL") for c in token_rows.COLUMNS)
+            sql = f'SELECT {nodes} FROM {_table()} WHERE "key" IN ({", ".join(["%s"] * len(keys))})'
+            sql, params = f"{sql} UNION ALL {token_part[0]}", params + token_part[1]
+        statements = [(sql, params)]
     rows = []
     with connection.cursor() as cursor:
         for sql, params in statements:
             cursor.execute(sql, params)
             rows += cursor.fetchall()
-    return rows
+    if token_part is None:
+        return rows, None
+    used = token_rows.COLUMNS.index("used")
+    nodes = [(row[0], row[1], row[-1]) for row in rows if row[used] is None]
+    return nodes, [row for row in rows if row[used] is not None]
 
 
 def row_fields(key, class_name, data):

@@ -53,6 +53,12 @@ def at_rest(value) -> str:
     return str.__str__(value) if isinstance(value, StoredValue) else token_digest(value)
 
 
+def presented(value) -> str:
+    """``at_rest`` of a value presented by a client (or a ``StoredValue``): the same digest, remembered
+    for the value compared with a grant's tokens next (``StoredValue.__eq__``), so it is hashed once."""
+    return str.__str__(value) if isinstance(value, StoredValue) else _digest(value)
+
+
 def loaded(value) -> StoredValue:
     """A value read from a row; a row written before values were hashed holds the raw value."""
     return StoredValue(value if value.startswith(TOKEN_DIGEST_PREFIX) else token_digest(value))

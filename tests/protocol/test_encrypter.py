@@ -72,11 +72,8 @@ def test_an_access_token_issued_before_the_switch_still_works(tokens, http):
     row = SessionNode.objects.get(kind=SessionNode.GRANT)
     session_id = legacy_value("session", rndstr(32), row.key)
     value = legacy_value("token", rndstr(32), "access_token", session_id, str(utc_time_sans_frac() + 600))
-    for item in row.data["issued_token"]:
-        for token in item.values():
-            if token["value"] == token_digest(tokens["access_token"]):
-                token["value"] = token_digest(value)
-    row.save()
+    old = token_digest(tokens["access_token"])
+    flows.change_tokens(lambda token: token["value"] == old and token.update(value=token_digest(value)))
     assert flows.introspect(http, value).json()["active"] is True
     assert flows.userinfo(http, value).status_code == 200
     assert flows.introspect(http, tokens["access_token"]).json() == {"active": False}

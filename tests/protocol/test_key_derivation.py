@@ -80,11 +80,8 @@ def test_tokens_issued_before_still_work_and_new_ones_use_the_new_key(tokens, ht
     row = SessionNode.objects.get(kind=SessionNode.GRANT)
     session_id = old_siv_value("session", rndstr(32), row.key)
     value = old_siv_value("token", rndstr(32), "access_token", session_id, str(utc_time_sans_frac() + 600))
-    for item in row.data["issued_token"]:
-        for token in item.values():
-            if token["value"] == crypto.token_digest(tokens["access_token"]):
-                token["value"] = crypto.token_digest(value)
-    row.save()
+    old = crypto.token_digest(tokens["access_token"])
+    flows.change_tokens(lambda token: token["value"] == old and token.update(value=crypto.token_digest(value)))
     assert flows.introspect(http, value).json()["active"] is True
     assert flows.userinfo(http, value).status_code == 200
 

@@ -101,16 +101,43 @@ def test_code_redemption(busy_user, browser, http):
     assert response.status_code == 200, response.content
     sql = [q["sql"] for q in captured.captured_queries]
     assert grant_rows_read(sql) == [1]
-    # the client; the grant locked, in the transaction that opens just before it
-    # (so the lock holds until the grant is written back); the grant written back
+    # the client; the grant locked, in the transaction that opens just before it (so the lock holds
+    # until the grant is written back), with the code's row on SQLite (PostgreSQL: the code is in the
+    # grant's row, the tokens of a grant made with it); the grant written back (the code spent, the ID
+    # token); the access and refresh tokens, minted into an existing grant, in rows of their own
     assert [s.split()[0] for s in sql] == [
         "SELECT",
         "SAVEPOINT",
         "WITH" if POSTGRES else "SELECT",
         "UPDATE",
+        "INSERT",
         "RELEASE",
     ], sql
     assert ("FOR UPDATE" in sql[2]) is POSTGRES
+    assert "issuedtoken" in sql[4]
+
+
+@pytest.mark.parametrize("rotations", [0, 30])
+def test_refresh_costs_the_same_however_often_the_chain_was_rotated(offline_rp, browser, http, rotations):
+    """A refresh reads the grant and the presented token's row (with its parent), writes the grant
+    back, inserts the new tokens' rows and marks the presented one used: the same statements, each
+    naming the same number of rows, on the first rotation and the thirtieth."""
+    refresh_token = flows.offline_tokens(browser, http)["refresh_token"]
+    for _ in range(rotations):
+        refresh_token = flows.refresh(http, refresh_token).json()["refresh_token"]
+    with CaptureQueriesContext(connection) as captured:
+        response = flows.refresh(http, refresh_token)
+    assert response.status_code == 200, response.content
+    sql = [q["sql"] for q in captured.captured_queries]
+    assert grant_rows_read(sql) == [1]
+    # PostgreSQL reads the token's row after the grant's lock is held: a row read in the same
+    # statement could predate a refresh that held the lock meanwhile
+    reads = ["WITH", "SELECT"] if POSTGRES else ["SELECT"]
+    assert [s.split()[0] for s in sql] == ["SELECT", "SAVEPOINT", *reads, "UPDATE", "INSERT", "UPDATE", "RELEASE"], sql
+    token_read = next(s for s in sql if s.startswith("SELECT") and "issuedtoken" in s)
+    assert token_read.count("'$") == 2  # the presented token's digest, for itself and for its parent
+    assert "sessionnode" in sql[-4] and "issuedtoken" in sql[-3] and "issuedtoken" in sql[-2]
+    assert sql[-3].count("'$") == 2 + 2  # two new tokens: their digests and their parent's
 
 
 def test_userinfo(busy_user, browser, http):
@@ -209,7 +236,8 @@ def test_quiet_dump_and_quick_load_are_idpyoidc_dump_and_load(offline_rp, browse
 def grant_rows_read(sql):
     """How many session-tree keys each statement reading the tree asks for."""
     reads = [s for s in sql if s.startswith(("SELECT", "WITH")) and "oidc_provider_sessionnode" in s]
-    return [len(re.findall(r"'[^']*'", s.split("WHERE", 1)[1])) for s in reads]
+    # a read of the grant's tokens in the same statement is not counted
+    return [len(re.findall(r"'[^']*'", s.split("WHERE", 1)[1].split("oidc_provider_issuedtoken")[0])) for s in reads]
 
 
 def _containers(value, found=None):

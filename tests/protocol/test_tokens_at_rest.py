@@ -13,10 +13,17 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 
 from oidc_provider.crypto import token_digest
-from oidc_provider.models import Client, SessionNode
+from oidc_provider.models import Client, IssuedToken, SessionNode
 from tests import flows
 
 migration = importlib.import_module("oidc_provider.migrations.0007_token_digests")
+tokens_0011 = importlib.import_module("oidc_provider.migrations.0011_token_rows")
+TOKEN_CLASSES = {
+    "authorization_code": "idpyoidc.server.session.token.AuthorizationCode",
+    "access_token": "idpyoidc.server.session.token.AccessToken",
+    "refresh_token": "idpyoidc.server.session.token.RefreshToken",
+    "id_token": "idpyoidc.server.session.token.IDToken",
+}
 
 
 def database_dump() -> str:
@@ -83,15 +90,20 @@ def test_a_digest_read_from_the_database_is_no_token(tokens, http):
 
 
 def old_format(tokens, code):
-    """The grant row as it was written before values were hashed: each value in clear, the ID
-    token's too, a parent in ``based_on`` by reference (or, pruned from the row, by value)."""
+    """The grant row as it was written before values were hashed: every token in it (as before tokens
+    had rows of their own, migration 0011), each value in clear, the ID token's too, a parent in
+    ``based_on`` by reference (or, pruned from the row, by value)."""
     values = {token_digest(v): v for v in (code, tokens["access_token"], tokens["refresh_token"])}
+    issued = []
+    for token in flows.stored_tokens():
+        token = {k: v for k, v in token.items() if k != "based_on"}
+        token["value"] = tokens["id_token"] if token["token_class"] == "id_token" else values[token["value"]]
+        if token["token_class"] == "refresh_token":
+            token["based_on"] = code  # as if the code were gone from the row
+        issued.append({TOKEN_CLASSES[token["token_class"]]: token})
+    IssuedToken.objects.all().delete()
     row = SessionNode.objects.get(kind=SessionNode.GRANT)
-    for item in row.data["issued_token"]:
-        for token in item.values():
-            token["value"] = tokens["id_token"] if token["token_class"] == "id_token" else values[token["value"]]
-            if token["token_class"] == "refresh_token":
-                token["based_on"] = code  # as if the code were gone from the row
+    row.data["issued_token"] = issued
     row.save()
     assert tokens["refresh_token"] in str(row.data) and code in str(row.data)
     return row
@@ -114,6 +126,42 @@ def test_the_migration_hashes_the_values_of_rows_in_the_old_format(offline_rp, b
     assert flows.userinfo(http, tokens["access_token"]).status_code == 200
     assert flows.refresh(http, tokens["refresh_token"]).status_code == 200
     assert flows.error_of(flows.redeem(http, code, verifier)) == "invalid_grant"  # still spent
+
+
+def test_migration_0011_moves_a_grants_tokens_to_rows_of_their_own_and_back(offline_rp, browser, http):
+    """Every token but the ID tokens leaves the grant's row for a row keyed by its digest; the ID token's
+    reference to its parent by id becomes the parent's digest. Reversed, the row is as before."""
+    code, verifier = flows.get_code(browser, scope=flows.OFFLINE_SCOPE, prompt="consent")
+    tokens = flows.redeem(http, code, verifier).json()
+    before = flows.stored_tokens()
+    old_format(tokens, code)
+    migration.digest_token_values(apps, SimpleNamespace(connection=connection))  # all in the row, hashed
+    row = SessionNode.objects.get(kind=SessionNode.GRANT)
+    in_row = {t["token_class"]: t for item in row.data["issued_token"] for t in item.values()}
+    in_row["id_token"]["based_on"] = "#" + in_row["authorization_code"]["id"]  # as the release before wrote it
+    row.save()
+    schema_editor = SimpleNamespace(connection=connection)
+    tokens_0011.move_tokens_out(apps, schema_editor)
+    row.refresh_from_db()
+    [[(name, id_token)]] = [item.items() for item in row.data["issued_token"]]
+    assert id_token["token_class"] == "id_token" and id_token["based_on"] == token_digest(code)
+    moved = {t.token_class: t for t in IssuedToken.objects.all()}
+    assert set(moved) == {"authorization_code", "access_token", "refresh_token"}
+    assert moved["refresh_token"].digest == token_digest(tokens["refresh_token"])
+    assert moved["refresh_token"].based_on == token_digest(code)
+    assert moved["authorization_code"].used > 0 and not moved["access_token"].revoked
+    assert {(t["token_class"], t["value"]) for t in flows.stored_tokens()} == {
+        (t["token_class"], t["value"]) for t in before if t["token_class"] != "id_token"
+    } | {("id_token", id_token["value"])}
+    assert flows.userinfo(http, tokens["access_token"]).status_code == 200
+    tokens_0011.move_tokens_back(apps, schema_editor)
+    IssuedToken.objects.all().delete()  # the reverse migration drops the table
+    row.refresh_from_db()
+    back = {t["token_class"]: t for item in row.data["issued_token"] for t in item.values()}
+    assert set(back) == {"authorization_code", "access_token", "refresh_token", "id_token"}
+    assert back["refresh_token"]["value"] == token_digest(tokens["refresh_token"])
+    assert back["refresh_token"]["based_on"] == token_digest(code) and back["authorization_code"]["used"] > 0
+    assert flows.refresh(http, tokens["refresh_token"]).status_code == 200  # the row alone still serves
 
 
 def test_a_row_in_the_old_format_still_works_before_the_migration(offline_rp, browser, http):

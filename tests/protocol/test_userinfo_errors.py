@@ -30,10 +30,7 @@ def test_bad_tokens_are_401_invalid_token(db, http, header):
 def test_revoked_token_is_invalid_token(rp, browser, http):
     code, verifier = flows.get_code(browser)
     token = flows.redeem(http, code, verifier).json()["access_token"]
-    grant = SessionNode.objects.get(kind="grant")
-    for issued in grant.data["issued_token"]:
-        issued[next(iter(issued))]["revoked"] = True
-    grant.save()
+    flows.change_tokens(lambda token: token.update(revoked=True))
     assert_invalid_token(http.get("/oidc/userinfo", HTTP_AUTHORIZATION="Bearer " + token))
 
 

@@ -27,7 +27,9 @@ from idpyoidc.util import importer
 from idpyoidc.util import qualified_name as instance_name
 
 
-def dump(obj, exclude_attributes=None):
+def dump(obj, exclude_attributes=None, issued_token=None):
+    """``obj.dump(exclude_attributes)``; ``issued_token``: for a grant, these tokens instead of its own
+    (``idpy.node_codec``: the ones its row keeps)."""
     exclude = exclude_attributes or []
     info = {}
     for attr, cls in obj.parameter.items():
@@ -37,7 +39,7 @@ def dump(obj, exclude_attributes=None):
         if item is not None:
             info[attr] = _attr(cls, item, exclude)
     for attr, func in obj.special_load_dump.items():
-        item = getattr(obj, attr, None)
+        item = issued_token if attr == "issued_token" and issued_token is not None else getattr(obj, attr, None)
         if not item:
             continue
         if func.get("dump") is grant.issued_token_dump:

@@ -1,0 +1,141 @@
+"""The ``IssuedToken`` rows of the codes and tokens minted into an existing grant, in raw SQL: read by
+digest (with the parent a refresh reads), by grant, inserted, updated, revoked set-wise.
+
+This module knows rows, not idpyoidc's objects: a row's ``data`` is what ``idpy.node_codec`` made of a
+token. Every statement touches the rows of one grant or of a set of grants, found by index
+(``digest``, ``grant_key``), so none costs more when a grant holds more tokens.
+"""
+
+from django.db import connection
+
+from oidc_provider.models import IssuedToken
+
+# what a read returns of each row, in this order
+COLUMNS = ("digest", "class_name", "based_on", "used", "revoked", "grant_key", "data")
+
+
+def _table():
+    return connection.ops.quote_name(IssuedToken._meta.db_table)
+
+
+def _select():
+    return f"SELECT {', '.join(connection.ops.quote_name(c) for c in COLUMNS)} FROM {_table()}"
+
+
+def _marks(values):
+    return ", ".join(["%s"] * len(values))
+
+
+def by_digest_sql(digests):
+    """``(sql, params)`` reading the rows of ``digests``, and the parent of each refresh token among
+    them: a refresh reads its scope (idpyoidc's ``find_scope(token.based_on)``). Other statements take
+    it as one part of a ``UNION ALL``. Only the unique index on ``digest`` serves it (an index on
+    ``grant_key`` would read every token of the grant): the caller checks each row's ``grant_key``."""
+    digests = list(digests)
+    parent = f'(SELECT "based_on" FROM {_table()} WHERE "digest" = %s AND "token_class" = \'refresh_token\')'
+    sql = f'{_select()} WHERE "digest" IN ({_marks(digests)}, {", ".join([parent] * len(digests))})'
+    return sql, [*digests, *digests]
+
+
+def _fetch(sql, params):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def by_digest(digests):
+    """The rows (``COLUMNS``) of ``digests``, with their parents (``by_digest_sql``)."""
+    return _fetch(*by_digest_sql(digests))
+
+
+def minted_from(grant_key, digest):
+    """The rows of the tokens minted from the token ``digest`` (of the grant ``grant_key``: it reads the
+    grant's tokens, for a refresh token presented again, not for every refresh)."""
+    return _fetch(f'{_select()} WHERE "grant_key" = %s AND "based_on" = %s', [grant_key, digest])
+
+
+def of_grant(grant_key):
+    """Every row of the grant ``grant_key``, in the order they were written."""
+    return _fetch(f'{_select()} WHERE "grant_key" = %s ORDER BY "id"', [grant_key])
+
+
+def insert(grant_key, rows):
+    """Write new tokens: ``rows`` are ``(digest, token_class, class_name, based_on, used, revoked,
+    expires_at, data)``, ``expires_at`` a datetime or None. One statement."""
+    if not rows:
+        return
+    ops = connection.ops
+    columns = ("digest", "grant_key", "token_class", "class_name", "based_on", "used", "revoked", "expires_at", "data")
+    params = []
+    for digest, token_class, class_name, based_on, used, revoked, expires_at, data in rows:
+        params += [
+            digest,
+            grant_key,
+            token_class,
+            class_name,
+            based_on,
+            used,
+            revoked,
+            ops.adapt_datetimefield_value(expires_at),
+            ops.adapt_json_value(data, None),
+        ]
+    values = ", ".join([f"({_marks(columns)})"] * len(rows))
+    sql = f"INSERT INTO {_table()} ({', '.join(ops.quote_name(c) for c in columns)}) VALUES {values}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def update(digest, used, revoked, data=None):
+    """Write a changed token: its use count, revoked (never un-revoked: a revocation committed since
+    it was read stands) and, when given, its ``data``."""
+    sets = ['"used" = %s', '"revoked" = ("revoked" OR %s)']
+    params = [used, revoked]
+    if data is not None:
+        sets.append('"data" = %s')
+        params.append(connection.ops.adapt_json_value(data, None))
+    with connection.cursor() as cursor:
+        cursor.execute(f'UPDATE {_table()} SET {", ".join(sets)} WHERE "digest" = %s', [*params, digest])
+
+
+def revoke(digests, batch=500):
+    """Revoke the tokens ``digests``, in statements of up to ``batch``."""
+    digests = list(digests)
+    with connection.cursor() as cursor:
+        for start in range(0, len(digests), batch):
+            some = digests[start : start + batch]
+            cursor.execute(f'UPDATE {_table()} SET "revoked" = %s WHERE "digest" IN ({_marks(some)})', [True, *some])
+
+
+def revoke_grants(grant_keys):
+    """Revoke every token of the grants ``grant_keys``, in one statement. Returns how many changed."""
+    grant_keys = list(grant_keys)
+    if not grant_keys:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE {_table()} SET "revoked" = %s WHERE "grant_key" IN ({_marks(grant_keys)}) AND "revoked" = %s',
+            [True, *grant_keys, False],
+        )
+        return cursor.rowcount
+
+
+def delete_grants(grant_keys):
+    """Delete the tokens of the grants ``grant_keys`` (being deleted themselves)."""
+    grant_keys = list(grant_keys)
+    if grant_keys:
+        IssuedToken.objects.filter(grant_key__in=grant_keys).delete()
+
+
+def summaries(grant_key):
+    """What a page may show of a grant's tokens in this table: class, issue and expiry times, use
+    count, revoked; never a digest. Oldest first."""
+    return [
+        {
+            "token_class": row.token_class,
+            "issued_at": row.data.get("issued_at"),
+            "expires_at": row.data.get("expires_at"),
+            "used": row.used,
+            "revoked": row.revoked,
+        }
+        for row in IssuedToken.objects.filter(grant_key=grant_key).order_by("id")
+    ]
