@@ -32,6 +32,7 @@ def test_sign_in_through_the_demo_and_allow(tab, demo_site):
     sign_in_at_demo(tab, demo_site, DEMO_USER)
     page = tab.page
     expect(page.locator("#client-name")).to_have_text("Demo relying party")
+    expect(page.locator("header.brand")).to_have_text("django-idpyoidc-op demo")  # the site's name, as its pages
     expect(page.locator("#destination")).to_have_text(demo_site.url.split("//", 1)[1])
     expect(page.locator("#account")).to_contain_text(DEMO_USER.username)
     for scope in DEMO_SCOPES:
