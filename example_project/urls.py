@@ -7,6 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("oidc/", include("oidc_provider.urls")),
+    path("", include("oidc_provider.site_urls")),
     path("rp/", include("example_project.demo.urls")),
     path("", demo_views.home, name="home"),
 ]

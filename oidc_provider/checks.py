@@ -96,7 +96,24 @@ def check_settings(app_configs=None, **kwargs):
         value = getattr(oidc_settings, key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             errors.append(Error(f"{SETTING_NAME}[{key!r}] must be a positive number.", id="oidc_provider.E012"))
-    return errors + check_outbound() + check_token_settings() + check_limits()
+    return errors + check_outbound() + check_token_settings() + check_limits() + check_webfinger()
+
+
+def check_webfinger():
+    users = oidc_settings.WEBFINGER_USERS
+    if (
+        users is None
+        or users == "all"
+        or (isinstance(users, (list, tuple)) and all(isinstance(u, str) and u for u in users))
+    ):
+        return []
+    return [
+        Error(
+            f"{SETTING_NAME}['WEBFINGER_USERS'] must be \"all\" or a list of usernames or email addresses.",
+            hint='[] (the default): no user is discoverable; e.g. ["alice", "bob@example.com"].',
+            id="oidc_provider.E040",
+        )
+    ]
 
 
 def check_outbound():
@@ -134,6 +151,7 @@ RATE_LIMITS = (
     "TOKEN_RATE_LIMIT",
     "INTROSPECTION_RATE_LIMIT",
     "REGISTRATION_RATE_LIMIT",
+    "WEBFINGER_RATE_LIMIT",
 )
 
 

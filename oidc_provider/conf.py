@@ -126,10 +126,15 @@ DEFAULTS = {
     "INTROSPECTION_RATE_LIMIT": None,
     # Registration requests (RFC 7591) per client address.
     "REGISTRATION_RATE_LIMIT": (20, 3600),
+    # WebFinger requests (RFC 7033, docs/webfinger.md) per client address.
+    "WEBFINGER_RATE_LIMIT": (60, 60),
     # Addresses or networks (CIDR) of the reverse proxies in front of the OP: a request from one
     # is counted against the right-most X-Forwarded-For address that is not a trusted proxy.
     # []: the client address is REMOTE_ADDR.
     "TRUSTED_PROXIES": [],
+    # The users WebFinger (docs/webfinger.md) tells RPs this OP is the issuer of: [] (none), a list of
+    # usernames or email addresses, or "all" (every active user).
+    "WEBFINGER_USERS": [],
     # Seconds a failed back-channel delivery stays recorded before `clearexpired` removes it.
     "BACKCHANNEL_LOGOUT_FAILURE_RETENTION": 30 * 86400,
     # The health report (`manage.py oidchealth`, the admin index) asks for attention when no

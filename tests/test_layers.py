@@ -23,7 +23,7 @@ LAYERS = {
     5: ["server"],
     6: ["logout", "forms", "health"],
     7: ["views.*"],
-    8: ["urls", "admin", "apps", "signals", "checks", "management.*", "templatetags.*"],
+    8: ["urls", "site_urls", "admin", "apps", "signals", "checks", "management.*", "templatetags.*"],
 }
 
 

@@ -5,4 +5,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("oidc/", include("oidc_provider.urls")),
+    path("", include("oidc_provider.site_urls")),
 ]
