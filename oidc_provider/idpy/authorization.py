@@ -1,5 +1,6 @@
 """The OIDC authorization endpoint, with the 5.0.0 defects on its path repaired."""
 
+from idpyoidc.message import oidc
 from idpyoidc.server.authn_event import create_authn_event
 from idpyoidc.server.oauth2.authorization import get_uri, join_query
 from idpyoidc.server.oidc.authorization import Authorization as IdpyAuthorization
@@ -61,11 +62,41 @@ def claims_request_problem(claims) -> str | None:
     return None
 
 
+OPENID = "openid"
+OFFLINE_ACCESS = "offline_access"
+
+
+def is_plain_oauth(request) -> bool:
+    """Is ``request`` a plain OAuth 2.0 authorization request (RFC 6749 §4.1), one without the
+    ``openid`` scope (OIDC Core §3.1.2.1: then it is no OpenID Connect request)?"""
+    return OPENID not in (request.get("scope") or [])
+
+
+class AuthorizationRequest(oidc.AuthorizationRequest):
+    def verify(self, **kwargs):
+        """Defect 110: the stock OIDC request refuses any request without ``openid`` in its scope
+        (``openid not in scope``), so an OP built on it cannot serve RFC 6749 clients on its one
+        authorization endpoint. A request with a ``scope`` but no ``openid`` gets every other check
+        of the OIDC request (``response_type``, ``prompt``, ``id_token_hint``...) by verifying it as
+        if ``openid`` were there, and without ``offline_access``, whose stock check defect 40 skips
+        (``verify_request``); its scope is put back as asked, whether or not it passed."""
+        if "scope" not in self or OPENID in self["scope"]:  # a missing scope stays invalid_request
+            return super().verify(**kwargs)
+        scope = self["scope"]
+        self["scope"] = [OPENID, *(s for s in scope if s != OFFLINE_ACCESS)]
+        try:
+            return super().verify(**kwargs)
+        finally:
+            self["scope"] = scope
+
+
 # OIDC Core §3.1.2.6: the error for each request-object parameter this OP does not take.
 UNSUPPORTED_PARAMETERS = {"request": "request_not_supported", "request_uri": "request_uri_not_supported"}
 
 
 class Authorization(IdpyAuthorization):
+    request_cls = AuthorizationRequest  # defect 110
+
     def parse_request(self, request, http_info=None, **kwargs):
         """Defect 64: discovery says ``request_parameter_supported: false``, yet the stock request
         message unpacks a ``request`` object (unsigned included) and lets it replace ``scope``,
@@ -74,6 +105,8 @@ class Authorization(IdpyAuthorization):
             if isinstance(request, dict) and name in request:
                 return self.error_cls(error=error, error_description=f"The {name} parameter is not supported")
         parsed = super().parse_request(request, http_info=http_info, **kwargs)
+        if "error" not in parsed and is_plain_oauth(parsed) and "claims" in parsed:
+            del parsed["claims"]  # no ID token, no userinfo: nothing a claims request could name
         if "error" not in parsed:
             ignore_other_claims_members(parsed)  # defect 105
         problem = None if "error" in parsed else claims_request_problem(parsed.get("claims"))
@@ -137,6 +170,11 @@ class Authorization(IdpyAuthorization):
             # Defect 95: the stock answer is invalid_request, the spec's unsupported_response_type
             return self.authentication_error_response(
                 request, error="unsupported_response_type", error_description="response_type is not supported"
+            )
+        if is_plain_oauth(request) and not [s for s in self.grantable_scopes(request) if s != OFFLINE_ACCESS]:
+            # RFC 6749 §3.3: a plain OAuth 2.0 request must leave a scope its client may be granted
+            return self.authentication_error_response(
+                request, error="invalid_scope", error_description="No requested scope is allowed for this client"
             )
         return super()._post_parse_request(request, client_id, context, **kwargs)
 

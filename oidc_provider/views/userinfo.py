@@ -18,7 +18,12 @@ class UserInfoView(EndpointView):
         code = error.get("error", "invalid_token")
         if code not in self.CHALLENGE_STATUS:
             return oauth_error(code, error.get("error_description", ""))
-        return bearer_challenge(error.get("error_description") or "Invalid token", code, self.CHALLENGE_STATUS[code])
+        response = bearer_challenge(
+            error.get("error_description") or "Invalid token", code, self.CHALLENGE_STATUS[code]
+        )
+        if code == "insufficient_scope":  # RFC 6750 §3: the scope that would do (OIDC Core §5.3)
+            response["WWW-Authenticate"] += ', scope="openid"'
+        return response
 
     def handle(self, request, params):
         if not (request.headers.get("Authorization") or "access_token" in params):

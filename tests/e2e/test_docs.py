@@ -158,3 +158,30 @@ def test_access_tokens_page(op_server, op_user, op_discovery):
     token = sign_in(client, op_user, op_discovery)
     ns = run_examples(text, ISSUER=op_server.issuer, CLIENT_ID=client.client_id, ACCESS_TOKEN=token["access_token"])
     assert ns["token"].claims["client_id"] == "jwt-app"
+
+
+def test_oauth2_page(op_server, op_user, op_discovery):
+    """The worked example of a plain OAuth 2.0 request: no openid, an access and a refresh token, no ID token."""
+    from tests.e2e.rp import authorization_response
+
+    text = page("oauth2.md")
+    client = create_clients(op_server, text)["files-app"]
+    assert client.scope == "openid email offline_access"
+    client.scope = "email offline_access"  # the request's scope, as in the page's authorization request
+    result, sent = authorization_response(client, op_user, op_discovery["authorization_endpoint"])
+    ns = run_examples(
+        text,
+        ISSUER=op_server.issuer,
+        CLIENT_ID=client.client_id,
+        CLIENT_SECRET=client.client_secret,
+        CODE=result["code"],
+        CODE_VERIFIER=sent["verifier"],
+    )
+    assert ns["response"].status_code == 200, ns["response"].text
+    documented = json.loads(re.findall(r"```json\n(.*?)```", text, re.S)[0])
+    assert (
+        set(ns["tokens"]) == set(documented) == {"access_token", "token_type", "expires_in", "scope", "refresh_token"}
+    )
+    assert ns["tokens"]["scope"] == documented["scope"] == "email offline_access"
+    assert ns["info"]["active"] is True and ns["info"]["scope"] == "email offline_access"
+    assert ns["info"]["client_id"] == "files-app"

@@ -118,7 +118,7 @@ def test_repeated_redirect_uri_shows_error_page(rp, browser):
     [
         ({"response_type": "token"}, "unsupported_response_type"),
         ({"response_type": None}, "invalid_request"),
-        ({"scope": "profile"}, "invalid_request"),  # no openid scope: not an OIDC request
+        ({"scope": "phone"}, "invalid_scope"),  # plain OAuth 2.0 (no openid), no scope the client may have
         ({"scope": None}, "invalid_request"),
     ],
 )
