@@ -149,6 +149,11 @@ class ClientAdmin(admin.ModelAdmin):
             return gettext("None: a public client has no secret.")
         if not obj.has_secret:
             return gettext("None: the client signs with the private key of its public keys or keys URL.")
+        if obj.keeps_secret and obj.client_secret_encrypted:
+            return gettext(
+                "Stored as a hash and encrypted (client_secret_jwt checks signatures with it), never shown "
+                "again. “New secret” (top of this page) replaces it: the current secret stops working at once."
+            )
         if obj.client_secret_hash:
             return gettext(
                 "Stored as a hash, never shown again. “New secret” (top of this page) replaces it: "
@@ -216,7 +221,9 @@ class ClientAdmin(admin.ModelAdmin):
             obj.require_pkce = True
         if not obj.has_secret:
             obj.set_secret(None)
-        elif not obj.client_secret_hash:  # new confidential client, or a public one made confidential
+        elif not obj.client_secret_hash or (obj.keeps_secret and not obj.client_secret_encrypted):
+            # a new confidential client, a public one made confidential, or one switched to
+            # client_secret_jwt: its old secret was kept only as a hash, which cannot key an HMAC
             obj.generated_secret = generate_client_secret()  # for the response below, on this instance only
             obj.set_secret(obj.generated_secret)
         super().save_model(request, obj, form, change)
@@ -256,7 +263,7 @@ class ClientAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(change_url)
         secret = generate_client_secret()
         client.set_secret(secret)
-        client.save(update_fields=["client_secret_hash", "updated_at"])
+        client.save(update_fields=["client_secret_hash", "client_secret_encrypted", "updated_at"])
         self.log_change(request, client, [{"changed": {"fields": [gettext_noop("client secret")]}}])
         return self.secret_page(request, client, secret)
 

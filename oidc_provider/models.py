@@ -13,6 +13,7 @@ from oidc_provider import crypto, protocol
 _AUTH_METHOD_LABELS = {
     "client_secret_basic": _("Secret in the Authorization header (client_secret_basic)"),
     "client_secret_post": _("Secret in the request body (client_secret_post)"),
+    "client_secret_jwt": _("A JWT signed with the secret (client_secret_jwt)"),
     "private_key_jwt": _("Signed with the client's private key (private_key_jwt)"),
     "none": _("None: a public client, such as a single-page or mobile app (none)"),
 }
@@ -36,7 +37,16 @@ class Client(models.Model):
         max_length=128,
         blank=True,
         editable=False,
-        help_text=_("Keyed hash of the secret; the secret itself is never stored."),
+        help_text=_("Keyed hash of the secret; the secret itself is never stored in clear."),
+    )
+    client_secret_encrypted = models.TextField(
+        _("encrypted secret"),
+        blank=True,
+        editable=False,
+        help_text=_(
+            "client_secret_jwt clients only: the secret encrypted with KEY_ENCRYPTION_SECRET, to check the "
+            "HMAC of their assertions. Empty for every other client."
+        ),
     )
     client_name = models.CharField(
         _("name"),
@@ -249,9 +259,33 @@ class Client(models.Model):
     def scopes(self):
         return self.scope.split()
 
+    @property
+    def keeps_secret(self):
+        """A client_secret_jwt client's secret is the HMAC key of its assertions: it is kept encrypted
+        (recoverable with KEY_ENCRYPTION_SECRET), besides its hash. No other client's is."""
+        return self.token_endpoint_auth_method == "client_secret_jwt"
+
     def set_secret(self, secret):
-        """Store a keyed hash of ``secret`` (the plain secret is shown once and never kept)."""
+        """Store a keyed hash of ``secret`` (the plain secret is shown once and never kept in clear);
+        for a client_secret_jwt client, also ``secret`` encrypted (crypto.encrypt_text)."""
         self.client_secret_hash = crypto.hash_client_secret(secret) if secret else ""
+        self.client_secret_encrypted = crypto.encrypt_text(secret) if secret and self.keeps_secret else ""
+
+    def recover_secret(self) -> str:
+        """The secret of a client_secret_jwt client, decrypted; "" for any other client or none kept.
+        ValueError if KEY_ENCRYPTION_SECRET changed without the old value among its fallbacks."""
+        if not self.keeps_secret or not self.client_secret_encrypted:
+            return ""
+        return crypto.decrypt_text(self.client_secret_encrypted)
+
+    def save(self, *args, **kwargs):
+        """A client switched away from client_secret_jwt loses the encrypted copy of its secret."""
+        if not self.keeps_secret and self.client_secret_encrypted:
+            self.client_secret_encrypted = ""
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "client_secret_encrypted"}
+        super().save(*args, **kwargs)
 
     def check_secret(self, secret):
         return crypto.check_client_secret(secret, self.client_secret_hash)

@@ -13,18 +13,31 @@ RESPONSE_MODES = ["query", "fragment", "form_post"]
 CLAIMS_MEMBERS = ("userinfo", "id_token")
 
 # The token_endpoint_auth_method values a client may register (RFC 7591 §2), as discovery lists them.
-AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
-# The methods whose client is issued a secret; other clients get none.
-SECRET_METHODS = ("client_secret_basic", "client_secret_post")
+AUTH_METHODS = ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"]
+# The methods that send the secret itself (RFC 6749 §2.3.1); a client registered for one may use either.
+PASSWORD_METHODS = ("client_secret_basic", "client_secret_post")
+# The methods whose client is issued a secret; other clients get none. A client_secret_jwt client
+# (OIDC Core §9) signs assertions with it, so its secret is also kept encrypted (models.Client).
+SECRET_METHODS = (*PASSWORD_METHODS, "client_secret_jwt")
 # idpyoidc's method names per endpoint. A public client authenticates with "public" (client_id in the
 # body); idpyoidc's "none" lets a request through with no client at all (defect 31), so it is never
 # configured, only advertised. Introspection needs a client that can authenticate; a public client may
 # revoke its own tokens. Each client is held to the credential it registered (idpy/client_db.py).
-TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "public"]
-INTROSPECTION_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
-REVOCATION_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "public"]
-# Asymmetric algorithms accepted for client assertions (token_endpoint_auth_signing_alg_values_supported).
+TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "public"]
+INTROSPECTION_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"]
+REVOCATION_AUTH_METHODS = [
+    "client_secret_basic",
+    "client_secret_post",
+    "client_secret_jwt",
+    "private_key_jwt",
+    "public",
+]
+# Asymmetric algorithms accepted for private_key_jwt assertions.
 ASSERTION_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
+# HMAC algorithms accepted for client_secret_jwt assertions (RFC 7518 §3.2), keyed with the secret.
+HMAC_ASSERTION_ALGS = ["HS256", "HS384", "HS512"]
+# Both, as discovery lists them (*_auth_signing_alg_values_supported); never "none".
+ALL_ASSERTION_ALGS = HMAC_ASSERTION_ALGS + ASSERTION_ALGS
 
 # Each endpoint's path under the issuer, by idpyoidc's endpoint name where it has one.
 PATHS = {

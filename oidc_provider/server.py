@@ -33,10 +33,11 @@ GRANT_HELPERS = {
     "client_credentials": "oidc_provider.idpy.client_credentials.ClientCredentialsHelper",
     protocol.TOKEN_EXCHANGE: "oidc_provider.idpy.token_exchange.TokenExchangeHelper",
 }
-# Client authentication against hashed secrets, and private_key_jwt with the checks idpyoidc lacks.
+# Client authentication against hashed secrets, client_secret_jwt and private_key_jwt with the checks idpyoidc lacks.
 CLIENT_AUTHN_METHODS = {
     "client_secret_basic": "oidc_provider.idpy.client_authn.ClientSecretBasic",
     "client_secret_post": "oidc_provider.idpy.client_authn.ClientSecretPost",
+    "client_secret_jwt": "oidc_provider.idpy.client_authn.ClientSecretJWT",
     "private_key_jwt": "oidc_provider.idpy.client_authn.PrivateKeyJWT",
 }
 
@@ -258,7 +259,7 @@ def advertise(provider_info: dict, issuer: str) -> None:
             # each has a current key (storage/keys.py); `none` is never one of them
             "id_token_signing_alg_values_supported": list(oidc_settings.SIGNING_ALGS),
             "userinfo_signing_alg_values_supported": list(oidc_settings.SIGNING_ALGS),
-            "token_endpoint_auth_signing_alg_values_supported": list(protocol.ASSERTION_ALGS),
+            "token_endpoint_auth_signing_alg_values_supported": list(protocol.ALL_ASSERTION_ALGS),
             "authorization_response_iss_parameter_supported": True,
             "request_parameter_supported": False,
             "request_uri_parameter_supported": False,
@@ -271,8 +272,8 @@ def advertise(provider_info: dict, issuer: str) -> None:
             "revocation_endpoint_auth_methods_supported": [
                 m if m != "public" else "none" for m in protocol.REVOCATION_AUTH_METHODS
             ],
-            "introspection_endpoint_auth_signing_alg_values_supported": list(protocol.ASSERTION_ALGS),
-            "revocation_endpoint_auth_signing_alg_values_supported": list(protocol.ASSERTION_ALGS),
+            "introspection_endpoint_auth_signing_alg_values_supported": list(protocol.ALL_ASSERTION_ALGS),
+            "revocation_endpoint_auth_signing_alg_values_supported": list(protocol.ALL_ASSERTION_ALGS),
         }
     )
     if oidc_settings.REGISTRATION_POLICY == "none":

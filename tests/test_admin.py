@@ -383,6 +383,30 @@ def test_switching_between_public_and_confidential(admin_client):
     assert client.check_secret(secret)
 
 
+def test_switching_to_and_from_client_secret_jwt(admin_client):
+    """The hash of a client_secret_basic secret cannot key an HMAC: switched to client_secret_jwt, the
+    client gets a new secret, shown once and kept encrypted too; switched back, the copy is erased."""
+    client = make_rp()
+    url = f"{CHANGELIST}{client.pk}/change/"
+    response = admin_client.post(url, client_form(client_id=None, token_endpoint_auth_method="client_secret_jwt"))
+    secret = shown_secret(response)
+    client.refresh_from_db()
+    assert client.check_secret(secret) and client.recover_secret() == secret
+    assert secret not in client.client_secret_encrypted
+    page = admin_client.get(url).content.decode()
+    assert secret not in page and client.client_secret_encrypted not in page
+
+    response = admin_client.post(new_secret_url(client))
+    renewed = shown_secret(response)
+    client.refresh_from_db()
+    assert renewed != secret and client.recover_secret() == renewed
+
+    admin_client.post(url, client_form(client_id=None))
+    client.refresh_from_db()
+    assert client.token_endpoint_auth_method == "client_secret_basic" and client.check_secret(renewed)
+    assert list(Client.objects.values_list("client_secret_encrypted", flat=True)) == [""]
+
+
 # form validation
 
 

@@ -40,6 +40,7 @@ def test_configured_client_authentication_wins_over_the_built_ins(db):
     assert type(methods["client_secret_basic"]) is client_authn.ClientSecretBasic
     assert type(methods["client_secret_post"]) is client_authn.ClientSecretPost
     assert type(methods["private_key_jwt"]) is client_authn.PrivateKeyJWT
+    assert type(methods["client_secret_jwt"]) is client_authn.ClientSecretJWT
     assert build_conf()["client_authn_methods"] == conf  # the configuration is left as it was
 
 

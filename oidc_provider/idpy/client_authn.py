@@ -1,17 +1,20 @@
-"""Client authentication: secrets against their hashes, and ``private_key_jwt`` (RFC 7523)."""
+"""Client authentication: secrets against their hashes, and ``client_secret_jwt`` and
+``private_key_jwt`` assertions (RFC 7523, OIDC Core §9)."""
 
 import base64
 import binascii
 import time
 from urllib.parse import unquote_plus
 
+from cryptojwt.jwk.hmac import SYMKey
+from cryptojwt.jws.jws import JWS
 from cryptojwt.jws.jws import factory as jws_factory
 from idpyoidc.server import client_authn
 from idpyoidc.server.constant import JWT_BEARER
 from idpyoidc.server.exception import ClientAuthenticationError
 from idpyoidc.time_util import utc_time_sans_frac
 
-from oidc_provider.protocol import ASSERTION_ALGS
+from oidc_provider.protocol import ASSERTION_ALGS, HMAC_ASSERTION_ALGS, PASSWORD_METHODS
 from oidc_provider.storage.assertions import CLOCK_SKEW, MAX_ASSERTION_LIFETIME
 from oidc_provider.storage.clients import client_row
 
@@ -34,9 +37,10 @@ def _check(client_id, secret):
     """Defect 100: stock compares plain secrets with ``==``; ours are hashed, compared in constant time.
     A secret with a ``client_secret_expires_at`` in the past no longer works (RFC 7591 §3.2.1), nor
     does one left on the row of a client that registered no secret method (registration used to issue
-    one to ``private_key_jwt`` clients)."""
+    one to ``private_key_jwt`` clients), nor a ``client_secret_jwt`` client's, which only keys its
+    assertions' HMAC."""
     client = client_row(client_id)
-    if client is None or not client.has_secret or not client.check_secret(secret):
+    if client is None or client.token_endpoint_auth_method not in PASSWORD_METHODS or not client.check_secret(secret):
         raise ClientAuthenticationError("Invalid client credentials")
     if client.client_secret_expires_at and client.client_secret_expires_at < time.time():
         raise ClientAuthenticationError("Expired client secret")
@@ -53,7 +57,7 @@ class ClientSecretPost(client_authn.ClientSecretPost):
         return _check(request["client_id"], request["client_secret"])
 
 
-def check_assertion(request, issuer):
+def check_assertion(request, issuer, algs=ASSERTION_ALGS) -> tuple[dict, dict]:
     """Defect 51: stock checks neither ``sub`` against ``iss`` nor that ``exp`` and ``jti`` are
     present (RFC 7523 §3, OIDC Core §9), ignores ``client_assertion_type`` and a ``client_id``
     parameter naming another client, and accepts assertions of any lifetime and algorithm. Defect
@@ -71,7 +75,7 @@ def check_assertion(request, issuer):
         raise ClientAuthenticationError("malformed client_assertion") from err
     if not isinstance(claims, dict):
         raise ClientAuthenticationError("malformed client_assertion")
-    if header.get("alg") not in ASSERTION_ALGS:
+    if header.get("alg") not in algs:
         raise ClientAuthenticationError("client_assertion algorithm not accepted")
     iss = claims.get("iss")
     if not isinstance(iss, str) or not iss or claims.get("sub") != iss or iss == issuer:
@@ -86,6 +90,7 @@ def check_assertion(request, issuer):
     aud = claims.get("aud")
     if not isinstance(aud, str) and not (isinstance(aud, list) and len(aud) == 1 and isinstance(aud[0], str)):
         raise ClientAuthenticationError("client_assertion aud must be a single value")
+    return header, claims
 
 
 class IssuerAudience:
@@ -114,3 +119,54 @@ class PrivateKeyJWT(client_authn.PrivateKeyJWT):
         if endpoint is not None:
             endpoint = IssuerAudience(endpoint, issuer)
         return super()._verify(request=request, authorization_token=authorization_token, endpoint=endpoint, **kwargs)
+
+
+def _expired_secret(client) -> bool:
+    return bool(client.client_secret_expires_at) and client.client_secret_expires_at < time.time()
+
+
+class ClientSecretJWT(client_authn.ClientSecretJWT):
+    """``client_secret_jwt``: an assertion signed with HMAC keyed with the client's secret, kept
+    encrypted on its row (models.Client.recover_secret). Defect 120: stock looks the HMAC key up in
+    the key jar, where nothing puts a client's secret (so it fails, or trusts whatever ``oct`` key is
+    there under the client's id), and compares that key with a plain ``client_secret`` only when one
+    is there. Defect 121: stock refuses an asymmetric assertion with ``AttributeError``, not a client
+    authentication error, checks no ``exp`` presence, ``sub`` or lifetime, and remembers a ``jti``
+    only when there is one. The claims rules are ``private_key_jwt``'s (``check_assertion``); the
+    audience is the issuer or the token endpoint; ``jti`` replays are refused across workers."""
+
+    def _verify(self, request=None, authorization_token=None, endpoint=None, **kwargs):
+        context = self.upstream_get("context")
+        issuer = context.issuer
+        header, claims = check_assertion(request, issuer, algs=HMAC_ASSERTION_ALGS)
+        client_id = claims["iss"]
+        client = client_row(client_id)
+        if client is None or not client.keeps_secret or not client.client_secret_encrypted:
+            raise ClientAuthenticationError("Invalid client credentials")
+        if _expired_secret(client):
+            raise ClientAuthenticationError("Expired client secret")
+        key = SYMKey(key=client.recover_secret().encode(), alg=header["alg"])
+        try:
+            JWS(alg=header["alg"]).verify_compact(request["client_assertion"], keys=[key], sigalg=header["alg"])
+        except Exception as err:  # BadSignature, or anything cryptojwt makes of a hostile token
+            raise ClientAuthenticationError("Could not verify client_assertion") from err
+        now = utc_time_sans_frac()
+        if claims["exp"] < now - CLOCK_SKEW:
+            raise ClientAuthenticationError("client_assertion has expired")
+        nbf = claims.get("nbf")
+        if nbf is not None and (not isinstance(nbf, int) or nbf > now + CLOCK_SKEW):
+            raise ClientAuthenticationError("client_assertion is not valid yet")
+        audiences = {issuer}
+        if endpoint is not None:
+            audiences = IssuerAudience(endpoint, issuer).allowed_target_uris()
+        aud = claims["aud"] if isinstance(claims["aud"], str) else claims["aud"][0]
+        if aud not in audiences:
+            raise ClientAuthenticationError("client_assertion is not for this server")
+        jti_key = f"{client_id}:{claims['jti']}"
+        try:
+            if jti_key in context.jti_db:
+                raise ClientAuthenticationError("client_assertion replayed")
+            context.jti_db[jti_key] = now
+        except ValueError as err:  # another worker recorded it first (storage/assertions.py)
+            raise ClientAuthenticationError("client_assertion replayed") from err
+        return {"client_id": client_id, "jwt": claims}

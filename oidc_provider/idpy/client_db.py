@@ -13,7 +13,7 @@ from idpyoidc.storage import DictType
 from oidc_provider.conf import oidc_settings
 from oidc_provider.metadata import INFORMATIONAL, TOKEN_TYPE_URNS, token_exchange_problem
 from oidc_provider.models import Client
-from oidc_provider.protocol import SECRET_METHODS
+from oidc_provider.protocol import PASSWORD_METHODS
 from oidc_provider.storage.clients import (
     client_id_by_registration_access_token,
     client_row,
@@ -68,7 +68,7 @@ def client_to_idpy(client: Client) -> dict:
     # only), or its secret, there in either of RFC 6749 §2.3.1's forms (Basic is a MUST for a client
     # with a password; the use cases introspect with it).
     method = "public" if client.is_public else client.token_endpoint_auth_method
-    back_channel = list(SECRET_METHODS) if method in SECRET_METHODS else [method]
+    back_channel = list(PASSWORD_METHODS) if method in PASSWORD_METHODS else [method]
     info = {
         "client_id": client.client_id,
         "client_name": client.client_name,

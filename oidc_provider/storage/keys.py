@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from oidc_provider import crypto
 from oidc_provider.conf import oidc_settings
-from oidc_provider.models import SigningKey
+from oidc_provider.models import Client, SigningKey
 
 logger = logging.getLogger(__name__)
 
@@ -272,11 +272,15 @@ def _withdraw_alg(alg, by_state, now, retire_after, dry_run):
 
 
 def reencrypt_keys() -> int:
-    """Re-encrypt every private key with the current KEY_ENCRYPTION_SECRET."""
+    """Re-encrypt every private key, and every client_secret_jwt client's secret (models.Client),
+    with the current KEY_ENCRYPTION_SECRET. The number of private keys."""
     count = 0
     with transaction.atomic():
         for row in SigningKey.objects.select_for_update():
             row.private_jwk_encrypted = crypto.reencrypt_text(row.private_jwk_encrypted)
             row.save(update_fields=["private_jwk_encrypted", "updated_at"])
             count += 1
+        for client in Client.objects.select_for_update().exclude(client_secret_encrypted=""):
+            client.client_secret_encrypted = crypto.reencrypt_text(client.client_secret_encrypted)
+            client.save(update_fields=["client_secret_encrypted", "updated_at"])
     return count

@@ -26,11 +26,13 @@ def test_discovery_lists_what_works(db, http):
     assert info["introspection_endpoint_auth_methods_supported"] == [
         "client_secret_basic",
         "client_secret_post",
+        "client_secret_jwt",
         "private_key_jwt",
     ]
     assert info["revocation_endpoint_auth_methods_supported"] == [
         "client_secret_basic",
         "client_secret_post",
+        "client_secret_jwt",
         "private_key_jwt",
         "none",
     ]
@@ -41,6 +43,7 @@ def test_discovery_lists_what_works(db, http):
     assert set(info["token_endpoint_auth_methods_supported"]) == {
         "client_secret_basic",
         "client_secret_post",
+        "client_secret_jwt",
         "private_key_jwt",
         "none",
     }

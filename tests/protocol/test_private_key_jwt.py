@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 from cryptojwt.jwk.ec import new_ec_key
+from cryptojwt.jwk.hmac import SYMKey
 from cryptojwt.jwk.rsa import new_rsa_key
 from cryptojwt.jws.jws import JWS
 
@@ -116,6 +117,10 @@ BAD_ASSERTIONS = {
         json.dumps({"iss": "pk1", "sub": "pk1", "aud": TOKEN_ENDPOINT, "jti": "j", "exp": int(time.time()) + 60}),
         alg="none",
     ).sign_compact(),
+    "HS256": lambda key: JWS(
+        json.dumps({"iss": "pk1", "sub": "pk1", "aud": TOKEN_ENDPOINT, "jti": "j", "exp": int(time.time()) + 60}),
+        alg="HS256",
+    ).sign_compact([SYMKey(key=b"a-shared-secret-of-some-length")]),
     "not a JWT": lambda key: "not-a-jwt",
     "garbage parts": lambda key: "e30.bm90IGpzb24.c2ln",
     "claims not an object": lambda key: JWS(json.dumps(["pk1"]), alg="ES256", kid=key.kid).sign_compact([key]),
@@ -244,7 +249,9 @@ def test_discovery_advertises_private_key_jwt(db, http):
     info = http.get("/oidc/.well-known/openid-configuration").json()
     assert "private_key_jwt" in info["token_endpoint_auth_methods_supported"]
     assert {"RS256", "ES256", "PS256", "EdDSA"} <= set(info["token_endpoint_auth_signing_alg_values_supported"])
-    assert not {"none", "HS256"} & set(info["token_endpoint_auth_signing_alg_values_supported"])
+    # HS256/384/512 are there for client_secret_jwt only (the "HS256" bad assertion: refused from a
+    # private_key_jwt client); `none` never is
+    assert "none" not in info["token_endpoint_auth_signing_alg_values_supported"]
     for endpoint in ("introspection", "revocation"):
         assert "private_key_jwt" in info[f"{endpoint}_endpoint_auth_methods_supported"]
         assert (

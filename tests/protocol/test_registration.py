@@ -307,7 +307,7 @@ URI = "https://rp.example/cb"
         ({"response_types": ["token"]}, "invalid_client_metadata", "response_types"),
         ({"grant_types": ["password"]}, "invalid_client_metadata", "grant_types"),
         ({"grant_types": ["refresh_token"]}, "invalid_client_metadata", "grant_types must include authorization_code"),
-        ({"token_endpoint_auth_method": "client_secret_jwt"}, "invalid_client_metadata", "token_endpoint_auth_method"),
+        ({"token_endpoint_auth_method": "tls_client_auth"}, "invalid_client_metadata", "token_endpoint_auth_method"),
         ({"token_endpoint_auth_method": "private_key_jwt"}, "invalid_client_metadata", "jwks"),
         ({"scope": "openid telepathy"}, "invalid_client_metadata", "scope"),
         ({"scope": "email"}, "invalid_client_metadata", "scope"),

@@ -43,7 +43,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reencrypt",
             action="store_true",
-            help="Only re-encrypt every private key with the current KEY_ENCRYPTION_SECRET.",
+            help="Only re-encrypt every private key (and client_secret_jwt secret) with the current "
+            "KEY_ENCRYPTION_SECRET.",
         )
 
     def handle(
