@@ -109,7 +109,9 @@ def check_client_secret(secret, stored: str) -> bool:
 
 
 def generate_client_secret() -> str:
-    return secrets.token_urlsafe(32)
+    """64 random bytes (86 characters): as long as RFC 7518 §3.2 wants of an HS512 key, which a
+    ``client_secret_jwt`` client may sign with."""
+    return secrets.token_urlsafe(64)
 
 
 KEYS_AT_REST = "signing-keys-at-rest"

@@ -9,6 +9,7 @@ from idpyoidc.server.oidc.read_registration import RegistrationRead as IdpyRegis
 from idpyoidc.server.oidc.registration import Registration as IdpyRegistration
 from idpyoidc.server.oidc.registration import comb_uri
 
+from oidc_provider.crypto import generate_client_secret
 from oidc_provider.idpy.client_db import save_registered_client
 from oidc_provider.metadata import INVALID, MetadataError, clean_registration
 from oidc_provider.protocol import SECRET_METHODS
@@ -59,6 +60,18 @@ class Registration(IdpyRegistration):
         if claim == "scope":
             return val
         return super().match_claim(claim, val)
+
+    def add_client_secret(self, cinfo, client_id, context):
+        """Defect 122: the stock secret is the SHA-224 hex digest of the time, 16 random bytes and the
+        client id: 128 bits of randomness in 56 characters, shorter than RFC 7518 §3.2 wants of an
+        HS384 or HS512 key (48 and 64 bytes), which ``client_secret_jwt`` clients sign with. Ours is
+        ``crypto.generate_client_secret``'s, as the admin and ``createclient`` give."""
+        secret = generate_client_secret()
+        cinfo["client_secret"] = secret
+        expires_at = self.client_secret_expiration_time()
+        if expires_at:
+            cinfo["client_secret_expires_at"] = expires_at
+        return secret
 
     def process_request(self, request=None, **kwargs):
         """Register through idpyoidc, then store the client as a row in the same transaction.

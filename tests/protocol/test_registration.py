@@ -99,6 +99,18 @@ def test_registration_stores_the_client_as_a_row(db, http):
     assert body["registration_access_token"] not in json.dumps(list(Client.objects.values()), default=str)
 
 
+def test_a_registered_secret_is_as_long_as_an_hs512_key(db, http, settings):
+    """Defect 122: RFC 7518 §3.2 wants an HMAC key at least as long as the hash, 64 bytes for HS512,
+    which a client_secret_jwt client may sign with; stock gave a 56-character digest of 16 random
+    bytes. Two registrations, two unrelated secrets; an expiring secret still says when."""
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "REGISTRATION_SECRET_LIFETIME": 3600}
+    first = register(http, {**METADATA, "token_endpoint_auth_method": "client_secret_jwt"}).json()
+    second = register(http).json()
+    assert len(first["client_secret"]) == len(second["client_secret"]) == 86  # 64 bytes, base64url
+    assert first["client_secret"] != second["client_secret"]
+    assert 3590 < first["client_secret_expires_at"] - time.time() <= 3600
+
+
 def test_registration_response_is_rfc7591(db, http):
     body = register(http).json()
     assert body["client_secret_expires_at"] == 0  # defect 89: the secret does not expire; 36: REQUIRED with a secret
