@@ -36,11 +36,13 @@ def test_discovery_document(op_server, op_discovery):
     assert op_discovery["introspection_endpoint_auth_methods_supported"] == [
         "client_secret_basic",
         "client_secret_post",
+        "client_secret_jwt",
         "private_key_jwt",
     ]
     assert op_discovery["revocation_endpoint_auth_methods_supported"] == [
         "client_secret_basic",
         "client_secret_post",
+        "client_secret_jwt",
         "private_key_jwt",
         "none",
     ]
