@@ -70,14 +70,42 @@ class SessionManager(IdpySessionManager):
             return pairwise_sub(sector or f"client:{client_id}", user_id)
         return self.sub_func["public"](user_id, salt=self.get_salt(), sector_identifier="")
 
-    def add_grant(self, path, token_usage_rules=None, scope=None, **kwargs):
-        """Defect 130: stock ``create_grant`` takes the sector from the authorization request's
-        ``sector_identifier_uri`` (a value the client sends as it likes, never checked) and the subject
-        type from a ``sub_type`` argument that the authorization endpoint never passes, so every sub
-        was public; its ``pairwise_id`` is an unkeyed SHA-256 of the concatenated parts. Here the
-        client's registered subject type and sector decide (``client_sub``)."""
-        kwargs["sub"] = self.client_sub(path[0], path[1])
-        return super().add_grant(path, token_usage_rules=token_usage_rules, scope=scope, **kwargs)
+    def create_grant(
+        self,
+        authn_event,
+        auth_req,
+        user_id="",
+        client_id="",
+        sub_type="public",
+        token_usage_rules=None,
+        scopes=None,
+    ):
+        """Defect 130: stock takes the sector from the authorization request's ``sector_identifier_uri``
+        (a value the client sends as it likes, never checked) and the subject type from a ``sub_type``
+        argument that the authorization endpoint never passes, so every sub was public; its
+        ``pairwise_id`` is an unkeyed SHA-256 of the concatenated parts. Here the client's registered
+        subject type and sector decide (``client_sub``); the rest is the stock method (idpyoidc
+        5.0.0), without appending the audience to the request's own ``resource`` list."""
+        claims = auth_req.get("claims", {}) if auth_req else {}
+        if scopes is None and auth_req:
+            scopes = auth_req.get("scope")
+        resources = list(auth_req.get("resource", [])) if auth_req else []
+        audience = auth_req.get("audience") if auth_req else None
+        if audience:
+            resources += [audience] if isinstance(audience, str) else list(audience)
+        return self.add_grant(
+            path=self.make_path(user_id=user_id, client_id=client_id),
+            token_usage_rules=token_usage_rules,
+            authorization_request=auth_req,
+            authentication_event=authn_event,
+            sub=self.client_sub(user_id, client_id),
+            usage_rules=token_usage_rules,
+            scope=scopes,
+            claims=claims,
+            remember_token=self.remember_token,
+            remove_inactive_token=self.remove_inactive_token,
+            resources=resources,
+        )
 
     def add_exchange_grant(self, exchange_request, original_branch_id, path, token_usage_rules=None, **grant_args):
         """Defect 131: stock gives a token exchanged for another client the original grant's ``sub``,

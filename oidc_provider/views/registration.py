@@ -20,7 +20,7 @@ def sector_problem(body) -> str | None:
     here, before the registration's transaction: ``outbound`` sends nothing inside one."""
     try:
         metadata = clean_registration(json.loads(body))
-    except (ValueError, MetadataError):
+    except (ValueError, TypeError, RecursionError, MetadataError):  # hostile JSON nests deep
         return None
     uri = metadata.get("sector_identifier_uri")
     return sector_document_problem(uri, metadata["redirect_uris"]) if uri else None
