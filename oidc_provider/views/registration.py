@@ -5,6 +5,7 @@ import json
 
 from django.db import transaction
 from django.db.models import F
+from django.http.request import RawPostDataException
 
 from oidc_provider import throttling
 from oidc_provider.conf import oidc_settings
@@ -56,7 +57,11 @@ class RegistrationView(EndpointView):
         if wait:  # every attempt counts, refused ones too: guessed initial access tokens included
             return too_many_requests(wait)
         if _may_register(request, policy):
-            problem = sector_problem(request.body)
+            try:
+                body = request.body
+            except RawPostDataException:  # a form body, read as such: refused by the endpoint
+                body = b""
+            problem = sector_problem(body)
             if problem:
                 return oauth_error(INVALID, problem)
         with transaction.atomic():
