@@ -5,6 +5,7 @@ import datetime as dt
 import json
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import csrf_protect_m
 from django.contrib.admin.utils import quote, unquote
 from django.contrib.auth import get_permission_codename, get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -217,6 +218,7 @@ class ClientAdmin(admin.ModelAdmin):
         results = getattr(request, "_oidc_sector_results", None)
         return type(form.__name__, (form,), {"sector_results": results}) if results is not None else form
 
+    @csrf_protect_m  # before anything is fetched
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         """Django's change form runs in a transaction, and ``outbound`` sends nothing inside one: a
         posted sector identifier URI's document is fetched first, by cleaning the form here."""
