@@ -210,3 +210,19 @@ def test_createclient_checks_the_sector_document(db, jwks_server):
     call_command("createclient", *args, "--sector-identifier-uri", jwks_server.url, stdout=open("/dev/null", "w"))
     client = Client.objects.get(client_id="c")
     assert client.subject_type == "pairwise" and client.sector_identifier_uri == jwks_server.url
+
+
+def test_an_id_token_hint_with_a_pairwise_sub_names_its_user_at_authorization(db, browser, http, user):
+    flows.make_client("pw", "s2", *PAIRWISE)
+    id_token = flows.get_tokens(browser, http, client_id="pw", secret="s2")["id_token"]
+    assert flows.jwt_claims(id_token)["sub"] == expected_pairwise_sub("rp.example", user.pk)
+    code, verifier = flows.get_code(browser, client_id="pw", prompt="none", id_token_hint=id_token)
+    assert flows.redeem(http, code, verifier, client_id="pw", secret="s2").status_code == 200
+    bob = get_user_model().objects.create_user("bob", "bob@example.com", "pw")
+    bob_browser = HttpClient()
+    bob_browser.force_login(bob)
+    _, challenge = flows.pkce_pair()
+    silent = bob_browser.get(
+        "/oidc/authorize", flows.auth_params(challenge, client_id="pw", prompt="none", id_token_hint=id_token)
+    )
+    assert flows.query(silent)["error"] == "login_required"
