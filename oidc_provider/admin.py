@@ -5,6 +5,7 @@ import datetime as dt
 import json
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import csrf_protect_m
 from django.contrib.admin.utils import quote, unquote
 from django.contrib.auth import get_permission_codename, get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -114,6 +115,7 @@ class ClientAdmin(admin.ModelAdmin):
                 "frontchannel_logout_session_required",
             ),
         ),
+        (_("Subject identifiers"), ("subject_type", "sector_identifier_uri")),
         (
             _("Keys and signing algorithms"),
             ("jwks_uri", "jwks", "id_token_signed_response_alg", "userinfo_signed_response_alg"),
@@ -215,6 +217,25 @@ class ClientAdmin(admin.ModelAdmin):
     @admin.display(description=_("other registered metadata"))
     def registered_metadata(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.metadata, indent=2, sort_keys=True)) if obj.metadata else "—"
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        results = getattr(request, "_oidc_sector_results", None)
+        return type(form.__name__, (form,), {"sector_results": results}) if results is not None else form
+
+    @csrf_protect_m  # before anything is fetched
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """Django's change form runs in a transaction, and ``outbound`` sends nothing inside one: a
+        posted sector identifier URI's document is fetched first, by cleaning the form here."""
+        if request.method == "POST" and request.POST.get("sector_identifier_uri"):
+            request._oidc_sector_results = {}
+            obj = self.get_object(request, unquote(object_id)) if object_id else None
+            allowed = self.has_change_permission(request, obj) if object_id else self.has_add_permission(request)
+            if allowed and (obj is not None or object_id is None):
+                self.get_form(request, obj, change=obj is not None)(
+                    request.POST, request.FILES, instance=obj
+                ).is_valid()
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         if obj.is_public:

@@ -57,6 +57,17 @@ def _hash(token: str, purpose: str, hkdf: bool) -> str:
     return (HASH_PREFIX if hkdf else EXPANDED_HASH_PREFIX) + hmac.new(key, token.encode(), hashlib.sha256).hexdigest()
 
 
+def pairwise_sub(sector: str, user_id: str) -> str:
+    """A pairwise ``sub`` (OpenID Connect Core 1.0 §8.1): HMAC-SHA256 of the sector and the local user
+    id under a key derived (HKDF) from SECRET, the same in every process. The two parts are
+    length-prefixed, so no other (sector, user) pair writes the same message; a public ``sub`` is a
+    hash with the session encrypter's salt (``server._encrypter_conf``), never this value."""
+    key = _key("sub:pairwise", oidc_settings.SECRET)
+    sector_bytes, user_bytes = sector.encode(), str(user_id).encode()
+    message = len(sector_bytes).to_bytes(4, "big") + sector_bytes + len(user_bytes).to_bytes(4, "big") + user_bytes
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
 def hash_token(token: str, purpose: str) -> str:
     """Keyed SHA-256 of a high-entropy secret: fast, deterministic (so rows can be looked up by it)
     and useless without SECRET."""

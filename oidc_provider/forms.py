@@ -141,6 +141,13 @@ class ClientForm(forms.ModelForm):
     )
     scope = ScopeField(required=False, **described("scope"))
     jwks_uri = forms.URLField(required=False, max_length=2000, assume_scheme="https", **described("jwks_uri"))
+    # not required: a form posted without it (older scripts) keeps the default, public
+    subject_type = forms.ChoiceField(
+        choices=Client._meta.get_field("subject_type").choices, required=False, **described("subject_type")
+    )
+    sector_identifier_uri = forms.URLField(
+        required=False, max_length=2000, assume_scheme="https", **described("sector_identifier_uri")
+    )
 
     class Meta:
         model = Client
@@ -167,6 +174,8 @@ class ClientForm(forms.ModelForm):
             "backchannel_logout_session_required",
             "frontchannel_logout_uri",
             "frontchannel_logout_session_required",
+            "subject_type",
+            "sector_identifier_uri",
         ]
         field_classes = {"jwks": JSONTextField, "token_exchange": JSONTextField}
 
@@ -245,6 +254,30 @@ class ClientForm(forms.ModelForm):
             check_redirect_uri(uri)  # loaded by the browser, like a redirect URI
         return uri
 
+    # (sector identifier URI, redirect URIs) -> why its document does not fit, or None: filled before
+    # the admin's transaction (``admin.ClientAdmin.changeform_view``), as ``outbound`` sends nothing
+    # inside one. None: fetched when cleaned.
+    sector_results = None
+
+    def clean_subject_type(self):
+        return self.cleaned_data["subject_type"] or "public"
+
+    def clean_sector_identifier_uri(self):
+        uri = self.cleaned_data["sector_identifier_uri"]
+        problem = metadata.secure_url_problem(uri) if uri else None  # the OP fetches it
+        if problem:
+            raise ValidationError(problem)
+        return uri
+
+    def sector_document_problem(self, uri, redirect_uris):
+        key = (uri, tuple(redirect_uris))
+        if self.sector_results is not None and key in self.sector_results:
+            return self.sector_results[key]
+        problem = metadata.sector_document_problem(uri, redirect_uris)
+        if self.sector_results is not None:
+            self.sector_results[key] = problem
+        return problem
+
     def clean_token_exchange(self):
         policy = self.cleaned_data["token_exchange"] or {}
         problem = policy and metadata.token_exchange_problem(policy)
@@ -264,6 +297,17 @@ class ClientForm(forms.ModelForm):
             problem = metadata.frontchannel_logout_uri_problem(uri, cleaned["redirect_uris"])
             if problem:
                 self.add_error("frontchannel_logout_uri", problem)
+        uri, redirect_uris = cleaned.get("sector_identifier_uri", ""), cleaned.get("redirect_uris")
+        if "subject_type" in cleaned and redirect_uris is not None and "sector_identifier_uri" in cleaned:
+            problem = metadata.subject_type_problem(cleaned["subject_type"], uri, redirect_uris)
+            unchanged = self.instance.pk and (uri, redirect_uris) == (
+                self.instance.sector_identifier_uri,
+                self.instance.redirect_uris,
+            )
+            if not problem and uri and not unchanged:
+                problem = self.sector_document_problem(uri, redirect_uris)
+            if problem:
+                self.add_error("sector_identifier_uri", problem)
         is_public = cleaned.get("token_endpoint_auth_method") == "none"
         if is_public:
             cleaned["require_pkce"] = True  # public clients cannot keep a secret: PKCE protects their codes

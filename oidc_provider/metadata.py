@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 from cryptojwt.key_bundle import KeyBundle
 from django.conf import settings
 
+from oidc_provider import outbound
 from oidc_provider.conf import oidc_settings
 from oidc_provider.crypto import PRIVATE_MEMBERS
 from oidc_provider.protocol import AUTH_METHODS, CONFIDENTIAL_GRANT_TYPES, GRANT_TYPES, RESPONSE_TYPES, TOKEN_EXCHANGE
@@ -143,6 +144,65 @@ def frontchannel_logout_uri_problem(uri: str, redirect_uris: list) -> str | None
     return None
 
 
+SUBJECT_TYPES = ("public", "pairwise")
+SECTOR_DOCUMENT_TIMEOUT = 5.0
+SECTOR_DOCUMENT_MAX_BYTES = 64 * 1024
+
+
+def _host(uri: str) -> str:
+    return (urlsplit(uri).hostname or "").lower()
+
+
+def subject_type_problem(subject_type: str, sector_identifier_uri: str, redirect_uris: list) -> str | None:
+    """Why this subject type and sector identifier URI cannot go together (no fetch), or None."""
+    if subject_type not in SUBJECT_TYPES:
+        return "subject_type must be public or pairwise."
+    if sector_identifier_uri:
+        problem = secure_url_problem(sector_identifier_uri)
+        if problem:
+            return f"sector_identifier_uri: {problem}"
+    if subject_type == "pairwise" and not sector_identifier_uri and len({_host(u) for u in redirect_uris}) > 1:
+        return (
+            "A pairwise client with redirect URIs on more than one host needs a sector_identifier_uri "
+            "(OpenID Connect Core 1.0 §8.1)."
+        )
+    return None
+
+
+def sector_document_problem(sector_identifier_uri: str, redirect_uris: list) -> str | None:
+    """Fetch ``sector_identifier_uri`` (through ``outbound``: never inside a transaction) and say why it
+    is not a JSON array listing every redirect URI (OpenID Connect Registration 1.0 §5), or None."""
+    try:
+        response = outbound.get(
+            sector_identifier_uri,
+            timeout=SECTOR_DOCUMENT_TIMEOUT,
+            max_bytes=SECTOR_DOCUMENT_MAX_BYTES,
+            accept="application/json",
+        )
+        document = json.loads(response.body)
+    except outbound.OutboundError as err:
+        return f"sector_identifier_uri could not be fetched: {err}"
+    except ValueError:
+        return "sector_identifier_uri must return a JSON array of redirect URIs."
+    if not isinstance(document, list) or not all(isinstance(u, str) for u in document):
+        return "sector_identifier_uri must return a JSON array of redirect URIs."
+    missing = [u for u in redirect_uris if u not in document]
+    if missing:
+        return (
+            f"sector_identifier_uri does not list the redirect URI {missing[0]} (OpenID Connect Registration 1.0 §5)."
+        )
+    return None
+
+
+def sector_of(sector_identifier_uri: str, redirect_uris: list) -> str:
+    """A pairwise client's sector (OpenID Connect Core 1.0 §8.1): the host of its sector identifier
+    URI, else the host of its redirect URIs (one host, or it has a sector identifier URI)."""
+    if sector_identifier_uri:
+        return _host(sector_identifier_uri)
+    hosts = sorted({_host(u) for u in redirect_uris})
+    return hosts[0] if len(hosts) == 1 else ""
+
+
 class MetadataError(ValueError):
     """Registered metadata that cannot be accepted; ``error`` is an RFC 7591 §3.2.2 code."""
 
@@ -164,7 +224,6 @@ UNSUPPORTED = (
     "userinfo_encrypted_response_enc",
     "request_object_encryption_alg",
     "request_object_encryption_enc",
-    "sector_identifier_uri",
 )
 # Registered metadata kept in ``Client.metadata``: shown back to the client, never acted upon.
 INFORMATIONAL = (
@@ -176,7 +235,6 @@ INFORMATIONAL = (
     "tos_uri",
     "contacts",
     "application_type",
-    "subject_type",
 )
 
 
@@ -306,13 +364,19 @@ def clean_registration(data) -> dict:
     alg = data.get("userinfo_signed_response_alg")
     if isinstance(alg, str) and alg and not signing_alg_problem(alg):
         clean["userinfo_signed_response_alg"] = alg
-    if data.get("subject_type", "public") != "public":
-        raise MetadataError(INVALID, "subject_type: only public is supported.")
     if data.get("application_type", "web") not in ("web", "native"):
         raise MetadataError(INVALID, "application_type must be web or native.")
-    for name in ("subject_type", "application_type"):
-        if name in data:
-            clean[name] = data[name]
+    if "application_type" in data:
+        clean["application_type"] = data["application_type"]
+    subject_type = data.get("subject_type", "public")
+    if subject_type not in SUBJECT_TYPES:
+        raise MetadataError(INVALID, "subject_type must be public or pairwise.")
+    clean["subject_type"] = subject_type
+    if "sector_identifier_uri" in data:
+        clean["sector_identifier_uri"] = _url(data, "sector_identifier_uri", secure_url_problem)
+    problem = subject_type_problem(subject_type, clean.get("sector_identifier_uri", ""), clean["redirect_uris"])
+    if problem:
+        raise MetadataError(INVALID, problem)
 
     if "backchannel_logout_uri" in data:
         clean["backchannel_logout_uri"] = _url(data, "backchannel_logout_uri", secure_url_problem)

@@ -161,6 +161,27 @@ class Client(models.Model):
         default="",
         help_text=_("OP default: the ACCESS_TOKEN_FORMAT setting."),
     )
+    # Subject identifiers (OpenID Connect Core 1.0 §8)
+    subject_type = models.CharField(
+        _("subject type"),
+        max_length=10,
+        choices=[("public", _("public: one sub for every client")), ("pairwise", _("pairwise: one sub per sector"))],
+        default="public",
+        help_text=_(
+            "subject_type (OpenID Connect Core 1.0 §8): pairwise gives this client a sub of its own for "
+            "each user, shared only with clients of the same sector."
+        ),
+    )
+    sector_identifier_uri = models.URLField(
+        _("sector identifier URL"),
+        max_length=2000,
+        blank=True,
+        help_text=_(
+            "sector_identifier_uri (OpenID Connect Registration 1.0 §5): https; a JSON array listing every "
+            "redirect URI. Its host is the sector; required for a pairwise client with redirect URIs on "
+            "more than one host."
+        ),
+    )
     # Logout (OpenID Connect Back-Channel and Front-Channel Logout 1.0)
     backchannel_logout_uri = models.URLField(
         _("back-channel logout URL"),

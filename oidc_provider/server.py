@@ -90,7 +90,7 @@ def build_conf() -> dict:
         "issuer": s.ISSUER,
         "httpc_params": {"verify": True, "timeout": 5},
         "preference": {
-            "subject_types_supported": ["public"],
+            "subject_types_supported": ["public", "pairwise"],
             "grant_types_supported": list(protocol.GRANT_TYPES),
             "id_token_signing_alg_values_supported": list(s.SIGNING_ALGS),
             "userinfo_signing_alg_values_supported": list(s.SIGNING_ALGS),

@@ -10,7 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class JWKSServer:
-    """``server.jwks`` is served at ``server.url`` (any path; POSTs are answered the same way).
+    """``server.jwks`` (or ``server.document``) is served at ``server.url`` (any path; POSTs are answered
+    the same way).
 
     ``delay`` and ``padding`` make it slow or large; ``status`` and ``location`` make it refuse or
     redirect; ``drip`` (seconds per byte, for ``drip_for`` seconds) sends the headers (``drip_headers``)
@@ -19,6 +20,7 @@ class JWKSServer:
 
     def __init__(self, jwks=None, tls=None):
         self.jwks = jwks or {"keys": []}
+        self.document = None  # any JSON value served instead of the JWK Set (a sector identifier document)
         self.fetches = 0
         self.requests = []
         self.delay = 0.0
@@ -43,7 +45,10 @@ class JWKSServer:
                     return self.drip()
                 if owner.offer:
                     return self.stream()
-                body = json.dumps({**owner.jwks, "padding": "x" * owner.padding}).encode()
+                document = (
+                    owner.document if owner.document is not None else {**owner.jwks, "padding": "x" * owner.padding}
+                )
+                body = json.dumps(document).encode()
                 self.send_response(owner.status)
                 if 300 <= owner.status < 400:
                     self.send_header("Location", owner.location)

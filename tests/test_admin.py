@@ -140,6 +140,7 @@ def client_form(**overrides):
         "response_types": ["code"],
         "scope": ["openid", "profile"],
         "token_endpoint_auth_method": "client_secret_basic",
+        "subject_type": "public",
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
@@ -727,12 +728,14 @@ def test_the_advanced_sections_are_collapsed(admin_client):
     assert fieldset_headings(admin_client.get(f"{CHANGELIST}add/")) == [
         ("Grants and tokens", True),
         ("Sign-out", True),
+        ("Subject identifiers", True),
         ("Keys and signing algorithms", True),
     ]
     assert fieldset_headings(admin_client.get(f"{CHANGELIST}{client.pk}/change/")) == [
         ("Connect the application", False),
         ("Grants and tokens", True),
         ("Sign-out", True),
+        ("Subject identifiers", True),
         ("Keys and signing algorithms", True),
         ("Origin", True),
     ]
@@ -741,6 +744,7 @@ def test_the_advanced_sections_are_collapsed(admin_client):
     assert fieldset_headings(response) == [
         ("Grants and tokens", True),
         ("Sign-out", True),
+        ("Subject identifiers", True),
         ("Keys and signing algorithms", False),
     ]
 
@@ -770,6 +774,8 @@ def test_the_client_form_names_each_field_and_its_specification(admin_client):
         "backchannel_logout_session_required": "Back-channel logout needs the session ID",
         "frontchannel_logout_uri": "Front-channel logout URL",
         "frontchannel_logout_session_required": "Front-channel logout needs the session ID",
+        "subject_type": "Subject type",
+        "sector_identifier_uri": "Sector identifier URL",
     }
     assert form.fields["jwks_uri"].help_text == (
         "jwks_uri (RFC 7591 §2): where the client publishes its public keys, for private_key_jwt; https. "
@@ -1196,3 +1202,34 @@ def test_the_user_filter_is_left_out_when_too_many_users_have_sessions(admin_cli
         "Grant to rp1: openid profile email",
         "Sessions of alice at rp1",
     ]
+
+
+def test_a_pairwise_client_on_two_hosts_needs_a_sector_document_listing_its_redirect_uris(admin_client, settings):
+    """The document is fetched before the admin's transaction (``outbound`` sends nothing inside one)."""
+    from tests.jwks_server import JWKSServer
+
+    settings.DEBUG = True  # the sector document on http://127.0.0.1
+    uris = ["https://a.example/cb", "https://b.example/cb"]
+    form = client_form(subject_type="pairwise", redirect_uris="\r\n".join(uris))
+    response = admin_client.post(f"{CHANGELIST}add/", form)
+    assert response.context["adminform"].form.errors["sector_identifier_uri"] == [
+        "A pairwise client with redirect URIs on more than one host needs a sector_identifier_uri "
+        "(OpenID Connect Core 1.0 §8.1)."
+    ]
+    server = JWKSServer()
+    try:
+        server.document = uris[:1]
+        response = admin_client.post(f"{CHANGELIST}add/", {**form, "sector_identifier_uri": server.url})
+        assert response.context["adminform"].form.errors["sector_identifier_uri"] == [
+            "sector_identifier_uri does not list the redirect URI https://b.example/cb "
+            "(OpenID Connect Registration 1.0 §5)."
+        ]
+        assert server.fetches == 1 and not Client.objects.filter(client_id="web").exists()
+        server.document = uris
+        response = admin_client.post(f"{CHANGELIST}add/", {**form, "sector_identifier_uri": server.url})
+        assert shown_secret(response)  # created
+        client = Client.objects.get(client_id="web")
+        assert client.subject_type == "pairwise" and client.sector_identifier_uri == server.url
+        assert server.fetches == 2  # once, before the transaction
+    finally:
+        server.close()

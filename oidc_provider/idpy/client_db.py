@@ -97,6 +97,9 @@ def client_to_idpy(client: Client) -> dict:
         "token_exchange": token_exchange_config(client.token_exchange or oidc_settings.TOKEN_EXCHANGE_POLICY),
     }
     info.update(signing_algorithms(client))
+    info["subject_type"] = client.subject_type or "public"
+    if client.sector_identifier_uri:
+        info["sector_identifier_uri"] = client.sector_identifier_uri
     if client.jwks_uri:  # RFC 7591 §2: jwks_uri and jwks are exclusive; the URI wins
         info["jwks_uri"] = client.jwks_uri
     elif client.jwks:
@@ -149,6 +152,8 @@ def save_registered_client(cinfo: dict) -> Client:
         backchannel_logout_session_required=cinfo.get("backchannel_logout_session_required", False),
         frontchannel_logout_uri=cinfo.get("frontchannel_logout_uri", ""),
         frontchannel_logout_session_required=cinfo.get("frontchannel_logout_session_required", False),
+        subject_type=cinfo.get("subject_type", "public"),
+        sector_identifier_uri=cinfo.get("sector_identifier_uri", ""),
         registered_via="registration",
         registration_access_token_hash=hash_registration_access_token(cinfo["registration_access_token"]),
         client_secret_expires_at=cinfo.get("client_secret_expires_at", 0),

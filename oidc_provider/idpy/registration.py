@@ -84,13 +84,21 @@ class Registration(IdpyRegistration):
         """
         set_secret = request.get("token_endpoint_auth_method") in SECRET_METHODS
         jwks = copy.deepcopy(request.get("jwks"))  # importing it into the key jar mutates it (drops "use")
+        # Defect 132: stock fetches sector_identifier_uri itself, inside the registration's transaction;
+        # the view fetched and checked it before (``views.registration.sector_problem``).
+        sector_identifier_uri = request.get("sector_identifier_uri", "")
+        if sector_identifier_uri:
+            del request["sector_identifier_uri"]
         result = super().process_request(request, set_secret=set_secret, **kwargs)
         if "error" in result:
             error = result["error"] if result["error"] == "invalid_redirect_uri" else INVALID
             return self.error_cls(error=error, error_description=result.get("error_description", ""))
         response = result["response_args"]
         cinfo = self.upstream_get("context").cdb[response["client_id"]]
-        save_registered_client({**cinfo, "jwks": jwks} if jwks else cinfo)
+        extra = {"subject_type": request.get("subject_type", "public")}
+        if sector_identifier_uri:
+            extra["sector_identifier_uri"] = response["sector_identifier_uri"] = sector_identifier_uri
+        save_registered_client({**cinfo, **extra, "jwks": jwks} if jwks else {**cinfo, **extra})
         if "client_secret" in response:
             response.setdefault("client_secret_expires_at", 0)
         return result

@@ -1,14 +1,39 @@
 """Dynamic client registration (RFC 7591) behind ``REGISTRATION_POLICY``, and client configuration
 (RFC 7592) with the registration access token."""
 
+import json
+
 from django.db import transaction
 from django.db.models import F
+from django.http.request import RawPostDataException
 
 from oidc_provider import throttling
 from oidc_provider.conf import oidc_settings
+from oidc_provider.metadata import INVALID, MetadataError, clean_registration, sector_document_problem
 from oidc_provider.models import InitialAccessToken
 from oidc_provider.views.base import EndpointView
 from oidc_provider.views.responses import bearer_challenge, oauth_error, too_many_requests
+
+
+def sector_problem(body) -> str | None:
+    """Why the sector document of this registration does not list its redirect URIs (OpenID Connect
+    Registration 1.0 §5), or None (also for a body the endpoint refuses on its own). It is fetched
+    here, before the registration's transaction: ``outbound`` sends nothing inside one."""
+    try:
+        metadata = clean_registration(json.loads(body))
+    except (ValueError, TypeError, RecursionError, MetadataError):  # hostile JSON nests deep
+        return None
+    uri = metadata.get("sector_identifier_uri")
+    return sector_document_problem(uri, metadata["redirect_uris"]) if uri else None
+
+
+def _may_register(request, policy) -> bool:
+    """Whether the initial access token (if the policy wants one) is usable now: nothing is fetched
+    for a request that will be refused anyway."""
+    if policy != "initial_access_token":
+        return True
+    header = request.headers.get("Authorization", "")
+    return header.startswith("Bearer ") and InitialAccessToken.usable(header[7:].strip()).exists()
 
 
 class RegistrationView(EndpointView):
@@ -31,6 +56,14 @@ class RegistrationView(EndpointView):
         )
         if wait:  # every attempt counts, refused ones too: guessed initial access tokens included
             return too_many_requests(wait)
+        if _may_register(request, policy):
+            try:
+                body = request.body
+            except RawPostDataException:  # a form body, read as such: refused by the endpoint
+                body = b""
+            problem = sector_problem(body)
+            if problem:
+                return oauth_error(INVALID, problem)
         with transaction.atomic():
             token = None
             if policy == "initial_access_token":

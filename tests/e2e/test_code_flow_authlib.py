@@ -81,7 +81,7 @@ def test_max_age_gives_recent_auth_time(make_client, op_user, op_discovery):
 def test_same_sub_for_the_same_user_across_clients(make_client, op_user, op_discovery):
     _, first, _ = flow_and_validate(make_client(), op_user, op_discovery)
     _, second, _ = flow_and_validate(make_client(), op_user, op_discovery)
-    assert first["sub"] == second["sub"]  # subject_types_supported == ["public"]
+    assert first["sub"] == second["sub"]  # a public client: one sub for every client
 
 
 def test_client_secret_post(make_client, op_user, op_discovery):

@@ -16,7 +16,7 @@ def test_discovery_document(op_server, op_discovery):
     assert op_discovery["jwks_uri"] == f"{issuer}/jwks"
     assert op_discovery["response_types_supported"] == ["code"]
     assert op_discovery["code_challenge_methods_supported"] == ["S256"]
-    assert op_discovery["subject_types_supported"] == ["public"]
+    assert op_discovery["subject_types_supported"] == ["public", "pairwise"]
     assert "RS256" in op_discovery["id_token_signing_alg_values_supported"]
     assert "none" not in op_discovery["id_token_signing_alg_values_supported"]
     assert {"client_secret_basic", "client_secret_post"} <= set(op_discovery["token_endpoint_auth_methods_supported"])

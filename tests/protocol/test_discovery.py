@@ -37,7 +37,7 @@ def test_discovery_lists_what_works(db, http):
         "none",
     ]
     assert info["code_challenge_methods_supported"] == ["S256"]
-    assert info["subject_types_supported"] == ["public"]
+    assert info["subject_types_supported"] == ["public", "pairwise"]
     assert info["id_token_signing_alg_values_supported"] == ["RS256", "PS256", "ES256", "EdDSA"]
     assert info["userinfo_signing_alg_values_supported"] == ["RS256", "PS256", "ES256", "EdDSA"]
     assert set(info["token_endpoint_auth_methods_supported"]) == {

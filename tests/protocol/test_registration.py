@@ -335,8 +335,14 @@ URI = "https://rp.example/cb"
         ),
         ({"id_token_signed_response_alg": "HS256"}, "invalid_client_metadata", "id_token_signed_response_alg"),
         ({"id_token_encrypted_response_alg": "RSA-OAEP"}, "invalid_client_metadata", "id_token_encrypted_response_alg"),
-        ({"sector_identifier_uri": "https://rp.example/s.json"}, "invalid_client_metadata", "sector_identifier_uri"),
-        ({"subject_type": "pairwise"}, "invalid_client_metadata", "subject_type"),
+        ({"sector_identifier_uri": "sector.json"}, "invalid_client_metadata", "sector_identifier_uri"),
+        ({"subject_type": "ephemeral"}, "invalid_client_metadata", "subject_type must be public or pairwise."),
+        (
+            {"subject_type": "pairwise", "redirect_uris": ["https://a.example/cb", "https://b.example/cb"]},
+            "invalid_client_metadata",
+            "A pairwise client with redirect URIs on more than one host needs a sector_identifier_uri "
+            "(OpenID Connect Core 1.0 §8.1).",
+        ),
         ({"application_type": "desktop"}, "invalid_client_metadata", "application_type"),
         ({"backchannel_logout_uri": "backchannel"}, "invalid_client_metadata", "backchannel_logout_uri"),
         (

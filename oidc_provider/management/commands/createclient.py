@@ -8,13 +8,16 @@ from django.db import transaction
 from oidc_provider.crypto import generate_client_secret
 from oidc_provider.metadata import (
     ACCESS_TOKEN_FORMATS,
+    SUBJECT_TYPES,
     client_keys_problem,
     grant_types_problem,
     jwks_problem,
     jwks_uri_problem,
     redirect_uri_problem,
     scope_problem,
+    sector_document_problem,
     signing_alg_problem,
+    subject_type_problem,
     token_exchange_problem,
 )
 from oidc_provider.models import Client
@@ -59,6 +62,17 @@ class Command(BaseCommand):
         parser.add_argument("--id-token-signed-response-alg", default="", help="Default: SIGNING_ALG")
         parser.add_argument("--userinfo-signed-response-alg", default="", help="Default: userinfo as plain JSON")
         parser.add_argument("--access-token-format", choices=ACCESS_TOKEN_FORMATS, default="", help="Default: the OP's")
+        parser.add_argument(
+            "--subject-type",
+            choices=SUBJECT_TYPES,
+            default="public",
+            help="pairwise: a sub of its own per sector (docs/pairwise.md)",
+        )
+        parser.add_argument(
+            "--sector-identifier-uri",
+            default="",
+            help="https; a JSON array of every redirect URI, fetched now (needed for pairwise on several hosts)",
+        )
         parser.add_argument(
             "--token-exchange-policy",
             default="",
@@ -113,6 +127,12 @@ class Command(BaseCommand):
         problem = policy and token_exchange_problem(policy)
         if problem:
             raise CommandError(f"--token-exchange-policy: {problem}")
+        sector_uri = opts["sector_identifier_uri"]
+        problem = subject_type_problem(opts["subject_type"], sector_uri, redirect_uris) or (
+            sector_document_problem(sector_uri, redirect_uris) if sector_uri else None
+        )
+        if problem:
+            raise CommandError(problem)
         client = Client(
             client_id=client_id,
             client_name=opts["name"],
@@ -131,6 +151,8 @@ class Command(BaseCommand):
             userinfo_signed_response_alg=opts["userinfo_signed_response_alg"],
             access_token_format=opts["access_token_format"],
             token_exchange=policy,
+            subject_type=opts["subject_type"],
+            sector_identifier_uri=sector_uri,
         )
         client.set_secret(secret)
         with transaction.atomic():
