@@ -33,6 +33,7 @@ from idpyoidc.server.session.grant import Grant as IdpyGrant
 from idpyoidc.util import qualified_name as instance_name
 
 from oidc_provider.idpy.fast import impexp
+from oidc_provider.idpy.lazy_list import loads_before_use
 from oidc_provider.storage import token_rows
 from oidc_provider.storage.token_values import StoredValue, at_rest, presented
 
@@ -127,6 +128,7 @@ class TokenSource:
         return token.id in self.row_ids or token.id in self.read
 
 
+@loads_before_use("complete", except_for=("append",))  # minting reads nothing
 class TokenList(list):
     """A loaded grant's ``issued_token`` (see the module): whole-list operations read the grant's
     other tokens first; ``append`` (minting) does not."""
@@ -188,45 +190,6 @@ class TokenList(list):
         tokens = self.in_memory()
         stored = sorted((t for t in tokens if source.stored(t)), key=lambda t: t.issued_at)
         list.__setitem__(self, slice(None), stored + [t for t in tokens if not source.stored(t)])
-
-
-def _whole(name):
-    method = getattr(list, name)
-
-    def wrapper(self, *args, **kwargs):
-        self.complete()
-        return method(self, *args, **kwargs)
-
-    wrapper.__name__ = name
-    return wrapper
-
-
-for _name in (
-    "__iter__",
-    "__len__",
-    "__contains__",
-    "__getitem__",
-    "__eq__",
-    "__ne__",
-    "__repr__",
-    "__reversed__",
-    "__add__",
-    "__iadd__",
-    "__mul__",
-    "__delitem__",
-    "__setitem__",
-    "extend",
-    "insert",
-    "remove",
-    "pop",
-    "index",
-    "count",
-    "copy",
-    "sort",
-    "reverse",
-    "clear",
-):
-    setattr(TokenList, _name, _whole(_name))
 
 
 def in_memory(tokens):

@@ -17,6 +17,7 @@ from idpyoidc.server.session.info import ClientSessionInfo, NodeInfo, UserSessio
 
 from oidc_provider.idpy import node_codec
 from oidc_provider.idpy.grant_tokens import ID_TOKEN, TokenList, class_name, in_memory, token_row
+from oidc_provider.idpy.lazy_list import loads_before_use
 from oidc_provider.idpy.token_pruning import prune_tokens
 from oidc_provider.storage import session_tree_rows as rows
 from oidc_provider.storage import token_rows
@@ -32,6 +33,7 @@ def _unit():
     return unit
 
 
+@loads_before_use("fill", except_for=("__mul__",))
 class Children(list):
     """A node's ``subordinate``: the keys of its children, read from their rows (and this unit's new
     nodes) the first time anything looks. Only logout and revocation walk the tree downwards, so
@@ -50,45 +52,6 @@ class Children(list):
         prefix = self.key + DIVIDER
         keys += [k for k in unit.nodes if k.startswith(prefix) and DIVIDER not in k[len(prefix) :] and k not in keys]
         super().extend(k for k in keys if k not in unit.deleted)
-
-
-def _filled(name):
-    method = getattr(list, name)
-
-    def wrapper(self, *args, **kwargs):
-        self.fill()
-        return method(self, *args, **kwargs)
-
-    wrapper.__name__ = name
-    return wrapper
-
-
-for _name in (
-    "__iter__",
-    "__len__",
-    "__contains__",
-    "__getitem__",
-    "__eq__",
-    "__ne__",
-    "__repr__",
-    "__reversed__",
-    "__add__",
-    "__iadd__",
-    "__delitem__",
-    "__setitem__",
-    "append",
-    "extend",
-    "insert",
-    "remove",
-    "pop",
-    "index",
-    "count",
-    "copy",
-    "sort",
-    "reverse",
-    "clear",
-):
-    setattr(Children, _name, _filled(_name))
 
 
 class SessionTreeStore:
