@@ -279,3 +279,24 @@ def test_discovery_lists_exactly_what_is_supported(db, http):
         ]
     assert "request_object_encryption_alg_values_supported" not in info
     assert "encrypt_id_token_supported" not in info and "encrypt_userinfo_supported" not in info
+
+
+# RP-Initiated Logout 1.0 §2: the id_token_hint is the ID token the RP holds, decrypted: the OP has
+# no key to decrypt a JWE encrypted to the client.
+
+
+def test_logout_takes_the_decrypted_id_token_as_hint_and_refuses_the_jwe(browser, http):
+    key = new_rsa_key(kid="k1", use="enc")
+    encrypted_client([key], "--id-token-encrypted-response-alg", RSA_ENC)
+    Client.objects.filter(client_id="rp1").update(post_logout_redirect_uris=["https://rp.example/bye"])
+    encrypted = flows.get_tokens(browser, http)["id_token"]
+    refused = browser.get("/oidc/end_session", {"id_token_hint": encrypted})
+    assert refused.status_code == 400
+    assert "id_token_hint is not an ID token of this provider" in refused.content.decode()
+    assert "_auth_user_id" in browser.session  # still signed in
+    _, inner = decrypt(encrypted, [key])
+    response = browser.get(
+        "/oidc/end_session", {"id_token_hint": inner.decode(), "post_logout_redirect_uri": "https://rp.example/bye"}
+    )
+    assert response.status_code == 302 and response["Location"] == "https://rp.example/bye"
+    assert "_auth_user_id" not in browser.session
