@@ -300,3 +300,15 @@ def test_logout_takes_the_decrypted_id_token_as_hint_and_refuses_the_jwe(browser
     )
     assert response.status_code == 302 and response["Location"] == "https://rp.example/bye"
     assert "_auth_user_id" not in browser.session
+
+
+def test_createclient_holds_encryption_to_the_same_rules(db):
+    with pytest.raises(CommandError) as err:
+        flows.make_client("rp1", "s3cret", "--userinfo-encrypted-response-enc", "A128GCM")
+    assert str(err.value) == (
+        "userinfo_encrypted_response_enc needs userinfo_encrypted_response_alg (OpenID Connect Registration 1.0 §2)."
+    )
+    with pytest.raises(CommandError) as err:
+        flows.make_client("rp1", "s3cret", "--id-token-encrypted-response-alg", "RSA-OAEP")
+    assert str(err.value) == "id_token_encrypted_response_alg needs the client's public keys: jwks or jwks_uri."
+    assert not Client.objects.exists()
