@@ -120,6 +120,15 @@ class ClientAdmin(admin.ModelAdmin):
             _("Keys and signing algorithms"),
             ("jwks_uri", "jwks", "id_token_signed_response_alg", "userinfo_signed_response_alg"),
         ),
+        (
+            _("Encrypted responses"),
+            (
+                "id_token_encrypted_response_alg",
+                "id_token_encrypted_response_enc",
+                "userinfo_encrypted_response_alg",
+                "userinfo_encrypted_response_enc",
+            ),
+        ),
     )
     origin = ("registered_via", "secret_expires", "registered_metadata", "created_at", "updated_at")
 

@@ -170,6 +170,10 @@ class ClientForm(forms.ModelForm):
             "jwks",
             "id_token_signed_response_alg",
             "userinfo_signed_response_alg",
+            "id_token_encrypted_response_alg",
+            "id_token_encrypted_response_enc",
+            "userinfo_encrypted_response_alg",
+            "userinfo_encrypted_response_enc",
             "backchannel_logout_uri",
             "backchannel_logout_session_required",
             "frontchannel_logout_uri",
@@ -191,6 +195,16 @@ class ClientForm(forms.ModelForm):
             current = self.initial.get(name) or ""
             extra = [(current, current)] if current and (current, current) not in offered else []  # a stale value shows
             self.fields[name].widget = forms.Select(choices=[("", default), *offered, *extra])
+        for kind in protocol.ENCRYPTED_RESPONSES:
+            for part, values, default in (
+                ("alg", protocol.ENCRYPTION_ALGS, _("None: not encrypted")),
+                ("enc", protocol.ENCRYPTION_ENCS, _("Default (%(enc)s)") % {"enc": protocol.DEFAULT_ENCRYPTION_ENC}),
+            ):
+                name = f"{kind}_encrypted_response_{part}"
+                if name in self.fields:
+                    current = self.initial.get(name) or ""
+                    choices = [(v, v) for v in dict.fromkeys([*values, *([current] if current else [])])]
+                    self.fields[name].widget = forms.Select(choices=[("", default), *choices])
         self.kept_scopes = [s for s in self.instance.scopes if s not in oidc_settings.SCOPES_TO_CLAIMS]
         self.fields["scope"].choices = scope_choices(self.instance.scopes)
         if self.instance.pk is None:  # the model default is [], which would leave every box unticked
@@ -292,6 +306,16 @@ class ClientForm(forms.ModelForm):
         )
         if problem:
             raise ValidationError(problem)
+        for kind in protocol.ENCRYPTED_RESPONSES:
+            alg, enc = f"{kind}_encrypted_response_alg", f"{kind}_encrypted_response_enc"
+            if alg in cleaned and enc in cleaned:
+                problem = metadata.encryption_problem(
+                    kind, cleaned[alg], cleaned[enc], cleaned.get("jwks"), cleaned.get("jwks_uri")
+                )
+                if problem:
+                    self.add_error(alg, problem)
+                elif cleaned[alg] and not cleaned[enc]:
+                    cleaned[enc] = protocol.DEFAULT_ENCRYPTION_ENC
         uri = cleaned.get("frontchannel_logout_uri")
         if uri and cleaned.get("redirect_uris"):
             problem = metadata.frontchannel_logout_uri_problem(uri, cleaned["redirect_uris"])

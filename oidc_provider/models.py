@@ -153,6 +153,37 @@ class Client(models.Model):
             "response is plain JSON."
         ),
     )
+    # Encrypted responses (OpenID Connect Core 1.0 §10.2, §5.3.2), to a key of the client's JWK Set
+    id_token_encrypted_response_alg = models.CharField(
+        _("ID token encryption algorithm"),
+        max_length=20,
+        blank=True,
+        help_text=_(
+            "id_token_encrypted_response_alg (OpenID Connect Registration 1.0 §2): the JWE alg the ID token is "
+            "encrypted with, after it is signed, to a key of the client's JWK Set. Empty: not encrypted."
+        ),
+    )
+    id_token_encrypted_response_enc = models.CharField(
+        _("ID token content encryption"),
+        max_length=20,
+        blank=True,
+        help_text=_("id_token_encrypted_response_enc (OpenID Connect Registration 1.0 §2), the JWE enc."),
+    )
+    userinfo_encrypted_response_alg = models.CharField(
+        _("UserInfo encryption algorithm"),
+        max_length=20,
+        blank=True,
+        help_text=_(
+            "userinfo_encrypted_response_alg (OpenID Connect Registration 1.0 §2): the JWE alg the UserInfo "
+            "response is encrypted with, to a key of the client's JWK Set. Empty: not encrypted."
+        ),
+    )
+    userinfo_encrypted_response_enc = models.CharField(
+        _("UserInfo content encryption"),
+        max_length=20,
+        blank=True,
+        help_text=_("userinfo_encrypted_response_enc (OpenID Connect Registration 1.0 §2), the JWE enc."),
+    )
     access_token_format = models.CharField(
         _("access token format"),
         max_length=10,

@@ -223,8 +223,7 @@ UNADVERTISED = (
     "version",
     "encrypt_request_object_supported",
     "encrypt_userinfo_supported",
-    "userinfo_encryption_alg_values_supported",
-    "userinfo_encryption_enc_values_supported",
+    "encrypt_id_token_supported",
     "request_object_signing_alg_values_supported",
     "token_endpoint_auth_methods",
     "userinfo_endpoint_auth_methods",
@@ -260,6 +259,12 @@ def advertise(provider_info: dict, issuer: str) -> None:
             "id_token_signing_alg_values_supported": list(oidc_settings.SIGNING_ALGS),
             "userinfo_signing_alg_values_supported": list(oidc_settings.SIGNING_ALGS),
             "token_endpoint_auth_signing_alg_values_supported": list(protocol.ALL_ASSERTION_ALGS),
+            # defect 177: idpyoidc lists every JWE algorithm cryptojwt knows, RSA1_5 and key wrapping included
+            **{
+                f"{kind}_encryption_{part}_values_supported": list(values)
+                for kind in protocol.ENCRYPTED_RESPONSES
+                for part, values in (("alg", protocol.ENCRYPTION_ALGS), ("enc", protocol.ENCRYPTION_ENCS))
+            },
             "authorization_response_iss_parameter_supported": True,
             "request_parameter_supported": False,
             "request_uri_parameter_supported": False,

@@ -9,6 +9,7 @@ from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from cryptojwt.jwk.ec import new_ec_key
 from django.contrib.admin.models import LogEntry
 from django.contrib.messages import get_messages
 from django.core.management import call_command
@@ -730,6 +731,7 @@ def test_the_advanced_sections_are_collapsed(admin_client):
         ("Sign-out", True),
         ("Subject identifiers", True),
         ("Keys and signing algorithms", True),
+        ("Encrypted responses", True),
     ]
     assert fieldset_headings(admin_client.get(f"{CHANGELIST}{client.pk}/change/")) == [
         ("Connect the application", False),
@@ -737,6 +739,7 @@ def test_the_advanced_sections_are_collapsed(admin_client):
         ("Sign-out", True),
         ("Subject identifiers", True),
         ("Keys and signing algorithms", True),
+        ("Encrypted responses", True),
         ("Origin", True),
     ]
     # a section with an error is open
@@ -746,6 +749,7 @@ def test_the_advanced_sections_are_collapsed(admin_client):
         ("Sign-out", True),
         ("Subject identifiers", True),
         ("Keys and signing algorithms", False),
+        ("Encrypted responses", True),
     ]
 
 
@@ -770,6 +774,10 @@ def test_the_client_form_names_each_field_and_its_specification(admin_client):
         "jwks": "Public keys",
         "id_token_signed_response_alg": "ID token signing algorithm",
         "userinfo_signed_response_alg": "UserInfo signing algorithm",
+        "id_token_encrypted_response_alg": "ID token encryption algorithm",
+        "id_token_encrypted_response_enc": "ID token content encryption",
+        "userinfo_encrypted_response_alg": "UserInfo encryption algorithm",
+        "userinfo_encrypted_response_enc": "UserInfo content encryption",
         "backchannel_logout_uri": "Back-channel logout URL",
         "backchannel_logout_session_required": "Back-channel logout needs the session ID",
         "frontchannel_logout_uri": "Front-channel logout URL",
@@ -1233,3 +1241,31 @@ def test_a_pairwise_client_on_two_hosts_needs_a_sector_document_listing_its_redi
         assert server.fetches == 2  # once, before the transaction
     finally:
         server.close()
+
+
+# encrypted responses (docs/encryption.md)
+
+
+def test_the_admin_holds_encryption_to_the_rules_of_registration(admin_client):
+    response = admin_client.post(
+        f"{CHANGELIST}add/",
+        client_form(id_token_encrypted_response_alg="RSA-OAEP", userinfo_encrypted_response_enc="A128GCM"),
+    )
+    errors = response.context["adminform"].form.errors
+    assert errors["id_token_encrypted_response_alg"] == [
+        "id_token_encrypted_response_alg needs the client's public keys: jwks or jwks_uri."
+    ]
+    assert errors["userinfo_encrypted_response_alg"] == [
+        "userinfo_encrypted_response_enc needs userinfo_encrypted_response_alg (OpenID Connect Registration 1.0 §2)."
+    ]
+    jwks = {"keys": [{**new_ec_key("P-256", kid="enc").serialize(private=False), "use": "enc"}]}
+    assert shown_secret(
+        admin_client.post(
+            f"{CHANGELIST}add/", client_form(jwks=json.dumps(jwks), id_token_encrypted_response_alg="ECDH-ES")
+        )
+    )
+    client = Client.objects.get()
+    assert (client.id_token_encrypted_response_alg, client.id_token_encrypted_response_enc) == (
+        "ECDH-ES",
+        "A128CBC-HS256",
+    )

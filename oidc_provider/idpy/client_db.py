@@ -13,7 +13,7 @@ from idpyoidc.storage import DictType
 from oidc_provider.conf import oidc_settings
 from oidc_provider.metadata import INFORMATIONAL, TOKEN_TYPE_URNS, token_exchange_problem
 from oidc_provider.models import Client
-from oidc_provider.protocol import PASSWORD_METHODS
+from oidc_provider.protocol import DEFAULT_ENCRYPTION_ENC, ENCRYPTED_RESPONSES, PASSWORD_METHODS
 from oidc_provider.storage.clients import (
     client_id_by_registration_access_token,
     client_row,
@@ -97,6 +97,13 @@ def client_to_idpy(client: Client) -> dict:
         "token_exchange": token_exchange_config(client.token_exchange or oidc_settings.TOKEN_EXCHANGE_POLICY),
     }
     info.update(signing_algorithms(client))
+    for kind in ENCRYPTED_RESPONSES:  # idpy/encryption.py; idpyoidc's own encryption is never reached
+        alg = getattr(client, f"{kind}_encrypted_response_alg")
+        if alg:
+            info[f"{kind}_encrypted_response_alg"] = alg
+            info[f"{kind}_encrypted_response_enc"] = (
+                getattr(client, f"{kind}_encrypted_response_enc") or DEFAULT_ENCRYPTION_ENC
+            )
     info["subject_type"] = client.subject_type or "public"
     if client.sector_identifier_uri:
         info["sector_identifier_uri"] = client.sector_identifier_uri
@@ -148,6 +155,11 @@ def save_registered_client(cinfo: dict) -> Client:
         jwks_uri=cinfo.get("jwks_uri", ""),
         id_token_signed_response_alg=cinfo.get("id_token_signed_response_alg", ""),
         userinfo_signed_response_alg=cinfo.get("userinfo_signed_response_alg", ""),
+        **{
+            f"{kind}_encrypted_response_{part}": cinfo.get(f"{kind}_encrypted_response_{part}", "")
+            for kind in ENCRYPTED_RESPONSES
+            for part in ("alg", "enc")
+        },
         backchannel_logout_uri=cinfo.get("backchannel_logout_uri", ""),
         backchannel_logout_session_required=cinfo.get("backchannel_logout_session_required", False),
         frontchannel_logout_uri=cinfo.get("frontchannel_logout_uri", ""),

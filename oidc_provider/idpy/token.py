@@ -9,7 +9,10 @@ from idpyoidc.server.token.exception import UnknownToken
 from idpyoidc.time_util import utc_time_sans_frac
 
 from oidc_provider.conf import oidc_settings
+from oidc_provider.idpy import encryption
 from oidc_provider.idpy.grant_tokens import minted_from
+
+ID_TOKEN_GRANTS = ("authorization_code", "refresh_token")  # the grants that may issue an ID token
 
 
 class Token(IdpyToken):
@@ -43,6 +46,9 @@ class Token(IdpyToken):
         helper = self._get_helper(request)
         if isinstance(helper, self.error_cls):
             return helper
+        missing = self.encryption_ready(request)
+        if missing:
+            return missing
         try:
             response_args = helper.process_request(request, **kwargs)
         except (JWEException, MintingNotAllowed) as err:
@@ -50,6 +56,24 @@ class Token(IdpyToken):
         if isinstance(response_args, ResponseMessage):
             return response_args
         return {"response_args": response_args, "http_headers": [("Content-type", "application/json")]}
+
+    def _post_parse_request(self, request, client_id="", **kwargs):
+        """Defects 171, 175: the key an encrypted ID token goes to is found once the client is
+        authenticated, before the grant helper reads the grant (which opens the transaction that
+        spends the code): a ``jwks_uri`` is never fetched inside it. A missing key is answered by
+        ``process_request``, so that it is not counted as a failed client authentication."""
+        if client_id:
+            self.encryption_ready({**request, "client_id": client_id})
+        return super()._post_parse_request(request, client_id, **kwargs)
+
+    def encryption_ready(self, request):
+        """The error for a client whose ID token cannot be encrypted (``invalid_client``, docs/encryption.md),
+        before anything is spent or issued; or None."""
+        if request.get("grant_type") not in ID_TOKEN_GRANTS:
+            return None
+        client_info = self.upstream_get("context").cdb[request["client_id"]]
+        missing = encryption.prepare(self.upstream_get("attribute", "keyjar"), client_info, "id_token")
+        return self.error_cls(error="invalid_client", error_description=missing) if missing else None
 
 
 def refresh_deadline(grant) -> int:

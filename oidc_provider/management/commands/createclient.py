@@ -9,7 +9,9 @@ from oidc_provider.crypto import generate_client_secret
 from oidc_provider.metadata import (
     ACCESS_TOKEN_FORMATS,
     SUBJECT_TYPES,
+    MetadataError,
     client_keys_problem,
+    encryption_metadata,
     grant_types_problem,
     jwks_problem,
     jwks_uri_problem,
@@ -21,7 +23,15 @@ from oidc_provider.metadata import (
     token_exchange_problem,
 )
 from oidc_provider.models import Client
-from oidc_provider.protocol import AUTH_METHODS, GRANT_TYPES, RESPONSE_TYPES, SECRET_METHODS
+from oidc_provider.protocol import (
+    AUTH_METHODS,
+    DEFAULT_ENCRYPTION_ENC,
+    ENCRYPTED_RESPONSES,
+    ENCRYPTION_ALGS,
+    GRANT_TYPES,
+    RESPONSE_TYPES,
+    SECRET_METHODS,
+)
 
 
 def validate_redirect_uri(uri: str, option: str) -> str:
@@ -61,6 +71,14 @@ class Command(BaseCommand):
         parser.add_argument("--jwks-uri", default="", help="Where the client publishes its JWK Set (private_key_jwt)")
         parser.add_argument("--id-token-signed-response-alg", default="", help="Default: SIGNING_ALG")
         parser.add_argument("--userinfo-signed-response-alg", default="", help="Default: userinfo as plain JSON")
+        for kind in ENCRYPTED_RESPONSES:  # OIDC Registration §2; docs/encryption.md
+            flag = kind.replace("_", "-")
+            parser.add_argument(
+                f"--{flag}-encrypted-response-alg", default="", help=f"{', '.join(ENCRYPTION_ALGS)}; default: none"
+            )
+            parser.add_argument(
+                f"--{flag}-encrypted-response-enc", default="", help=f"Default with an alg: {DEFAULT_ENCRYPTION_ENC}"
+            )
         parser.add_argument("--access-token-format", choices=ACCESS_TOKEN_FORMATS, default="", help="Default: the OP's")
         parser.add_argument(
             "--subject-type",
@@ -113,6 +131,19 @@ class Command(BaseCommand):
         )
         if problem:
             raise CommandError(problem)
+        try:
+            encryption = encryption_metadata(
+                {
+                    f"{kind}_encrypted_response_{part}": opts[f"{kind}_encrypted_response_{part}"]
+                    for kind in ENCRYPTED_RESPONSES
+                    for part in ("alg", "enc")
+                    if opts[f"{kind}_encrypted_response_{part}"]
+                },
+                jwks,
+                opts["jwks_uri"],
+            )
+        except MetadataError as err:
+            raise CommandError(err.description) from err
         secret = (opts["client_secret"] or generate_client_secret()) if method in SECRET_METHODS else None
         grant_types = list(dict.fromkeys(opts["grant_types"] or ["authorization_code"]))
         if "offline_access" in scopes and "refresh_token" not in grant_types:
@@ -153,6 +184,7 @@ class Command(BaseCommand):
             token_exchange=policy,
             subject_type=opts["subject_type"],
             sector_identifier_uri=sector_uri,
+            **encryption,
         )
         client.set_secret(secret)
         with transaction.atomic():
