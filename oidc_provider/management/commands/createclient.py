@@ -14,6 +14,8 @@ from oidc_provider.metadata import (
     jwks_problem,
     jwks_uri_problem,
     redirect_uri_problem,
+    request_object_alg_problem,
+    request_uris_problem,
     scope_problem,
     sector_document_problem,
     signing_alg_problem,
@@ -72,6 +74,18 @@ class Command(BaseCommand):
             "--sector-identifier-uri",
             default="",
             help="https; a JSON array of every redirect URI, fetched now (needed for pairwise on several hosts)",
+        )
+        parser.add_argument(
+            "--request-uri",
+            action="append",
+            default=[],
+            dest="request_uris",
+            help="A URL the OP may fetch this client's request objects from (RFC 9101 §5.2; repeatable)",
+        )
+        parser.add_argument(
+            "--request-object-signing-alg",
+            default="",
+            help="The only algorithm its request objects may use (default: any the OP accepts)",
         )
         parser.add_argument(
             "--token-exchange-policy",
@@ -133,6 +147,12 @@ class Command(BaseCommand):
         )
         if problem:
             raise CommandError(problem)
+        request_uris = list(dict.fromkeys(opts["request_uris"]))
+        problem = request_uris_problem(request_uris) or request_object_alg_problem(
+            opts["request_object_signing_alg"], method
+        )
+        if problem:
+            raise CommandError(problem)
         client = Client(
             client_id=client_id,
             client_name=opts["name"],
@@ -153,6 +173,8 @@ class Command(BaseCommand):
             token_exchange=policy,
             subject_type=opts["subject_type"],
             sector_identifier_uri=sector_uri,
+            request_uris=request_uris,
+            request_object_signing_alg=opts["request_object_signing_alg"],
         )
         client.set_secret(secret)
         with transaction.atomic():
