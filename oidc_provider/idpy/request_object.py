@@ -149,8 +149,8 @@ def _check_claims(claims: dict, client_id: str):
 
 def _spend_jti(client_id: str, jti):
     """A ``jti`` is single use, across workers (the client-assertion replay rows, in a namespace of
-    their own). An object without one may be used again while it lives (RFC 9101 allows a
-    ``request_uri`` to be reused)."""
+    their own: defect 143, stock shares the assertions' ``iss:jti``). An object without one may be used
+    again while it lives (RFC 9101 allows a ``request_uri`` to be reused)."""
     if jti is None:
         return
     key = f"request_object:{client_id}:{jti}"

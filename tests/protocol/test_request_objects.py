@@ -136,6 +136,23 @@ def test_refused_objects(ro_client, browser, token, description):
     refused(response, "invalid_request_object", description)
 
 
+def test_an_object_signed_by_another_client_does_not_speak_for_it(ro_client, browser):
+    """Defect 143: the object is verified with the keys of the query's client, whatever its iss says."""
+    flows.make_client("rp2", "s3cret2")
+    Client.objects.filter(client_id="rp2").update(jwks=public_jwks(OTHER))
+    token = signed(OTHER, iss="rp2", client_id="rp1")
+    refused(
+        browser.get("/oidc/authorize", query(request=token, state="st-q")),
+        "invalid_request_object",
+        "The request object's signature does not verify with the client's keys",
+    )
+    refused(
+        browser.get("/oidc/authorize", query(client_id="rp2", request=token, state="st-q")),
+        "invalid_request_object",
+        "The request object's client_id does not match the request's",
+    )
+
+
 def test_the_registered_alg_only(ro_client, browser):
     Client.objects.filter(client_id="rp1").update(request_object_signing_alg="ES256")
     refused(
@@ -376,16 +393,19 @@ def test_registration_keeps_request_uris_and_alg(open_registration, http):
     [
         (
             {"request_uris": ["http://rp.example/r.jwt"]},
-            "request_uris: http://rp.example/r.jwt must be https (http only on a loopback host: 127.0.0.1, [::1] or localhost, RFC 8252 §7.3).",
+            "request_uris: http://rp.example/r.jwt must be https (http only on a loopback host: 127.0.0.1, "
+            "[::1] or localhost, RFC 8252 §7.3).",
         ),
         ({"request_uris": "https://rp.example/r.jwt"}, "request_uris: request_uris must be an array of strings."),
         (
             {"request_object_signing_alg": "HS256"},
-            "request_object_signing_alg: HS256 is keyed with the client secret: only a client_secret_jwt client keeps one it can use.",
+            "request_object_signing_alg: HS256 is keyed with the client secret: only a client_secret_jwt "
+            "client keeps one it can use.",
         ),
         (
             {"request_object_signing_alg": "none"},
-            "request_object_signing_alg: none is not accepted. Accepted: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, HS256, HS384, HS512.",
+            "request_object_signing_alg: none is not accepted. Accepted: RS256, RS384, RS512, PS256, PS384, "
+            "PS512, ES256, ES384, ES512, EdDSA, HS256, HS384, HS512.",
         ),
     ],
 )
