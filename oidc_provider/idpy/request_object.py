@@ -113,7 +113,10 @@ def _verify_signature(token: str, header: dict, client):
     if alg in HMAC_ASSERTION_ALGS:
         if client.client_secret_expires_at and client.client_secret_expires_at < utc_time_sans_frac():
             _refuse("The client's secret has expired")
-        keys = [SYMKey(key=client.recover_secret().encode(), alg=alg)]
+        try:
+            keys = [SYMKey(key=client.recover_secret().encode(), alg=alg)]
+        except ValueError:  # KEY_ENCRYPTION_SECRET changed without the old one among its fallbacks
+            _refuse("The request object's signature does not verify with the client's keys")
     else:
         info = {"jwks_uri": client.jwks_uri} if client.jwks_uri else {"jwks": client.jwks}
         kid = header.get("kid") if isinstance(header.get("kid"), str) else ""

@@ -96,6 +96,17 @@ def test_query_parameters_outside_the_object_are_ignored(ro_client, browser):
     assert "code" in params and "state" not in params
 
 
+def test_the_objects_claims_request_max_age_and_nonce_reach_the_id_token(ro_client, browser, http):
+    verifier, challenge = flows.pkce_pair()
+    claims_request = {"id_token": {"email": {"essential": True}}}
+    token = signed(claims=claims_request, max_age=3600, scope="openid", code_challenge=challenge)
+    code = flows.query(browser.get("/oidc/authorize", query(request=token, nonce="query-nonce")))["code"]
+    response = flows.redeem(http, code, verifier)
+    assert response.status_code == 200, response.content
+    id_token = flows.jwt_claims(response.json()["id_token"])
+    assert id_token["email"] == "alice@example.com" and id_token["nonce"] == "obj-nonce"
+
+
 def test_scope_from_the_query_when_the_object_has_none(ro_client, browser):
     response = browser.get("/oidc/authorize", query(request=signed(scope=None), scope="openid email"))
     assert "code" in flows.query(response)
