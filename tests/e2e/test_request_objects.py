@@ -16,6 +16,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
 from tests.e2e.browser import authorize, new_session, redirect_params
+from tests.e2e.conftest import register_clients
 from tests.e2e.rp import fetch_jwks, redeem, validate_id_token
 from tests.jwks_server import JWKSServer
 
@@ -215,6 +216,27 @@ def test_unsigned_and_unregistered_algorithms(make_client, op_discovery):
     for token, description in cases:
         url = authorization_url(op_discovery, client, request=token, redirect_uri=client.redirect_uri, state="st-q")
         refused_at(url, client, "invalid_request_object", description)
+
+
+def test_unsigned_objects_where_the_setting_allows_them(start_server, op_user):
+    """REQUEST_OBJECT_ALLOW_UNSIGNED on another OP (same database): only a client that registered
+    ``none`` sends unsigned objects; the others are refused as on the default OP."""
+    server = start_server(env={"OIDC_TEST_SETTINGS": json.dumps({"REQUEST_OBJECT_ALLOW_UNSIGNED": True})})
+    discovery = new_session().get(f"{server.issuer}/.well-known/openid-configuration").json()
+    assert "none" in discovery["request_object_signing_alg_values_supported"]
+    [unsigned_client] = register_clients(server, extra=("--request-object-signing-alg", "none"))
+    [signing_client] = register_clients(server, extra=("--jwks", jwks(RSA)))
+    for client in (unsigned_client, signing_client):
+        claims = request_object(client, discovery["issuer"])[1]
+        token = jwt.encode(
+            {"alg": "none"}, {k: v for k, v in claims.items() if k != "verifier"}, None, algorithms=["none"]
+        )
+        if client is unsigned_client:
+            result = sign_in(discovery, client, op_user, request=token)
+            assert "code" in result and result["state"] == claims["state"], result
+        else:
+            url = authorization_url(discovery, client, request=token, redirect_uri=client.redirect_uri, state="st-q")
+            refused_at(url, client, "invalid_request_object", "Unsigned request objects are not accepted")
 
 
 def test_a_redirect_uri_only_in_the_object_must_be_registered(rs_client, op_discovery):
