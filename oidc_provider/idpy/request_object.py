@@ -104,12 +104,13 @@ def _check_alg(alg: str, client):
         _refuse(f"The request object's algorithm {alg} is not accepted")
 
 
-def _verify_signature(token: str, header: dict, client):
+def _verified_claims(token: str, header: dict, claims: dict, client) -> dict:
+    """``claims`` of an unsigned object, else the claims as the signature check decoded them."""
     alg = header["alg"]
     if alg == "none":
         if not token.endswith("."):
             _refuse("An unsigned request object has an empty signature")
-        return
+        return claims
     if alg in HMAC_ASSERTION_ALGS:
         if client.client_secret_expires_at and client.client_secret_expires_at < utc_time_sans_frac():
             _refuse("The client's secret has expired")
@@ -124,9 +125,12 @@ def _verify_signature(token: str, header: dict, client):
         kty = KEY_TYPES.get(alg[:2], "")
         keys = [k for k in (bundle.get(kty) if bundle else []) if k.use in ("", "sig")]
     try:
-        JWS(alg=alg).verify_compact(token, keys=keys, sigalg=alg)
+        verified = JWS(alg=alg).verify_compact(token, keys=keys, sigalg=alg)
     except Exception:  # BadSignature, NoSuitableSigningKeys, or whatever cryptojwt makes of a hostile token
         _refuse("The request object's signature does not verify with the client's keys")
+    if not isinstance(verified, dict):
+        _refuse("The request object is not a signed JWT")
+    return verified
 
 
 def _check_claims(claims: dict, client_id: str):
@@ -172,7 +176,7 @@ def verify_request_object(token: str, client_id: str) -> dict:
     if client is None:
         _refuse("Unknown client")
     _check_alg(header["alg"], client)
-    _verify_signature(token, header, client)
+    claims = _verified_claims(token, header, claims, client)
     _check_claims(claims, client_id)
     _spend_jti(client_id, claims.get("jti"))
     return claims
