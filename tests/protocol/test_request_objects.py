@@ -349,6 +349,23 @@ def test_request_uri_failures(uri_client, browser, setup, description):
     )
 
 
+def test_the_request_uri_is_fetched_before_the_unit_of_work(uri_client, browser, monkeypatch):
+    """No fetch inside the request's unit of work (where a transaction may open) nor a transaction."""
+    from oidc_provider import outbound
+    from oidc_provider.storage import unit_of_work
+
+    seen, get = [], outbound.get
+
+    def recording_get(*args, **kwargs):
+        seen.append((unit_of_work.active(), outbound.in_transaction()))
+        return get(*args, **kwargs)
+
+    monkeypatch.setattr(outbound, "get", recording_get)
+    uri_client.body = signed().encode()
+    assert "code" in flows.query(browser.get("/oidc/authorize", query(request_uri=uri_client.url)))
+    assert seen == [(None, False)]
+
+
 def test_an_unregistered_request_uri_is_never_fetched(uri_client, browser):
     uri_client.body = signed().encode()
     response = browser.get("/oidc/authorize", query(request_uri=uri_client.url + "/other", state="st-q"))
