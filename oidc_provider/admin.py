@@ -116,6 +116,7 @@ class ClientAdmin(admin.ModelAdmin):
             ),
         ),
         (_("Subject identifiers"), ("subject_type", "sector_identifier_uri")),
+        (_("Request objects"), ("request_uris", "request_object_signing_alg")),
         (
             _("Keys and signing algorithms"),
             ("jwks_uri", "jwks", "id_token_signed_response_alg", "userinfo_signed_response_alg"),

@@ -10,6 +10,7 @@ from oidc_provider import outbound
 from oidc_provider.conf import oidc_settings
 from oidc_provider.crypto import PRIVATE_MEMBERS
 from oidc_provider.protocol import (
+    ASSERTION_ALGS,
     AUTH_METHODS,
     CONFIDENTIAL_GRANT_TYPES,
     DEFAULT_ENCRYPTION_ENC,
@@ -17,6 +18,7 @@ from oidc_provider.protocol import (
     ENCRYPTION_ALGS,
     ENCRYPTION_ENCS,
     GRANT_TYPES,
+    HMAC_ASSERTION_ALGS,
     RESPONSE_TYPES,
     TOKEN_EXCHANGE,
 )
@@ -279,6 +281,44 @@ def sector_of(sector_identifier_uri: str, redirect_uris: list) -> str:
     return hosts[0] if len(hosts) == 1 else ""
 
 
+def request_object_signing_algs() -> list:
+    """The algorithms request objects may be signed with (RFC 9101, docs/request-objects.md): the
+    asymmetric ones, HMAC for clients that keep their secret, ``none`` only where
+    REQUEST_OBJECT_ALLOW_UNSIGNED allows it."""
+    algs = [*ASSERTION_ALGS, *HMAC_ASSERTION_ALGS]
+    return [*algs, "none"] if oidc_settings.REQUEST_OBJECT_ALLOW_UNSIGNED else algs
+
+
+def request_object_alg_problem(alg: str, method: str) -> str | None:
+    """Why ``alg`` cannot be the ``request_object_signing_alg`` of a client authenticating with
+    ``method``, or None (empty: any the OP accepts)."""
+    if alg and alg not in request_object_signing_algs():
+        return f"{alg} is not accepted. Accepted: {', '.join(request_object_signing_algs())}."
+    if alg in HMAC_ASSERTION_ALGS and method != "client_secret_jwt":
+        return f"{alg} is keyed with the client secret: only a client_secret_jwt client keeps one it can use."
+    return None
+
+
+MAX_REQUEST_URIS = 20
+
+
+def request_uris_problem(uris) -> str | None:
+    """Why ``uris`` cannot be a client's ``request_uris`` (OIDC Registration §2), or None: each is
+    fetched by the OP (https outside DEBUG, loopback excepted as for redirect URIs) and may carry a
+    fragment (the SHA-256 of its content, which the match ignores)."""
+    if not isinstance(uris, list) or not all(isinstance(u, str) for u in uris):
+        return "request_uris must be an array of strings."
+    if len(uris) > MAX_REQUEST_URIS:
+        return f"At most {MAX_REQUEST_URIS} request_uris."
+    for uri in uris:
+        if len(uri) > MAX_URL:
+            return f"A request URI must be at most {MAX_URL} characters."
+        problem = secure_url_problem(uri.split("#", 1)[0], loopback=True)
+        if problem:
+            return problem
+    return None
+
+
 class MetadataError(ValueError):
     """Registered metadata that cannot be accepted; ``error`` is an RFC 7591 §3.2.2 code."""
 
@@ -450,6 +490,17 @@ def clean_registration(data) -> dict:
     problem = subject_type_problem(subject_type, clean.get("sector_identifier_uri", ""), clean["redirect_uris"])
     if problem:
         raise MetadataError(INVALID, problem)
+
+    if "request_uris" in data:
+        problem = request_uris_problem(data["request_uris"])
+        if problem:
+            raise MetadataError(INVALID, f"request_uris: {problem}")
+        clean["request_uris"] = list(dict.fromkeys(data["request_uris"]))
+    if "request_object_signing_alg" in data:
+        problem = request_object_alg_problem(_string(data, "request_object_signing_alg"), method)
+        if problem:
+            raise MetadataError(INVALID, f"request_object_signing_alg: {problem}")
+        clean["request_object_signing_alg"] = data["request_object_signing_alg"]
 
     if "backchannel_logout_uri" in data:
         clean["backchannel_logout_uri"] = _url(data, "backchannel_logout_uri", secure_url_problem)

@@ -213,6 +213,26 @@ class Client(models.Model):
             "more than one host."
         ),
     )
+    # Request objects (RFC 9101, OpenID Connect Core 1.0 §6)
+    request_object_signing_alg = models.CharField(
+        _("request object signing algorithm"),
+        max_length=20,
+        blank=True,
+        help_text=_(
+            "request_object_signing_alg (OpenID Connect Registration 1.0 §2): the only algorithm its request "
+            "objects may use. Empty: any asymmetric one the OP accepts (HS256/384/512 too for a "
+            "client_secret_jwt client)."
+        ),
+    )
+    request_uris = models.JSONField(
+        _("request URIs"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "request_uris (OpenID Connect Registration 1.0 §2, RFC 9101 §5.2): the only URLs the OP fetches "
+            "this client's request objects from (https)."
+        ),
+    )
     # Logout (OpenID Connect Back-Channel and Front-Channel Logout 1.0)
     backchannel_logout_uri = models.URLField(
         _("back-channel logout URL"),

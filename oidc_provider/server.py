@@ -12,6 +12,7 @@ from oidc_provider.crypto import derive_key, expand_key
 from oidc_provider.idpy.client_db import ClientDatabase
 from oidc_provider.idpy.keyjar import ProviderKeyJar
 from oidc_provider.idpy.server import Server
+from oidc_provider.metadata import request_object_signing_algs
 from oidc_provider.storage.keys import ensure_signing_keys
 from oidc_provider.storage.unit_of_work import unit_of_work
 
@@ -266,8 +267,6 @@ def advertise(provider_info: dict, issuer: str) -> None:
                 for part, values in (("alg", protocol.ENCRYPTION_ALGS), ("enc", protocol.ENCRYPTION_ENCS))
             },
             "authorization_response_iss_parameter_supported": True,
-            "request_parameter_supported": False,
-            "request_uri_parameter_supported": False,
             "backchannel_logout_supported": True,
             "backchannel_logout_session_supported": True,
             "frontchannel_logout_supported": True,
@@ -281,6 +280,12 @@ def advertise(provider_info: dict, issuer: str) -> None:
             "revocation_endpoint_auth_signing_alg_values_supported": list(protocol.ALL_ASSERTION_ALGS),
         }
     )
+    # RFC 9101 §10.5, OIDC Discovery §3: request objects as REQUEST_OBJECTS says
+    enabled = bool(oidc_settings.REQUEST_OBJECTS)
+    provider_info.update({"request_parameter_supported": enabled, "request_uri_parameter_supported": enabled})
+    if enabled:
+        provider_info["require_request_uri_registration"] = True
+        provider_info["request_object_signing_alg_values_supported"] = request_object_signing_algs()
     if oidc_settings.REGISTRATION_POLICY == "none":
         provider_info.pop("registration_endpoint", None)
 

@@ -462,6 +462,12 @@ def test_switching_to_and_from_client_secret_jwt(admin_client):
             "https://other.example/fc",
             "must have the scheme, host and port of a redirect URI",
         ),
+        ("request_uris", "http://web.example/r.jwt", "http://web.example/r.jwt must be https"),
+        (
+            "request_object_signing_alg",
+            "HS256",
+            "HS256 is keyed with the client secret: only a client_secret_jwt client keeps one it can use.",
+        ),
     ],
 )
 def test_invalid_client_form_is_rerendered_with_the_error(admin_client, field, value, error):
@@ -730,6 +736,7 @@ def test_the_advanced_sections_are_collapsed(admin_client):
         ("Grants and tokens", True),
         ("Sign-out", True),
         ("Subject identifiers", True),
+        ("Request objects", True),
         ("Keys and signing algorithms", True),
         ("Encrypted responses", True),
     ]
@@ -738,6 +745,7 @@ def test_the_advanced_sections_are_collapsed(admin_client):
         ("Grants and tokens", True),
         ("Sign-out", True),
         ("Subject identifiers", True),
+        ("Request objects", True),
         ("Keys and signing algorithms", True),
         ("Encrypted responses", True),
         ("Origin", True),
@@ -748,6 +756,7 @@ def test_the_advanced_sections_are_collapsed(admin_client):
         ("Grants and tokens", True),
         ("Sign-out", True),
         ("Subject identifiers", True),
+        ("Request objects", True),
         ("Keys and signing algorithms", False),
         ("Encrypted responses", True),
     ]
@@ -784,6 +793,8 @@ def test_the_client_form_names_each_field_and_its_specification(admin_client):
         "frontchannel_logout_session_required": "Front-channel logout needs the session ID",
         "subject_type": "Subject type",
         "sector_identifier_uri": "Sector identifier URL",
+        "request_uris": "Request URIs",
+        "request_object_signing_alg": "Request object signing algorithm",
     }
     assert form.fields["jwks_uri"].help_text == (
         "jwks_uri (RFC 7591 §2): where the client publishes its public keys, for private_key_jwt; https. "
@@ -1269,3 +1280,14 @@ def test_the_admin_holds_encryption_to_the_rules_of_registration(admin_client):
         "ECDH-ES",
         "A128CBC-HS256",
     )
+
+
+def test_request_object_metadata_is_edited_in_the_admin(admin_client):
+    """request_uris one per line, a fragment (the content's hash) kept; the alg from the accepted ones."""
+    uris = ["https://web.example/r.jwt#h4sh", "https://web.example/other.jwt"]
+    response = admin_client.post(
+        f"{CHANGELIST}add/", client_form(request_uris="\r\n".join(uris), request_object_signing_alg="PS256")
+    )
+    assert shown_secret(response)
+    client = Client.objects.get(client_id="web")
+    assert client.request_uris == uris and client.request_object_signing_alg == "PS256"

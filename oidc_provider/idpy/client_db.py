@@ -107,6 +107,10 @@ def client_to_idpy(client: Client) -> dict:
     info["subject_type"] = client.subject_type or "public"
     if client.sector_identifier_uri:
         info["sector_identifier_uri"] = client.sector_identifier_uri
+    if client.request_object_signing_alg:
+        info["request_object_signing_alg"] = client.request_object_signing_alg
+    if client.request_uris:  # idpyoidc's shape, [base, fragment], which client configuration reads back
+        info["request_uris"] = [(u.split("#", 1) + [""])[:2] for u in client.request_uris]
     if client.jwks_uri:  # RFC 7591 §2: jwks_uri and jwks are exclusive; the URI wins
         info["jwks_uri"] = client.jwks_uri
     elif client.jwks:
@@ -166,6 +170,8 @@ def save_registered_client(cinfo: dict) -> Client:
         frontchannel_logout_session_required=cinfo.get("frontchannel_logout_session_required", False),
         subject_type=cinfo.get("subject_type", "public"),
         sector_identifier_uri=cinfo.get("sector_identifier_uri", ""),
+        request_object_signing_alg=cinfo.get("request_object_signing_alg", ""),
+        request_uris=cinfo.get("request_uris", []),
         registered_via="registration",
         registration_access_token_hash=hash_registration_access_token(cinfo["registration_access_token"]),
         client_secret_expires_at=cinfo.get("client_secret_expires_at", 0),

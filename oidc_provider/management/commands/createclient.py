@@ -16,6 +16,8 @@ from oidc_provider.metadata import (
     jwks_problem,
     jwks_uri_problem,
     redirect_uri_problem,
+    request_object_alg_problem,
+    request_uris_problem,
     scope_problem,
     sector_document_problem,
     signing_alg_problem,
@@ -92,6 +94,18 @@ class Command(BaseCommand):
             help="https; a JSON array of every redirect URI, fetched now (needed for pairwise on several hosts)",
         )
         parser.add_argument(
+            "--request-uri",
+            action="append",
+            default=[],
+            dest="request_uris",
+            help="A URL the OP may fetch this client's request objects from (RFC 9101 §5.2; repeatable)",
+        )
+        parser.add_argument(
+            "--request-object-signing-alg",
+            default="",
+            help="The only algorithm its request objects may use (default: any the OP accepts)",
+        )
+        parser.add_argument(
             "--token-exchange-policy",
             default="",
             metavar="JSON",
@@ -164,6 +178,12 @@ class Command(BaseCommand):
         )
         if problem:
             raise CommandError(problem)
+        request_uris = list(dict.fromkeys(opts["request_uris"]))
+        problem = request_uris_problem(request_uris) or request_object_alg_problem(
+            opts["request_object_signing_alg"], method
+        )
+        if problem:
+            raise CommandError(problem)
         client = Client(
             client_id=client_id,
             client_name=opts["name"],
@@ -185,6 +205,8 @@ class Command(BaseCommand):
             subject_type=opts["subject_type"],
             sector_identifier_uri=sector_uri,
             **encryption,
+            request_uris=request_uris,
+            request_object_signing_alg=opts["request_object_signing_alg"],
         )
         client.set_secret(secret)
         with transaction.atomic():
