@@ -54,4 +54,5 @@ PATHS = {
     "session_confirm": "end_session/confirm",
     "introspection": "introspect",
     "token_revocation": "revoke",
+    "pushed_authorization": "par",
 }

@@ -26,6 +26,7 @@ ENDPOINTS = {
     "session": "oidc_provider.idpy.end_session.EndSession",
     "introspection": "oidc_provider.idpy.introspection.Introspection",
     "token_revocation": "oidc_provider.idpy.token_revocation.TokenRevocation",
+    "pushed_authorization": "oidc_provider.idpy.pushed_authorization.PushedAuthorization",
 }
 GRANT_HELPERS = {
     "authorization_code": "oidc_provider.idpy.token.AccessTokenHelper",
@@ -200,6 +201,10 @@ def build_conf() -> dict:
             "session": {"kwargs": {"client_authn_method": None}},
         },
     }
+    if s.PAR_ENABLED:  # RFC 9126: the client authenticates as at the token endpoint
+        conf["endpoint"]["pushed_authorization"] = {
+            "kwargs": {"client_authn_method": list(protocol.TOKEN_AUTH_METHODS)}
+        }
     for name, endpoint in conf["endpoint"].items():
         endpoint.update({"path": protocol.PATHS[name], "class": ENDPOINTS[name]})
     return conf
@@ -276,6 +281,8 @@ def advertise(provider_info: dict, issuer: str) -> None:
             "revocation_endpoint_auth_signing_alg_values_supported": list(protocol.ALL_ASSERTION_ALGS),
         }
     )
+    if oidc_settings.PAR_ENABLED:  # the endpoint itself idpyoidc lists (pushed_authorization_request_endpoint)
+        provider_info["require_pushed_authorization_requests"] = oidc_settings.REQUIRE_PUSHED_AUTHORIZATION_REQUESTS
     if oidc_settings.REGISTRATION_POLICY == "none":
         provider_info.pop("registration_endpoint", None)
 

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from django.contrib import auth
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
@@ -26,6 +26,11 @@ from idpyoidc.time_util import utc_time_sans_frac
 from oidc_provider.conf import oidc_settings
 from oidc_provider.consent import OFFLINE_ACCESS, requested_claims
 from oidc_provider.idpy.authorization import answer_prompt_login
+from oidc_provider.idpy.pushed_authorization import (
+    PushedRequestRefused,
+    front_channel_parameters,
+    pushed_request_required,
+)
 from oidc_provider.logout import end_op_session, op_session_ended, op_session_key
 from oidc_provider.server import get_server
 from oidc_provider.session_keys import AUTH_TIME_SESSION_KEY, LOGIN_ID_SESSION_KEY
@@ -65,6 +70,14 @@ REDIRECTED_ERRORS = {
     "unsupported_response_type": _("The application is not allowed to sign you in this way."),
 }
 REDIRECTED_ERROR = _("The application's sign-in request could not be completed.")
+# Why a pushed request's request_uri (RFC 9126 §4) gives no request, per reason (its error: invalid_request_uri).
+PUSHED_REFUSED = {
+    "used": _("This sign-in request was already used. Go back to the application and start again."),
+    "expired": EXPIRED,
+    "unknown": _("This sign-in request is unknown here. Go back to the application and start again."),
+    "repeated": MALFORMED,
+    "no_client_id": NO_CLIENT_ID,
+}
 
 
 def authorization_endpoint():
@@ -275,14 +288,22 @@ class AuthorizationView(View):
         return self.authorize(request, request.POST)
 
     def authorize(self, request, params):
+        try:  # before the unit of work: a used request_uri stays used whatever happens next
+            pushed = front_channel_parameters(params)
+        except PushedRequestRefused as refused:
+            error = "invalid_request" if refused.reason in ("repeated", "no_client_id") else "invalid_request_uri"
+            return error_page(request, PUSHED_REFUSED[refused.reason], error=error)
+        if pushed is not None:
+            params = QueryDict(mutable=True)
+            params.update(pushed)
         with translation.override(page_language(params.get("ui_locales", ""))):
             try:  # as in_one_unit, the parsing included: the flow is known only once the request is parsed
                 with unit_of_work(GRANTS):
-                    return self._authorize(request, params)
+                    return self._authorize(request, params, pushed=pushed is not None)
             except OPSessionEnded:
                 return self.flow.start_over()
 
-    def _authorize(self, request, params):
+    def _authorize(self, request, params, pushed=False):
         if has_nul(params):
             return error_page(request, MALFORMED)
         repeated = repeated_parameter(params)
@@ -303,6 +324,9 @@ class AuthorizationView(View):
                 return redirect_error(request, flat, redirect_uri, parsed["error"], parsed.get("error_description", ""))
             return error_page(request, refusal(flat, parsed["error"]), error=parsed["error"])
         self.flow = AuthorizationFlow(request, parsed)
+        required = None if pushed else pushed_request_required(parsed["client_id"])
+        if required:  # RFC 9126 §5, §6
+            return self.flow.error("invalid_request", required)
         return self.flow.run()
 
 

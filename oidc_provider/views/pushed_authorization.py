@@ -1,0 +1,26 @@
+"""The pushed authorization request endpoint (RFC 9126 §2): the client authenticates as at the token
+endpoint, with the same body limit, failure limits and ``no-store``; its pushes are counted against
+``PAR_RATE_LIMIT``."""
+
+from django.http import Http404
+
+from oidc_provider.conf import oidc_settings
+from oidc_provider.storage.unit_of_work import WRITES
+from oidc_provider.views.base import EndpointView
+from oidc_provider.views.request import has_nul
+from oidc_provider.views.responses import oauth_error
+
+
+class PushedAuthorizationView(EndpointView):
+    endpoint_name = "pushed_authorization"
+    http_method_names = ["post"]
+    transaction_policy = WRITES  # the pushed request's row, and a client assertion's jti
+    authenticates_client = True
+    rate_limit = "PAR_RATE_LIMIT"
+
+    def handle(self, request, params):
+        if not oidc_settings.PAR_ENABLED:
+            raise Http404
+        if has_nul(params):  # no database stores it; the authorization endpoint refuses it too
+            return oauth_error("invalid_request", "Malformed request")
+        return super().handle(request, params)
