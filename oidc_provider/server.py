@@ -201,7 +201,7 @@ def build_conf() -> dict:
             "session": {"kwargs": {"client_authn_method": None}},
         },
     }
-    if s.PAR_ENABLED:  # RFC 9126: the client authenticates as at the token endpoint
+    if s.PAR_ENABLED:  # defect 156: the client authenticates as at the token endpoint
         conf["endpoint"]["pushed_authorization"] = {
             "kwargs": {"client_authn_method": list(protocol.TOKEN_AUTH_METHODS)}
         }

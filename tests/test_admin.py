@@ -764,6 +764,7 @@ def test_the_client_form_names_each_field_and_its_specification(admin_client):
         "token_exchange": "Token exchange policy",
         "token_endpoint_auth_method": "Client authentication",
         "require_pkce": "Require PKCE",
+        "require_pushed_authorization_requests": "Require pushed authorization requests",
         "skip_consent": "Trusted: skip consent",
         "vetted": "Vetted",
         "jwks_uri": "Keys URL",

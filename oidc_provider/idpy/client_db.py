@@ -86,7 +86,7 @@ def client_to_idpy(client: Client) -> dict:
         "token_endpoint_client_authn_method": [method],
         "scope": client.scope or " ".join(allowed),
         "introspection_endpoint_client_authn_method": back_channel,
-        # RFC 9126 §2: at the PAR endpoint as at the token endpoint (idpyoidc reads <endpoint_name>_…)
+        # Defect 156: at the PAR endpoint as at the token endpoint (idpyoidc reads <endpoint_name>_…)
         "pushed_authorization_request_endpoint_client_authn_method": [method],
         "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
         "revocation_endpoint_client_authn_method": back_channel,

@@ -1,7 +1,7 @@
 """Pushed authorization requests (RFC 9126): the PAR endpoint, and the ``request_uri`` it issues
 taken back at the authorization endpoint.
 
-idpyoidc 5.0.0's ``oauth2.pushed_authorization.PushedAuthorization`` is not used (defects 150-159):
+idpyoidc 5.0.0's ``oauth2.pushed_authorization.PushedAuthorization`` is not used (defects 150 to 159):
 it keeps pushes in a dict of one process (``context.par_db``) forever, under ``urn:uuid:`` names, with
 the client's credentials in them, checks a push with fewer rules than an authorization request, and
 hands a pushed request to whichever client names it. Here the client authenticates as at the token
@@ -34,7 +34,7 @@ PUSH_REQUIRED_BY_OP = "This server requires pushed authorization requests (RFC 9
 def refused_parameter(params) -> str | None:
     """The one place a push's request-object parameters are refused, with the description to answer.
     ``request`` (RFC 9126 §3) waits for request objects (RFC 9101); ``request_uri`` is never pushed
-    (defects 155, 156)."""
+    (defect 155)."""
     if "request" in params:
         return REQUEST_OBJECT_REFUSED
     if "request_uri" in params:
@@ -92,7 +92,8 @@ class PushedAuthorization(Endpoint):
         return {"response_args": {"request_uri": request_uri, "expires_in": lifetime}}
 
     def do_response(self, response_args=None, request=None, **kwargs):
-        """Defect 157: 201 Created (RFC 9126 §2.2), not 200."""
+        """Defect 157: 201 Created (RFC 9126 §2.2), not 200. ``views.responses.create_response`` adds
+        ``no-store``."""
         return {
             "response": json.dumps(response_args),
             "http_headers": [("Content-type", "application/json")],

@@ -1,5 +1,5 @@
 """Pushed authorization requests (RFC 9126) as ``PushedRequest`` rows, shared by every worker: the
-push may land on one process and the browser's redirect on another.
+push may land on one process and the browser's redirect on another (defects 150, 151, 152, 153).
 
 A ``request_uri`` is ``urn:ietf:params:oauth:request_uri:`` and 256 random bits (RFC 9126 §2.2, §7.1:
 it must not be guessable); its row holds a keyed hash of the random part, never the value. It is

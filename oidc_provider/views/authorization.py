@@ -325,7 +325,7 @@ class AuthorizationView(View):
             return error_page(request, refusal(flat, parsed["error"]), error=parsed["error"])
         self.flow = AuthorizationFlow(request, parsed)
         required = None if pushed else pushed_request_required(parsed["client_id"])
-        if required:  # RFC 9126 §5, §6
+        if required:  # RFC 9126 §5, §6 (defect 158)
             return self.flow.error("invalid_request", required)
         return self.flow.run()
 
