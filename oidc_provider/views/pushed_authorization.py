@@ -23,4 +23,10 @@ class PushedAuthorizationView(EndpointView):
             raise Http404
         if has_nul(params):  # no database stores it; the authorization endpoint refuses it too
             return oauth_error("invalid_request", "Malformed request")
+        client_ids = params.getlist("client_id")
+        if len(client_ids) > 1 and len(set(client_ids)) == 1:
+            # the authorization request's client_id and client_secret_post's (RFC 6749 §2.3.1), as
+            # clients (authlib) send both: one value, not ambiguous; different values stay refused
+            params = params.copy()
+            params.setlist("client_id", client_ids[:1])
         return super().handle(request, params)

@@ -396,3 +396,20 @@ def test_bad_par_settings_are_reported(settings, values, check_id):
 
     settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, **values}
     assert check_id in [error.id for error in check_settings()]
+
+
+def test_client_secret_post_may_repeat_the_same_client_id(db, http):
+    """The authorization request's client_id and client_secret_post's: one value, accepted; two
+    different values are refused as any repeated parameter is."""
+    flows.make_client("rp1", "s3cret", "--token-endpoint-auth-method", "client_secret_post")
+    verifier, challenge = flows.pkce_pair()
+    body = "&".join(f"{k}={v}" for k, v in flows.auth_params(challenge).items())
+    response = http.post(
+        "/oidc/par", body + "&client_id=rp1&client_secret=s3cret", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 201, response.content
+    response = http.post(
+        "/oidc/par", body + "&client_id=rp2&client_secret=s3cret", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_request", "error_description": "Repeated parameter: client_id"}
