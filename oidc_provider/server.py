@@ -243,6 +243,8 @@ UNADVERTISED = (
     "client_authn_method",
     "introspection_endpoint_auth_methods",
     "revocation_endpoint_auth_methods",
+    # the PAR endpoint's internal list: RFC 9126 §2 clients read token_endpoint_auth_methods_supported
+    "pushed_authorization_request_endpoint_auth_methods",
 )
 
 

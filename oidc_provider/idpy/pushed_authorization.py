@@ -103,7 +103,7 @@ class PushedAuthorization(Endpoint):
 
 class PushedRequestRefused(Exception):
     """A front-channel ``request_uri`` of this server that gives no request: ``reason`` is
-    ``no_client_id``, ``repeated`` or ``storage.pushed_requests.Unredeemable``'s (``unknown``, ``used``,
+    ``no_client_id``, ``repeated``, ``malformed`` or ``storage.pushed_requests.Unredeemable``'s (``unknown``, ``used``,
     ``expired``)."""
 
     def __init__(self, reason):
@@ -127,6 +127,8 @@ def front_channel_parameters(params) -> dict | None:
     client_id = params.get("client_id")
     if not client_id:
         raise PushedRequestRefused("no_client_id")
+    if "\x00" in client_id:  # no database compares it (PostgreSQL raises)
+        raise PushedRequestRefused("malformed")
     try:
         return pushed_requests.redeem(params["request_uri"], client_id)
     except pushed_requests.Unredeemable as err:

@@ -76,6 +76,7 @@ PUSHED_REFUSED = {
     "expired": EXPIRED,
     "unknown": _("This sign-in request is unknown here. Go back to the application and start again."),
     "repeated": MALFORMED,
+    "malformed": MALFORMED,
     "no_client_id": NO_CLIENT_ID,
 }
 
@@ -291,7 +292,7 @@ class AuthorizationView(View):
         try:  # before the unit of work: a used request_uri stays used whatever happens next
             pushed = front_channel_parameters(params)
         except PushedRequestRefused as refused:
-            error = "invalid_request" if refused.reason in ("repeated", "no_client_id") else "invalid_request_uri"
+            error = "invalid_request_uri" if refused.reason in ("unknown", "used", "expired") else "invalid_request"
             return error_page(request, PUSHED_REFUSED[refused.reason], error=error)
         if pushed is not None:
             params = QueryDict(mutable=True)

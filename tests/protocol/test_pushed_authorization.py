@@ -296,10 +296,14 @@ def test_discovery_advertises_par(rp, http):
 
 
 def test_par_can_be_turned_off(rp, browser, http, settings):
+    enabled = http.get("/oidc/.well-known/openid-configuration").json()
     settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "PAR_ENABLED": False}
     discovery = http.get("/oidc/.well-known/openid-configuration").json()
-    assert "pushed_authorization_request_endpoint" not in discovery
-    assert "require_pushed_authorization_requests" not in discovery
+    assert set(enabled) - set(discovery) == {
+        "pushed_authorization_request_endpoint",
+        "require_pushed_authorization_requests",
+    }
+    assert {k: v for k, v in enabled.items() if k in discovery} == discovery
     response, _ = push(http)
     assert response.status_code == 404
 
@@ -413,3 +417,17 @@ def test_client_secret_post_may_repeat_the_same_client_id(db, http):
     )
     assert response.status_code == 400
     assert response.json() == {"error": "invalid_request", "error_description": "Repeated parameter: client_id"}
+
+
+def test_a_malformed_front_channel_request_is_refused(rp, browser, http):
+    request_uri, _ = pushed_uri(http)
+    for query in (
+        {"client_id": "rp1\x00", "request_uri": request_uri},
+        {"client_id": ["rp1", "rp1"], "request_uri": request_uri},
+        {"client_id": "rp1", "request_uri": [request_uri, request_uri]},
+    ):
+        assert page_error(browser.get("/oidc/authorize", query)) == (
+            "invalid_request",
+            "The application sent a sign-in request this site cannot read.",
+        )
+    assert "code" in flows.query(front_channel(browser, request_uri))  # none of them spent it
