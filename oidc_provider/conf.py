@@ -124,7 +124,7 @@ DEFAULTS = {
     # Rate limits, each (count, seconds) or None for none, counted in this cache (CACHES alias).
     # Use a cache every worker shares (Redis, Memcached, database) so the limits hold site-wide.
     "RATE_LIMIT_CACHE": "default",
-    # Failed client authentications at the token, introspection and revocation endpoints, per
+    # Failed client authentications at the token, introspection, revocation and PAR endpoints, per
     # claimed client_id at one client address, and per client address; past a limit, failures are
     # answered 429 instead of 401 until the window ends. A correct authentication is always served.
     "CLIENT_AUTHN_FAILURE_LIMIT": (10, 60),
