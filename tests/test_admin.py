@@ -1234,3 +1234,11 @@ def test_a_pairwise_client_on_two_hosts_needs_a_sector_document_listing_its_redi
         assert server.fetches == 2  # once, before the transaction
     finally:
         server.close()
+
+
+def test_the_admin_sets_require_pushed_authorization_requests(admin_client):
+    """RFC 9126 §6 client metadata, under Grants and tokens (docs/pushed-authorization-requests.md)."""
+    admin_client.post(f"{CHANGELIST}add/", client_form(require_pushed_authorization_requests="on"))
+    assert Client.objects.get(client_id="web").require_pushed_authorization_requests
+    page = admin_client.get(f"{CHANGELIST}{Client.objects.get(client_id='web').pk}/change/").content.decode()
+    assert 'name="require_pushed_authorization_requests"' in page and "checked" in page

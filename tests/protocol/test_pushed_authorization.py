@@ -431,3 +431,24 @@ def test_a_malformed_front_channel_request_is_refused(rp, browser, http):
             "The application sent a sign-in request this site cannot read.",
         )
     assert "code" in flows.query(front_channel(browser, request_uri))  # none of them spent it
+
+
+# Limits, as at the token endpoint
+
+
+def test_failed_pushes_count_against_the_failure_limit(rp, http, settings):
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "CLIENT_AUTHN_FAILURE_LIMIT": (2, 60)}
+    for _ in range(2):
+        assert push(http, secret="wrong")[0].status_code == 401
+    response, _ = push(http, secret="wrong")
+    assert response.status_code == 429 and response.json()["error"] == "temporarily_unavailable"
+    assert push(http)[0].status_code == 201  # a correct authentication is always served
+
+
+def test_pushes_per_client_are_limited(rp, http, settings):
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "PAR_RATE_LIMIT": (2, 60)}
+    for _ in range(2):
+        assert push(http)[0].status_code == 201
+    response, _ = push(http)
+    assert response.status_code == 429 and int(response["Retry-After"]) >= 1
+    assert PushedRequest.objects.count() == 2
