@@ -452,3 +452,23 @@ def test_pushes_per_client_are_limited(rp, http, settings):
     response, _ = push(http)
     assert response.status_code == 429 and int(response["Retry-After"]) >= 1
     assert PushedRequest.objects.count() == 2
+
+
+def test_a_push_logs_neither_the_secret_nor_the_request_uri(db, browser, http, caplog):
+    """A client_secret_post push and its redemption, logged at DEBUG everywhere: neither the secret
+    nor the request_uri (a bearer reference to the request, RFC 9126 §7.1) reaches a record."""
+    import logging
+
+    for name in ("", "django", "django.request", "idpyoidc", "cryptojwt", "oidc_provider"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    secret = "par-client-secret-4c1e9a7b"
+    flows.make_client("rp1", secret, "--token-endpoint-auth-method", "client_secret_post")
+    verifier, challenge = flows.pkce_pair()
+    response = http.post("/oidc/par", {**flows.auth_params(challenge), "client_secret": secret})
+    assert response.status_code == 201, response.content
+    request_uri = response.json()["request_uri"]
+    assert "code" in flows.query(front_channel(browser, request_uri))
+    assert page_error(front_channel(browser, request_uri))[0] == "invalid_request_uri"
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert secret not in logged
+    assert request_uri[len(PREFIX) :] not in logged
