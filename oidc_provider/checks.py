@@ -103,7 +103,38 @@ def check_settings(app_configs=None, **kwargs):
         + check_limits()
         + check_webfinger()
         + check_request_objects()
+        + check_par()
     )
+
+
+PAR_LIFETIME_RANGE = (5, 600)  # RFC 9126 §2.2: "5 seconds to 600 seconds"
+
+
+def check_par():
+    """Pushed authorization requests (docs/pushed-authorization-requests.md)."""
+    errors = []
+    low, high = PAR_LIFETIME_RANGE
+    lifetime = oidc_settings.PAR_LIFETIME
+    if isinstance(lifetime, bool) or not isinstance(lifetime, int) or not low <= lifetime <= high:
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['PAR_LIFETIME'] must be a whole number of seconds from {low} to {high}.",
+                hint="A request_uri is used once, right after the push: 60 (the default) is plenty.",
+                id="oidc_provider.E150",
+            )
+        )
+    for key in ("PAR_ENABLED", "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS"):
+        if not isinstance(getattr(oidc_settings, key), bool):
+            errors.append(Error(f"{SETTING_NAME}[{key!r}] must be True or False.", id="oidc_provider.E151"))
+    if oidc_settings.REQUIRE_PUSHED_AUTHORIZATION_REQUESTS is True and oidc_settings.PAR_ENABLED is False:
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['REQUIRE_PUSHED_AUTHORIZATION_REQUESTS'] needs PAR_ENABLED: "
+                "no authorization request could be made.",
+                id="oidc_provider.E152",
+            )
+        )
+    return errors
 
 
 def check_webfinger():
@@ -175,6 +206,7 @@ RATE_LIMITS = (
     "CLIENT_AUTHN_FAILURE_ADDRESS_LIMIT",
     "TOKEN_RATE_LIMIT",
     "INTROSPECTION_RATE_LIMIT",
+    "PAR_RATE_LIMIT",
     "REGISTRATION_RATE_LIMIT",
     "WEBFINGER_RATE_LIMIT",
 )

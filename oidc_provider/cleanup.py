@@ -23,6 +23,7 @@ from oidc_provider.models import (
     InitialAccessToken,
     IssuedToken,
     OPSession,
+    PushedRequest,
     SessionNode,
 )
 
@@ -68,6 +69,7 @@ def targets():
         Target("ended OP sessions", OPSession, lambda now: Q(ended_at__lt=now - op_session_age)),
         Target("initial access tokens", InitialAccessToken, lambda now: Q(uses_left=0) | Q(expires_at__lt=now)),
         Target("client assertions (jti)", ClientAssertion, lambda now: Q(expires_at__lt=now)),
+        Target("pushed authorization requests", PushedRequest, lambda now: Q(expires_at__lt=now)),
         Target(
             "back-channel logout failures", BackchannelLogoutFailure, lambda now: Q(created_at__lt=now - failure_age)
         ),

@@ -102,6 +102,14 @@ DEFAULTS = {
     # The site's home page (a URL, a path or a URL pattern's name): the link off an OP page with no
     # application to return to (an error, signing out without a post_logout_redirect_uri).
     "HOME_URL": "/",
+    # Pushed authorization requests (RFC 9126, docs/pushed-authorization-requests.md): the PAR endpoint
+    # is served and advertised; a push only narrows what a client can do, so it is on by default.
+    "PAR_ENABLED": True,
+    # Seconds a pushed request's request_uri may be used (once), 5 to 600 (RFC 9126 §2.2).
+    "PAR_LIFETIME": 60,
+    # Every authorization request of every client must be pushed (RFC 9126 §5); per client: the
+    # client's require_pushed_authorization_requests.
+    "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS": False,
     # Seconds a pending authorization request waits in the Django session for login or consent.
     "PENDING_REQUEST_LIFETIME": 1800,
     # Dynamic client registration (RFC 7591): "open", "initial_access_token" (RFC 7591 §3) or "none".
@@ -123,7 +131,7 @@ DEFAULTS = {
     # Rate limits, each (count, seconds) or None for none, counted in this cache (CACHES alias).
     # Use a cache every worker shares (Redis, Memcached, database) so the limits hold site-wide.
     "RATE_LIMIT_CACHE": "default",
-    # Failed client authentications at the token, introspection and revocation endpoints, per
+    # Failed client authentications at the token, introspection, revocation and PAR endpoints, per
     # claimed client_id at one client address, and per client address; past a limit, failures are
     # answered 429 instead of 401 until the window ends. A correct authentication is always served.
     "CLIENT_AUTHN_FAILURE_LIMIT": (10, 60),
@@ -131,6 +139,9 @@ DEFAULTS = {
     # Authenticated requests per client at the token and introspection endpoints.
     "TOKEN_RATE_LIMIT": None,
     "INTROSPECTION_RATE_LIMIT": None,
+    # Pushes per client at the PAR endpoint (per client and address for a public client, which anyone
+    # can name): each keeps a row until clearexpired.
+    "PAR_RATE_LIMIT": (60, 60),
     # Registration requests (RFC 7591) per client address.
     "REGISTRATION_RATE_LIMIT": (20, 3600),
     # WebFinger requests (RFC 7033, docs/webfinger.md) per client address.

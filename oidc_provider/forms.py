@@ -175,6 +175,7 @@ class ClientForm(forms.ModelForm):
             "token_exchange",
             "token_endpoint_auth_method",
             "require_pkce",
+            "require_pushed_authorization_requests",
             "skip_consent",
             "vetted",
             "jwks_uri",

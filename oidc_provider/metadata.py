@@ -512,6 +512,8 @@ def clean_registration(data) -> dict:
     for name in ("backchannel_logout_session_required", "frontchannel_logout_session_required"):
         if name in data:
             clean[name] = _boolean(data, name)
+    if "require_pushed_authorization_requests" in data:  # RFC 9126 §6
+        clean["require_pushed_authorization_requests"] = _boolean(data, "require_pushed_authorization_requests")
 
     for name in ("client_name", "software_id", "software_version"):
         if name in data:

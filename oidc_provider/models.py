@@ -116,6 +116,14 @@ class Client(models.Model):
             "Every authorization request must carry a code_challenge (RFC 7636). Public clients always require it."
         ),
     )
+    require_pushed_authorization_requests = models.BooleanField(
+        _("require pushed authorization requests"),
+        default=False,
+        help_text=_(
+            "require_pushed_authorization_requests (RFC 9126 §6): every authorization request must come "
+            "as a request_uri from the pushed authorization request endpoint."
+        ),
+    )
     is_active = models.BooleanField(
         _("active"), default=True, help_text=_("An inactive client is refused: it cannot sign users in or get tokens.")
     )
@@ -630,3 +638,21 @@ class IssuedToken(models.Model):
 
     def __str__(self):
         return f"{self.token_class} of {self.grant_key}"
+
+
+class PushedRequest(models.Model):
+    """An authorization request pushed to the PAR endpoint (RFC 9126), until its ``request_uri`` is
+    used once at the authorization endpoint or expires. ``digest`` is the keyed hash of the
+    ``request_uri``'s random part, never the value (``storage.pushed_requests``)."""
+
+    digest = models.CharField(max_length=100, unique=True)
+    client_id = models.CharField(max_length=255)
+    parameters = models.JSONField()  # the pushed authorization request's parameters, as pushed
+    expires_at = models.DateTimeField(db_index=True)  # clearexpired
+    consumed = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("pushed authorization request")
+
+    def __str__(self):
+        return f"{self.client_id} until {self.expires_at:%Y-%m-%d %H:%M:%S}"

@@ -9,6 +9,8 @@ GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials", TOKE
 CONFIDENTIAL_GRANT_TYPES = ["client_credentials", TOKEN_EXCHANGE]
 RESPONSE_TYPES = ["code"]
 RESPONSE_MODES = ["query", "fragment", "form_post"]
+# RFC 9126 §2.2: the request_uri of a pushed request (the authorization endpoint resolves these itself)
+PAR_REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
 # The members of the claims request parameter this OP reads (OIDC Core §5.5); any other is ignored.
 CLAIMS_MEMBERS = ("userinfo", "id_token")
 
@@ -64,4 +66,5 @@ PATHS = {
     "session_confirm": "end_session/confirm",
     "introspection": "introspect",
     "token_revocation": "revoke",
+    "pushed_authorization": "par",
 }

@@ -27,6 +27,7 @@ ENDPOINTS = {
     "session": "oidc_provider.idpy.end_session.EndSession",
     "introspection": "oidc_provider.idpy.introspection.Introspection",
     "token_revocation": "oidc_provider.idpy.token_revocation.TokenRevocation",
+    "pushed_authorization": "oidc_provider.idpy.pushed_authorization.PushedAuthorization",
 }
 GRANT_HELPERS = {
     "authorization_code": "oidc_provider.idpy.token.AccessTokenHelper",
@@ -201,6 +202,10 @@ def build_conf() -> dict:
             "session": {"kwargs": {"client_authn_method": None}},
         },
     }
+    if s.PAR_ENABLED:  # defect 156: the client authenticates as at the token endpoint
+        conf["endpoint"]["pushed_authorization"] = {
+            "kwargs": {"client_authn_method": list(protocol.TOKEN_AUTH_METHODS)}
+        }
     for name, endpoint in conf["endpoint"].items():
         endpoint.update({"path": protocol.PATHS[name], "class": ENDPOINTS[name]})
     return conf
@@ -238,6 +243,8 @@ UNADVERTISED = (
     "client_authn_method",
     "introspection_endpoint_auth_methods",
     "revocation_endpoint_auth_methods",
+    # the PAR endpoint's internal list: RFC 9126 §2 clients read token_endpoint_auth_methods_supported
+    "pushed_authorization_request_endpoint_auth_methods",
 )
 
 
@@ -286,6 +293,8 @@ def advertise(provider_info: dict, issuer: str) -> None:
     if enabled:
         provider_info["require_request_uri_registration"] = True
         provider_info["request_object_signing_alg_values_supported"] = request_object_signing_algs()
+    if oidc_settings.PAR_ENABLED:  # the endpoint itself idpyoidc lists (pushed_authorization_request_endpoint)
+        provider_info["require_pushed_authorization_requests"] = oidc_settings.REQUIRE_PUSHED_AUTHORIZATION_REQUESTS
     if oidc_settings.REGISTRATION_POLICY == "none":
         provider_info.pop("registration_endpoint", None)
 

@@ -3,7 +3,15 @@
 from django.urls import path
 
 from oidc_provider.protocol import PATHS
-from oidc_provider.views import authorization, discovery, end_session, registration, token, userinfo
+from oidc_provider.views import (
+    authorization,
+    discovery,
+    end_session,
+    pushed_authorization,
+    registration,
+    token,
+    userinfo,
+)
 
 app_name = "oidc_provider"
 
@@ -22,4 +30,9 @@ urlpatterns = [
     path(PATHS["session_confirm"], end_session.LogoutConfirmView.as_view(), name="end-session-confirm"),
     path(PATHS["introspection"], token.IntrospectionView.as_view(), name="introspection"),
     path(PATHS["token_revocation"], token.RevocationView.as_view(), name="revocation"),
+    path(
+        PATHS["pushed_authorization"],
+        pushed_authorization.PushedAuthorizationView.as_view(),
+        name="pushed-authorization",
+    ),
 ]

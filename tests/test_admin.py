@@ -777,6 +777,7 @@ def test_the_client_form_names_each_field_and_its_specification(admin_client):
         "token_exchange": "Token exchange policy",
         "token_endpoint_auth_method": "Client authentication",
         "require_pkce": "Require PKCE",
+        "require_pushed_authorization_requests": "Require pushed authorization requests",
         "skip_consent": "Trusted: skip consent",
         "vetted": "Vetted",
         "jwks_uri": "Keys URL",
@@ -1291,3 +1292,11 @@ def test_request_object_metadata_is_edited_in_the_admin(admin_client):
     assert shown_secret(response)
     client = Client.objects.get(client_id="web")
     assert client.request_uris == uris and client.request_object_signing_alg == "PS256"
+
+
+def test_the_admin_sets_require_pushed_authorization_requests(admin_client):
+    """RFC 9126 §6 client metadata, under Grants and tokens (docs/pushed-authorization-requests.md)."""
+    admin_client.post(f"{CHANGELIST}add/", client_form(require_pushed_authorization_requests="on"))
+    assert Client.objects.get(client_id="web").require_pushed_authorization_requests
+    page = admin_client.get(f"{CHANGELIST}{Client.objects.get(client_id='web').pk}/change/").content.decode()
+    assert 'name="require_pushed_authorization_requests"' in page and "checked" in page

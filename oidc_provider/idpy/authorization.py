@@ -9,13 +9,12 @@ from idpyoidc.time_util import utc_time_sans_frac
 
 from oidc_provider.conf import oidc_settings
 from oidc_provider.idpy.request_object import (
-    PAR_URN_PREFIX,
     RequestObjectError,
     fetch_request_uri,
     merge,
     verify_request_object,
 )
-from oidc_provider.protocol import CLAIMS_MEMBERS
+from oidc_provider.protocol import CLAIMS_MEMBERS, PAR_REQUEST_URI_PREFIX
 
 
 def registered_redirect_uri(cinfo, redirect_uri) -> bool:
@@ -129,7 +128,7 @@ class Authorization(IdpyAuthorization):
         """The parameters of a request with a ``request`` or ``request_uri`` (RFC 9101, OIDC Core
         §6): those of its verified object (``request_object.merge``), or the error to answer."""
         uri = request.get("request_uri")
-        if not oidc_settings.REQUEST_OBJECTS or (isinstance(uri, str) and uri.startswith(PAR_URN_PREFIX)):
+        if not oidc_settings.REQUEST_OBJECTS or (isinstance(uri, str) and uri.startswith(PAR_REQUEST_URI_PREFIX)):
             name = "request" if "request" in request else "request_uri"
             return self.error_cls(
                 error=UNSUPPORTED_PARAMETERS[name], error_description=f"The {name} parameter is not supported"

@@ -103,7 +103,10 @@ class IssuerAudience:
         self._endpoint, self._issuer = endpoint, issuer
 
     def allowed_target_uris(self):
-        return {self._issuer, self._endpoint.upstream_get("endpoint", "token").full_path}
+        audiences = {self._issuer, self._endpoint.upstream_get("endpoint", "token").full_path}
+        if getattr(self._endpoint, "accepts_own_url_as_audience", False):  # RFC 9126 §2: the PAR endpoint
+            audiences.add(self._endpoint.full_path)
+        return audiences
 
     def __getattr__(self, name):
         return getattr(self._endpoint, name)

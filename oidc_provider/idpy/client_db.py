@@ -86,6 +86,9 @@ def client_to_idpy(client: Client) -> dict:
         "token_endpoint_client_authn_method": [method],
         "scope": client.scope or " ".join(allowed),
         "introspection_endpoint_client_authn_method": back_channel,
+        # Defect 156: at the PAR endpoint as at the token endpoint (idpyoidc reads <endpoint_name>_…)
+        "pushed_authorization_request_endpoint_client_authn_method": [method],
+        "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
         "revocation_endpoint_client_authn_method": back_channel,
         "allowed_scopes": allowed,
         "pkce_essential": client.is_public or client.require_pkce or oidc_settings.REQUIRE_PKCE,
@@ -172,6 +175,7 @@ def save_registered_client(cinfo: dict) -> Client:
         sector_identifier_uri=cinfo.get("sector_identifier_uri", ""),
         request_object_signing_alg=cinfo.get("request_object_signing_alg", ""),
         request_uris=cinfo.get("request_uris", []),
+        require_pushed_authorization_requests=cinfo.get("require_pushed_authorization_requests", False),
         registered_via="registration",
         registration_access_token_hash=hash_registration_access_token(cinfo["registration_access_token"]),
         client_secret_expires_at=cinfo.get("client_secret_expires_at", 0),

@@ -5,6 +5,7 @@ import copy
 import json
 
 from idpyoidc.message import OPTIONAL_LIST_OF_STRINGS, SINGLE_OPTIONAL_STRING, oidc
+from idpyoidc.message.oidc import SINGLE_OPTIONAL_BOOLEAN
 from idpyoidc.server.oidc.read_registration import RegistrationRead as IdpyRegistrationRead
 from idpyoidc.server.oidc.registration import Registration as IdpyRegistration
 from idpyoidc.server.oidc.registration import comb_uri
@@ -20,6 +21,7 @@ EXTRA_METADATA = {
     "scope": SINGLE_OPTIONAL_STRING,
     "software_id": SINGLE_OPTIONAL_STRING,
     "software_version": SINGLE_OPTIONAL_STRING,
+    "require_pushed_authorization_requests": SINGLE_OPTIONAL_BOOLEAN,  # RFC 9126 §6
 }
 
 

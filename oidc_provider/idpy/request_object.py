@@ -40,7 +40,6 @@ from oidc_provider.storage.clients import client_row
 INVALID_OBJECT = "invalid_request_object"
 INVALID_URI = "invalid_request_uri"
 # RFC 9126 §2.2: a request_uri the PAR endpoint issued; resolved there, never fetched.
-PAR_URN_PREFIX = "urn:ietf:params:oauth:request_uri:"
 # The longest an object may live (exp ahead of now), as FAPI 1.0 Advanced §5.2.2 caps it; its jti is
 # remembered as long by the replay store (storage/assertions.py), which keeps entries this long.
 MAX_LIFETIME = MAX_ASSERTION_LIFETIME

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from django.contrib import auth
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
@@ -26,8 +26,14 @@ from idpyoidc.time_util import utc_time_sans_frac
 from oidc_provider.conf import oidc_settings
 from oidc_provider.consent import OFFLINE_ACCESS, requested_claims
 from oidc_provider.idpy.authorization import answer_prompt_login
-from oidc_provider.idpy.request_object import PAR_URN_PREFIX, fetch_request_uri
+from oidc_provider.idpy.pushed_authorization import (
+    PushedRequestRefused,
+    front_channel_parameters,
+    pushed_request_required,
+)
+from oidc_provider.idpy.request_object import fetch_request_uri
 from oidc_provider.logout import end_op_session, op_session_ended, op_session_key
+from oidc_provider.protocol import PAR_REQUEST_URI_PREFIX
 from oidc_provider.server import get_server
 from oidc_provider.session_keys import AUTH_TIME_SESSION_KEY, LOGIN_ID_SESSION_KEY
 from oidc_provider.storage.clients import client_row
@@ -66,6 +72,15 @@ REDIRECTED_ERRORS = {
     "unsupported_response_type": _("The application is not allowed to sign you in this way."),
 }
 REDIRECTED_ERROR = _("The application's sign-in request could not be completed.")
+# Why a pushed request's request_uri (RFC 9126 §4) gives no request, per reason (its error: invalid_request_uri).
+PUSHED_REFUSED = {
+    "used": _("This sign-in request was already used. Go back to the application and start again."),
+    "expired": EXPIRED,
+    "unknown": _("This sign-in request is unknown here. Go back to the application and start again."),
+    "repeated": MALFORMED,
+    "malformed": MALFORMED,
+    "no_client_id": NO_CLIENT_ID,
+}
 
 
 def authorization_endpoint():
@@ -276,15 +291,23 @@ class AuthorizationView(View):
         return self.authorize(request, request.POST)
 
     def authorize(self, request, params):
+        try:  # before the unit of work: a used request_uri stays used whatever happens next
+            pushed = front_channel_parameters(params)
+        except PushedRequestRefused as refused:
+            error = "invalid_request_uri" if refused.reason in ("unknown", "used", "expired") else "invalid_request"
+            return error_page(request, PUSHED_REFUSED[refused.reason], error=error)
+        if pushed is not None:
+            params = QueryDict(mutable=True)
+            params.update(pushed)
         with translation.override(page_language(params.get("ui_locales", ""))):
             fetched = prefetch_request_uri(params)
             try:  # as in_one_unit, the parsing included: the flow is known only once the request is parsed
                 with unit_of_work(GRANTS):
-                    return self._authorize(request, params, fetched)
+                    return self._authorize(request, params, fetched, pushed=pushed is not None)
             except OPSessionEnded:
                 return self.flow.start_over()
 
-    def _authorize(self, request, params, fetched=None):
+    def _authorize(self, request, params, fetched=None, pushed=False):
         if has_nul(params):
             return error_page(request, MALFORMED)
         repeated = repeated_parameter(params)
@@ -305,6 +328,9 @@ class AuthorizationView(View):
                 return redirect_error(request, flat, redirect_uri, parsed["error"], parsed.get("error_description", ""))
             return error_page(request, refusal(flat, parsed["error"]), error=parsed["error"])
         self.flow = AuthorizationFlow(request, parsed)
+        required = None if pushed else pushed_request_required(parsed["client_id"])
+        if required:  # RFC 9126 §5, §6 (defect 158)
+            return self.flow.error("invalid_request", required)
         return self.flow.run()
 
 
@@ -316,7 +342,7 @@ def prefetch_request_uri(params):
     if (
         not oidc_settings.REQUEST_OBJECTS
         or len(uris) != 1
-        or uris[0].startswith(PAR_URN_PREFIX)
+        or uris[0].startswith(PAR_REQUEST_URI_PREFIX)
         or "request" in params
         or has_nul(params)
         or repeated_parameter(params)

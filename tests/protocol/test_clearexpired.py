@@ -26,6 +26,7 @@ from oidc_provider.models import (
     InitialAccessToken,
     IssuedToken,
     OPSession,
+    PushedRequest,
     SessionNode,
 )
 from oidc_provider.storage.unit_of_work import current, unit_of_work
@@ -92,7 +93,9 @@ def other_rows(db):
         "iat_forever": InitialAccessToken.mint(uses=2)[0],
         "jti": ClientAssertion.objects.create(key="live", expires_at=now + HOUR),
         "failure": BackchannelLogoutFailure.objects.create(client_id="c", uri="https://rp/bc", attempts=3, error="x"),
+        "par": PushedRequest.objects.create(digest="live", client_id="c", parameters={}, expires_at=now + HOUR),
     }
+    PushedRequest.objects.create(digest="old", client_id="c", parameters={}, expires_at=now - HOUR)
     Consent.objects.create(user=bob, client=client, scope="openid", expires_at=now - HOUR)
     OPSession.objects.create(key="old", user_id="1", ended_at=now - dt.timedelta(weeks=3))  # > SESSION_COOKIE_AGE
     InitialAccessToken.mint(uses=0)
@@ -116,9 +119,17 @@ def test_every_other_kind_of_expired_row_goes_and_live_ones_stay(other_rows):
         "ended OP sessions": 1,
         "initial access tokens": 2,
         "client assertions (jti)": 1,
+        "pushed authorization requests": 1,
         "back-channel logout failures": 1,
     }
-    remaining = {Consent: 1, OPSession: 2, InitialAccessToken: 2, ClientAssertion: 1, BackchannelLogoutFailure: 1}
+    remaining = {
+        Consent: 1,
+        OPSession: 2,
+        InitialAccessToken: 2,
+        ClientAssertion: 1,
+        PushedRequest: 1,
+        BackchannelLogoutFailure: 1,
+    }
     for model, count in remaining.items():
         assert set(model.objects.all()) == {row for row in other_rows.values() if isinstance(row, model)}, model
         assert model.objects.count() == count
@@ -135,7 +146,7 @@ def test_dry_run_counts_and_removes_nothing(other_rows):
     out = io.StringIO()
     call_command("clearexpired", "--dry-run", stdout=out)
     assert "grants: would remove 1" in out.getvalue() and "consents: would remove 1" in out.getvalue()
-    assert "total: would remove 7" in out.getvalue()
+    assert "total: would remove 8" in out.getvalue()
     assert before == {model: model.objects.count() for model in before}
 
 

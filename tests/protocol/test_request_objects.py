@@ -262,7 +262,10 @@ def test_discovery(rp, browser):
     assert {"RS256", "ES256", "PS256", "HS256"} <= set(discovery["request_object_signing_alg_values_supported"])
 
 
-def test_par_request_uris_are_left_to_par(ro_client, browser):
+def test_par_request_uris_are_never_fetched_while_par_is_off(ro_client, browser, settings):
+    """A PAR request_uri is the PAR endpoint's (tests/protocol/test_pushed_authorization.py); with PAR
+    off it is refused, never fetched as a request object."""
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "PAR_ENABLED": False}
     response = browser.get("/oidc/authorize", query(request_uri="urn:ietf:params:oauth:request_uri:abc", state="st-q"))
     refused(response, "request_uri_not_supported", "The request_uri parameter is not supported")
 

@@ -66,6 +66,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--skip-consent", action="store_true", help="Trusted client: no consent page")
         parser.add_argument("--require-pkce", action="store_true")
+        parser.add_argument(
+            "--require-pushed-authorization-requests",
+            action="store_true",
+            help="Every authorization request must be pushed first (RFC 9126 §6)",
+        )
         parser.add_argument("--public", action="store_true", help="Public client: no secret, PKCE required")
         parser.add_argument(
             "--jwks", help="The client's public JWK Set, as JSON or @path/to/file.json (private_key_jwt)"
@@ -195,6 +200,7 @@ class Command(BaseCommand):
             scope=" ".join(scopes),
             skip_consent=opts["skip_consent"],
             require_pkce=opts["require_pkce"] or opts["public"],
+            require_pushed_authorization_requests=opts["require_pushed_authorization_requests"],
             registered_via="command",
             jwks=jwks,
             jwks_uri=opts["jwks_uri"],
