@@ -18,6 +18,8 @@ from oidc_provider.conf import REGISTRATION_POLICIES, SETTING_NAME, oidc_setting
 from oidc_provider.consent import DESCRIPTION_FORMAT
 from oidc_provider.metadata import ACCESS_TOKEN_FORMATS, token_exchange_problem
 from oidc_provider.models import SigningKey
+from oidc_provider.protocol import ALL_RESPONSE_TYPES
+from oidc_provider.response_types import canonical
 from oidc_provider.storage.keys import SUPPORTED_ALGS
 
 
@@ -96,7 +98,23 @@ def check_settings(app_configs=None, **kwargs):
         value = getattr(oidc_settings, key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             errors.append(Error(f"{SETTING_NAME}[{key!r}] must be a positive number.", id="oidc_provider.E012"))
-    return errors + check_outbound() + check_token_settings() + check_limits() + check_webfinger()
+    return (
+        errors + check_outbound() + check_token_settings() + check_limits() + check_webfinger() + check_response_types()
+    )
+
+
+def check_response_types():
+    """``RESPONSE_TYPES``: known types (docs/hybrid-and-implicit.md), ``code`` among them (every client's default)."""
+    types = oidc_settings.RESPONSE_TYPES
+    if isinstance(types, (list, tuple)) and all(isinstance(t, str) and canonical(t) for t in types) and "code" in types:
+        return []
+    return [
+        Error(
+            f"{SETTING_NAME}['RESPONSE_TYPES'] must be a list of response types that includes \"code\".",
+            hint=f"Choose among {', '.join(map(repr, ALL_RESPONSE_TYPES))}.",
+            id="oidc_provider.E160",
+        )
+    ]
 
 
 def check_webfinger():
