@@ -14,7 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from oidc_provider import metadata, protocol
 from oidc_provider.conf import oidc_settings
 from oidc_provider.models import Client, InitialAccessToken
-from oidc_provider.response_types import response_types_problem
+from oidc_provider.response_types import enabled as enabled_response_types
+from oidc_provider.response_types import implicit_enabled, response_types_problem
 
 _GRANT_TYPE_LABELS = {
     "authorization_code": _("Authorization code: users sign in (authorization_code)"),
@@ -201,6 +202,7 @@ class ClientForm(forms.ModelForm):
             current = self.initial.get(name) or ""
             extra = [(current, current)] if current and (current, current) not in offered else []  # a stale value shows
             self.fields[name].widget = forms.Select(choices=[("", default), *offered, *extra])
+        self.offer_enabled_response_types()
         self.kept_scopes = [s for s in self.instance.scopes if s not in oidc_settings.SCOPES_TO_CLAIMS]
         self.fields["scope"].choices = scope_choices(self.instance.scopes)
         if self.instance.pk is None:  # the model default is [], which would leave every box unticked
@@ -330,6 +332,15 @@ class ClientForm(forms.ModelForm):
             if problem:
                 self.add_error("response_types", problem)
         return cleaned
+
+    def offer_enabled_response_types(self):
+        """Checkboxes for the response types the OP enables (``RESPONSE_TYPES``), and ``implicit`` when
+        one needs it; a stale value the client still has shows, and ``clean`` refuses it."""
+        grants = [g for g in metadata.REGISTRABLE_GRANT_TYPES if g != protocol.IMPLICIT or implicit_enabled()]
+        for name, offered in (("response_types", enabled_response_types()), ("grant_types", grants)):
+            if name in self.fields:
+                current = [v for v in getattr(self.instance, name) or [] if v not in offered]
+                self.fields[name].choices = [c for c in self.fields[name].choices if c[0] in offered or c[0] in current]
 
 
 class InitialAccessTokenForm(forms.ModelForm):

@@ -26,6 +26,11 @@ def enabled() -> list:
     return [rt for rt in ALL_RESPONSE_TYPES if rt in chosen]
 
 
+def implicit_enabled() -> bool:
+    """Is a response type enabled that needs the ``implicit`` grant type (one returning a token)?"""
+    return any(IMPLICIT in grant_types_for(rt) for rt in enabled())
+
+
 def front_channel(response_type: str) -> bool:
     """Does ``response_type`` return a token (ID token or access token) from the authorization endpoint?"""
     return response_type != CODE

@@ -207,8 +207,7 @@ def build_conf() -> dict:
 
 def grant_types_supported() -> list:
     """The token endpoint's grants, and ``implicit`` when a response type that uses it is enabled."""
-    implicit = any(protocol.IMPLICIT in response_types.grant_types_for(rt) for rt in response_types.enabled())
-    return [*protocol.GRANT_TYPES, *([protocol.IMPLICIT] if implicit else [])]
+    return [*protocol.GRANT_TYPES, *([protocol.IMPLICIT] if response_types.implicit_enabled() else [])]
 
 
 def _build() -> Server:
