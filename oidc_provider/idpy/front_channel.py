@@ -88,3 +88,20 @@ class FrontChannel:
             "return_uri": return_uri,
             "fragment_enc": request["response_mode"] == "fragment",
         }
+
+    def mint_token(self, token_class, grant, session_id, based_on=None, **kwargs):
+        """Defect 167: for ``response_type=id_token`` (no access token, so no userinfo request)
+        OIDC Core §5.4 puts the claims of the granted scopes in the ID token. Stock asks for them
+        with ``as_if="userinfo"``, which only reads per-client ``add_claims`` configuration, so the
+        ID token carries none; and it mints every front-channel ID token with the *requested*
+        ``scope``, not the granted one. Here the ID token gets the grant's scope and, for ``id_token``
+        alone, the claims userinfo would release for it (its ``claims`` request members included)."""
+        if token_class == "id_token" and "scope" in kwargs:
+            kwargs["scope"] = list(grant.scope)
+        if token_class == "id_token" and kwargs.pop("as_if", None) == "userinfo":
+            claims = self.upstream_get("context").claims_interface
+            kwargs["claims"] = [
+                *claims.get_claims(session_id, scopes=grant.scope, claims_release_point="userinfo"),
+                *claims.get_claims(session_id, scopes=grant.scope, claims_release_point="id_token"),
+            ]
+        return super().mint_token(token_class, grant, session_id, based_on=based_on, **kwargs)
