@@ -58,6 +58,8 @@ def response_types_problem(response_types: list, grant_types: list) -> str | Non
     a client of other grants only may carry it unused.)"""
     if not response_types:
         return "At least one response type is required."
+    if len(set(map(canonical, response_types))) != len(response_types):
+        return "A response type is listed twice."
     allowed = enabled()
     spelled = [canonical(rt) for rt in response_types]
     unknown = [str(rt) for rt, c in zip(response_types, spelled, strict=True) if c is None or c not in allowed]

@@ -6,6 +6,8 @@ from oidc_provider.protocol import RESPONSE_MODES
 from oidc_provider.response_types import CODE, canonical, default_response_mode, enabled, front_channel
 
 NONCE_REQUIRED = "nonce is required for this response_type (OIDC Core §3.2.2.1, §3.3.2.11)"
+# OIDC Core §3.2, §3.3: these types are OpenID Connect's; a plain OAuth 2.0 request (defect 110) has code only
+OPENID_REQUIRED = "This response_type needs the openid scope"
 QUERY_WITH_TOKENS = "response_mode query must not carry tokens: use fragment or form_post"
 
 
@@ -33,13 +35,17 @@ class FrontChannel:
         only after it minted the code and tokens (``post_authentication``), and then lets ``query``
         carry them for a type it does not treat as fragment-encoded; OAuth 2.0 Multiple Response
         Type Encoding Practices §5 forbids ``query`` for any type returning a token from the
-        authorization endpoint. Both are refused here, before the user is asked anything."""
+        authorization endpoint. Both are refused here, before the user is asked anything; and so is a
+        front-channel type in a request without ``openid`` (defect 110's plain OAuth 2.0 request would
+        otherwise get an ID token)."""
         rt = canonical(request.get("response_type"))
         registered = {canonical(r) for r in (cinfo or {}).get("response_types") or [CODE]}
         if rt is None or rt not in enabled():
             return "unsupported_response_type", "response_type is not supported"
         if rt not in registered:
             return "unauthorized_client", "The client is not registered for this response_type"
+        if front_channel(rt) and "openid" not in (request.get("scope") or []):
+            return "invalid_request", OPENID_REQUIRED
         mode = request.get("response_mode")
         if mode is not None and mode not in RESPONSE_MODES:
             return "invalid_request", "Unknown response_mode"

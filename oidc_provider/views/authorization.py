@@ -27,6 +27,7 @@ from oidc_provider.conf import oidc_settings
 from oidc_provider.consent import OFFLINE_ACCESS, requested_claims
 from oidc_provider.idpy.authorization import answer_prompt_login
 from oidc_provider.logout import end_op_session, op_session_ended, op_session_key
+from oidc_provider.protocol import RESPONSE_MODES
 from oidc_provider.response_types import default_response_mode
 from oidc_provider.server import get_server
 from oidc_provider.session_keys import AUTH_TIME_SESSION_KEY, LOGIN_ID_SESSION_KEY
@@ -85,7 +86,9 @@ def redirect_error(request, params: dict, redirect_uri, error, description=""):
     direct = vetted(client_row(params.get("client_id")))
     page = {"title": PAGE_TITLE, "description": REDIRECTED_ERRORS.get(error, REDIRECTED_ERROR)}
     # an error of a type returning tokens goes where its tokens would have gone (fragment by default)
-    mode = params.get("response_mode") or default_response_mode(params.get("response_type"))
+    mode = params.get("response_mode")
+    if mode not in RESPONSE_MODES:
+        mode = default_response_mode(params.get("response_type"))
     if mode == "form_post":
         return form_post(request, redirect_uri, args, auto_submit=direct, context=page)
     if mode == "fragment":
