@@ -1,6 +1,6 @@
 """The authorization endpoint's hybrid and implicit response types (OIDC Core §3.2, §3.3; OAuth 2.0
 Multiple Response Type Encoding Practices; docs/hybrid-and-implicit.md): what idpyoidc 5.0.0 gets
-wrong on their path (defects 160–166)."""
+wrong on their path (defects 160 to 167)."""
 
 from oidc_provider.protocol import RESPONSE_MODES
 from oidc_provider.response_types import CODE, canonical, default_response_mode, enabled, front_channel

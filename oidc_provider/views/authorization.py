@@ -85,7 +85,7 @@ def redirect_error(request, params: dict, redirect_uri, error, description=""):
     args["iss"] = oidc_settings.ISSUER
     direct = vetted(client_row(params.get("client_id")))
     page = {"title": PAGE_TITLE, "description": REDIRECTED_ERRORS.get(error, REDIRECTED_ERROR)}
-    # an error of a type returning tokens goes where its tokens would have gone (fragment by default)
+    # OIDC Core §3.2.2.6, §3.3.2.6: the error of a type returning tokens goes where they would (fragment)
     mode = params.get("response_mode")
     if mode not in RESPONSE_MODES:
         mode = default_response_mode(params.get("response_type"))
