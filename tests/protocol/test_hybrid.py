@@ -360,3 +360,15 @@ def test_a_bad_response_types_setting_fails_the_check(settings, value):
 
 def test_the_default_setting_passes_the_check():
     assert check_response_types() == []
+
+
+def test_login_required_and_access_denied_go_in_the_fragment(enable, browser, http, db):
+    """OIDC Core §3.2.2.6, §3.3.2.6: a type returning tokens gets its errors in the fragment too."""
+    from django.test import Client as HttpClient
+
+    hybrid_client()
+    _, challenge = flows.pkce_pair()
+    params = flows.auth_params(challenge, client_id="hy", response_type="code id_token", prompt="none")
+    error_in_fragment(HttpClient().get("/oidc/authorize", params), "login_required", "The user is not logged in")
+    response, _ = authorize(browser, "id_token token", consent="deny")
+    error_in_fragment(response, "access_denied", "The user denied the request")
