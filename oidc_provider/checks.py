@@ -487,6 +487,17 @@ def check_deploy_protocol():
                 id="oidc_provider.W033",
             )
         )
+    with_token = [rt for rt in oidc_settings.RESPONSE_TYPES if isinstance(rt, str) and "token" in rt.split()]
+    if with_token:
+        warnings.append(
+            Warning(
+                f"{SETTING_NAME}['RESPONSE_TYPES'] enables access tokens from the authorization endpoint: "
+                f"{', '.join(with_token)}.",
+                hint="RFC 9700 §2.1.2: the implicit grant leaks access tokens; use the code flow with PKCE "
+                "(docs/hybrid-and-implicit.md).",
+                id="oidc_provider.W160",
+            )
+        )
     long = [
         name
         for name, most in LONGEST_LIFETIMES.items()

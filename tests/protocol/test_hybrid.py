@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from oidc_provider.checks import check_response_types
+from oidc_provider.checks import check_deploy_protocol, check_response_types
 from oidc_provider.forms import ClientForm
 from oidc_provider.idpy.front_channel import NONCE_REQUIRED, OPENID_REQUIRED, QUERY_WITH_TOKENS
 from oidc_provider.models import Client
@@ -360,6 +360,15 @@ def test_a_bad_response_types_setting_fails_the_check(settings, value):
 
 def test_the_default_setting_passes_the_check():
     assert check_response_types() == []
+    assert "oidc_provider.W160" not in [w.id for w in check_deploy_protocol()]
+
+
+def test_a_deployment_enabling_access_tokens_in_the_front_channel_is_warned(enable):
+    enable(["code", "code id_token"])
+    assert "oidc_provider.W160" not in [w.id for w in check_deploy_protocol()]
+    enable(["code", "id_token token", "code token"])
+    [warning] = [w for w in check_deploy_protocol() if w.id == "oidc_provider.W160"]
+    assert warning.msg.endswith("id_token token, code token.")
 
 
 def test_login_required_and_access_denied_go_in_the_fragment(enable, browser, http, db):
