@@ -1,6 +1,6 @@
 """The authorization endpoint's hybrid and implicit response types (OIDC Core §3.2, §3.3; OAuth 2.0
 Multiple Response Type Encoding Practices; docs/hybrid-and-implicit.md): what idpyoidc 5.0.0 gets
-wrong on their path (defects 160 to 167)."""
+wrong on their path (defects 160 to 165, 167)."""
 
 from oidc_provider.protocol import RESPONSE_MODES
 from oidc_provider.response_types import CODE, canonical, default_response_mode, enabled, front_channel
@@ -62,9 +62,7 @@ class FrontChannel:
         takes an ``audience`` request parameter (no parameter of the authorization endpoint) into
         the ``aud`` of the front-channel ID token and access token, so a client could have this OP
         sign an ID token about its user for another client; and reads ``resource`` as client ids
-        whose scopes it adds. Both are dropped. Defect 166: stock answers a type it could not make
-        with ``error=invalid_request, error_description=unsupported_response_type``, and an ID
-        token it could not sign with ``invalid_request``, not ``server_error``."""
+        whose scopes it adds. Both are dropped."""
         cinfo = self.upstream_get("context").cdb.get(request["client_id"])
         refused = self.response_type_refusal(request, cinfo)
         if refused:
@@ -74,13 +72,6 @@ class FrontChannel:
             if name in request:
                 del request[name]
         info = super().create_authn_response(request, sid)
-        args = info.get("response_args")
-        if args is not None and "error" in args:
-            description = args.get("error_description")
-            if description == "unsupported_response_type":
-                args["error"], args["error_description"] = "unsupported_response_type", "response_type is not supported"
-            elif description == "Could not sign/encrypt id_token":
-                args["error"] = "server_error"
         info["fragment_enc"] = default_response_mode(request["response_type"]) == "fragment"
         return info
 
