@@ -18,6 +18,8 @@ from oidc_provider.conf import REGISTRATION_POLICIES, SETTING_NAME, oidc_setting
 from oidc_provider.consent import DESCRIPTION_FORMAT
 from oidc_provider.metadata import ACCESS_TOKEN_FORMATS, token_exchange_problem
 from oidc_provider.models import SigningKey
+from oidc_provider.protocol import ALL_RESPONSE_TYPES
+from oidc_provider.response_types import canonical
 from oidc_provider.storage.keys import SUPPORTED_ALGS
 
 
@@ -104,6 +106,7 @@ def check_settings(app_configs=None, **kwargs):
         + check_webfinger()
         + check_request_objects()
         + check_par()
+        + check_response_types()
     )
 
 
@@ -135,6 +138,20 @@ def check_par():
             )
         )
     return errors
+
+
+def check_response_types():
+    """``RESPONSE_TYPES``: known types (docs/hybrid-and-implicit.md), ``code`` among them (every client's default)."""
+    types = oidc_settings.RESPONSE_TYPES
+    if isinstance(types, (list, tuple)) and all(isinstance(t, str) and canonical(t) for t in types) and "code" in types:
+        return []
+    return [
+        Error(
+            f"{SETTING_NAME}['RESPONSE_TYPES'] must be a list of response types that includes \"code\".",
+            hint=f"Choose among {', '.join(map(repr, ALL_RESPONSE_TYPES))}.",
+            id="oidc_provider.E160",
+        )
+    ]
 
 
 def check_webfinger():
@@ -524,6 +541,17 @@ def check_deploy_protocol():
                 hint="RFC 9700 §2.1.1: use PKCE for every client to stop code injection. Set REQUIRE_PKCE = True "
                 "once your clients send code_challenge (public clients always must).",
                 id="oidc_provider.W033",
+            )
+        )
+    with_token = [rt for rt in oidc_settings.RESPONSE_TYPES if isinstance(rt, str) and "token" in rt.split()]
+    if with_token:
+        warnings.append(
+            Warning(
+                f"{SETTING_NAME}['RESPONSE_TYPES'] enables access tokens from the authorization endpoint: "
+                f"{', '.join(with_token)}.",
+                hint="RFC 9700 §2.1.2: the implicit grant leaks access tokens; use the code flow with PKCE "
+                "(docs/hybrid-and-implicit.md).",
+                id="oidc_provider.W160",
             )
         )
     long = [

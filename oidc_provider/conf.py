@@ -95,6 +95,10 @@ DEFAULTS = {
     # "public": a salted hash of the user id, identical for every client; "user_id": the primary key.
     "SUBJECT_IDENTIFIER": "public",
     "REQUIRE_PKCE": False,
+    # The response types the authorization endpoint serves (docs/hybrid-and-implicit.md): "code", and
+    # any of "code id_token", "code token", "code id_token token", "id_token", "id_token token"
+    # (tokens through the browser: off by default, RFC 9700 §2.1.2); each client may use those it registered.
+    "RESPONSE_TYPES": ["code"],
     "CLAIMS_PROVIDER": "oidc_provider.claims.ClaimsProvider",
     "CONSENT_POLICY": "oidc_provider.consent.ConsentPolicy",
     # None: Django's LOGIN_URL.

@@ -14,6 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from oidc_provider import metadata, protocol
 from oidc_provider.conf import oidc_settings
 from oidc_provider.models import Client, InitialAccessToken
+from oidc_provider.response_types import enabled as enabled_response_types
+from oidc_provider.response_types import implicit_enabled, response_types_problem
 
 _GRANT_TYPE_LABELS = {
     "authorization_code": _("Authorization code: users sign in (authorization_code)"),
@@ -21,9 +23,18 @@ _GRANT_TYPE_LABELS = {
     "client_credentials": _("Client credentials: the client acts for itself (client_credentials)"),
     protocol.TOKEN_EXCHANGE: _("Token exchange (RFC 8693)"),
 }
-GRANT_TYPES = [(g, _GRANT_TYPE_LABELS.get(g, g)) for g in protocol.GRANT_TYPES]
-_RESPONSE_TYPE_LABELS = {"code": _("Authorization code (code)")}
-RESPONSE_TYPES = [(r, _RESPONSE_TYPE_LABELS.get(r, r)) for r in protocol.RESPONSE_TYPES]
+_GRANT_TYPE_LABELS[protocol.IMPLICIT] = _("Implicit: tokens from the authorization endpoint (implicit)")
+GRANT_TYPES = [(g, _GRANT_TYPE_LABELS.get(g, g)) for g in metadata.REGISTRABLE_GRANT_TYPES]
+_RESPONSE_TYPE_LABELS = {
+    "code": _("Authorization code (code)"),
+    "code id_token": _("Hybrid: code and ID token (code id_token)"),
+    "code token": _("Hybrid: code and access token (code token)"),
+    "code id_token token": _("Hybrid: code, ID token and access token (code id_token token)"),
+    "id_token": _("Implicit: ID token (id_token)"),
+    "id_token token": _("Implicit: ID token and access token (id_token token)"),
+}
+# every type: those the RESPONSE_TYPES setting does not enable are refused by the form's clean()
+RESPONSE_TYPES = [(r, _RESPONSE_TYPE_LABELS.get(r, r)) for r in protocol.ALL_RESPONSE_TYPES]
 
 
 def checkboxes():
@@ -209,6 +220,7 @@ class ClientForm(forms.ModelForm):
             current = self.initial.get(name) or ""
             extra = [(current, current)] if current and (current, current) not in offered else []  # a stale value shows
             self.fields[name].widget = forms.Select(choices=[("", default), *offered, *extra])
+        self.offer_enabled_response_types()
         for kind in protocol.ENCRYPTED_RESPONSES:
             for part, values, default in (
                 ("alg", protocol.ENCRYPTION_ALGS, _("None: not encrypted")),
@@ -364,7 +376,20 @@ class ClientForm(forms.ModelForm):
             problem = metadata.grant_types_problem(cleaned["grant_types"], cleaned["redirect_uris"], is_public)
             if problem:
                 self.add_error("grant_types", problem)
+        if "grant_types" in cleaned and "response_types" in cleaned:
+            problem = response_types_problem(cleaned["response_types"], cleaned["grant_types"])
+            if problem:
+                self.add_error("response_types", problem)
         return cleaned
+
+    def offer_enabled_response_types(self):
+        """Checkboxes for the response types the OP enables (``RESPONSE_TYPES``), and ``implicit`` when
+        one needs it; a stale value the client still has shows, and ``clean`` refuses it."""
+        grants = [g for g in metadata.REGISTRABLE_GRANT_TYPES if g != protocol.IMPLICIT or implicit_enabled()]
+        for name, offered in (("response_types", enabled_response_types()), ("grant_types", grants)):
+            if name in self.fields:
+                current = [v for v in getattr(self.instance, name) or [] if v not in offered]
+                self.fields[name].choices = [c for c in self.fields[name].choices if c[0] in offered or c[0] in current]
 
 
 class InitialAccessTokenForm(forms.ModelForm):

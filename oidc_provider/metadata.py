@@ -19,9 +19,11 @@ from oidc_provider.protocol import (
     ENCRYPTION_ENCS,
     GRANT_TYPES,
     HMAC_ASSERTION_ALGS,
+    IMPLICIT,
     RESPONSE_TYPES,
     TOKEN_EXCHANGE,
 )
+from oidc_provider.response_types import canonical, response_types_problem
 
 ACCESS_TOKEN_FORMATS = ["opaque", "jwt"]
 
@@ -379,6 +381,11 @@ def _boolean(data, name):
     return data[name]
 
 
+# What a client may register: the token endpoint's grants, and the implicit grant of the response
+# types that return tokens from the authorization endpoint (response_types_problem refuses it unless
+# the client uses such a type, enabled at this OP).
+REGISTRABLE_GRANT_TYPES = [*GRANT_TYPES, IMPLICIT]
+
 MAX_URL = 2000  # the length of the Client model's URL fields
 
 
@@ -428,14 +435,15 @@ def clean_registration(data) -> dict:
         clean["post_logout_redirect_uris"] = list(dict.fromkeys(logout_uris))
 
     response_types = _strings(data, "response_types") if "response_types" in data else list(RESPONSE_TYPES)
-    if response_types != RESPONSE_TYPES:
-        raise MetadataError(INVALID, f"response_types: only {json.dumps(RESPONSE_TYPES)} is supported.")
-    clean["response_types"] = response_types
     grant_types = _strings(data, "grant_types") if "grant_types" in data else ["authorization_code"]
-    unknown = [g for g in grant_types if g not in GRANT_TYPES]
+    problem = response_types_problem(response_types, grant_types)  # hybrid and implicit
+    if problem:
+        raise MetadataError(INVALID, f"response_types: {problem}")
+    clean["response_types"] = [canonical(rt) for rt in response_types]
+    unknown = [g for g in grant_types if g not in REGISTRABLE_GRANT_TYPES]
     if unknown:
         raise MetadataError(INVALID, f"grant_types: unsupported {', '.join(unknown)}.")
-    if "authorization_code" not in grant_types:
+    if "authorization_code" not in grant_types and any("code" in rt.split() for rt in clean["response_types"]):
         raise MetadataError(INVALID, "grant_types must include authorization_code (RFC 7591 §2.1: response_type code).")
     clean["grant_types"] = grant_types
 
@@ -532,7 +540,7 @@ def grant_types_problem(grant_types: list, redirect_uris: list, is_public: bool)
     """Why this combination of grant types, redirect URIs and client type cannot work, or None."""
     if not grant_types:
         return "At least one grant type is required."
-    unknown = [g for g in grant_types if g not in GRANT_TYPES]
+    unknown = [g for g in grant_types if g not in REGISTRABLE_GRANT_TYPES]
     if unknown:
         return f"Unknown grant type(s): {', '.join(unknown)}."
     confidential_only = [g for g in grant_types if g in CONFIDENTIAL_GRANT_TYPES]

@@ -8,6 +8,12 @@ GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials", TOKE
 # Grants that need a client able to authenticate (RFC 6749 §4.4; token exchange is not for public clients).
 CONFIDENTIAL_GRANT_TYPES = ["client_credentials", TOKEN_EXCHANGE]
 RESPONSE_TYPES = ["code"]
+# Every response type the OP can serve (OIDC Core §3, OAuth 2.0 Multiple Response Type Encoding
+# Practices §3); RESPONSE_TYPES of the settings enables some (docs/hybrid-and-implicit.md).
+ALL_RESPONSE_TYPES = ["code", "code id_token", "code token", "code id_token token", "id_token", "id_token token"]
+# The grant type a client registers for the types that return tokens from the authorization endpoint
+# (OIDC Registration §2); the token endpoint serves no such grant.
+IMPLICIT = "implicit"
 RESPONSE_MODES = ["query", "fragment", "form_post"]
 # RFC 9126 §2.2: the request_uri of a pushed request (the authorization endpoint resolves these itself)
 PAR_REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"

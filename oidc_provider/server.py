@@ -6,7 +6,7 @@ import threading
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from oidc_provider import outbound, protocol, redaction
+from oidc_provider import outbound, protocol, redaction, response_types
 from oidc_provider.conf import SETTINGS_READ, oidc_settings
 from oidc_provider.crypto import derive_key, expand_key
 from oidc_provider.idpy.client_db import ClientDatabase
@@ -93,7 +93,7 @@ def build_conf() -> dict:
         "httpc_params": {"verify": True, "timeout": 5},
         "preference": {
             "subject_types_supported": ["public", "pairwise"],
-            "grant_types_supported": list(protocol.GRANT_TYPES),
+            "grant_types_supported": grant_types_supported(),
             "id_token_signing_alg_values_supported": list(s.SIGNING_ALGS),
             "userinfo_signing_alg_values_supported": list(s.SIGNING_ALGS),
             "request_object_signing_alg_values_supported": [s.SIGNING_ALG],
@@ -163,7 +163,7 @@ def build_conf() -> dict:
                     "claims_parameter_supported": True,
                     "request_parameter_supported": False,
                     "request_uri_parameter_supported": False,
-                    "response_types_supported": list(protocol.RESPONSE_TYPES),
+                    "response_types_supported": response_types.enabled(),
                     "response_modes_supported": list(protocol.RESPONSE_MODES),
                 },
             },
@@ -211,6 +211,11 @@ def build_conf() -> dict:
     return conf
 
 
+def grant_types_supported() -> list:
+    """The token endpoint's grants, and ``implicit`` when a response type that uses it is enabled."""
+    return [*protocol.GRANT_TYPES, *([protocol.IMPLICIT] if response_types.implicit_enabled() else [])]
+
+
 def _build() -> Server:
     issuer = oidc_settings.ISSUER
     with unit_of_work():
@@ -256,7 +261,7 @@ def advertise(provider_info: dict, issuer: str) -> None:
     provider_info.update(
         {
             "jwks_uri": f"{issuer}/{protocol.PATHS['jwks']}",
-            "response_types_supported": list(protocol.RESPONSE_TYPES),
+            "response_types_supported": response_types.enabled(),
             "response_modes_supported": list(protocol.RESPONSE_MODES),
             "claims_supported": sorted(
                 {"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "sid", "at_hash"}

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "oidc_provider"
 LAYERS = {
     0: ["oidc_provider", "conf", "protocol", "crypto", "redaction", "throttling", "outbound", "session_keys"],
     1: ["models", "session_store", "migrations.*"],
-    2: ["metadata", "consent", "cleanup", "backchannel"],
+    2: ["metadata", "response_types", "consent", "cleanup", "backchannel"],
     3: ["storage.*"],
     4: ["idpy.*", "claims"],
     5: ["server"],

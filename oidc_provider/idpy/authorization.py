@@ -8,6 +8,7 @@ from idpyoidc.server.oidc.authorization import Authorization as IdpyAuthorizatio
 from idpyoidc.time_util import utc_time_sans_frac
 
 from oidc_provider.conf import oidc_settings
+from oidc_provider.idpy.front_channel import FrontChannel, nonce_missing_problem
 from oidc_provider.idpy.request_object import (
     RequestObjectError,
     fetch_request_uri,
@@ -88,6 +89,7 @@ class AuthorizationRequest(oidc.AuthorizationRequest):
         of the OIDC request (``response_type``, ``prompt``, ``id_token_hint``...) by verifying it as
         if ``openid`` were there, and without ``offline_access``, whose stock check defect 40 skips
         (``verify_request``); its scope is put back as asked, whether or not it passed."""
+        nonce_missing_problem(self)  # defect 162
         if "scope" not in self or OPENID in self["scope"]:  # a missing scope stays invalid_request
             return super().verify(**kwargs)
         scope = self["scope"]
@@ -102,7 +104,7 @@ class AuthorizationRequest(oidc.AuthorizationRequest):
 UNSUPPORTED_PARAMETERS = {"request": "request_not_supported", "request_uri": "request_uri_not_supported"}
 
 
-class Authorization(IdpyAuthorization):
+class Authorization(FrontChannel, IdpyAuthorization):  # FrontChannel: hybrid and implicit response types
     request_cls = AuthorizationRequest  # defect 110
 
     def parse_request(self, request, http_info=None, fetched=None, **kwargs):
@@ -167,6 +169,8 @@ class Authorization(IdpyAuthorization):
         origin), and formats it before ``authz_part2`` adds ``iss`` (RFC 9207 §2), so the page has
         none. Here no HTML is made: the response is returned as for ``query`` (``iss`` is added to it
         afterwards) and the view renders the form; an error is returned as the error itself."""
+        if request.get("response_mode") in ("query", "fragment"):  # defect 164
+            return self.encoded_response_mode(request, response_args, return_uri, **kwargs)
         if request.get("response_mode") != "form_post":
             return super().response_mode(request, response_args, return_uri, fragment_enc, **kwargs)
         if "error" in response_args:
@@ -220,6 +224,9 @@ class Authorization(IdpyAuthorization):
             return self.authentication_error_response(
                 request, error="unsupported_response_type", error_description="response_type is not supported"
             )
+        refused = self.response_type_refusal(request, context.cdb.get(client_id))  # defects 160, 161
+        if refused:
+            return self.authentication_error_response(request, error=refused[0], error_description=refused[1])
         if is_plain_oauth(request) and not [s for s in self.grantable_scopes(request) if s != OFFLINE_ACCESS]:
             # RFC 6749 §3.3: a plain OAuth 2.0 request must leave a scope its client may be granted
             return self.authentication_error_response(

@@ -33,7 +33,8 @@ from oidc_provider.idpy.pushed_authorization import (
 )
 from oidc_provider.idpy.request_object import fetch_request_uri
 from oidc_provider.logout import end_op_session, op_session_ended, op_session_key
-from oidc_provider.protocol import PAR_REQUEST_URI_PREFIX
+from oidc_provider.protocol import PAR_REQUEST_URI_PREFIX, RESPONSE_MODES
+from oidc_provider.response_types import default_response_mode
 from oidc_provider.server import get_server
 from oidc_provider.session_keys import AUTH_TIME_SESSION_KEY, LOGIN_ID_SESSION_KEY
 from oidc_provider.storage.clients import client_row
@@ -99,7 +100,10 @@ def redirect_error(request, params: dict, redirect_uri, error, description=""):
     args["iss"] = oidc_settings.ISSUER
     direct = vetted(client_row(params.get("client_id")))
     page = {"title": PAGE_TITLE, "description": REDIRECTED_ERRORS.get(error, REDIRECTED_ERROR)}
+    # OIDC Core §3.2.2.6, §3.3.2.6: the error of a type returning tokens goes where they would (fragment)
     mode = params.get("response_mode")
+    if mode not in RESPONSE_MODES:
+        mode = default_response_mode(params.get("response_type"))
     if mode == "form_post":
         return form_post(request, redirect_uri, args, auto_submit=direct, context=page)
     if mode == "fragment":
@@ -236,7 +240,8 @@ class AuthorizationFlow:
         return response
 
     def issue(self, consented=False):
-        """The code response; ``consented``: the user allowed it on the consent page just now. Call it
+        """The response of the request's type (code, hybrid or implicit) in its response mode;
+        ``consented``: the user allowed it on the consent page just now. Call it
         in ``in_one_unit``: the grant is written when the unit ends."""
         if not consented:
             self.ignore_offline_access_without_consent(client_row(self.parsed["client_id"]))
@@ -251,8 +256,11 @@ class AuthorizationFlow:
             if is_error(result) or is_error(args):  # every error response takes redirect_error's way
                 error = result if is_error(result) else args
                 return self.error(error["error"], error.get("error_description", ""))
-            if self.parsed.get("response_mode") == "form_post":  # defect 63: never idpyoidc's HTML
+            mode = self.parsed.get("response_mode") or default_response_mode(self.parsed["response_type"])
+            if mode == "form_post":  # defect 63: never idpyoidc's HTML
                 return form_post(self.request, result["return_uri"], args)
+            if mode == "fragment":  # OAuth 2.0 Multiple Response Type Encoding Practices §2.1
+                return HttpResponseRedirect(f"{result['return_uri']}#{args.to_urlencoded()}")
             return HttpResponseRedirect(endpoint.do_response(request=self.parsed, **result)["response"])
 
 
@@ -324,7 +332,8 @@ class AuthorizationView(View):
         except Exception:  # e.g. idpyoidc's DecodeError for a claims parameter that is no JSON object
             parsed = {"error": "invalid_request", "error_description": "Malformed request"}
         if is_error(parsed):
-            if redirect_uri and parsed["error"] not in ("invalid_client", "unauthorized_client"):
+            # unauthorized_client goes back too: a redirect_uri is verified only for a known client
+            if redirect_uri and parsed["error"] != "invalid_client":
                 return redirect_error(request, flat, redirect_uri, parsed["error"], parsed.get("error_description", ""))
             return error_page(request, refusal(flat, parsed["error"]), error=parsed["error"])
         self.flow = AuthorizationFlow(request, parsed)

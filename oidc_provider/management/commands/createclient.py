@@ -8,6 +8,7 @@ from django.db import transaction
 from oidc_provider.crypto import generate_client_secret
 from oidc_provider.metadata import (
     ACCESS_TOKEN_FORMATS,
+    REGISTRABLE_GRANT_TYPES,
     SUBJECT_TYPES,
     MetadataError,
     client_keys_problem,
@@ -26,14 +27,14 @@ from oidc_provider.metadata import (
 )
 from oidc_provider.models import Client
 from oidc_provider.protocol import (
+    ALL_RESPONSE_TYPES,
     AUTH_METHODS,
     DEFAULT_ENCRYPTION_ENC,
     ENCRYPTED_RESPONSES,
     ENCRYPTION_ALGS,
-    GRANT_TYPES,
-    RESPONSE_TYPES,
     SECRET_METHODS,
 )
+from oidc_provider.response_types import grant_types_for, response_types_problem
 
 
 def validate_redirect_uri(uri: str, option: str) -> str:
@@ -52,9 +53,16 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="", help="client_name shown on the consent page")
         parser.add_argument("--redirect-uri", action="append", default=[], dest="redirect_uris")
         parser.add_argument("--post-logout-redirect-uri", action="append", default=[], dest="post_logout_redirect_uris")
-        parser.add_argument("--grant-type", action="append", default=[], dest="grant_types", choices=GRANT_TYPES)
         parser.add_argument(
-            "--response-type", action="append", default=[], dest="response_types", choices=RESPONSE_TYPES
+            "--grant-type", action="append", default=[], dest="grant_types", choices=REGISTRABLE_GRANT_TYPES
+        )
+        parser.add_argument(
+            "--response-type",
+            action="append",
+            default=[],
+            dest="response_types",
+            choices=ALL_RESPONSE_TYPES,
+            help="Default: code. Others only if RESPONSE_TYPES enables them (docs/hybrid-and-implicit.md)",
         )
         parser.add_argument(
             "--scope", default="", help="Space-separated allowed scopes (default: every configured scope)"
@@ -164,12 +172,18 @@ class Command(BaseCommand):
         except MetadataError as err:
             raise CommandError(err.description) from err
         secret = (opts["client_secret"] or generate_client_secret()) if method in SECRET_METHODS else None
-        grant_types = list(dict.fromkeys(opts["grant_types"] or ["authorization_code"]))
+        response_types = list(dict.fromkeys(opts["response_types"] or ["code"]))
+        # by default the grant types the response types need (OIDC Registration §2)
+        default_grants = sorted(set().union(*map(grant_types_for, response_types)), key=REGISTRABLE_GRANT_TYPES.index)
+        grant_types = list(dict.fromkeys(opts["grant_types"] or default_grants))
         if "offline_access" in scopes and "refresh_token" not in grant_types:
             grant_types.append("refresh_token")
         problem = grant_types_problem(grant_types, redirect_uris, opts["public"])
         if problem:
             raise CommandError(f"--grant-type: {problem}")
+        problem = response_types_problem(response_types, grant_types)
+        if problem:
+            raise CommandError(f"--response-type: {problem}")
         try:
             policy = json.loads(opts["token_exchange_policy"]) if opts["token_exchange_policy"] else {}
         except ValueError as err:
@@ -195,7 +209,7 @@ class Command(BaseCommand):
             redirect_uris=redirect_uris,
             post_logout_redirect_uris=logout_uris,
             grant_types=grant_types,
-            response_types=opts["response_types"] or ["code"],
+            response_types=response_types,
             token_endpoint_auth_method=method,
             scope=" ".join(scopes),
             skip_consent=opts["skip_consent"],
