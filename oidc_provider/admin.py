@@ -103,7 +103,14 @@ class ClientAdmin(admin.ModelAdmin):
     advanced = (
         (
             _("Grants and tokens"),
-            ("grant_types", "response_types", "require_pkce", "access_token_format", "token_exchange"),
+            (
+                "grant_types",
+                "response_types",
+                "require_pkce",
+                "dpop_bound_access_tokens",
+                "access_token_format",
+                "token_exchange",
+            ),
         ),
         (
             _("Sign-out"),

@@ -164,6 +164,7 @@ class ClientForm(forms.ModelForm):
             "token_exchange",
             "token_endpoint_auth_method",
             "require_pkce",
+            "dpop_bound_access_tokens",
             "skip_consent",
             "vetted",
             "jwks_uri",

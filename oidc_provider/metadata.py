@@ -378,6 +378,9 @@ def clean_registration(data) -> dict:
     if problem:
         raise MetadataError(INVALID, problem)
 
+    if "dpop_bound_access_tokens" in data:  # RFC 9449 §5.2
+        clean["dpop_bound_access_tokens"] = _boolean(data, "dpop_bound_access_tokens")
+
     if "backchannel_logout_uri" in data:
         clean["backchannel_logout_uri"] = _url(data, "backchannel_logout_uri", secure_url_problem)
     if "frontchannel_logout_uri" in data:

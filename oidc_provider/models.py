@@ -182,6 +182,15 @@ class Client(models.Model):
             "more than one host."
         ),
     )
+    # DPoP (RFC 9449)
+    dpop_bound_access_tokens = models.BooleanField(
+        _("require DPoP"),
+        default=False,
+        help_text=_(
+            "dpop_bound_access_tokens (RFC 9449 §5.2): every token request of this client must carry a DPoP "
+            "proof, so all its access tokens are bound to its key."
+        ),
+    )
     # Logout (OpenID Connect Back-Channel and Front-Channel Logout 1.0)
     backchannel_logout_uri = models.URLField(
         _("back-channel logout URL"),

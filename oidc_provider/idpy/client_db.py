@@ -98,6 +98,7 @@ def client_to_idpy(client: Client) -> dict:
     }
     info.update(signing_algorithms(client))
     info["subject_type"] = client.subject_type or "public"
+    info["dpop_bound_access_tokens"] = client.dpop_bound_access_tokens
     if client.sector_identifier_uri:
         info["sector_identifier_uri"] = client.sector_identifier_uri
     if client.jwks_uri:  # RFC 7591 §2: jwks_uri and jwks are exclusive; the URI wins
@@ -154,6 +155,7 @@ def save_registered_client(cinfo: dict) -> Client:
         frontchannel_logout_session_required=cinfo.get("frontchannel_logout_session_required", False),
         subject_type=cinfo.get("subject_type", "public"),
         sector_identifier_uri=cinfo.get("sector_identifier_uri", ""),
+        dpop_bound_access_tokens=cinfo.get("dpop_bound_access_tokens", False),
         registered_via="registration",
         registration_access_token_hash=hash_registration_access_token(cinfo["registration_access_token"]),
         client_secret_expires_at=cinfo.get("client_secret_expires_at", 0),

@@ -4,6 +4,7 @@ from idpyoidc.server.oauth2.introspection import Introspection as IdpyIntrospect
 
 from oidc_provider.claims import user_by_id
 from oidc_provider.conf import oidc_settings
+from oidc_provider.idpy import dpop
 from oidc_provider.idpy.tokens import find_token, is_live, visible_to
 
 
@@ -23,6 +24,10 @@ class Introspection(IdpyIntrospection):
             return inactive
         # RFC 7662 §2.2 token_type is an RFC 6749 §5.1 type; a refresh token has none (RFC 8693's N_A)
         answer["token_type"] = "Bearer" if token.token_class == "access_token" else "N_A"
+        if dpop.jkt_of(token):  # RFC 9449 §6.2
+            answer["cnf"] = {"jkt": dpop.jkt_of(token)}
+            if token.token_class == "access_token":
+                answer["token_type"] = "DPoP"
         user = oidc_settings.INTROSPECTION_USERNAME and user_by_id(info["user_id"])
         if user:
             answer["username"] = user.get_username()

@@ -54,6 +54,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--skip-consent", action="store_true", help="Trusted client: no consent page")
         parser.add_argument("--require-pkce", action="store_true")
+        parser.add_argument(
+            "--dpop", action="store_true", help="dpop_bound_access_tokens (RFC 9449): every token request needs a proof"
+        )
         parser.add_argument("--public", action="store_true", help="Public client: no secret, PKCE required")
         parser.add_argument(
             "--jwks", help="The client's public JWK Set, as JSON or @path/to/file.json (private_key_jwt)"
@@ -152,6 +155,7 @@ class Command(BaseCommand):
             access_token_format=opts["access_token_format"],
             token_exchange=policy,
             subject_type=opts["subject_type"],
+            dpop_bound_access_tokens=opts["dpop"],
             sector_identifier_uri=sector_uri,
         )
         client.set_secret(secret)
