@@ -173,7 +173,8 @@ def verify_proof(values: list, method: str, url: str, now: int, access_token: st
         raise InvalidProof("The DPoP proof's iat is in the future")
     if access_token is not None and claims.get("ath") != access_token_hash(access_token):
         raise InvalidProof("The DPoP proof's ath does not match the access token")
-    return Proof(jkt=b64url(key.thumbprint("SHA-256")), jti=jti, iat=iat)
+    # cryptojwt's thumbprint is RFC 7638's base64url already
+    return Proof(jkt=key.thumbprint("SHA-256").decode(), jti=jti, iat=iat)
 
 
 def check_proof(raw: str | None, method: str, path: str, access_token: str | None = None) -> Proof:
