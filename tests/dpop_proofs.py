@@ -17,6 +17,10 @@ class Holder:
         self.key = ECKey.generate_key("P-256") if kind == "EC" else RSAKey.generate_key(2048)
         self.alg = "ES256" if kind == "EC" else "PS256"
 
+    @staticmethod
+    def now():
+        return int(time.time())
+
     @property
     def jkt(self):
         return self.key.thumbprint()  # RFC 7638, SHA-256
