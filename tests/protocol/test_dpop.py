@@ -280,3 +280,36 @@ def test_registration_takes_dpop_bound_access_tokens(db, http, settings):
     assert Client.objects.get(client_id=response.json()["client_id"]).dpop_bound_access_tokens is True
     response = http.post("/oidc/register", {**body, "dpop_bound_access_tokens": "yes"}, content_type="application/json")
     assert response.json()["error_description"] == "dpop_bound_access_tokens must be true or false."
+
+
+@pytest.mark.parametrize("token_format", ["opaque", "jwt"])
+def test_client_credentials_tokens_are_bound(db, http, holder, token_format):
+    flows.make_client("m2m", "s3cret", "--grant-type", "client_credentials", "--access-token-format", token_format)
+    data = {"grant_type": "client_credentials"}
+    response = http.post(
+        "/oidc/token", data, HTTP_AUTHORIZATION=flows.basic("m2m"), HTTP_DPOP=holder.proof("POST", TOKEN_URL)
+    ).json()
+    assert response["token_type"] == "DPoP"
+    answer = flows.introspect(http, response["access_token"], "m2m").json()
+    assert answer["active"] is True and answer["cnf"] == {"jkt": holder.jkt} and answer["token_type"] == "DPoP"
+    if token_format == "jwt":
+        assert flows.verified_claims(http, response["access_token"])[0]["cnf"] == {"jkt": holder.jkt}
+    bearer = flows.token_request(http, data, "m2m").json()
+    assert bearer["token_type"] == "Bearer"
+    assert "cnf" not in flows.introspect(http, bearer["access_token"], "m2m").json()
+
+
+def test_a_client_credentials_client_that_requires_dpop(db, http, holder):
+    flows.make_client("m2m", "s3cret", "--grant-type", "client_credentials", "--dpop")
+    response = flows.token_request(http, {"grant_type": "client_credentials"}, "m2m")
+    refused(response, "This client must send a DPoP proof")
+
+
+def test_token_exchange_binds_the_issued_access_token(offline_rp, browser, http, holder):
+    tokens = flows.offline_tokens(browser, http)
+    data = {"grant_type": flows.EXCHANGE, "subject_token": tokens["access_token"], "subject_token_type": flows.AT_TYPE}
+    body = http.post(
+        "/oidc/token", data, HTTP_AUTHORIZATION=flows.basic(), HTTP_DPOP=holder.proof("POST", TOKEN_URL)
+    ).json()
+    assert body["issued_token_type"] == flows.AT_TYPE and body["token_type"] == "DPoP"
+    assert flows.introspect(http, body["access_token"]).json()["cnf"] == {"jkt": holder.jkt}
