@@ -187,6 +187,16 @@ def check_proof(raw: str | None, method: str, path: str, access_token: str | Non
     return proof
 
 
+def drop_claimed_key(request):
+    """Defect 187: with DPoP advertised, the stock refresh-token helper binds the grant to a
+    ``dpop_jkt`` *form parameter* of the token request (a key the client merely names, which then
+    goes into every later JWT's ``cnf``), and the token-exchange helper answers ``token_type: DPoP``
+    for it. The key comes from the checked proof alone."""
+    if "dpop_jkt" in request:
+        del request["dpop_jkt"]
+    return request
+
+
 # -- bound tokens --------------------------------------------------------------------------------------
 
 

@@ -33,7 +33,7 @@ class RefreshTokenHelper(MintingFixes, IdpyRefreshTokenHelper):
         refresh token revokes its family, unless its own client presents it again within
         REFRESH_TOKEN_REUSE_WINDOW of its rotation (a retry); presented by another client, it revokes
         the family too. Defect 6: a token of a revoked grant is dead."""
-        request = RefreshAccessTokenRequest(**request.to_dict())
+        request = dpop.drop_claimed_key(RefreshAccessTokenRequest(**request.to_dict()))
         if not request.get("refresh_token"):
             return self.error_cls(error="invalid_request", error_description="Missing refresh_token")
         manager = self.endpoint.upstream_get("context").session_manager

@@ -33,14 +33,6 @@ class Token(IdpyToken):
                 )
         return helper
 
-    def parse_request(self, request, http_info=None, **kwargs):
-        """Defect 187: with DPoP advertised, the stock refresh-token and token-exchange helpers bind the
-        grant to a ``dpop_jkt`` *form parameter*, a key the client only names. The key comes from the
-        checked proof alone (``idpy.dpop``)."""
-        if isinstance(request, dict):
-            request = {k: v for k, v in request.items() if k != "dpop_jkt"}
-        return super().parse_request(request, http_info=http_info, **kwargs)
-
     def process_request(self, request=None, **kwargs):
         """The stock method without its last step, which looks the new token's grant up again to make
         idpyoidc's session cookie: the OP's session is Django's and that cookie is never sent

@@ -313,3 +313,11 @@ def test_token_exchange_binds_the_issued_access_token(offline_rp, browser, http,
     ).json()
     assert body["issued_token_type"] == flows.AT_TYPE and body["token_type"] == "DPoP"
     assert flows.introspect(http, body["access_token"]).json()["cnf"] == {"jkt": holder.jkt}
+
+
+def test_a_dpop_jkt_form_parameter_in_a_token_exchange_claims_nothing(offline_rp, browser, http, holder):
+    """Defect 187: stock answers token_type DPoP for a token bound to nothing."""
+    tokens = flows.offline_tokens(browser, http)
+    body = flows.exchange(http, tokens["access_token"], dpop_jkt=holder.jkt).json()
+    assert body["token_type"] == "Bearer"
+    assert "cnf" not in flows.introspect(http, body["access_token"]).json()
