@@ -776,6 +776,7 @@ def test_the_client_form_names_each_field_and_its_specification(admin_client):
         "frontchannel_logout_session_required": "Front-channel logout needs the session ID",
         "subject_type": "Subject type",
         "sector_identifier_uri": "Sector identifier URL",
+        "dpop_bound_access_tokens": "Require DPoP",
     }
     assert form.fields["jwks_uri"].help_text == (
         "jwks_uri (RFC 7591 §2): where the client publishes its public keys, for private_key_jwt; https. "

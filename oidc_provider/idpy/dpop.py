@@ -1,8 +1,9 @@
 """DPoP (RFC 9449): proofs checked, tokens bound to the proof's key.
 
-idpyoidc 5.0.0's ``oauth2/add_on/dpop.py`` is not used (defects 180-187, ``docs/dpop.md``): it never
-checks ``typ``, the algorithm, private key parts, ``iat`` or ``jti``, compares ``htu`` with the URL the
-request's ``Host`` header names, hashes ``ath`` as hex, and binds the grant, not the token. Here:
+idpyoidc 5.0.0's ``oauth2/add_on/dpop.py`` is not used (defects 180, 181, 182, 183, 184, 185, 186, 187,
+188, 189; ``docs/dpop.md``): it never checks ``typ``, the algorithm, private key parts, ``iat`` or ``jti``,
+compares ``htu`` with whatever URL it is given, never checks a token request's proof, hashes ``ath`` as
+hex, and binds the grant, not the token. Here:
 
 - ``verify_proof`` checks one proof against the request it came with (a pure function of its inputs);
   ``check_proof`` adds the ``jti`` replay record shared by every worker (``storage.assertions``);
@@ -128,7 +129,9 @@ def header_values(raw: str | None) -> list:
 
 def verify_proof(values: list, method: str, url: str, now: int, access_token: str | None = None) -> Proof:
     """The proof in ``values`` (the DPoP header's values) for a request of ``method`` to ``url``, or
-    ``InvalidProof`` (RFC 9449 §4.3). ``access_token``: a resource request's, which ``ath`` must hash."""
+    ``InvalidProof`` (RFC 9449 §4.3). ``access_token``: a resource request's, which ``ath`` must hash.
+    Defect 180: stock checks neither ``typ`` nor the algorithm (an HS256 proof whose "key" is in its own
+    header passes) and takes a private JWK."""
     if len(values) != 1:
         raise InvalidProof("Exactly one DPoP header is allowed")
     jws = values[0]
@@ -179,7 +182,8 @@ def verify_proof(values: list, method: str, url: str, now: int, access_token: st
 
 def check_proof(raw: str | None, method: str, path: str, access_token: str | None = None) -> Proof:
     """``verify_proof`` of the request's DPoP header, then its ``jti`` recorded: a proof is used once,
-    on every worker (RFC 9449 §11.1). Kept as long as the proof could be accepted."""
+    on every worker (RFC 9449 §11.1). Kept as long as the proof could be accepted. Defect 181: stock
+    checks neither ``iat`` nor ``jti``: a captured proof works for ever."""
     proof = verify_proof(header_values(raw), method, endpoint_url(path), int(time.time()), access_token)
     lifetime = oidc_settings.DPOP_PROOF_LIFETIME + 2 * oidc_settings.DPOP_CLOCK_SKEW
     if not first_use(f"dpop:{proof.jkt}:{proof.jti}", lifetime):

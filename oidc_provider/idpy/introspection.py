@@ -32,6 +32,6 @@ class Introspection(IdpyIntrospection):
         response = self.response_cls(**answer)
         response.weed()
         response["active"] = True
-        if dpop.jkt_of(token):  # RFC 9449 §6.2; a Message drops a dict passed to its constructor
+        if dpop.jkt_of(token):  # defect 188, RFC 9449 §6.2; a Message drops a dict given to its constructor
             response["cnf"] = {"jkt": dpop.jkt_of(token)}
         return {"response_args": response}

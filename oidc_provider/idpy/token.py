@@ -122,7 +122,7 @@ class AccessTokenHelper(MintingFixes, IdpyAccessTokenHelper):
         expected = info["grant"].authorization_request.get("redirect_uri")
         if expected is not None and request.get("redirect_uri") != expected:
             return self.error_cls(error="invalid_grant", error_description="redirect_uri mismatch")
-        # RFC 9449 §10: a code asked for with dpop_jkt is redeemed only with a proof of that key
+        # defect 189, RFC 9449 §10: a code asked for with dpop_jkt is redeemed only with a proof of that key
         bound = info["grant"].authorization_request.get("dpop_jkt")
         proof = dpop.current().proof
         if bound and dpop.enabled() and (proof is None or proof.jkt != bound):

@@ -11,7 +11,8 @@ HEADER = "DPoP"
 
 def token_request_proof(request):
     """The checked proof of a token request (None without a DPoP header, or with DPoP switched off:
-    RFC 9449 §5, a server that does not do DPoP ignores the header). Raises ``dpop.InvalidProof``."""
+    RFC 9449 §5, a server that does not do DPoP ignores the header). Raises ``dpop.InvalidProof``.
+    Defect 183: stock never registers its token-endpoint check, and takes a repeated header."""
     raw = request.headers.get(HEADER)
     if raw is None or not dpop.enabled():
         return None

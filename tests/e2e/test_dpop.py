@@ -6,6 +6,8 @@ proof replayed to another OP process over the same database."""
 import base64
 import http.client
 import json
+import re
+from types import SimpleNamespace
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -216,3 +218,35 @@ def test_a_public_clients_refresh_token_is_bound_to_its_key(make_client, op_user
     response = refresh(holder.proof("POST", token_url))
     assert response.status_code == 200, response.text
     assert response.json()["token_type"] == "DPoP"
+
+
+def test_the_dpop_page(op_server, op_user, op_discovery):
+    """docs/dpop.md's worked example, run as written against the live OP."""
+    from tests.e2e.test_docs import createclient_commands, page, run_examples
+
+    text = page("dpop.md")
+    [args] = createclient_commands(text)
+    assert args[-1] == "--dpop"
+    output = op_server.manage(*args)
+    client = SimpleNamespace(
+        client_id="dpop-app",
+        client_secret=re.search(r"^client_secret=(.*)$", output, re.M).group(1),
+        redirect_uri="https://app.example/cb",
+        scope="openid profile email",
+        auth_method="client_secret_basic",
+    )
+    result, sent = authorization_response(client, op_user, op_discovery["authorization_endpoint"])
+    ns = run_examples(
+        text,
+        ISSUER=op_server.issuer,
+        CLIENT_ID=client.client_id,
+        CLIENT_SECRET=client.client_secret,
+        CODE=result["code"],
+        CODE_VERIFIER=sent["verifier"],
+    )
+    assert ns["userinfo"]["email"] == op_user.email
+    assert ns["info"]["token_type"] == "DPoP"
+    bearer = new_session().get(
+        f"{op_server.issuer}/userinfo", headers={"Authorization": f"Bearer {ns['access_token']}"}
+    )
+    assert bearer.status_code == 401

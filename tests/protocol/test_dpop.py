@@ -321,3 +321,22 @@ def test_a_dpop_jkt_form_parameter_in_a_token_exchange_claims_nothing(offline_rp
     body = flows.exchange(http, tokens["access_token"], dpop_jkt=holder.jkt).json()
     assert body["token_type"] == "Bearer"
     assert "cnf" not in flows.introspect(http, body["access_token"]).json()
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "error"),
+    [
+        ("DPOP_SIGNING_ALGS", ["HS256"], "oidc_provider.E080"),
+        ("DPOP_SIGNING_ALGS", [], "oidc_provider.E080"),
+        ("DPOP_SIGNING_ALGS", "ES256", "oidc_provider.E080"),
+        ("DPOP_PROOF_LIFETIME", 0, "oidc_provider.E081"),
+        ("DPOP_CLOCK_SKEW", -1, "oidc_provider.E081"),
+        ("DPOP_PROOF_LIFETIME", "60", "oidc_provider.E081"),
+    ],
+)
+def test_bad_dpop_settings_are_reported(settings, setting, value, error):
+    from oidc_provider.checks import check_dpop
+
+    assert check_dpop() == []
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, setting: value}
+    assert [e.id for e in check_dpop()] == [error]
