@@ -7,15 +7,19 @@ import time
 import uuid
 
 from joserfc import jws
-from joserfc.jwk import ECKey, OctKey, RSAKey
+from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 
 
 class Holder:
     """A client's DPoP key and the proofs it signs."""
 
-    def __init__(self, kind="EC"):
-        self.key = ECKey.generate_key("P-256") if kind == "EC" else RSAKey.generate_key(2048)
-        self.alg = "ES256" if kind == "EC" else "PS256"
+    def __init__(self, kind="EC", bits=2048):
+        if kind == "EC":
+            self.key, self.alg = ECKey.generate_key("P-256"), "ES256"
+        elif kind == "OKP":
+            self.key, self.alg = OKPKey.generate_key("Ed25519"), "EdDSA"
+        else:
+            self.key, self.alg = RSAKey.generate_key(bits), "PS256"
 
     @staticmethod
     def now():

@@ -38,6 +38,10 @@ MAX_JTI_LENGTH = 256
 # The members of a private (or symmetric) JWK (RFC 7518 §6): a proof's key must be public (RFC 9449 §4.3).
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 ASYMMETRIC_KEY_TYPES = {"RSA", "EC", "OKP"}
+# An RSA key of 2048 to 4096 bits with a public exponent of at most 32 bits (base64url lengths): a bigger
+# modulus or exponent would make each verification costly for nothing, a smaller modulus is weak.
+RSA_MODULUS_CHARS = range(342, 684)
+RSA_EXPONENT_CHARS = range(1, 7)
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -153,6 +157,10 @@ def verify_proof(values: list, method: str, url: str, now: int, access_token: st
         raise InvalidProof("The DPoP proof's jwk must be a public key")
     if PRIVATE_MEMBERS & set(jwk):
         raise InvalidProof("The DPoP proof's jwk must not contain a private key")
+    if jwk["kty"] == "RSA" and not (
+        len(str(jwk.get("n", ""))) in RSA_MODULUS_CHARS and len(str(jwk.get("e", ""))) in RSA_EXPONENT_CHARS
+    ):
+        raise InvalidProof("The DPoP proof's RSA key must have 2048 to 4096 bits")
     try:
         key = key_from_jwk_dict(jwk)
         claims = JWS(alg=alg).verify_compact(jws, keys=[key], sigalg=alg)
@@ -168,7 +176,7 @@ def verify_proof(values: list, method: str, url: str, now: int, access_token: st
     htu = claims.get("htu")
     if not isinstance(htu, str) or normalized_url(htu) != normalized_url(url):
         raise InvalidProof("The DPoP proof's htu does not match the request's URL")
-    if not isinstance(iat, int) or isinstance(iat, bool):
+    if not isinstance(iat, (int, float)) or isinstance(iat, bool):  # a NumericDate (RFC 7519 §2)
         raise InvalidProof("The DPoP proof needs an iat")
     if iat < now - oidc_settings.DPOP_PROOF_LIFETIME:
         raise InvalidProof("The DPoP proof is too old")
@@ -177,7 +185,7 @@ def verify_proof(values: list, method: str, url: str, now: int, access_token: st
     if access_token is not None and claims.get("ath") != access_token_hash(access_token):
         raise InvalidProof("The DPoP proof's ath does not match the access token")
     # cryptojwt's thumbprint is RFC 7638's base64url already
-    return Proof(jkt=key.thumbprint("SHA-256").decode(), jti=jti, iat=iat)
+    return Proof(jkt=key.thumbprint("SHA-256").decode(), jti=jti, iat=int(iat))
 
 
 def check_proof(raw: str | None, method: str, path: str, access_token: str | None = None) -> Proof:
