@@ -136,6 +136,8 @@ def verify_proof(values: list, method: str, url: str, now: int, access_token: st
     ``InvalidProof`` (RFC 9449 §4.3). ``access_token``: a resource request's, which ``ath`` must hash.
     Defect 180: stock checks neither ``typ`` nor the algorithm (an HS256 proof whose "key" is in its own
     header passes) and takes a private JWK."""
+    if not values:
+        raise InvalidProof("The request has no DPoP proof")
     if len(values) != 1:
         raise InvalidProof("Exactly one DPoP header is allowed")
     jws = values[0]

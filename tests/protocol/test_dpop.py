@@ -353,3 +353,14 @@ def test_bad_dpop_settings_are_reported(settings, setting, value, error):
     assert check_dpop() == []
     settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, setting: value}
     assert [e.id for e in check_dpop()] == [error]
+
+
+def test_a_dpop_token_with_a_token_in_the_body_too_is_refused(rp, browser, http, holder):
+    token = bound_tokens(browser, http, holder)["access_token"]
+    proof = holder.proof("POST", USERINFO_URL, token)
+    response = http.post("/oidc/userinfo", {"access_token": token}, HTTP_AUTHORIZATION=f"DPoP {token}", HTTP_DPOP=proof)
+    refused(response, "One DPoP access token in the Authorization header", 400, "invalid_request")
+    response = http.get("/oidc/userinfo", HTTP_AUTHORIZATION="DPoP ", HTTP_DPOP=proof)
+    refused(response, "One DPoP access token in the Authorization header", 400, "invalid_request")
+    response = http.get("/oidc/userinfo", HTTP_AUTHORIZATION=f"DPoP {token}")  # no proof at all
+    refused(response, "The request has no DPoP proof", 401)
