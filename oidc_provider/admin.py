@@ -123,9 +123,19 @@ class ClientAdmin(admin.ModelAdmin):
             ),
         ),
         (_("Subject identifiers"), ("subject_type", "sector_identifier_uri")),
+        (_("Request objects"), ("request_uris", "request_object_signing_alg")),
         (
             _("Keys and signing algorithms"),
             ("jwks_uri", "jwks", "id_token_signed_response_alg", "userinfo_signed_response_alg"),
+        ),
+        (
+            _("Encrypted responses"),
+            (
+                "id_token_encrypted_response_alg",
+                "id_token_encrypted_response_enc",
+                "userinfo_encrypted_response_alg",
+                "userinfo_encrypted_response_enc",
+            ),
         ),
     )
     origin = ("registered_via", "secret_expires", "registered_metadata", "created_at", "updated_at")

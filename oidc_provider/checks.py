@@ -97,7 +97,15 @@ def check_settings(app_configs=None, **kwargs):
         value = getattr(oidc_settings, key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             errors.append(Error(f"{SETTING_NAME}[{key!r}] must be a positive number.", id="oidc_provider.E012"))
-    return errors + check_outbound() + check_token_settings() + check_limits() + check_webfinger() + check_dpop()
+    return (
+        errors
+        + check_outbound()
+        + check_token_settings()
+        + check_limits()
+        + check_webfinger()
+        + check_request_objects()
+        + check_dpop()
+    )
 
 
 def check_dpop():
@@ -136,6 +144,24 @@ def check_webfinger():
             id="oidc_provider.E040",
         )
     ]
+
+
+def check_request_objects():
+    errors = [
+        Error(f"{SETTING_NAME}[{key!r}] must be True or False.", id="oidc_provider.E140")
+        for key in ("REQUEST_OBJECTS", "REQUEST_OBJECT_ALLOW_UNSIGNED")
+        if not isinstance(getattr(oidc_settings, key), bool)
+    ]
+    size = oidc_settings.REQUEST_OBJECT_MAX_BYTES
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1024:
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['REQUEST_OBJECT_MAX_BYTES'] must be a whole number of bytes, 1024 or more.",
+                hint="The default, 16384, fits a signed object with a claims request.",
+                id="oidc_provider.E141",
+            )
+        )
+    return errors
 
 
 def check_outbound():

@@ -51,6 +51,13 @@ DEFAULTS = {
     "OUTBOUND_ALLOWED_HOSTS": [],
     # CA bundle (a file path) the servers the OP sends requests to are verified with. None: certifi's.
     "OUTBOUND_CA_FILE": None,
+    # Request objects (RFC 9101, docs/request-objects.md): the request and request_uri parameters.
+    # False: both refused (request_not_supported, request_uri_not_supported), discovery says so.
+    "REQUEST_OBJECTS": True,
+    # Unsigned (alg none) request objects, for clients that registered request_object_signing_alg none.
+    "REQUEST_OBJECT_ALLOW_UNSIGNED": False,
+    # The largest request object accepted, by value or fetched from a request_uri (bytes).
+    "REQUEST_OBJECT_MAX_BYTES": 16384,
     "CODE_LIFETIME": 600,
     "ACCESS_TOKEN_LIFETIME": 3600,
     "ID_TOKEN_LIFETIME": 3600,

@@ -74,6 +74,16 @@ class URIListField(forms.Field):
             raise ValidationError(errors)
 
 
+class RequestURIListField(URIListField):
+    """A client's ``request_uris``, one per line: URLs the OP fetches, a fragment allowed."""
+
+    def validate(self, value):
+        forms.Field.validate(self, value)
+        problem = metadata.request_uris_problem(value)
+        if problem:
+            raise ValidationError(problem)
+
+
 class JSONTextField(forms.JSONField):
     """JSON in a textarea: indented, empty when nothing is set (not ``null`` or ``{}``), and where it
     breaks when it does not parse."""
@@ -148,6 +158,7 @@ class ClientForm(forms.ModelForm):
     sector_identifier_uri = forms.URLField(
         required=False, max_length=2000, assume_scheme="https", **described("sector_identifier_uri")
     )
+    request_uris = RequestURIListField(required=False, **described("request_uris"))
 
     class Meta:
         model = Client
@@ -171,12 +182,18 @@ class ClientForm(forms.ModelForm):
             "jwks",
             "id_token_signed_response_alg",
             "userinfo_signed_response_alg",
+            "id_token_encrypted_response_alg",
+            "id_token_encrypted_response_enc",
+            "userinfo_encrypted_response_alg",
+            "userinfo_encrypted_response_enc",
             "backchannel_logout_uri",
             "backchannel_logout_session_required",
             "frontchannel_logout_uri",
             "frontchannel_logout_session_required",
             "subject_type",
             "sector_identifier_uri",
+            "request_uris",
+            "request_object_signing_alg",
         ]
         field_classes = {"jwks": JSONTextField, "token_exchange": JSONTextField}
 
@@ -192,6 +209,23 @@ class ClientForm(forms.ModelForm):
             current = self.initial.get(name) or ""
             extra = [(current, current)] if current and (current, current) not in offered else []  # a stale value shows
             self.fields[name].widget = forms.Select(choices=[("", default), *offered, *extra])
+        for kind in protocol.ENCRYPTED_RESPONSES:
+            for part, values, default in (
+                ("alg", protocol.ENCRYPTION_ALGS, _("None: not encrypted")),
+                ("enc", protocol.ENCRYPTION_ENCS, _("Default (%(enc)s)") % {"enc": protocol.DEFAULT_ENCRYPTION_ENC}),
+            ):
+                name = f"{kind}_encrypted_response_{part}"
+                if name in self.fields:
+                    current = self.initial.get(name) or ""
+                    choices = [(v, v) for v in dict.fromkeys([*values, *([current] if current else [])])]
+                    self.fields[name].widget = forms.Select(choices=[("", default), *choices])
+        if "request_object_signing_alg" in self.fields:
+            algs = [(alg, alg) for alg in metadata.request_object_signing_algs()]
+            current = self.initial.get("request_object_signing_alg") or ""
+            extra = [(current, current)] if current and (current, current) not in algs else []
+            self.fields["request_object_signing_alg"].widget = forms.Select(
+                choices=[("", _("Any the OP accepts")), *algs, *extra]
+            )
         self.kept_scopes = [s for s in self.instance.scopes if s not in oidc_settings.SCOPES_TO_CLAIMS]
         self.fields["scope"].choices = scope_choices(self.instance.scopes)
         if self.instance.pk is None:  # the model default is [], which would leave every box unticked
@@ -293,6 +327,16 @@ class ClientForm(forms.ModelForm):
         )
         if problem:
             raise ValidationError(problem)
+        for kind in protocol.ENCRYPTED_RESPONSES:
+            alg, enc = f"{kind}_encrypted_response_alg", f"{kind}_encrypted_response_enc"
+            if alg in cleaned and enc in cleaned:
+                problem = metadata.encryption_problem(
+                    kind, cleaned[alg], cleaned[enc], cleaned.get("jwks"), cleaned.get("jwks_uri")
+                )
+                if problem:
+                    self.add_error(alg, problem)
+                elif cleaned[alg] and not cleaned[enc]:
+                    cleaned[enc] = protocol.DEFAULT_ENCRYPTION_ENC
         uri = cleaned.get("frontchannel_logout_uri")
         if uri and cleaned.get("redirect_uris"):
             problem = metadata.frontchannel_logout_uri_problem(uri, cleaned["redirect_uris"])
@@ -309,6 +353,10 @@ class ClientForm(forms.ModelForm):
                 problem = self.sector_document_problem(uri, redirect_uris)
             if problem:
                 self.add_error("sector_identifier_uri", problem)
+        alg = cleaned.get("request_object_signing_alg", "")
+        problem = metadata.request_object_alg_problem(alg, cleaned.get("token_endpoint_auth_method"))
+        if problem:
+            self.add_error("request_object_signing_alg", problem)
         is_public = cleaned.get("token_endpoint_auth_method") == "none"
         if is_public:
             cleaned["require_pkce"] = True  # public clients cannot keep a secret: PKCE protects their codes

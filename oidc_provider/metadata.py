@@ -9,7 +9,19 @@ from django.conf import settings
 from oidc_provider import outbound
 from oidc_provider.conf import oidc_settings
 from oidc_provider.crypto import PRIVATE_MEMBERS
-from oidc_provider.protocol import AUTH_METHODS, CONFIDENTIAL_GRANT_TYPES, GRANT_TYPES, RESPONSE_TYPES, TOKEN_EXCHANGE
+from oidc_provider.protocol import (
+    ASSERTION_ALGS,
+    AUTH_METHODS,
+    CONFIDENTIAL_GRANT_TYPES,
+    DEFAULT_ENCRYPTION_ENC,
+    ENCRYPTED_RESPONSES,
+    ENCRYPTION_ALGS,
+    ENCRYPTION_ENCS,
+    GRANT_TYPES,
+    HMAC_ASSERTION_ALGS,
+    RESPONSE_TYPES,
+    TOKEN_EXCHANGE,
+)
 
 ACCESS_TOKEN_FORMATS = ["opaque", "jwt"]
 
@@ -132,6 +144,72 @@ def client_keys_problem(method: str, jwks, jwks_uri: str):
     return None
 
 
+ENCRYPTION_CURVES = ("P-256", "P-384", "P-521")
+MIN_RSA_ENCRYPTION_BITS = 2048
+ENCRYPTION_KEY_OPS = {"encrypt", "wrapKey", "deriveKey"}
+
+
+def encryption_key_type(alg: str) -> str:
+    """The kty of the key a JWE ``alg`` (one of ``ENCRYPTION_ALGS``) encrypts to."""
+    return "EC" if alg.startswith("ECDH-ES") else "RSA"
+
+
+def encryption_keys(keys: list, alg: str) -> list:
+    """The keys among ``keys`` (cryptojwt keys of a client's JWK Set) that ``alg`` may encrypt to, those
+    marked ``use: enc`` first: the right type (an RSA key of 2048 bits or more, an EC key on a NIST
+    curve), ``use`` enc or none, ``alg`` this one or none, ``key_ops`` (if any) allowing encryption."""
+    usable = []
+    for key in keys:
+        if key.kty != encryption_key_type(alg) or key.use not in ("", "enc") or key.alg not in ("", alg):
+            continue
+        if key.key_ops and not ENCRYPTION_KEY_OPS & set(key.key_ops):
+            continue
+        if key.kty == "EC" and key.crv not in ENCRYPTION_CURVES:
+            continue
+        if key.kty == "RSA" and key.public_key().key_size < MIN_RSA_ENCRYPTION_BITS:
+            continue
+        usable.append(key)
+    return sorted(usable, key=lambda k: k.use != "enc")
+
+
+def encryption_problem(kind: str, alg: str, enc: str, jwks, jwks_uri: str) -> str | None:
+    """Why a client's ``{kind}_encrypted_response_alg``/``_enc`` (``kind``: id_token or userinfo) cannot
+    be honoured (OpenID Connect Registration 1.0 §2), or None. An empty ``alg``: not encrypted. Inline
+    ``jwks`` must hold a key to encrypt to; a ``jwks_uri`` is not fetched here (the key is read when
+    a response is encrypted)."""
+    name = f"{kind}_encrypted_response"
+    if not alg:
+        return f"{name}_enc needs {name}_alg (OpenID Connect Registration 1.0 §2)." if enc else None
+    if alg not in ENCRYPTION_ALGS:
+        return f"{name}_alg: {alg} is not offered. Offered: {', '.join(ENCRYPTION_ALGS)}."
+    if enc and enc not in ENCRYPTION_ENCS:
+        return f"{name}_enc: {enc} is not offered. Offered: {', '.join(ENCRYPTION_ENCS)}."
+    if not (jwks or jwks_uri):
+        return f"{name}_alg needs the client's public keys: jwks or jwks_uri."
+    if jwks_problem(jwks) is None and not encryption_keys(KeyBundle(keys=[dict(k) for k in jwks["keys"]]).keys(), alg):
+        return (
+            f"{name}_alg {alg}: jwks has no key to encrypt to "
+            f"(an {encryption_key_type(alg)} key with use enc or no use)."
+        )
+    return None
+
+
+def encryption_metadata(data: dict, jwks, jwks_uri: str) -> dict:
+    """The encryption members of registration ``data`` (RFC 7591 names), checked, the enc defaulted to
+    A128CBC-HS256 where only the alg is given (OpenID Connect Registration 1.0 §2)."""
+    clean = {}
+    for kind in ENCRYPTED_RESPONSES:
+        alg_name, enc_name = f"{kind}_encrypted_response_alg", f"{kind}_encrypted_response_enc"
+        alg = _string(data, alg_name) if alg_name in data else ""
+        enc = _string(data, enc_name) if enc_name in data else ""
+        problem = encryption_problem(kind, alg, enc, jwks, jwks_uri)
+        if problem:
+            raise MetadataError(INVALID, problem)
+        if alg:
+            clean[alg_name], clean[enc_name] = alg, enc or DEFAULT_ENCRYPTION_ENC
+    return clean
+
+
 def frontchannel_logout_uri_problem(uri: str, redirect_uris: list) -> str | None:
     """Front-Channel Logout 1.0 §2: scheme, host and port must be those of a redirect URI (whose
     rules it follows: it is loaded by the browser)."""
@@ -203,6 +281,44 @@ def sector_of(sector_identifier_uri: str, redirect_uris: list) -> str:
     return hosts[0] if len(hosts) == 1 else ""
 
 
+def request_object_signing_algs() -> list:
+    """The algorithms request objects may be signed with (RFC 9101, docs/request-objects.md): the
+    asymmetric ones, HMAC for clients that keep their secret, ``none`` only where
+    REQUEST_OBJECT_ALLOW_UNSIGNED allows it."""
+    algs = [*ASSERTION_ALGS, *HMAC_ASSERTION_ALGS]
+    return [*algs, "none"] if oidc_settings.REQUEST_OBJECT_ALLOW_UNSIGNED else algs
+
+
+def request_object_alg_problem(alg: str, method: str) -> str | None:
+    """Why ``alg`` cannot be the ``request_object_signing_alg`` of a client authenticating with
+    ``method``, or None (empty: any the OP accepts)."""
+    if alg and alg not in request_object_signing_algs():
+        return f"{alg} is not accepted. Accepted: {', '.join(request_object_signing_algs())}."
+    if alg in HMAC_ASSERTION_ALGS and method != "client_secret_jwt":
+        return f"{alg} is keyed with the client secret: only a client_secret_jwt client keeps one it can use."
+    return None
+
+
+MAX_REQUEST_URIS = 20
+
+
+def request_uris_problem(uris) -> str | None:
+    """Why ``uris`` cannot be a client's ``request_uris`` (OIDC Registration §2), or None: each is
+    fetched by the OP (https outside DEBUG, loopback excepted as for redirect URIs) and may carry a
+    fragment (the SHA-256 of its content, which the match ignores)."""
+    if not isinstance(uris, list) or not all(isinstance(u, str) for u in uris):
+        return "request_uris must be an array of strings."
+    if len(uris) > MAX_REQUEST_URIS:
+        return f"At most {MAX_REQUEST_URIS} request_uris."
+    for uri in uris:
+        if len(uri) > MAX_URL:
+            return f"A request URI must be at most {MAX_URL} characters."
+        problem = secure_url_problem(uri.split("#", 1)[0], loopback=True)
+        if problem:
+            return problem
+    return None
+
+
 class MetadataError(ValueError):
     """Registered metadata that cannot be accepted; ``error`` is an RFC 7591 §3.2.2 code."""
 
@@ -218,10 +334,6 @@ INVALID = "invalid_client_metadata"
 # encrypted one). Others (an unoffered userinfo_signed_response_alg, default_max_age…) are left out of the
 # registered metadata, which RFC 7591 §3.2.1 allows: the client reads what it got in the response.
 UNSUPPORTED = (
-    "id_token_encrypted_response_alg",
-    "id_token_encrypted_response_enc",
-    "userinfo_encrypted_response_alg",
-    "userinfo_encrypted_response_enc",
     "request_object_encryption_alg",
     "request_object_encryption_enc",
 )
@@ -364,6 +476,7 @@ def clean_registration(data) -> dict:
     alg = data.get("userinfo_signed_response_alg")
     if isinstance(alg, str) and alg and not signing_alg_problem(alg):
         clean["userinfo_signed_response_alg"] = alg
+    clean.update(encryption_metadata(data, clean.get("jwks"), clean.get("jwks_uri", "")))
     if data.get("application_type", "web") not in ("web", "native"):
         raise MetadataError(INVALID, "application_type must be web or native.")
     if "application_type" in data:
@@ -380,6 +493,17 @@ def clean_registration(data) -> dict:
 
     if "dpop_bound_access_tokens" in data:  # RFC 9449 §5.2
         clean["dpop_bound_access_tokens"] = _boolean(data, "dpop_bound_access_tokens")
+
+    if "request_uris" in data:
+        problem = request_uris_problem(data["request_uris"])
+        if problem:
+            raise MetadataError(INVALID, f"request_uris: {problem}")
+        clean["request_uris"] = list(dict.fromkeys(data["request_uris"]))
+    if "request_object_signing_alg" in data:
+        problem = request_object_alg_problem(_string(data, "request_object_signing_alg"), method)
+        if problem:
+            raise MetadataError(INVALID, f"request_object_signing_alg: {problem}")
+        clean["request_object_signing_alg"] = data["request_object_signing_alg"]
 
     if "backchannel_logout_uri" in data:
         clean["backchannel_logout_uri"] = _url(data, "backchannel_logout_uri", secure_url_problem)

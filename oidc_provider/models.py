@@ -153,6 +153,37 @@ class Client(models.Model):
             "response is plain JSON."
         ),
     )
+    # Encrypted responses (OpenID Connect Core 1.0 §10.2, §5.3.2), to a key of the client's JWK Set
+    id_token_encrypted_response_alg = models.CharField(
+        _("ID token encryption algorithm"),
+        max_length=20,
+        blank=True,
+        help_text=_(
+            "id_token_encrypted_response_alg (OpenID Connect Registration 1.0 §2): the JWE alg the ID token is "
+            "encrypted with, after it is signed, to a key of the client's JWK Set. Empty: not encrypted."
+        ),
+    )
+    id_token_encrypted_response_enc = models.CharField(
+        _("ID token content encryption"),
+        max_length=20,
+        blank=True,
+        help_text=_("id_token_encrypted_response_enc (OpenID Connect Registration 1.0 §2), the JWE enc."),
+    )
+    userinfo_encrypted_response_alg = models.CharField(
+        _("UserInfo encryption algorithm"),
+        max_length=20,
+        blank=True,
+        help_text=_(
+            "userinfo_encrypted_response_alg (OpenID Connect Registration 1.0 §2): the JWE alg the UserInfo "
+            "response is encrypted with, to a key of the client's JWK Set. Empty: not encrypted."
+        ),
+    )
+    userinfo_encrypted_response_enc = models.CharField(
+        _("UserInfo content encryption"),
+        max_length=20,
+        blank=True,
+        help_text=_("userinfo_encrypted_response_enc (OpenID Connect Registration 1.0 §2), the JWE enc."),
+    )
     access_token_format = models.CharField(
         _("access token format"),
         max_length=10,
@@ -189,6 +220,26 @@ class Client(models.Model):
         help_text=_(
             "dpop_bound_access_tokens (RFC 9449 §5.2): every token request of this client must carry a DPoP "
             "proof, so all its access tokens are bound to its key."
+        ),
+    )
+    # Request objects (RFC 9101, OpenID Connect Core 1.0 §6)
+    request_object_signing_alg = models.CharField(
+        _("request object signing algorithm"),
+        max_length=20,
+        blank=True,
+        help_text=_(
+            "request_object_signing_alg (OpenID Connect Registration 1.0 §2): the only algorithm its request "
+            "objects may use. Empty: any asymmetric one the OP accepts (HS256/384/512 too for a "
+            "client_secret_jwt client)."
+        ),
+    )
+    request_uris = models.JSONField(
+        _("request URIs"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "request_uris (OpenID Connect Registration 1.0 §2, RFC 9101 §5.2): the only URLs the OP fetches "
+            "this client's request objects from (https)."
         ),
     )
     # Logout (OpenID Connect Back-Channel and Front-Channel Logout 1.0)

@@ -38,6 +38,16 @@ ASSERTION_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256",
 HMAC_ASSERTION_ALGS = ["HS256", "HS384", "HS512"]
 # Both, as discovery lists them (*_auth_signing_alg_values_supported); never "none".
 ALL_ASSERTION_ALGS = HMAC_ASSERTION_ALGS + ASSERTION_ALGS
+# JWE key management a client may register for its ID tokens and userinfo (OIDC Registration §2), as
+# discovery lists them: RSA-OAEP(-256) to an RSA key, ECDH-ES (direct key agreement) to an EC key.
+# RSA1_5 is never offered (RFC 8725 §3.2: padding oracle); ECDH-ES+AxxxKW adds nothing for a single
+# recipient, and symmetric key wrapping would need the client's secret in clear.
+ENCRYPTION_ALGS = ["RSA-OAEP", "RSA-OAEP-256", "ECDH-ES"]
+# JWE content encryption (RFC 7518 §5); the default when a client names only the alg (OIDC Registration §2).
+ENCRYPTION_ENCS = ["A128CBC-HS256", "A256CBC-HS512", "A128GCM", "A256GCM"]
+DEFAULT_ENCRYPTION_ENC = "A128CBC-HS256"
+# What may be encrypted: ID tokens (OIDC Core §10.2) and userinfo responses (§5.3.2).
+ENCRYPTED_RESPONSES = ("id_token", "userinfo")
 
 # Each endpoint's path under the issuer, by idpyoidc's endpoint name where it has one.
 PATHS = {

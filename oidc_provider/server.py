@@ -12,6 +12,7 @@ from oidc_provider.crypto import derive_key, expand_key
 from oidc_provider.idpy.client_db import ClientDatabase
 from oidc_provider.idpy.keyjar import ProviderKeyJar
 from oidc_provider.idpy.server import Server
+from oidc_provider.metadata import request_object_signing_algs
 from oidc_provider.storage.keys import ensure_signing_keys
 from oidc_provider.storage.unit_of_work import unit_of_work
 
@@ -223,8 +224,7 @@ UNADVERTISED = (
     "version",
     "encrypt_request_object_supported",
     "encrypt_userinfo_supported",
-    "userinfo_encryption_alg_values_supported",
-    "userinfo_encryption_enc_values_supported",
+    "encrypt_id_token_supported",
     "request_object_signing_alg_values_supported",
     "token_endpoint_auth_methods",
     "userinfo_endpoint_auth_methods",
@@ -260,9 +260,13 @@ def advertise(provider_info: dict, issuer: str) -> None:
             "id_token_signing_alg_values_supported": list(oidc_settings.SIGNING_ALGS),
             "userinfo_signing_alg_values_supported": list(oidc_settings.SIGNING_ALGS),
             "token_endpoint_auth_signing_alg_values_supported": list(protocol.ALL_ASSERTION_ALGS),
+            # defect 177: idpyoidc lists every JWE algorithm cryptojwt knows, RSA1_5 and key wrapping included
+            **{
+                f"{kind}_encryption_{part}_values_supported": list(values)
+                for kind in protocol.ENCRYPTED_RESPONSES
+                for part, values in (("alg", protocol.ENCRYPTION_ALGS), ("enc", protocol.ENCRYPTION_ENCS))
+            },
             "authorization_response_iss_parameter_supported": True,
-            "request_parameter_supported": False,
-            "request_uri_parameter_supported": False,
             "backchannel_logout_supported": True,
             "backchannel_logout_session_supported": True,
             "frontchannel_logout_supported": True,
@@ -276,6 +280,12 @@ def advertise(provider_info: dict, issuer: str) -> None:
             "revocation_endpoint_auth_signing_alg_values_supported": list(protocol.ALL_ASSERTION_ALGS),
         }
     )
+    # RFC 9101 §10.5, OIDC Discovery §3: request objects as REQUEST_OBJECTS says
+    enabled = bool(oidc_settings.REQUEST_OBJECTS)
+    provider_info.update({"request_parameter_supported": enabled, "request_uri_parameter_supported": enabled})
+    if enabled:
+        provider_info["require_request_uri_registration"] = True
+        provider_info["request_object_signing_alg_values_supported"] = request_object_signing_algs()
     if oidc_settings.REGISTRATION_POLICY == "none":
         provider_info.pop("registration_endpoint", None)
     # RFC 9449 §5.1: present exactly when proofs are checked (docs/dpop.md)

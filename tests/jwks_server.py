@@ -21,6 +21,8 @@ class JWKSServer:
     def __init__(self, jwks=None, tls=None):
         self.jwks = jwks or {"keys": []}
         self.document = None  # any JSON value served instead of the JWK Set (a sector identifier document)
+        self.body = None  # bytes served as they are instead (a request object), as ``content_type``
+        self.content_type = "application/json"
         self.fetches = 0
         self.requests = []
         self.delay = 0.0
@@ -48,11 +50,11 @@ class JWKSServer:
                 document = (
                     owner.document if owner.document is not None else {**owner.jwks, "padding": "x" * owner.padding}
                 )
-                body = json.dumps(document).encode()
+                body = owner.body if owner.body is not None else json.dumps(document).encode()
                 self.send_response(owner.status)
                 if 300 <= owner.status < 400:
                     self.send_header("Location", owner.location)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", owner.content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("Connection", "close")
                 self.end_headers()

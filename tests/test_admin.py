@@ -9,6 +9,7 @@ from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from cryptojwt.jwk.ec import new_ec_key
 from django.contrib.admin.models import LogEntry
 from django.contrib.messages import get_messages
 from django.core.management import call_command
@@ -461,6 +462,12 @@ def test_switching_to_and_from_client_secret_jwt(admin_client):
             "https://other.example/fc",
             "must have the scheme, host and port of a redirect URI",
         ),
+        ("request_uris", "http://web.example/r.jwt", "http://web.example/r.jwt must be https"),
+        (
+            "request_object_signing_alg",
+            "HS256",
+            "HS256 is keyed with the client secret: only a client_secret_jwt client keeps one it can use.",
+        ),
     ],
 )
 def test_invalid_client_form_is_rerendered_with_the_error(admin_client, field, value, error):
@@ -729,14 +736,18 @@ def test_the_advanced_sections_are_collapsed(admin_client):
         ("Grants and tokens", True),
         ("Sign-out", True),
         ("Subject identifiers", True),
+        ("Request objects", True),
         ("Keys and signing algorithms", True),
+        ("Encrypted responses", True),
     ]
     assert fieldset_headings(admin_client.get(f"{CHANGELIST}{client.pk}/change/")) == [
         ("Connect the application", False),
         ("Grants and tokens", True),
         ("Sign-out", True),
         ("Subject identifiers", True),
+        ("Request objects", True),
         ("Keys and signing algorithms", True),
+        ("Encrypted responses", True),
         ("Origin", True),
     ]
     # a section with an error is open
@@ -745,7 +756,9 @@ def test_the_advanced_sections_are_collapsed(admin_client):
         ("Grants and tokens", True),
         ("Sign-out", True),
         ("Subject identifiers", True),
+        ("Request objects", True),
         ("Keys and signing algorithms", False),
+        ("Encrypted responses", True),
     ]
 
 
@@ -770,6 +783,10 @@ def test_the_client_form_names_each_field_and_its_specification(admin_client):
         "jwks": "Public keys",
         "id_token_signed_response_alg": "ID token signing algorithm",
         "userinfo_signed_response_alg": "UserInfo signing algorithm",
+        "id_token_encrypted_response_alg": "ID token encryption algorithm",
+        "id_token_encrypted_response_enc": "ID token content encryption",
+        "userinfo_encrypted_response_alg": "UserInfo encryption algorithm",
+        "userinfo_encrypted_response_enc": "UserInfo content encryption",
         "backchannel_logout_uri": "Back-channel logout URL",
         "backchannel_logout_session_required": "Back-channel logout needs the session ID",
         "frontchannel_logout_uri": "Front-channel logout URL",
@@ -777,6 +794,8 @@ def test_the_client_form_names_each_field_and_its_specification(admin_client):
         "subject_type": "Subject type",
         "sector_identifier_uri": "Sector identifier URL",
         "dpop_bound_access_tokens": "Require DPoP",
+        "request_uris": "Request URIs",
+        "request_object_signing_alg": "Request object signing algorithm",
     }
     assert form.fields["jwks_uri"].help_text == (
         "jwks_uri (RFC 7591 §2): where the client publishes its public keys, for private_key_jwt; https. "
@@ -1234,3 +1253,42 @@ def test_a_pairwise_client_on_two_hosts_needs_a_sector_document_listing_its_redi
         assert server.fetches == 2  # once, before the transaction
     finally:
         server.close()
+
+
+# encrypted responses (docs/encryption.md)
+
+
+def test_the_admin_holds_encryption_to_the_rules_of_registration(admin_client):
+    response = admin_client.post(
+        f"{CHANGELIST}add/",
+        client_form(id_token_encrypted_response_alg="RSA-OAEP", userinfo_encrypted_response_enc="A128GCM"),
+    )
+    errors = response.context["adminform"].form.errors
+    assert errors["id_token_encrypted_response_alg"] == [
+        "id_token_encrypted_response_alg needs the client's public keys: jwks or jwks_uri."
+    ]
+    assert errors["userinfo_encrypted_response_alg"] == [
+        "userinfo_encrypted_response_enc needs userinfo_encrypted_response_alg (OpenID Connect Registration 1.0 §2)."
+    ]
+    jwks = {"keys": [{**new_ec_key("P-256", kid="enc").serialize(private=False), "use": "enc"}]}
+    assert shown_secret(
+        admin_client.post(
+            f"{CHANGELIST}add/", client_form(jwks=json.dumps(jwks), id_token_encrypted_response_alg="ECDH-ES")
+        )
+    )
+    client = Client.objects.get()
+    assert (client.id_token_encrypted_response_alg, client.id_token_encrypted_response_enc) == (
+        "ECDH-ES",
+        "A128CBC-HS256",
+    )
+
+
+def test_request_object_metadata_is_edited_in_the_admin(admin_client):
+    """request_uris one per line, a fragment (the content's hash) kept; the alg from the accepted ones."""
+    uris = ["https://web.example/r.jwt#h4sh", "https://web.example/other.jwt"]
+    response = admin_client.post(
+        f"{CHANGELIST}add/", client_form(request_uris="\r\n".join(uris), request_object_signing_alg="PS256")
+    )
+    assert shown_secret(response)
+    client = Client.objects.get(client_id="web")
+    assert client.request_uris == uris and client.request_object_signing_alg == "PS256"

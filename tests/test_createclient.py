@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 
 import pytest
 from cryptojwt.jwk.ec import new_ec_key
@@ -228,3 +229,33 @@ def test_private_key_jwt_mistakes(db, extra, message):
             *extra,
         )
     assert not Client.objects.exists()
+
+
+def test_request_object_metadata(db):
+    call_command(
+        "createclient",
+        "--client-id",
+        "ro",
+        "--redirect-uri",
+        "https://rp.example/cb",
+        "--request-uri",
+        "https://rp.example/r.jwt#abc",
+        "--request-object-signing-alg",
+        "ES256",
+        stdout=io.StringIO(),
+    )
+    client = Client.objects.get(client_id="ro")
+    assert client.request_uris == ["https://rp.example/r.jwt#abc"] and client.request_object_signing_alg == "ES256"
+
+
+@pytest.mark.parametrize(
+    "args, error",
+    [
+        (["--request-uri", "http://rp.example/r.jwt"], "http://rp.example/r.jwt must be https"),
+        (["--request-object-signing-alg", "HS256"], "HS256 is keyed with the client secret"),
+        (["--request-object-signing-alg", "none"], "none is not accepted."),
+    ],
+)
+def test_request_object_metadata_refused(db, args, error):
+    with pytest.raises(CommandError, match=re.escape(error)):
+        call_command("createclient", "--client-id", "ro", "--redirect-uri", "https://rp.example/cb", *args)

@@ -175,6 +175,20 @@ def test_bad_outbound_settings_are_reported(settings, key, value, check):
     assert ids(check_settings()) == [f"oidc_provider.{check}"]
 
 
+@pytest.mark.parametrize(
+    "key, value, check",
+    [
+        ("REQUEST_OBJECTS", "yes", "E140"),
+        ("REQUEST_OBJECT_ALLOW_UNSIGNED", 1, "E140"),
+        ("REQUEST_OBJECT_MAX_BYTES", 100, "E141"),
+        ("REQUEST_OBJECT_MAX_BYTES", "16384", "E141"),
+    ],
+)
+def test_bad_request_object_settings_are_reported(settings, key, value, check):
+    settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, key: value}
+    assert ids(check_settings()) == [f"oidc_provider.{check}"]
+
+
 def test_logout_dispatcher_is_imported(settings):
     from oidc_provider.backchannel import ThreadDispatcher
 

@@ -13,7 +13,7 @@ from idpyoidc.storage import DictType
 from oidc_provider.conf import oidc_settings
 from oidc_provider.metadata import INFORMATIONAL, TOKEN_TYPE_URNS, token_exchange_problem
 from oidc_provider.models import Client
-from oidc_provider.protocol import PASSWORD_METHODS
+from oidc_provider.protocol import DEFAULT_ENCRYPTION_ENC, ENCRYPTED_RESPONSES, PASSWORD_METHODS
 from oidc_provider.storage.clients import (
     client_id_by_registration_access_token,
     client_row,
@@ -97,10 +97,21 @@ def client_to_idpy(client: Client) -> dict:
         "token_exchange": token_exchange_config(client.token_exchange or oidc_settings.TOKEN_EXCHANGE_POLICY),
     }
     info.update(signing_algorithms(client))
+    for kind in ENCRYPTED_RESPONSES:  # idpy/encryption.py; idpyoidc's own encryption is never reached
+        alg = getattr(client, f"{kind}_encrypted_response_alg")
+        if alg:
+            info[f"{kind}_encrypted_response_alg"] = alg
+            info[f"{kind}_encrypted_response_enc"] = (
+                getattr(client, f"{kind}_encrypted_response_enc") or DEFAULT_ENCRYPTION_ENC
+            )
     info["subject_type"] = client.subject_type or "public"
     info["dpop_bound_access_tokens"] = client.dpop_bound_access_tokens
     if client.sector_identifier_uri:
         info["sector_identifier_uri"] = client.sector_identifier_uri
+    if client.request_object_signing_alg:
+        info["request_object_signing_alg"] = client.request_object_signing_alg
+    if client.request_uris:  # idpyoidc's shape, [base, fragment], which client configuration reads back
+        info["request_uris"] = [(u.split("#", 1) + [""])[:2] for u in client.request_uris]
     if client.jwks_uri:  # RFC 7591 §2: jwks_uri and jwks are exclusive; the URI wins
         info["jwks_uri"] = client.jwks_uri
     elif client.jwks:
@@ -149,6 +160,11 @@ def save_registered_client(cinfo: dict) -> Client:
         jwks_uri=cinfo.get("jwks_uri", ""),
         id_token_signed_response_alg=cinfo.get("id_token_signed_response_alg", ""),
         userinfo_signed_response_alg=cinfo.get("userinfo_signed_response_alg", ""),
+        **{
+            f"{kind}_encrypted_response_{part}": cinfo.get(f"{kind}_encrypted_response_{part}", "")
+            for kind in ENCRYPTED_RESPONSES
+            for part in ("alg", "enc")
+        },
         backchannel_logout_uri=cinfo.get("backchannel_logout_uri", ""),
         backchannel_logout_session_required=cinfo.get("backchannel_logout_session_required", False),
         frontchannel_logout_uri=cinfo.get("frontchannel_logout_uri", ""),
@@ -156,6 +172,8 @@ def save_registered_client(cinfo: dict) -> Client:
         subject_type=cinfo.get("subject_type", "public"),
         sector_identifier_uri=cinfo.get("sector_identifier_uri", ""),
         dpop_bound_access_tokens=cinfo.get("dpop_bound_access_tokens", False),
+        request_object_signing_alg=cinfo.get("request_object_signing_alg", ""),
+        request_uris=cinfo.get("request_uris", []),
         registered_via="registration",
         registration_access_token_hash=hash_registration_access_token(cinfo["registration_access_token"]),
         client_secret_expires_at=cinfo.get("client_secret_expires_at", 0),

@@ -89,13 +89,19 @@ class Registration(IdpyRegistration):
         sector_identifier_uri = request.get("sector_identifier_uri", "")
         if sector_identifier_uri:
             del request["sector_identifier_uri"]
+        # Defect 142: stock keeps request_uris as [base, fragment] pairs and refuses a query in one;
+        # they were checked (metadata.request_uris_problem) and are stored as registered.
+        request_objects = {k: request[k] for k in ("request_uris", "request_object_signing_alg") if k in request}
+        for name in request_objects:
+            del request[name]
         result = super().process_request(request, set_secret=set_secret, **kwargs)
         if "error" in result:
             error = result["error"] if result["error"] == "invalid_redirect_uri" else INVALID
             return self.error_cls(error=error, error_description=result.get("error_description", ""))
         response = result["response_args"]
         cinfo = self.upstream_get("context").cdb[response["client_id"]]
-        extra = {"subject_type": request.get("subject_type", "public")}
+        extra = {"subject_type": request.get("subject_type", "public"), **request_objects}
+        response.update(request_objects)
         if request.get("dpop_bound_access_tokens"):
             extra["dpop_bound_access_tokens"] = response["dpop_bound_access_tokens"] = True
         if sector_identifier_uri:

@@ -9,8 +9,10 @@ from idpyoidc.server.token.exception import UnknownToken
 from idpyoidc.time_util import utc_time_sans_frac
 
 from oidc_provider.conf import oidc_settings
-from oidc_provider.idpy import dpop
+from oidc_provider.idpy import dpop, encryption
 from oidc_provider.idpy.grant_tokens import minted_from
+
+ID_TOKEN_GRANTS = ("authorization_code", "refresh_token")  # the grants that may issue an ID token
 
 
 class Token(IdpyToken):
@@ -49,6 +51,9 @@ class Token(IdpyToken):
         client = self.upstream_get("context").cdb.get(request.get("client_id")) or {}
         if client.get("dpop_bound_access_tokens") and presentation.proof is None:
             return self.error_cls(error="invalid_dpop_proof", error_description="This client must send a DPoP proof")
+        missing = self.encryption_ready(request)
+        if missing:
+            return missing
         try:
             response_args = helper.process_request(request, **kwargs)
         except (JWEException, MintingNotAllowed) as err:
@@ -58,6 +63,24 @@ class Token(IdpyToken):
         if "access_token" in presentation.bound and "access_token" in response_args:
             response_args["token_type"] = "DPoP"
         return {"response_args": response_args, "http_headers": [("Content-type", "application/json")]}
+
+    def _post_parse_request(self, request, client_id="", **kwargs):
+        """Defects 171, 175: the key an encrypted ID token goes to is found once the client is
+        authenticated, before the grant helper reads the grant (which opens the transaction that
+        spends the code): a ``jwks_uri`` is never fetched inside it. A missing key is answered by
+        ``process_request``, so that it is not counted as a failed client authentication."""
+        if client_id:
+            self.encryption_ready({**request, "client_id": client_id})
+        return super()._post_parse_request(request, client_id, **kwargs)
+
+    def encryption_ready(self, request):
+        """The error for a client whose ID token cannot be encrypted (``invalid_client``, docs/encryption.md),
+        before anything is spent or issued; or None."""
+        if request.get("grant_type") not in ID_TOKEN_GRANTS:
+            return None
+        client_info = self.upstream_get("context").cdb[request["client_id"]]
+        missing = encryption.prepare(self.upstream_get("attribute", "keyjar"), client_info, "id_token")
+        return self.error_cls(error="invalid_client", error_description=missing) if missing else None
 
 
 def refresh_deadline(grant) -> int:

@@ -1,8 +1,14 @@
-"""The userinfo endpoint with RFC 6750 semantics (defects 20, 21)."""
+"""The userinfo endpoint with RFC 6750 semantics (defects 20, 21); signed and encrypted responses as
+the client registered them (OIDC Core §5.3.2, ``idpy/encryption.py``)."""
 
+import json
+
+from cryptojwt.jwt import JWT
+from idpyoidc.message import Message
 from idpyoidc.server.oidc.userinfo import UserInfo as IdpyUserInfo
+from idpyoidc.server.util import OAUTH2_NOCACHE_HEADERS
 
-from oidc_provider.idpy import dpop
+from oidc_provider.idpy import dpop, encryption
 from oidc_provider.idpy.tokens import find_token, is_live
 
 
@@ -19,7 +25,39 @@ class UserInfo(IdpyUserInfo):
             return self.error_cls(error="invalid_token", error_description=problem)
         if "openid" not in token.scope:
             return self.error_cls(error="insufficient_scope", error_description="The token has no openid scope")
-        return super().process_request(request, **kwargs)
+        return self.encryption_ready(super().process_request(request, **kwargs))
+
+    def encryption_ready(self, result):
+        """Defect 171: a client that registered ``userinfo_encrypted_response_alg`` and has no key to
+        encrypt to is told so (``invalid_client``, docs/encryption.md), before ``do_response``."""
+        if isinstance(result, dict) and "response_args" in result:
+            client_info = self.upstream_get("context").cdb[result["client_id"]]
+            missing = encryption.prepare(self.upstream_get("attribute", "keyjar"), client_info, "userinfo")
+            if missing:
+                return self.error_cls(error="invalid_client", error_description=missing)
+        return result
+
+    def do_response(self, response_args=None, request=None, client_id="", **kwargs):
+        """Defect 173: stock encrypts only when the client registered both ``_alg`` and ``_enc``; one
+        that gave only the alg (the enc then defaults to A128CBC-HS256, OIDC Registration §2) got its
+        claims in clear JSON. Here: signed if the client asked (``iss`` and ``aud``, OIDC Core
+        §5.3.2), then encrypted if it asked (``cty: JWT`` when nested); either is ``application/jwt``."""
+        if kwargs.get("error"):
+            return super().do_response(response_args, request, client_id=client_id, **kwargs)
+        context = self.upstream_get("context")
+        keyjar = self.upstream_get("attribute", "keyjar")
+        client_info = context.cdb[client_id]
+        claims = response_args.to_dict() if isinstance(response_args, Message) else dict(response_args)
+        sign_alg = client_info.get("userinfo_signed_response_alg")
+        if sign_alg:
+            body, cty = JWT(keyjar, iss=context.issuer, sign_alg=sign_alg).pack(claims, recv=client_id), "JWT"
+        else:
+            body, cty = json.dumps(claims), ""
+        encrypted = encryption.algorithms(client_info, "userinfo") is not None
+        if encrypted:
+            body = encryption.encrypt(keyjar, client_info, "userinfo", body, cty)
+        content_type = "application/jwt" if sign_alg or encrypted else "application/json"
+        return {"response": body, "http_headers": [("Content-type", content_type), *OAUTH2_NOCACHE_HEADERS]}
 
 
 def binding_problem(token):

@@ -76,12 +76,13 @@ class ClientKeys:
         self._fetched = {}  # jwks_uri -> (monotonic expiry, KeyBundle or None)
         self._refetched = {}  # jwks_uri -> monotonic time of its last refetch for an unknown kid
 
-    def bundle(self, client_info: dict, kid: str = "") -> KeyBundle | None:
+    def bundle(self, client_info: dict, kid: str = "", lacks=None) -> KeyBundle | None:
         """The keys of the client described by ``client_info`` (an idpyoidc client dict), or None.
-        With a ``kid`` that keys from a ``jwks_uri`` lack, they are fetched again if the last such
-        refetch is CLIENT_JWKS_REFETCH_INTERVAL seconds old."""
+        With a ``kid`` that keys from a ``jwks_uri`` lack, or when ``lacks(keys)`` says they lack the
+        key wanted (an encryption key, ``idpy/encryption.py``), they are fetched again if the last
+        such refetch is CLIENT_JWKS_REFETCH_INTERVAL seconds old."""
         if client_info.get("jwks_uri"):
-            return self._from_uri(client_info["jwks_uri"], kid)
+            return self._from_uri(client_info["jwks_uri"], kid, lacks)
         jwks = client_info.get("jwks")
         if isinstance(jwks, dict) and isinstance(jwks.get("keys"), list):
             return self._from_row(jwks)
@@ -102,11 +103,12 @@ class ClientKeys:
                     self._parsed.popitem(last=False)
         return bundle
 
-    def _from_uri(self, url, kid=""):
+    def _from_uri(self, url, kid="", lacks=None):
         now = time.monotonic()
         with self._lock:
             expiry, cached = self._fetched.get(url, (0, None))
-            refetch = kid and expiry > now and not (cached and cached.get_key_with_kid(kid))
+            missing = (kid and not (cached and cached.get_key_with_kid(kid))) or (lacks and cached and lacks(cached))
+            refetch = missing and expiry > now
             if refetch:  # claimed under the lock: a flood of unknown kids makes one fetch per interval
                 refetch = self._refetched.get(url, -1e9) + oidc_settings.CLIENT_JWKS_REFETCH_INTERVAL <= now
                 if refetch:

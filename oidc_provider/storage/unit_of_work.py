@@ -59,6 +59,7 @@ class UnitOfWork:
         self.token_sids = {}  # (token value, handler key) -> session id, decrypted once
         self.clients = {}  # client_id -> idpyoidc client dict (or None when unknown)
         self.client_rows = {}  # client_id -> Client row (or None when unknown)
+        self.encryption_keys = {}  # (client_id, id_token|userinfo) -> its key, found before the transaction
         self._transaction = None  # where the unit's transaction is opened (None: read-only unit)
         self.in_transaction = False
         self._writers = []  # called with the unit when its work is done (``at_end``)

@@ -26,6 +26,7 @@ from idpyoidc.time_util import utc_time_sans_frac
 from oidc_provider.conf import oidc_settings
 from oidc_provider.consent import OFFLINE_ACCESS, requested_claims
 from oidc_provider.idpy.authorization import answer_prompt_login
+from oidc_provider.idpy.request_object import PAR_URN_PREFIX, fetch_request_uri
 from oidc_provider.logout import end_op_session, op_session_ended, op_session_key
 from oidc_provider.server import get_server
 from oidc_provider.session_keys import AUTH_TIME_SESSION_KEY, LOGIN_ID_SESSION_KEY
@@ -276,13 +277,14 @@ class AuthorizationView(View):
 
     def authorize(self, request, params):
         with translation.override(page_language(params.get("ui_locales", ""))):
+            fetched = prefetch_request_uri(params)
             try:  # as in_one_unit, the parsing included: the flow is known only once the request is parsed
                 with unit_of_work(GRANTS):
-                    return self._authorize(request, params)
+                    return self._authorize(request, params, fetched)
             except OPSessionEnded:
                 return self.flow.start_over()
 
-    def _authorize(self, request, params):
+    def _authorize(self, request, params, fetched=None):
         if has_nul(params):
             return error_page(request, MALFORMED)
         repeated = repeated_parameter(params)
@@ -293,7 +295,7 @@ class AuthorizationView(View):
                 return redirect_error(request, flat, redirect_uri, "invalid_request", f"Repeated parameter: {repeated}")
             return error_page(request, REPEATED % {"name": repeated})
         try:
-            parsed = authorization_endpoint().parse_request(flat, http_info=http_info(request))
+            parsed = authorization_endpoint().parse_request(flat, http_info=http_info(request), fetched=fetched)
         except UnknownClient:  # what idpyoidc raises for a client_id unknown or inactive here
             parsed = {"error": "invalid_client", "error_description": "Unknown client"}
         except Exception:  # e.g. idpyoidc's DecodeError for a claims parameter that is no JSON object
@@ -304,6 +306,23 @@ class AuthorizationView(View):
             return error_page(request, refusal(flat, parsed["error"]), error=parsed["error"])
         self.flow = AuthorizationFlow(request, parsed)
         return self.flow.run()
+
+
+def prefetch_request_uri(params):
+    """A request's ``request_uri`` (RFC 9101 §5.2), fetched before the request's unit of work: no
+    request goes out inside a database transaction. None when there is nothing to fetch (no such
+    parameter, a PAR one, request objects off, or a request refused before its parameters are read)."""
+    uris = params.getlist("request_uri")
+    if (
+        not oidc_settings.REQUEST_OBJECTS
+        or len(uris) != 1
+        or uris[0].startswith(PAR_URN_PREFIX)
+        or "request" in params
+        or has_nul(params)
+        or repeated_parameter(params)
+    ):
+        return None
+    return fetch_request_uri(params.get("client_id"), uris[0])
 
 
 def still_registered(parsed) -> bool:

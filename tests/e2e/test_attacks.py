@@ -418,11 +418,12 @@ def test_a_database_dump_yields_no_code_or_token(op, op_db, clients, op_user):
     assert response.status_code == 200, response.text
 
 
-# --- 5. request objects, which discovery says are not supported ------------------------------------
+# --- 5. request objects: unsigned, or from a URI the client did not register ---------------------
 
 
 def test_unsigned_request_object_cannot_change_scope_or_state(op, clients, op_user):
-    assert op.discovery["request_parameter_supported"] is False
+    assert op.discovery["request_parameter_supported"] is True
+    assert "none" not in op.discovery["request_object_signing_alg_values_supported"]
     client = clients.trusted  # would get a code at once
     forged = unsigned_request_object(
         client_id=client.client_id,
@@ -435,14 +436,14 @@ def test_unsigned_request_object_cannot_change_scope_or_state(op, clients, op_us
     response = signed_in(op, op_user).get(*authorization(op, client, request=forged), allow_redirects=False)
     assert response.status_code == 302 and response.headers["Location"].startswith(REDIRECT_URI + "?")
     assert redirect_params(response.headers["Location"]) == {
-        "error": "request_not_supported",
-        "error_description": "The request parameter is not supported",
+        "error": "invalid_request_object",
+        "error_description": "Unsigned request objects are not accepted",
         "state": "st-1",
         "iss": op.issuer,
     }
 
 
-def test_request_uri_is_refused_and_never_fetched(op, clients, op_user):
+def test_an_unregistered_request_uri_is_refused_and_never_fetched(op, clients, op_user):
     listener = JWKSServer()
     try:
         response = signed_in(op, op_user).get(
@@ -450,8 +451,8 @@ def test_request_uri_is_refused_and_never_fetched(op, clients, op_user):
         )
         assert response.status_code == 302 and response.headers["Location"].startswith(REDIRECT_URI + "?")
         assert redirect_params(response.headers["Location"]) == {
-            "error": "request_uri_not_supported",
-            "error_description": "The request_uri parameter is not supported",
+            "error": "invalid_request_uri",
+            "error_description": "request_uri is not registered for this client",
             "state": "st-1",
             "iss": op.issuer,
         }

@@ -154,7 +154,7 @@ def test_idpyoidc_form_post_errors_are_not_html(op, call):
         assert result == {"error": "server_error", "error_description": "boom", "state": XSS}
 
 
-# Finding 5: request objects, which discovery says are not supported
+# Finding 5: request objects: an unsigned one, or one from a URI the client did not register
 
 
 def unsigned_request_object(**claims):
@@ -175,10 +175,10 @@ def test_unsigned_request_object_cannot_change_scope_or_state(browser):
     response = browser.get("/oidc/authorize", auth_params(request=forged))
     assert response.status_code == 302
     assert flows.query(response) == {
-        "error": "request_not_supported",
+        "error": "invalid_request_object",
         "state": "st-1",
         "iss": ISSUER,
-        "error_description": "The request parameter is not supported",
+        "error_description": "Unsigned request objects are not accepted",
     }
 
 
@@ -186,10 +186,10 @@ def test_request_uri_is_refused_before_anything_fetches_it(browser):
     response = browser.get("/oidc/authorize", auth_params(request_uri="https://127.0.0.1:1/request.jwt"))
     assert response.status_code == 302
     assert flows.query(response) == {
-        "error": "request_uri_not_supported",
+        "error": "invalid_request_uri",
         "state": "st-1",
         "iss": ISSUER,
-        "error_description": "The request_uri parameter is not supported",
+        "error_description": "request_uri is not registered for this client",
     }
 
 

@@ -54,7 +54,9 @@ def test_discovery_lists_what_works(db, http):
     for absent in (
         "jwks",
         "version",
-        "userinfo_encryption_alg_values_supported",
+        "encrypt_userinfo_supported",
+        "encrypt_id_token_supported",
+        "request_object_encryption_alg_values_supported",
         "check_session_iframe",
         "client_authn_method",
         "introspection_endpoint_auth_methods",

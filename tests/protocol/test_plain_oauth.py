@@ -141,7 +141,7 @@ def test_scopes_beyond_the_clients_are_dropped_as_for_openid_requests(rp, browse
         ({"response_type": None}, "invalid_request"),
         ({"prompt": "none login"}, "invalid_request"),
         ({"id_token_hint": "not-a-jwt"}, "invalid_request"),
-        ({"request": "eyJhbGciOiJub25lIn0.e30."}, "request_not_supported"),
+        ({"request": "eyJhbGciOiJub25lIn0.e30."}, "invalid_request_object"),
     ],
 )
 def test_bad_plain_requests_get_the_errors_of_openid_requests(rp, browser, override, error):

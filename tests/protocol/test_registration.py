@@ -230,7 +230,6 @@ def test_unknown_and_unoffered_metadata_is_left_out(db, http):
         "x_custom": "y",
         "default_max_age": 60,
         "userinfo_signed_response_alg": "HS256",
-        "request_object_signing_alg": "RS256",
         "token_endpoint_auth_signing_alg": "RS256",
         "response_modes": ["query"],
         "require_auth_time": True,

@@ -9,11 +9,15 @@ from oidc_provider.crypto import generate_client_secret
 from oidc_provider.metadata import (
     ACCESS_TOKEN_FORMATS,
     SUBJECT_TYPES,
+    MetadataError,
     client_keys_problem,
+    encryption_metadata,
     grant_types_problem,
     jwks_problem,
     jwks_uri_problem,
     redirect_uri_problem,
+    request_object_alg_problem,
+    request_uris_problem,
     scope_problem,
     sector_document_problem,
     signing_alg_problem,
@@ -21,7 +25,15 @@ from oidc_provider.metadata import (
     token_exchange_problem,
 )
 from oidc_provider.models import Client
-from oidc_provider.protocol import AUTH_METHODS, GRANT_TYPES, RESPONSE_TYPES, SECRET_METHODS
+from oidc_provider.protocol import (
+    AUTH_METHODS,
+    DEFAULT_ENCRYPTION_ENC,
+    ENCRYPTED_RESPONSES,
+    ENCRYPTION_ALGS,
+    GRANT_TYPES,
+    RESPONSE_TYPES,
+    SECRET_METHODS,
+)
 
 
 def validate_redirect_uri(uri: str, option: str) -> str:
@@ -64,6 +76,14 @@ class Command(BaseCommand):
         parser.add_argument("--jwks-uri", default="", help="Where the client publishes its JWK Set (private_key_jwt)")
         parser.add_argument("--id-token-signed-response-alg", default="", help="Default: SIGNING_ALG")
         parser.add_argument("--userinfo-signed-response-alg", default="", help="Default: userinfo as plain JSON")
+        for kind in ENCRYPTED_RESPONSES:  # OIDC Registration §2; docs/encryption.md
+            flag = kind.replace("_", "-")
+            parser.add_argument(
+                f"--{flag}-encrypted-response-alg", default="", help=f"{', '.join(ENCRYPTION_ALGS)}; default: none"
+            )
+            parser.add_argument(
+                f"--{flag}-encrypted-response-enc", default="", help=f"Default with an alg: {DEFAULT_ENCRYPTION_ENC}"
+            )
         parser.add_argument("--access-token-format", choices=ACCESS_TOKEN_FORMATS, default="", help="Default: the OP's")
         parser.add_argument(
             "--subject-type",
@@ -75,6 +95,18 @@ class Command(BaseCommand):
             "--sector-identifier-uri",
             default="",
             help="https; a JSON array of every redirect URI, fetched now (needed for pairwise on several hosts)",
+        )
+        parser.add_argument(
+            "--request-uri",
+            action="append",
+            default=[],
+            dest="request_uris",
+            help="A URL the OP may fetch this client's request objects from (RFC 9101 §5.2; repeatable)",
+        )
+        parser.add_argument(
+            "--request-object-signing-alg",
+            default="",
+            help="The only algorithm its request objects may use (default: any the OP accepts)",
         )
         parser.add_argument(
             "--token-exchange-policy",
@@ -116,6 +148,19 @@ class Command(BaseCommand):
         )
         if problem:
             raise CommandError(problem)
+        try:
+            encryption = encryption_metadata(
+                {
+                    f"{kind}_encrypted_response_{part}": opts[f"{kind}_encrypted_response_{part}"]
+                    for kind in ENCRYPTED_RESPONSES
+                    for part in ("alg", "enc")
+                    if opts[f"{kind}_encrypted_response_{part}"]
+                },
+                jwks,
+                opts["jwks_uri"],
+            )
+        except MetadataError as err:
+            raise CommandError(err.description) from err
         secret = (opts["client_secret"] or generate_client_secret()) if method in SECRET_METHODS else None
         grant_types = list(dict.fromkeys(opts["grant_types"] or ["authorization_code"]))
         if "offline_access" in scopes and "refresh_token" not in grant_types:
@@ -133,6 +178,12 @@ class Command(BaseCommand):
         sector_uri = opts["sector_identifier_uri"]
         problem = subject_type_problem(opts["subject_type"], sector_uri, redirect_uris) or (
             sector_document_problem(sector_uri, redirect_uris) if sector_uri else None
+        )
+        if problem:
+            raise CommandError(problem)
+        request_uris = list(dict.fromkeys(opts["request_uris"]))
+        problem = request_uris_problem(request_uris) or request_object_alg_problem(
+            opts["request_object_signing_alg"], method
         )
         if problem:
             raise CommandError(problem)
@@ -157,6 +208,9 @@ class Command(BaseCommand):
             subject_type=opts["subject_type"],
             dpop_bound_access_tokens=opts["dpop"],
             sector_identifier_uri=sector_uri,
+            **encryption,
+            request_uris=request_uris,
+            request_object_signing_alg=opts["request_object_signing_alg"],
         )
         client.set_secret(secret)
         with transaction.atomic():

@@ -2,7 +2,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("oidc_provider", "0013_pairwise")]
+    dependencies = [("oidc_provider", "0015_request_objects")]
 
     operations = [
         migrations.AddField(
