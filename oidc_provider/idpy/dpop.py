@@ -8,8 +8,8 @@ hex, and binds the grant, not the token. Here:
 - ``verify_proof`` checks one proof against the request it came with (a pure function of its inputs);
   ``check_proof`` adds the ``jti`` replay record shared by every worker (``storage.assertions``);
 - the view of an endpoint runs the request inside ``presented(proof, scheme)``; the helpers read it
-  with ``current()``: the token endpoint's helpers bind what they mint (``bind``), userinfo checks a
-  bound token was presented with a proof of its key;
+  with ``current()``: the token endpoint's helpers bind what they mint (``binding_for``,
+  ``minting_bound``), userinfo checks that a bound token came with a proof of its key;
 - a bound token is a ``BoundAccessToken`` or ``BoundRefreshToken``: idpyoidc's class with the key's
   thumbprint (``jkt``), kept with the token wherever it is stored (its own row or its grant's).
 """
@@ -38,7 +38,7 @@ MAX_JTI_LENGTH = 256
 # The members of a private (or symmetric) JWK (RFC 7518 §6): a proof's key must be public (RFC 9449 §4.3).
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 ASYMMETRIC_KEY_TYPES = {"RSA", "EC", "OKP"}
-# An RSA key of 2048 to 4096 bits with a public exponent of at most 32 bits (base64url lengths): a bigger
+# An RSA key of 2048 to 4096 bits with a public exponent of a few bytes (base64url lengths): a bigger
 # modulus or exponent would make each verification costly for nothing, a smaller modulus is weak.
 RSA_MODULUS_CHARS = range(342, 684)
 RSA_EXPONENT_CHARS = range(1, 7)
