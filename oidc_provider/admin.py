@@ -108,6 +108,7 @@ class ClientAdmin(admin.ModelAdmin):
                 "response_types",
                 "require_pkce",
                 "require_pushed_authorization_requests",
+                "dpop_bound_access_tokens",
                 "access_token_format",
                 "token_exchange",
             ),

@@ -18,7 +18,7 @@ from oidc_provider.conf import REGISTRATION_POLICIES, SETTING_NAME, oidc_setting
 from oidc_provider.consent import DESCRIPTION_FORMAT
 from oidc_provider.metadata import ACCESS_TOKEN_FORMATS, token_exchange_problem
 from oidc_provider.models import SigningKey
-from oidc_provider.protocol import ALL_RESPONSE_TYPES
+from oidc_provider.protocol import ALL_RESPONSE_TYPES, ASSERTION_ALGS
 from oidc_provider.response_types import canonical
 from oidc_provider.storage.keys import SUPPORTED_ALGS
 
@@ -107,6 +107,7 @@ def check_settings(app_configs=None, **kwargs):
         + check_request_objects()
         + check_par()
         + check_response_types()
+        + check_dpop()
     )
 
 
@@ -152,6 +153,27 @@ def check_response_types():
             id="oidc_provider.E160",
         )
     ]
+
+
+def check_dpop():
+    """DPoP proofs (docs/dpop.md): asymmetric algorithms only, and a positive proof lifetime."""
+    errors = []
+    algs = oidc_settings.DPOP_SIGNING_ALGS
+    if not isinstance(algs, (list, tuple)) or not algs or any(a not in ASSERTION_ALGS for a in algs):
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['DPOP_SIGNING_ALGS'] must be a non-empty list of asymmetric algorithms.",
+                hint=f"Choose among {', '.join(ASSERTION_ALGS)}.",
+                id="oidc_provider.E080",
+            )
+        )
+    for key, least in (("DPOP_PROOF_LIFETIME", 1), ("DPOP_CLOCK_SKEW", 0)):
+        value = getattr(oidc_settings, key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            errors.append(
+                Error(f"{SETTING_NAME}[{key!r}] must be an integer, {least} or more.", id="oidc_provider.E081")
+            )
+    return errors
 
 
 def check_webfinger():

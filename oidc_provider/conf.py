@@ -76,6 +76,15 @@ DEFAULTS = {
         "requested_token_types": ["access_token", "refresh_token"],
         "audiences": [],
     },
+    # DPoP (RFC 9449, docs/dpop.md): tokens bound to a client's key. On by default: it only narrows what
+    # a token can be used for, and only for clients that send proofs (or registered dpop_bound_access_tokens).
+    "DPOP_ENABLED": True,
+    # Algorithms a DPoP proof may be signed with (asymmetric only), advertised in discovery.
+    "DPOP_SIGNING_ALGS": ["ES256", "RS256", "PS256", "EdDSA"],
+    # Seconds a DPoP proof is accepted after its iat, and how far in the future its iat may be; its jti
+    # is remembered for as long.
+    "DPOP_PROOF_LIFETIME": 60,
+    "DPOP_CLOCK_SKEW": 5,
     # Add the user's username to introspection responses (RFC 7662 §2.2).
     "INTROSPECTION_USERNAME": False,
     # How long a grant (and so the whole OP session for one client) stays usable.

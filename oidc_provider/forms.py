@@ -187,6 +187,7 @@ class ClientForm(forms.ModelForm):
             "token_endpoint_auth_method",
             "require_pkce",
             "require_pushed_authorization_requests",
+            "dpop_bound_access_tokens",
             "skip_consent",
             "vetted",
             "jwks_uri",

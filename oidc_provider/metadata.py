@@ -499,6 +499,9 @@ def clean_registration(data) -> dict:
     if problem:
         raise MetadataError(INVALID, problem)
 
+    if "dpop_bound_access_tokens" in data:  # RFC 9449 §5.2
+        clean["dpop_bound_access_tokens"] = _boolean(data, "dpop_bound_access_tokens")
+
     if "request_uris" in data:
         problem = request_uris_problem(data["request_uris"])
         if problem:

@@ -221,6 +221,15 @@ class Client(models.Model):
             "more than one host."
         ),
     )
+    # DPoP (RFC 9449)
+    dpop_bound_access_tokens = models.BooleanField(
+        _("require DPoP"),
+        default=False,
+        help_text=_(
+            "dpop_bound_access_tokens (RFC 9449 §5.2): every token request of this client must carry a DPoP "
+            "proof, so all its access tokens are bound to its key."
+        ),
+    )
     # Request objects (RFC 9101, OpenID Connect Core 1.0 §6)
     request_object_signing_alg = models.CharField(
         _("request object signing algorithm"),

@@ -302,6 +302,10 @@ def advertise(provider_info: dict, issuer: str) -> None:
         provider_info["require_pushed_authorization_requests"] = oidc_settings.REQUIRE_PUSHED_AUTHORIZATION_REQUESTS
     if oidc_settings.REGISTRATION_POLICY == "none":
         provider_info.pop("registration_endpoint", None)
+    # RFC 9449 §5.1: present exactly when proofs are checked (docs/dpop.md)
+    provider_info.pop("dpop_signing_alg_values_supported", None)
+    if oidc_settings.DPOP_ENABLED:
+        provider_info["dpop_signing_alg_values_supported"] = list(oidc_settings.DPOP_SIGNING_ALGS)
 
 
 def get_server() -> Server:

@@ -794,6 +794,7 @@ def test_the_client_form_names_each_field_and_its_specification(admin_client):
         "frontchannel_logout_session_required": "Front-channel logout needs the session ID",
         "subject_type": "Subject type",
         "sector_identifier_uri": "Sector identifier URL",
+        "dpop_bound_access_tokens": "Require DPoP",
         "request_uris": "Request URIs",
         "request_object_signing_alg": "Request object signing algorithm",
     }

@@ -3,6 +3,7 @@
 from idpyoidc.message.oauth2 import CCAccessTokenRequest
 from idpyoidc.server.oauth2.token_helper import TokenEndpointHelper
 
+from oidc_provider.idpy import dpop
 from oidc_provider.idpy.fast.client_credentials import issue_token
 
 # Scopes about a user or for refresh tokens mean nothing here.
@@ -36,7 +37,10 @@ class ClientCredentialsHelper(TokenEndpointHelper):
         client_id = req["client_id"]
         client = context.cdb[client_id]
         scope = req.get("scope") or client_scopes(client)
-        response = issue_token(context, client_id, client, scope)
+        jkt = dpop.binding_for("access_token", client)
+        if jkt:
+            dpop.current().bound.append("access_token")
+        response = issue_token(context, client_id, client, scope, jkt)
         if scope:
             response["scope"] = scope
         return response

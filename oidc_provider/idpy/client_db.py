@@ -108,6 +108,7 @@ def client_to_idpy(client: Client) -> dict:
                 getattr(client, f"{kind}_encrypted_response_enc") or DEFAULT_ENCRYPTION_ENC
             )
     info["subject_type"] = client.subject_type or "public"
+    info["dpop_bound_access_tokens"] = client.dpop_bound_access_tokens
     if client.sector_identifier_uri:
         info["sector_identifier_uri"] = client.sector_identifier_uri
     if client.request_object_signing_alg:
@@ -173,6 +174,7 @@ def save_registered_client(cinfo: dict) -> Client:
         frontchannel_logout_session_required=cinfo.get("frontchannel_logout_session_required", False),
         subject_type=cinfo.get("subject_type", "public"),
         sector_identifier_uri=cinfo.get("sector_identifier_uri", ""),
+        dpop_bound_access_tokens=cinfo.get("dpop_bound_access_tokens", False),
         request_object_signing_alg=cinfo.get("request_object_signing_alg", ""),
         request_uris=cinfo.get("request_uris", []),
         require_pushed_authorization_requests=cinfo.get("require_pushed_authorization_requests", False),

@@ -9,6 +9,7 @@ from oidc_provider.response_types import CODE, canonical, default_response_mode,
 NONCE_REQUIRED = "nonce is required for this response_type (OIDC Core §3.2.2.1, §3.3.2.11)"
 # OIDC Core §3.2, §3.3: these types are OpenID Connect's; a plain OAuth 2.0 request (defect 110) has code only
 OPENID_REQUIRED = "This response_type needs the openid scope"
+DPOP_BOUND = "This client's access tokens must be DPoP-bound: none is issued from the authorization endpoint"
 QUERY_WITH_TOKENS = "response_mode query must not carry tokens: use fragment or form_post"
 
 
@@ -52,6 +53,8 @@ class FrontChannel:
             return "invalid_request", "Unknown response_mode"
         if mode == "query" and front_channel(rt):
             return "invalid_request", QUERY_WITH_TOKENS
+        if "token" in rt.split() and (cinfo or {}).get("dpop_bound_access_tokens"):
+            return "invalid_request", DPOP_BOUND  # RFC 9449 §5.2: no proof reaches the authorization endpoint
         if "id_token" in rt.split() and cinfo:  # its key found now, before any transaction or minting
             missing = encryption.prepare(self.upstream_get("attribute", "keyjar"), cinfo, "id_token")
             if missing:  # docs/encryption.md: no 500 after the user signed in, no token minted

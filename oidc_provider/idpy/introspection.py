@@ -4,6 +4,7 @@ from idpyoidc.server.oauth2.introspection import Introspection as IdpyIntrospect
 
 from oidc_provider.claims import user_by_id
 from oidc_provider.conf import oidc_settings
+from oidc_provider.idpy import dpop
 from oidc_provider.idpy.tokens import find_token, is_live, visible_to
 
 
@@ -23,10 +24,14 @@ class Introspection(IdpyIntrospection):
             return inactive
         # RFC 7662 §2.2 token_type is an RFC 6749 §5.1 type; a refresh token has none (RFC 8693's N_A)
         answer["token_type"] = "Bearer" if token.token_class == "access_token" else "N_A"
+        if dpop.jkt_of(token) and token.token_class == "access_token":  # RFC 9449 §6.2
+            answer["token_type"] = "DPoP"
         user = oidc_settings.INTROSPECTION_USERNAME and user_by_id(info["user_id"])
         if user:
             answer["username"] = user.get_username()
         response = self.response_cls(**answer)
         response.weed()
         response["active"] = True
+        if dpop.jkt_of(token):  # defect 188, RFC 9449 §6.2; a Message drops a dict given to its constructor
+            response["cnf"] = {"jkt": dpop.jkt_of(token)}
         return {"response_args": response}

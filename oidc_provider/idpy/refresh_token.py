@@ -5,6 +5,7 @@ from idpyoidc.server.oidc.token_helper.refresh_token import RefreshTokenHelper a
 from idpyoidc.time_util import utc_time_sans_frac
 
 from oidc_provider.conf import oidc_settings
+from oidc_provider.idpy import dpop
 from oidc_provider.idpy.grant_tokens import minted_from
 from oidc_provider.idpy.token import MintingFixes, refresh_deadline
 
@@ -32,7 +33,7 @@ class RefreshTokenHelper(MintingFixes, IdpyRefreshTokenHelper):
         refresh token revokes its family, unless its own client presents it again within
         REFRESH_TOKEN_REUSE_WINDOW of its rotation (a retry); presented by another client, it revokes
         the family too. Defect 6: a token of a revoked grant is dead."""
-        request = RefreshAccessTokenRequest(**request.to_dict())
+        request = dpop.drop_claimed_key(RefreshAccessTokenRequest(**request.to_dict()))
         if not request.get("refresh_token"):
             return self.error_cls(error="invalid_request", error_description="Missing refresh_token")
         manager = self.endpoint.upstream_get("context").session_manager
@@ -64,6 +65,12 @@ class RefreshTokenHelper(MintingFixes, IdpyRefreshTokenHelper):
             return self.error_cls(error="invalid_grant", error_description="Invalid refresh token")
         if expired or not grant.is_active():
             return self.error_cls(error="invalid_grant", error_description="Refresh token expired or revoked")
+        bound = dpop.jkt_of(token)
+        proof = dpop.current().proof
+        if bound and (proof is None or proof.jkt != bound):  # RFC 9449 §5: a public client's bound token
+            return self.error_cls(
+                error="invalid_dpop_proof", error_description="The refresh token is bound to another DPoP key"
+            )
         if "scope" in request and not set(request["scope"]) <= set(grant.find_scope(token)):
             return self.error_cls(error="invalid_scope", error_description="Scope wider than the refresh token's")
         return request

@@ -104,6 +104,8 @@ class Registration(IdpyRegistration):
         cinfo = self.upstream_get("context").cdb[response["client_id"]]
         extra = {"subject_type": request.get("subject_type", "public"), **request_objects}
         response.update(request_objects)
+        if request.get("dpop_bound_access_tokens"):
+            extra["dpop_bound_access_tokens"] = response["dpop_bound_access_tokens"] = True
         if sector_identifier_uri:
             extra["sector_identifier_uri"] = response["sector_identifier_uri"] = sector_identifier_uri
         save_registered_client({**cinfo, **extra, "jwks": jwks} if jwks else {**cinfo, **extra})

@@ -9,7 +9,7 @@ from idpyoidc.server.token.exception import UnknownToken
 from idpyoidc.time_util import utc_time_sans_frac
 
 from oidc_provider.conf import oidc_settings
-from oidc_provider.idpy import encryption
+from oidc_provider.idpy import dpop, encryption
 from oidc_provider.idpy.grant_tokens import minted_from
 
 ID_TOKEN_GRANTS = ("authorization_code", "refresh_token")  # the grants that may issue an ID token
@@ -38,7 +38,8 @@ class Token(IdpyToken):
     def process_request(self, request=None, **kwargs):
         """The stock method without its last step, which looks the new token's grant up again to make
         idpyoidc's session cookie: the OP's session is Django's and that cookie is never sent
-        (``idpy.cookies``)."""
+        (``idpy.cookies``). RFC 9449 §5.2: a client registered with ``dpop_bound_access_tokens`` gets
+        no token without a proof; a token bound to the proof's key is of ``token_type`` DPoP (§5)."""
         if isinstance(request, self.error_cls):
             return request
         if request is None:
@@ -46,6 +47,10 @@ class Token(IdpyToken):
         helper = self._get_helper(request)
         if isinstance(helper, self.error_cls):
             return helper
+        presentation = dpop.current()
+        client = self.upstream_get("context").cdb.get(request.get("client_id")) or {}
+        if client.get("dpop_bound_access_tokens") and presentation.proof is None:
+            return self.error_cls(error="invalid_dpop_proof", error_description="This client must send a DPoP proof")
         missing = self.encryption_ready(request)
         if missing:
             return missing
@@ -55,6 +60,8 @@ class Token(IdpyToken):
             return self.error_cls(error="invalid_request", error_description=str(err))
         if isinstance(response_args, ResponseMessage):
             return response_args
+        if "access_token" in presentation.bound and "access_token" in response_args:
+            response_args["token_type"] = "DPoP"
         return {"response_args": response_args, "http_headers": [("Content-type", "application/json")]}
 
     def _post_parse_request(self, request, client_id="", **kwargs):
@@ -92,6 +99,17 @@ class MintingFixes:
             issued = minted_from(grant, based_on.value, "access_token", newest_only=True)
             if issued:
                 kwargs["token_args"] = {**(kwargs.get("token_args") or {}), "access_token": issued[-1].value}
+        jkt = dpop.binding_for(token_class, self.endpoint.upstream_get("context").cdb.get(client_id) or {})
+        if jkt:  # RFC 9449 §5: bound to the proof's key
+            dpop.current().bound.append(token_class)
+            if token_class == "access_token":
+                kwargs["token_type"] = "DPoP"
+            kwargs["token_args"] = {**(kwargs.get("token_args") or {}), "jkt": jkt}  # the bound class's
+            with dpop.minting_bound(grant, token_class, jkt):
+                return self._mint_limited(token_class, grant, session_id, client_id, based_on, lifetime, **kwargs)
+        return self._mint_limited(token_class, grant, session_id, client_id, based_on, lifetime, **kwargs)
+
+    def _mint_limited(self, token_class, grant, session_id, client_id, based_on, lifetime, **kwargs):
         rules = grant.usage_rules.get(token_class) or {}
         limits = [x for x in (rules.get("expires_in"), lifetime) if x]
         if token_class == "refresh_token":
@@ -127,4 +145,12 @@ class AccessTokenHelper(MintingFixes, IdpyAccessTokenHelper):
         expected = info["grant"].authorization_request.get("redirect_uri")
         if expected is not None and request.get("redirect_uri") != expected:
             return self.error_cls(error="invalid_grant", error_description="redirect_uri mismatch")
+        # defect 189, RFC 9449 §10: a code asked for with dpop_jkt is redeemed only with a proof of that key
+        bound = info["grant"].authorization_request.get("dpop_jkt")
+        proof = dpop.current().proof
+        if bound and dpop.enabled() and (proof is None or proof.jkt != bound):
+            return self.error_cls(
+                error="invalid_dpop_proof",
+                error_description="The DPoP proof's key is not the dpop_jkt of the authorization request",
+            )
         return request

@@ -7,6 +7,7 @@ from idpyoidc.server.oauth2.token_helper import validate_token_exchange_policy a
 from idpyoidc.server.oidc.token_helper.token_exchange import TokenExchangeHelper as IdpyTokenExchangeHelper
 from idpyoidc.time_util import utc_time_sans_frac
 
+from oidc_provider.idpy import dpop
 from oidc_provider.idpy.token import MintingFixes
 from oidc_provider.idpy.tokens import find_token, is_live, visible_to
 from oidc_provider.metadata import TOKEN_TYPE_URNS
@@ -36,6 +37,7 @@ class TokenExchangeHelper(MintingFixes, IdpyTokenExchangeHelper):
         before the policy is checked (stock checks only a present one, then issues an access token).
         An omitted ``subject_token_type`` is taken from the token: idpyoidc's documented example
         request sends none."""
+        dpop.drop_claimed_key(request)
         context = self.endpoint.upstream_get("context")
         config = context.cdb[client_id]["token_exchange"]
         if config is None:

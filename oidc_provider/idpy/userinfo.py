@@ -8,7 +8,7 @@ from idpyoidc.message import Message
 from idpyoidc.server.oidc.userinfo import UserInfo as IdpyUserInfo
 from idpyoidc.server.util import OAUTH2_NOCACHE_HEADERS
 
-from oidc_provider.idpy import encryption
+from oidc_provider.idpy import dpop, encryption
 from oidc_provider.idpy.tokens import find_token, is_live
 
 
@@ -20,6 +20,9 @@ class UserInfo(IdpyUserInfo):
         info, token = find_token(self.upstream_get("context"), request["access_token"], classes=["access_token"])
         if token is None or not is_live(info, token):
             return self.error_cls(error="invalid_token", error_description="Invalid Token")
+        problem = binding_problem(token)
+        if problem:
+            return self.error_cls(error="invalid_token", error_description=problem)
         if "openid" not in token.scope:
             return self.error_cls(error="insufficient_scope", error_description="The token has no openid scope")
         return self.encryption_ready(super().process_request(request, **kwargs))
@@ -55,3 +58,18 @@ class UserInfo(IdpyUserInfo):
             body = encryption.encrypt(keyjar, client_info, "userinfo", body, cty)
         content_type = "application/jwt" if sign_alg or encrypted else "application/json"
         return {"response": body, "http_headers": [("Content-type", content_type), *OAUTH2_NOCACHE_HEADERS]}
+
+
+def binding_problem(token):
+    """RFC 9449 §7: a bound token only with the DPoP scheme and a proof of its key (defect 185: stock
+    takes it as a bearer token); a bearer token not with the DPoP scheme."""
+    bound, presentation = dpop.jkt_of(token), dpop.current()
+    if bound:
+        presentation.challenge = True
+        if presentation.scheme != "DPoP":
+            return "The token is DPoP-bound: present it with the DPoP scheme and a proof"
+        if presentation.proof is None or presentation.proof.jkt != bound:
+            return "The DPoP proof's key is not the token's"
+    elif presentation.scheme == "DPoP":
+        return "The token is not DPoP-bound"
+    return None

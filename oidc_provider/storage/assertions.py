@@ -54,3 +54,19 @@ class AssertionReplayStore(MutableMapping):
 
     def __len__(self):
         return 0
+
+
+def first_use(name: str, lifetime: int) -> bool:
+    """Record ``name`` (a namespaced one-time value: ``"dpop:<jkt>:<jti>"``) for ``lifetime`` seconds;
+    False if it is recorded already, on any worker. Runs in autocommit or inside the caller's
+    transaction alike (a savepoint), so read-only requests (userinfo) record too."""
+    now = timezone.now()
+    if ClientAssertion.objects.filter(key=_key(name), expires_at__gt=now).exists():
+        return False
+    ClientAssertion.objects.filter(key=_key(name), expires_at__lte=now).delete()
+    try:
+        with transaction.atomic():
+            ClientAssertion.objects.create(key=_key(name), expires_at=now + dt.timedelta(seconds=lifetime))
+    except IntegrityError:
+        return False
+    return True

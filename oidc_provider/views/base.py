@@ -78,7 +78,7 @@ class EndpointView(View):
                 {"error": "invalid_request", "error_description": f"Repeated parameter: {repeated}"}
             )
         endpoint = self.endpoint
-        info = http_info(request)
+        info = self.http_info(request)
         with unit_of_work(self.transaction_policy):
             try:
                 parsed = endpoint.parse_request(self.request_arg(params), http_info=info)
@@ -99,6 +99,9 @@ class EndpointView(View):
             if is_error(result):
                 return self.error_response(result)
             return create_response(endpoint.do_response(request=parsed, **result), no_store=self.no_store)
+
+    def http_info(self, request) -> dict:
+        return http_info(request)
 
     def failure_limited(self, request, params):
         """Count a failed client authentication against its client at its address and against the

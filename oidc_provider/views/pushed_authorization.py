@@ -5,10 +5,15 @@ endpoint, with the same body limit, failure limits and ``no-store``; its pushes 
 from django.http import Http404
 
 from oidc_provider.conf import oidc_settings
+from oidc_provider.idpy import dpop
 from oidc_provider.storage.unit_of_work import GRANTS
 from oidc_provider.views.base import EndpointView
+from oidc_provider.views.dpop import invalid_proof, pushed_request_proof
 from oidc_provider.views.request import has_nul
 from oidc_provider.views.responses import oauth_error
+
+# RFC 9449 §10.1: a push with both a proof and dpop_jkt is refused unless they name one key
+DPOP_JKT_MISMATCH = "The DPoP proof's key is not the request's dpop_jkt"
 
 
 class PushedAuthorizationView(EndpointView):
@@ -25,6 +30,15 @@ class PushedAuthorizationView(EndpointView):
             raise Http404
         if has_nul(params):  # no database stores it; the authorization endpoint refuses it too
             return oauth_error("invalid_request", "Malformed request")
+        try:  # RFC 9449 §10.1: a proof at the push binds the code as dpop_jkt does
+            proof = pushed_request_proof(request)
+        except dpop.InvalidProof as err:
+            return invalid_proof(err)
+        if proof is not None:
+            if params.getlist("dpop_jkt") not in ([], [proof.jkt]):
+                return oauth_error("invalid_dpop_proof", DPOP_JKT_MISMATCH)
+            params = params.copy()
+            params.setlist("dpop_jkt", [proof.jkt])
         client_ids = params.getlist("client_id")
         if len(client_ids) > 1 and len(set(client_ids)) == 1:
             # the authorization request's client_id and client_secret_post's (RFC 6749 §2.3.1), as

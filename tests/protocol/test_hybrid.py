@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 
 from oidc_provider.checks import check_deploy_protocol, check_response_types
 from oidc_provider.forms import ClientForm
-from oidc_provider.idpy.front_channel import NONCE_REQUIRED, OPENID_REQUIRED, QUERY_WITH_TOKENS
+from oidc_provider.idpy.front_channel import DPOP_BOUND, NONCE_REQUIRED, OPENID_REQUIRED, QUERY_WITH_TOKENS
 from oidc_provider.models import Client, SessionNode
 from oidc_provider.protocol import ALL_RESPONSE_TYPES
 from oidc_provider.response_types import canonical, default_response_mode, response_types_problem
@@ -427,3 +427,20 @@ def test_a_front_channel_id_token_without_a_key_to_encrypt_to_is_refused_before_
         "iss": ISSUER,
     }
     assert not SessionNode.objects.filter(kind=SessionNode.GRANT).exists()
+
+
+@pytest.mark.parametrize("response_type", ["code token", "id_token token"])
+def test_a_client_whose_tokens_must_be_dpop_bound_gets_no_access_token_from_the_front_channel(
+    enable, browser, response_type
+):
+    """RFC 9449 §5.2: dpop_bound_access_tokens means every access token is bound, and no proof can reach
+    the authorization endpoint; its ID-token-only and code types still work."""
+    hybrid_client(extra=("--dpop",))
+    assert fragment(authorize(browser, response_type)[0]) == {
+        "error": "invalid_request",
+        "error_description": DPOP_BOUND,
+        "state": "st-1",
+        "iss": ISSUER,
+    }
+    assert not SessionNode.objects.filter(kind=SessionNode.GRANT).exists()
+    assert "id_token" in fragment(authorize(browser, "code id_token")[0])

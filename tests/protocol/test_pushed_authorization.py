@@ -24,10 +24,12 @@ from tests import flows
 PREFIX = "urn:ietf:params:oauth:request_uri:"
 
 
-def push(http, client_id="rp1", secret="s3cret", **overrides):
+def push(http, client_id="rp1", secret="s3cret", dpop=None, **overrides):
     verifier, challenge = flows.pkce_pair()
     data = {k: v for k, v in flows.auth_params(challenge, client_id=client_id, **overrides).items() if v is not None}
     headers = {"HTTP_AUTHORIZATION": flows.basic(client_id, secret)} if secret else {}
+    if dpop is not None:
+        headers["HTTP_DPOP"] = dpop
     response = http.post("/oidc/par", data, **headers)
     reset_server()
     return response, verifier
@@ -488,3 +490,49 @@ def test_a_push_logs_neither_the_secret_nor_the_request_uri(db, browser, http, c
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert secret not in logged
     assert request_uri[len(PREFIX) :] not in logged
+
+
+# --- DPoP at the push (RFC 9449 §10.1) -----------------------------------------------------------------
+
+
+def test_a_dpop_proof_at_the_push_binds_the_code_to_its_key(rp, browser, http):
+    from tests.dpop_proofs import Holder
+    from tests.protocol.test_dpop import TOKEN_URL, redeem
+
+    holder = Holder()
+    request_uri, verifier = pushed_uri(http, dpop=holder.proof("POST", "http://testserver/oidc/par"))
+    code = flows.query(front_channel(browser, request_uri))["code"]
+    description = "The DPoP proof's key is not the dpop_jkt of the authorization request"
+    assert redeem(http, code, verifier).json()["error_description"] == description
+    assert redeem(http, code, verifier, Holder().proof("POST", TOKEN_URL)).json()["error_description"] == description
+    tokens = redeem(http, code, verifier, holder.proof("POST", TOKEN_URL)).json()
+    assert tokens["token_type"] == "DPoP"
+    assert flows.introspect(http, tokens["access_token"]).json()["cnf"] == {"jkt": holder.jkt}
+
+
+def test_a_push_whose_proof_and_dpop_jkt_name_other_keys_is_refused(rp, http):
+    from tests.dpop_proofs import Holder
+
+    holder = Holder()
+    response, _ = push(http, dpop=holder.proof("POST", "http://testserver/oidc/par"), dpop_jkt=Holder().jkt)
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_dpop_proof",
+        "error_description": "The DPoP proof's key is not the request's dpop_jkt",
+    }
+    agreeing, _ = push(http, dpop=holder.proof("POST", "http://testserver/oidc/par"), dpop_jkt=holder.jkt)
+    assert agreeing.status_code == 201, agreeing.content
+    assert PushedRequest.objects.filter(consumed=False).count() == 1
+
+
+def test_a_proof_for_the_token_endpoint_is_refused_at_the_push(rp, http):
+    from tests.dpop_proofs import Holder
+    from tests.protocol.test_dpop import TOKEN_URL
+
+    response, _ = push(http, dpop=Holder().proof("POST", TOKEN_URL))
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_dpop_proof",
+        "error_description": "The DPoP proof's htu does not match the request's URL",
+    }
+    assert not PushedRequest.objects.exists()

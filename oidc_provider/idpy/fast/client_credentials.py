@@ -17,11 +17,13 @@ from idpyoidc.message.oauth2 import AuthorizationRequest
 from idpyoidc.server.session.token import AccessToken
 from idpyoidc.time_util import utc_time_sans_frac
 
+from oidc_provider.idpy.dpop import BoundAccessToken
 from oidc_provider.idpy.session_tree import insert_grant
 
 # The session tree's first level for tokens that no user authorized (idpyoidc's own path).
 NO_USER = "client_credentials"
 _REQUEST, _TOKEN = qualified_name(AuthorizationRequest), qualified_name(AccessToken)
+_BOUND_TOKEN = qualified_name(BoundAccessToken)
 
 
 def grant_data(client_id, scope, rules, now):
@@ -46,8 +48,9 @@ def grant_data(client_id, scope, rules, now):
     }
 
 
-def issue_token(context, client_id: str, client: dict, scope: list) -> dict:
-    """A grant of its own for one access token, written as its row; the token response's fields."""
+def issue_token(context, client_id: str, client: dict, scope: list, jkt: str = "") -> dict:
+    """A grant of its own for one access token, written as its row; the token response's fields.
+    ``jkt``: the token is bound to that DPoP key (RFC 9449 §5, ``idpy.dpop``)."""
     rules = context.authz.usage_rules(client_id).get("access_token", {})
     handler = context.session_manager.token_handler["access_token"]
     now = utc_time_sans_frac()
@@ -75,6 +78,11 @@ def issue_token(context, client_id: str, client: dict, scope: list) -> dict:
     if client.get("access_token_format") == "jwt":  # an opaque token carries only its session id
         # ``Grant.payload_arguments`` for this grant: no claims about a user, as there is none
         payload = {"scope": scope, "aud": [client_id], "jti": token_hex(16), "client_id": client_id, "sub": client_id}
+        if jkt:
+            payload["cnf"] = {"jkt": jkt}  # RFC 9449 §6.1
+    if jkt:
+        token.update(name=BoundAccessToken.__name__, token_type="DPoP", jkt=jkt)
     token["value"] = handler(session_id=session_id, usage_rules=rules, **payload)
-    insert_grant(path, {**grant, "used": 1, "expires_at": expires_at, "issued_token": [{_TOKEN: token}]})
-    return {"access_token": token["value"], "token_type": "Bearer", "expires_in": expires_at - now}
+    issued = {_BOUND_TOKEN if jkt else _TOKEN: token}
+    insert_grant(path, {**grant, "used": 1, "expires_at": expires_at, "issued_token": [issued]})
+    return {"access_token": token["value"], "token_type": token["token_type"], "expires_in": expires_at - now}

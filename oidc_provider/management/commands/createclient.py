@@ -79,6 +79,9 @@ class Command(BaseCommand):
             action="store_true",
             help="Every authorization request must be pushed first (RFC 9126 §6)",
         )
+        parser.add_argument(
+            "--dpop", action="store_true", help="dpop_bound_access_tokens (RFC 9449): every token request needs a proof"
+        )
         parser.add_argument("--public", action="store_true", help="Public client: no secret, PKCE required")
         parser.add_argument(
             "--jwks", help="The client's public JWK Set, as JSON or @path/to/file.json (private_key_jwt)"
@@ -223,6 +226,7 @@ class Command(BaseCommand):
             access_token_format=opts["access_token_format"],
             token_exchange=policy,
             subject_type=opts["subject_type"],
+            dpop_bound_access_tokens=opts["dpop"],
             sector_identifier_uri=sector_uri,
             **encryption,
             request_uris=request_uris,
