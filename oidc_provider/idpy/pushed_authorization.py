@@ -28,6 +28,8 @@ from oidc_provider.storage.clients import client_row
 AUTHN_PARAMETERS = ("client_secret", "client_assertion", "client_assertion_type")
 REQUEST_OBJECT_REFUSED = "The request parameter is not supported"
 REQUEST_URI_REFUSED = "request_uri must not be pushed (RFC 9126 §2.1)"
+# RFC 9449 §10.1: a push whose DPoP proof and dpop_jkt name different keys is refused
+DPOP_JKT_MISMATCH = "The DPoP proof's key is not the request's dpop_jkt"
 CLIENT_ID_MISMATCH = "client_id does not match the authenticated client"
 PUSH_REQUIRED = "This client must use pushed authorization requests (RFC 9126 §6)"
 PUSH_REQUIRED_BY_OP = "This server requires pushed authorization requests (RFC 9126 §5)"
@@ -76,10 +78,15 @@ class PushedAuthorization(Endpoint):
         parameters = {k: v for k, v in request.items() if k not in AUTHN_PARAMETERS}
         parameters["client_id"] = client_id
         if "request" in parameters:  # RFC 9126 §3: verified (its jti spent) once, here; its parameters kept
+            bound = parameters.get("dpop_jkt")  # the key of this push's DPoP proof (RFC 9449 §10.1)
             try:
                 parameters = merge(parameters, verify_request_object(parameters["request"], client_id))
             except RequestObjectError as err:
                 return self.error_cls(error=err.error, error_description=err.description)
+            if bound is not None:  # outside the object, yet not to be lost with the rest of the form
+                if parameters.get("dpop_jkt", bound) != bound:
+                    return self.error_cls(error="invalid_dpop_proof", error_description=DPOP_JKT_MISMATCH)
+                parameters["dpop_jkt"] = bound
         # Defect 154: the rules of the authorization endpoint, PKCE included, at push time; without the
         # client's credentials and headers, as a browser would bring the request.
         authorization = self.upstream_get("endpoint", "authorization")

@@ -6,14 +6,12 @@ from django.http import Http404
 
 from oidc_provider.conf import oidc_settings
 from oidc_provider.idpy import dpop
+from oidc_provider.idpy.pushed_authorization import DPOP_JKT_MISMATCH
 from oidc_provider.storage.unit_of_work import GRANTS
 from oidc_provider.views.base import EndpointView
 from oidc_provider.views.dpop import invalid_proof, pushed_request_proof
 from oidc_provider.views.request import has_nul
 from oidc_provider.views.responses import oauth_error
-
-# RFC 9449 §10.1: a push with both a proof and dpop_jkt is refused unless they name one key
-DPOP_JKT_MISMATCH = "The DPoP proof's key is not the request's dpop_jkt"
 
 
 class PushedAuthorizationView(EndpointView):

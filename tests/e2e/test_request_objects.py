@@ -262,12 +262,13 @@ def server_b(op_server, start_server):
 def test_a_replayed_object_is_refused_by_another_process(rs_client, op_user, op_discovery, server_b):
     token, sent = request_object(rs_client, op_discovery["issuer"])
     finish(op_discovery, rs_client, sign_in(op_discovery, rs_client, op_user, request=token), sent)
-    for base in (op_discovery["authorization_endpoint"], f"{server_b.issuer}/authorize"):
+    for base in (op_discovery["authorization_endpoint"], f"{server_b.url}/oidc/authorize"):
         query = {"client_id": rs_client.client_id, "response_type": "code", "scope": "openid"}
         url = (
             f"{base}?{urlencode({**query, 'request': token, 'redirect_uri': rs_client.redirect_uri, 'state': 'st-q'})}"
         )
         refused_at(url, rs_client, "invalid_request_object", "The request object has been used before (jti)")
+    assert any(line.startswith("GET /oidc/authorize?") for _, line, _ in server_b.access_log())
 
 
 # --- request_uri ------------------------------------------------------------------------------------

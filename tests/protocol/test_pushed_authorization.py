@@ -536,3 +536,30 @@ def test_a_proof_for_the_token_endpoint_is_refused_at_the_push(rp, http):
         "error_description": "The DPoP proof's htu does not match the request's URL",
     }
     assert not PushedRequest.objects.exists()
+
+
+def test_a_pushed_request_objects_dpop_jkt_must_be_the_proofs_key(rp, http):
+    """RFC 9449 §10.1 with RFC 9126 §3: the proof's key binds the code although only the object's
+    parameters are kept; an object naming another key is refused."""
+    from tests.dpop_proofs import Holder
+    from tests.protocol.test_request_objects import EC, RSA, public_jwks, signed
+
+    Client.objects.filter(client_id="rp1").update(jwks=public_jwks(RSA, EC))
+    holder, par_url = Holder(), "http://testserver/oidc/par"
+    headers = {"HTTP_AUTHORIZATION": flows.basic("rp1", "s3cret")}
+    refused = http.post(
+        "/oidc/par",
+        {"client_id": "rp1", "request": signed(dpop_jkt=Holder().jkt)},
+        HTTP_DPOP=holder.proof("POST", par_url),
+        **headers,
+    )
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "error": "invalid_dpop_proof",
+        "error_description": "The DPoP proof's key is not the request's dpop_jkt",
+    }
+    kept = http.post(
+        "/oidc/par", {"client_id": "rp1", "request": signed()}, HTTP_DPOP=holder.proof("POST", par_url), **headers
+    )
+    assert kept.status_code == 201, kept.content
+    assert PushedRequest.objects.get().parameters["dpop_jkt"] == holder.jkt
