@@ -17,11 +17,17 @@ LABELS = {
     "token": "token (redeem a pre-minted code)",
     "flow": "full code flow (authorize + token)",
     "userinfo": "userinfo",
+    "userinfo_many": "userinfo over many live tokens",
     "introspection": "introspection",
-    "refresh": "refresh",
+    "introspection_many": "introspection over many live tokens",
+    "refresh": "refresh (a pre-minted token per request)",
+    "refresh_chain": "refresh (each client rotating its own chain)",
     "client_credentials": "client credentials",
 }
-CLIENT_AUTH = {"token", "flow", "introspection", "refresh", "client_credentials"}
+ORDER = list(LABELS)
+CLIENT_AUTH = {"token", "flow", "introspection", "introspection_many", "refresh", "refresh_chain", "client_credentials"}
+# issue 20: against django-oidc-provider in the same run, on each database
+THROUGHPUT_RATIO, CPU_RATIO = 1.2, 0.8
 PEERS = ["ours", "dot-hashed", "dot-plain", "dop"]
 
 
@@ -143,21 +149,7 @@ def _targets(data):
 
 def _compare_section(data, title):
     s = data["summary"]
-    scenarios = [
-        sc
-        for sc in [
-            "floor",
-            "discovery",
-            "jwks",
-            "token",
-            "flow",
-            "userinfo",
-            "introspection",
-            "refresh",
-            "client_credentials",
-        ]
-        if any(sc in v for v in s.values())
-    ]
+    scenarios = [sc for sc in ORDER if any(sc in v for v in s.values())]
     m = data["machine"]
     total = sum(e.get("requests", 0) for v in s.values() for e in v.values())
     errors = sum(e.get("errors", 0) for v in s.values() for e in v.values())
@@ -178,7 +170,7 @@ def _compare_section(data, title):
         "Versions: "
         + "; ".join(f"{k}: " + ", ".join(f"{p} {v}" for p, v in vs.items()) for k, vs in data["versions"].items()),
         "",
-        "### Targets (issue 6)",
+        "### Targets (issue 6: throughput against the better peer, absolute CPU limits)",
         "",
         *_targets(data),
         "",
@@ -228,6 +220,55 @@ def _compare_section(data, title):
         "",
     ]
     return out
+
+
+def _ratio_cells(data, scenario):
+    """(throughput ratio, CPU ratio, passed?) of ours over django-oidc-provider, or None."""
+    s = data["summary"]
+    ours, dop = s.get("ours", {}).get(scenario), s.get("dop", {}).get(scenario)
+    if not ours or not dop or "skipped" in ours or "skipped" in dop or not dop.get("rps") or not dop.get("cpu_ms"):
+        return None
+    rps, cpu = ours["rps"] / dop["rps"], ours["cpu_ms"] / dop["cpu_ms"]
+    return rps, cpu, rps >= THROUGHPUT_RATIO and cpu <= CPU_RATIO
+
+
+def _issue20_section(datasets):
+    """One table over both databases: ours ÷ django-oidc-provider per scenario, against the targets."""
+    if not datasets:
+        return []
+    head = "| scenario | " + " | ".join(
+        f"{title}: throughput ÷ dop | {title}: CPU ÷ dop | {title}" for title, _ in datasets
+    )
+    lines = [
+        f"## Targets against django-oidc-provider (issue 20: throughput ≥ {THROUGHPUT_RATIO:g}×, "
+        f"CPU per request ≤ {CPU_RATIO:g}×, on each database)",
+        "",
+        "Ours divided by django-oidc-provider's median of the same run (each database's run is its own); "
+        "a scenario passes when both ratios meet their target.",
+        "",
+        head + " |",
+        "|---|" + "---:|---:|---|" * len(datasets),
+    ]
+    for scenario in ORDER:
+        if scenario == "floor" or not any(scenario in d["summary"].get("ours", {}) for _, d in datasets):
+            continue
+        cells = []
+        for _, data in datasets:
+            got = _ratio_cells(data, scenario)
+            if got is None:
+                cells += ["–", "–", "n/a"]
+            else:
+                rps, cpu, ok = got
+                cells += [f"{rps:.2f}×", f"{cpu:.2f}×", "pass" if ok else "**fail**"]
+        lines.append(f"| {LABELS[scenario]} | " + " | ".join(cells) + " |")
+    depths = [
+        f"{title} {d['summary']['ours']['refresh_chain']['chain_depth']:,}"
+        for title, d in datasets
+        if "chain_depth" in d["summary"].get("ours", {}).get("refresh_chain", {})
+    ]
+    if depths:
+        lines += ["", "Deepest refresh chain of ours at the end of the run (rotations): " + ", ".join(depths) + "."]
+    return lines + [""]
 
 
 def _growth_section(data):
@@ -371,10 +412,14 @@ def write(results: Path, target: Path) -> Path:
         "of the test suite. Reproduce the figures below with the command given in each section.",
         "",
     ]
-    for name, title in (("compare-postgres", "PostgreSQL"), ("compare-sqlite", "SQLite")):
-        data = _load(results, name)
-        if data:
-            parts += _compare_section(data, title)
+    datasets = [
+        (title, data)
+        for name, title in (("compare-postgres", "PostgreSQL"), ("compare-sqlite", "SQLite-WAL"))
+        if (data := _load(results, name))
+    ]
+    parts += _issue20_section(datasets)
+    for title, data in datasets:
+        parts += _compare_section(data, title)
     for name, section in (
         ("growth-postgres", _growth_section),
         ("memory-postgres", _memory_section),
