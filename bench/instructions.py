@@ -137,7 +137,7 @@ def _instructions(server, variant, scenario, count, offset):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
-    parser.add_argument("--products", nargs="+", default=["ours", "dop"], choices=list(PRODUCTS))
+    parser.add_argument("--products", nargs="+", default=["ours", "dop"], choices=[p for p in PRODUCTS if p != "node"])
     parser.add_argument("--scenarios", nargs="+", default=SCENARIOS, choices=SCENARIOS)
     parser.add_argument("-n", type=int, default=100, help="measured requests per scenario")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import envs  # noqa: E402
 import load  # noqa: E402
 import report  # noqa: E402
-from measure import Database, Server, cpu_delta, rss_kib  # noqa: E402
+from measure import Database, NodeServer, Server, cpu_delta, rss_kib  # noqa: E402
 
 RESULTS = envs.BENCH / "results"
 SCENARIOS = [
@@ -55,6 +55,7 @@ PRODUCTS = {
     "dot-hashed": ("dot", "hashed"),
     "dot-plain": ("dot", "plain"),
     "dop": ("dop", "default"),
+    "node": ("node", "default"),  # node-oidc-provider: one process, in-memory adapter (bench/peers/node/)
 }
 
 
@@ -279,7 +280,8 @@ def start_servers(args, workdir, specs, pool):
     servers = {}
     try:
         for name, peer, extra in specs:
-            server = Server(name, peer, Database(args.db, name, workdir), workdir, workers=args.workers)
+            kind = NodeServer if peer == "node" else Server
+            server = kind(name, peer, Database(args.db, name, workdir), workdir, workers=args.workers)
             print(f"[bench] setting up {name} ({args.db})", flush=True)
             took = server.setup(pool, *extra)
             print(f"[bench] {name} set up in {took:.0f}s", flush=True)
@@ -297,7 +299,7 @@ def start_servers(args, workdir, specs, pool):
 def main_compare(args, workdir):
     names = {PRODUCTS[p][0] for p in args.products}
     pool = args.pool * (args.rounds + 1)
-    servers = start_servers(args, workdir, [(n, n, []) for n in ["ours", "dot", "dop"] if n in names], pool)
+    servers = start_servers(args, workdir, [(n, n, []) for n in ["ours", "dot", "dop", "node"] if n in names], pool)
     products = {p: PRODUCTS[p] for p in args.products}
     scenarios = list(args.scenarios)
     if "ours" in servers and not args.no_floor:
@@ -490,6 +492,11 @@ def main():
     if not args.report:
         for name in {"ours", "dot", "dop"}:
             envs.ensure(name)
+        if "node" in args.products:
+            why = envs.ensure_node()
+            if why:
+                print(f"[bench] node-oidc-provider left out: {why}", flush=True)
+                args.products.remove("node")
         os.environ["BENCH_LIVE_TOKENS"] = str(args.live_tokens)  # read by every peer's setup
         workdir = Path(tempfile.mkdtemp(prefix="bench-"))
         if args.dry_run:
