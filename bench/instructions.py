@@ -154,7 +154,7 @@ def main():
         peer, _ = PRODUCTS[product]
         if peer not in servers:
             envs.ensure(peer)
-            server = Server(f"instr-{peer}", peer, Database(args.db, f"instr_{peer}", workdir), workdir)
+            server = Server(f"instr-{peer}", peer, Database(args.db, f"instr_{peer}_{os.getpid()}", workdir), workdir)
             server.setup(3 * WARMUP + args.n + 10)
             servers[peer] = server
     for scenario in args.scenarios:

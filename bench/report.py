@@ -437,7 +437,9 @@ def write(results: Path, target: Path) -> Path:
         "# Benchmark",
         "",
         "Our OP against [django-oauth-toolkit](https://github.com/jazzband/django-oauth-toolkit) with OIDC enabled "
-        "and [django-oidc-provider](https://github.com/juanifioren/django-oidc-provider), side by side in one "
+        "and [django-oidc-provider](https://github.com/juanifioren/django-oidc-provider) (and, since issue 20, "
+        "[node-oidc-provider](https://github.com/panva/node-oidc-provider) when node is installed), side by side "
+        "in one "
         "interleaved run on one machine. The benchmark lives in `bench/` (see `bench/README.md`); it is not part "
         "of the test suite. Reproduce the figures below with the command given in each section.",
         "",
