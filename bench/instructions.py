@@ -157,18 +157,22 @@ def main():
             server = Server(f"instr-{peer}", peer, Database(args.db, f"instr_{peer}_{os.getpid()}", workdir), workdir)
             server.setup(3 * WARMUP + args.n + 10)
             servers[peer] = server
-    for scenario in args.scenarios:
-        row = []
-        for product in args.products:
-            peer, variant = PRODUCTS[product]
-            server = servers[peer]
-            # once without valgrind, so that what happens only once (bytecode compiled, a scenario's first
-            # rows and keys made) is in neither count
-            _run(server, variant, scenario, WARMUP, 2 * WARMUP + args.n)
-            base = _instructions(server, variant, scenario, WARMUP, 0)
-            total = _instructions(server, variant, scenario, WARMUP + args.n, WARMUP)
-            row.append((total - base) / args.n)
-        print(f"{scenario:20}" + "".join(f"{x / 1e6:>13.2f}M" for x in row), flush=True)
+    try:
+        for scenario in args.scenarios:
+            row = []
+            for product in args.products:
+                peer, variant = PRODUCTS[product]
+                server = servers[peer]
+                # once without valgrind, so that what happens only once (bytecode compiled, a scenario's first
+                # rows and keys made) is in neither count
+                _run(server, variant, scenario, WARMUP, 2 * WARMUP + args.n)
+                base = _instructions(server, variant, scenario, WARMUP, 0)
+                total = _instructions(server, variant, scenario, WARMUP + args.n, WARMUP)
+                row.append((total - base) / args.n)
+            print(f"{scenario:20}" + "".join(f"{x / 1e6:>13.2f}M" for x in row), flush=True)
+    finally:  # the databases are named after this process: drop them, or each run leaves its own
+        for server in servers.values():
+            server.db.drop()
 
 
 if __name__ == "__main__":

@@ -46,6 +46,10 @@ class Database:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
+    def drop(self):
+        if self.kind == "postgres":
+            sql(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+
     def setting(self):
         return f"postgres:{self.name}" if self.kind == "postgres" else f"sqlite:{self.path}"
 
