@@ -2,6 +2,7 @@
 was asked for, so a changed requirement list rebuilds it)."""
 
 import json
+import shutil
 import subprocess
 import sys
 import venv
@@ -18,6 +19,34 @@ REQUIREMENTS = {
     "dot": ["django>=5.2,<6", "django-oauth-toolkit>=3,<4", *COMMON],
     "dop": ["django>=5.2,<6", "django-oidc-provider", *COMMON],
 }
+
+
+NODE_PEER = BENCH / "peers" / "node"
+
+
+def ensure_node() -> str | None:
+    """``npm install`` node-oidc-provider into bench/peers/node/ (not committed) when its package.json
+    changed; None when it is ready, else why the node peer cannot run."""
+    if not (shutil.which("node") and shutil.which("npm")):
+        return "node and npm not installed"
+    stamp = NODE_PEER / "node_modules" / ".bench-stamp"
+    wanted = (NODE_PEER / "package.json").read_text()
+    if stamp.exists() and stamp.read_text() == wanted:
+        return None
+    print("[envs] npm install in bench/peers/node", flush=True)
+    done = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--no-save"], cwd=NODE_PEER)
+    if done.returncode:
+        return f"npm install failed ({done.returncode})"
+    stamp.write_text(wanted)
+    return None
+
+
+def node_versions() -> dict:
+    out = {"node": subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()}
+    package = NODE_PEER / "node_modules" / "oidc-provider" / "package.json"
+    if package.exists():
+        out["oidc-provider"] = json.loads(package.read_text())["version"]
+    return out
 
 
 def python(name: str) -> Path:
@@ -42,6 +71,8 @@ def ensure(name: str) -> Path:
 
 def versions(name: str) -> dict:
     """Installed versions of the packages that matter, for the report."""
+    if name == "node":
+        return node_versions()
     code = (
         "import importlib.metadata as m, json; out = {}\n"
         "for p in ('django', 'django-oauth-toolkit', 'oauthlib', 'django-oidc-provider', 'django-idpyoidc-op',"

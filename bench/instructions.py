@@ -5,9 +5,10 @@ settles "is this change cheaper" and "which product does less work" when the tim
 within the spread of a round. It does not see what load adds: cache misses, context switches, database
 round trips as waits.
 
-    python3 bench/instructions.py [--products ours dop] [--scenarios authorize client_credentials] [-n 100]
+    python3 bench/instructions.py [--db postgres|sqlite] [--products ours dop] [--scenarios authorize …] [-n 100]
 
-Needs valgrind (Debian: ``apt install valgrind``), PostgreSQL as run.py does, and the venvs run.py builds.
+Needs valgrind (Debian: ``apt install valgrind``), PostgreSQL as run.py does (or ``--db sqlite``: a WAL file
+per product, as run.py's SQLite runs), and the venvs run.py builds.
 Each figure is (count after warm-up + n requests - count after warm-up) / n: start-up is left out.
 """
 
@@ -135,7 +136,8 @@ def _instructions(server, variant, scenario, count, offset):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--products", nargs="+", default=["ours", "dop"], choices=list(PRODUCTS))
+    parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--products", nargs="+", default=["ours", "dop"], choices=[p for p in PRODUCTS if p != "node"])
     parser.add_argument("--scenarios", nargs="+", default=SCENARIOS, choices=SCENARIOS)
     parser.add_argument("-n", type=int, default=100, help="measured requests per scenario")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
@@ -145,27 +147,32 @@ def main():
         return _child(scenario, int(count), int(offset))
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-instructions-"))
-    print(f"{'scenario':20}" + "".join(f"{p:>14}" for p in args.products) + "   (instructions per request)")
+    os.environ["BENCH_LIVE_TOKENS"] = "0"  # the *_many scenarios' tokens: not measured here
+    print(f"{'scenario':20}" + "".join(f"{p:>14}" for p in args.products) + f"   (instructions per request, {args.db})")
     servers = {}
     for product in args.products:
         peer, _ = PRODUCTS[product]
         if peer not in servers:
             envs.ensure(peer)
-            server = Server(f"instr-{peer}", peer, Database("postgres", f"instr_{peer}", workdir), workdir)
+            server = Server(f"instr-{peer}", peer, Database(args.db, f"instr_{peer}_{os.getpid()}", workdir), workdir)
             server.setup(3 * WARMUP + args.n + 10)
             servers[peer] = server
-    for scenario in args.scenarios:
-        row = []
-        for product in args.products:
-            peer, variant = PRODUCTS[product]
-            server = servers[peer]
-            # once without valgrind, so that what happens only once (bytecode compiled, a scenario's first
-            # rows and keys made) is in neither count
-            _run(server, variant, scenario, WARMUP, 2 * WARMUP + args.n)
-            base = _instructions(server, variant, scenario, WARMUP, 0)
-            total = _instructions(server, variant, scenario, WARMUP + args.n, WARMUP)
-            row.append((total - base) / args.n)
-        print(f"{scenario:20}" + "".join(f"{x / 1e6:>13.2f}M" for x in row), flush=True)
+    try:
+        for scenario in args.scenarios:
+            row = []
+            for product in args.products:
+                peer, variant = PRODUCTS[product]
+                server = servers[peer]
+                # once without valgrind, so that what happens only once (bytecode compiled, a scenario's first
+                # rows and keys made) is in neither count
+                _run(server, variant, scenario, WARMUP, 2 * WARMUP + args.n)
+                base = _instructions(server, variant, scenario, WARMUP, 0)
+                total = _instructions(server, variant, scenario, WARMUP + args.n, WARMUP)
+                row.append((total - base) / args.n)
+            print(f"{scenario:20}" + "".join(f"{x / 1e6:>13.2f}M" for x in row), flush=True)
+    finally:  # the databases are named after this process: drop them, or each run leaves its own
+        for server in servers.values():
+            server.db.drop()
 
 
 if __name__ == "__main__":

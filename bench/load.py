@@ -1,14 +1,19 @@
 """The load generator: closed-loop clients, one HTTP connection each, in separate processes.
 
 A ``Job`` says which scenario to play against which server, from when to when, and with which
-single-use items (codes, refresh tokens) if the scenario spends them. Each client process runs one
-job and returns its latencies and errors; the orchestrator adds them up. Standard library only.
+items: single-use ones it spends (codes, pre-minted refresh tokens), live access tokens it cycles
+through (userinfo and introspection over many tokens), or the head of its own refresh-token chain
+(each refresh presents the token the previous one returned, as a client does). Each client process
+runs one job and returns its latencies, its errors and, for a chain, the token it got last; the
+orchestrator adds them up and hands the chain's head to the client's next window. Standard library only.
 gunicorn's sync workers close the connection after each response, so ``http.client`` reconnects
 transparently; the client keeps the connection when the server allows it.
 """
 
 import base64
 import http.client
+import itertools
+import json
 import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
@@ -68,9 +73,9 @@ class Client:
         return response, data
 
     def token(self, form, auth=None):
-        self.call(
+        return self.call(
             "POST", self.paths["token"], form, {"Authorization": auth or self.auth}, must_contain=b'"access_token"'
-        )
+        )[1]
 
     # -- scenarios: one iteration each ----------------------------------------------------------
     def discovery(self, item):
@@ -99,6 +104,19 @@ class Client:
             must_contain=b'"active":true',
         )
 
+    def userinfo_many(self, item):
+        """Userinfo with one of many live access tokens (the job's share, taken in turn)."""
+        self.call("GET", self.paths["userinfo"], headers={"Authorization": f"Bearer {item}"}, must_contain=b'"sub"')
+
+    def introspection_many(self, item):
+        self.call(
+            "POST",
+            self.paths["introspection"],
+            {"token": item},
+            {"Authorization": self.auth},
+            must_contain=b'"active":true',
+        )
+
     def token_code(self, item):
         self.token(
             {
@@ -111,6 +129,17 @@ class Client:
 
     def refresh(self, item):
         self.token({"grant_type": "refresh_token", "refresh_token": item})
+
+    def refresh_chain(self, item):
+        """Refresh with the token the previous refresh returned; returns the new one (the chain's head)."""
+        body = self.token({"grant_type": "refresh_token", "refresh_token": item})
+        try:
+            successor = json.loads(body).get("refresh_token")
+        except ValueError:
+            successor = None
+        if not successor:
+            raise Failure(f"refresh returned no refresh_token: {body[:200]!r}")
+        return successor
 
     def client_credentials(self, item):
         cc = self.var["cc"]
@@ -150,27 +179,41 @@ class Client:
         self.jwks(item)
 
 
+# scenario -> (method, what it does with the job's items): None (none), SPEND (one per request, then
+# stop), CYCLE (one per request, in turn), CHAIN (one: each request's result is the next request's item)
+SPEND, CYCLE, CHAIN = "spend", "cycle", "chain"
 SCENARIOS = {
-    "discovery": ("discovery", False),
-    "jwks": ("jwks", False),
-    "floor": ("floor", False),
-    "token": ("token_code", True),  # spends one pre-minted code per request
-    "flow": ("flow", False),
-    "userinfo": ("userinfo", False),
-    "introspection": ("introspection", False),
-    "refresh": ("refresh", True),  # spends one pre-minted refresh token per request
-    "client_credentials": ("client_credentials", False),
-    "mix": ("mix", False),
+    "discovery": ("discovery", None),
+    "jwks": ("jwks", None),
+    "floor": ("floor", None),
+    "token": ("token_code", SPEND),  # one pre-minted code per request
+    "flow": ("flow", None),
+    "userinfo": ("userinfo", None),  # one access token
+    "userinfo_many": ("userinfo_many", CYCLE),  # the live access tokens, spread over the clients
+    "introspection": ("introspection", None),
+    "introspection_many": ("introspection_many", CYCLE),
+    "refresh": ("refresh", SPEND),  # one pre-minted refresh token per request, each of its own grant
+    "refresh_chain": ("refresh_chain", CHAIN),  # each client rotating its own chain
+    "client_credentials": ("client_credentials", None),
+    "mix": ("mix", None),
 }
 REQUESTS_PER_ITERATION = {"flow": 2, "mix": 5}
 
 
 def run(job: Job) -> dict:
-    """Play ``job`` and return {"latencies": [s...], "errors": [...], "first": t, "last": t}."""
-    method, spends = SCENARIOS[job.scenario]
+    """Play ``job`` and return {"latencies": [s...], "errors": [...], "first": t, "last": t, "head": item}
+    (``head``: the chain's last token, for the client's next window)."""
+    method, use = SCENARIOS[job.scenario]
     client = Client(job)
     step = getattr(client, method)
-    items = iter(job.items) if spends else None
+    spends = use == SPEND
+    if use == SPEND:
+        items = iter(job.items)
+    elif use == CYCLE:
+        items = itertools.cycle(job.items)
+    else:
+        items = None
+    head = job.items[0] if use == CHAIN else None
     latencies, errors = [], []
     delay = job.start_at - time.time()
     if delay > 0:
@@ -182,15 +225,20 @@ def run(job: Job) -> dict:
             break
         if not job.max_iterations and time.time() >= job.deadline:
             break
-        item = next(items, None) if spends else None
+        item = head if use == CHAIN else next(items, None) if items else None
         if spends and item is None:
             break
         t0 = time.perf_counter()
         try:
-            step(item)
+            result = step(item)
             latencies.append(time.perf_counter() - t0)
         except Failure as err:
             errors.append(str(err))
+            if use == CHAIN:
+                break  # a broken chain cannot go on (and its head may be spent)
+        else:
+            if use == CHAIN:
+                head = result
         last = time.time()
     client.conn.close()
-    return {"latencies": latencies, "errors": errors, "first": first, "last": last}
+    return {"latencies": latencies, "errors": errors, "first": first, "last": last, "head": head}

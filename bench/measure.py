@@ -46,6 +46,10 @@ class Database:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
+    def drop(self):
+        if self.kind == "postgres":
+            sql(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+
     def setting(self):
         return f"postgres:{self.name}" if self.kind == "postgres" else f"sqlite:{self.path}"
 
@@ -183,6 +187,38 @@ class Server:
             "server": sum(cpu_seconds(p) for p in self.worker_pids()),
             "db": {p: cpu_seconds(p) for p in self.db.backend_pids()},
         }
+
+
+class NodeServer(Server):
+    """node-oidc-provider (``bench/peers/node/server.mjs``): one process, which pre-mints the items and
+    writes the fixture itself (its adapter is in memory) before it listens; ``setup`` starts it."""
+
+    def __init__(self, name, peer, db: Database, workdir: Path, workers=2, env=None):
+        super().__init__(name, peer, db, workdir, workers=1, env=env)
+        db.kind = "memory"  # its own adapter: no database, no database CPU
+
+    def setup(self, pool, *args, timeout=600):
+        t0 = time.monotonic()
+        self.fixture_path.unlink(missing_ok=True)
+        log = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            ["node", "server.mjs", str(pool)], cwd=PEERS / self.peer, env=self.env(), stdout=log, stderr=log
+        )
+        deadline = time.monotonic() + timeout
+        while not self.fixture_path.exists() or not self.fixture_path.stat().st_size:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{self.name}: node server not ready:\n{self.log_path.read_text()[-3000:]}")
+            time.sleep(0.2)
+        time.sleep(0.2)  # the fixture is written in one call; let it land
+        self.fixture = json.loads(self.fixture_path.read_text())
+        return time.monotonic() - t0
+
+    def start(self, floor_bytes=None, timeout=60):
+        return self
+
+    def worker_pids(self):
+        return [self.process.pid] if self.process and self.process.poll() is None else []
 
 
 def cpu_delta(before, after):

@@ -8,6 +8,7 @@ NAMES = {
     "dot-hashed": "DOT (hashed secrets)",
     "dot-plain": "DOT (plain secrets)",
     "dop": "django-oidc-provider",
+    "node": "node-oidc-provider",
     "floor": "floor",
 }
 LABELS = {
@@ -17,12 +18,20 @@ LABELS = {
     "token": "token (redeem a pre-minted code)",
     "flow": "full code flow (authorize + token)",
     "userinfo": "userinfo",
+    "userinfo_many": "userinfo over many live tokens",
     "introspection": "introspection",
-    "refresh": "refresh",
+    "introspection_many": "introspection over many live tokens",
+    "refresh": "refresh (a pre-minted token per request)",
+    "refresh_chain": "refresh (each client rotating its own chain)",
     "client_credentials": "client credentials",
 }
-CLIENT_AUTH = {"token", "flow", "introspection", "refresh", "client_credentials"}
-PEERS = ["ours", "dot-hashed", "dot-plain", "dop"]
+ORDER = list(LABELS)
+CLIENT_AUTH = {"token", "flow", "introspection", "introspection_many", "refresh", "refresh_chain", "client_credentials"}
+# issue 20: against django-oidc-provider in the same run, on each database
+THROUGHPUT_RATIO, CPU_RATIO = 1.2, 0.8
+PEERS = ["ours", "dot-hashed", "dot-plain", "dop", "node"]
+# issue 20's stretch: ours' CPU per request at most this many times node-oidc-provider's
+NODE_STRETCH = {"token": 2.0, "userinfo": 4.0}
 
 
 def _load(results, name):
@@ -143,21 +152,7 @@ def _targets(data):
 
 def _compare_section(data, title):
     s = data["summary"]
-    scenarios = [
-        sc
-        for sc in [
-            "floor",
-            "discovery",
-            "jwks",
-            "token",
-            "flow",
-            "userinfo",
-            "introspection",
-            "refresh",
-            "client_credentials",
-        ]
-        if any(sc in v for v in s.values())
-    ]
+    scenarios = [sc for sc in ORDER if any(sc in v for v in s.values())]
     m = data["machine"]
     total = sum(e.get("requests", 0) for v in s.values() for e in v.values())
     errors = sum(e.get("errors", 0) for v in s.values() for e in v.values())
@@ -178,7 +173,7 @@ def _compare_section(data, title):
         "Versions: "
         + "; ".join(f"{k}: " + ", ".join(f"{p} {v}" for p, v in vs.items()) for k, vs in data["versions"].items()),
         "",
-        "### Targets (issue 6)",
+        "### Targets (issue 6: throughput against the better peer, absolute CPU limits)",
         "",
         *_targets(data),
         "",
@@ -228,6 +223,74 @@ def _compare_section(data, title):
         "",
     ]
     return out
+
+
+def _ratio_cells(data, scenario):
+    """(throughput ratio, CPU ratio, passed?) of ours over django-oidc-provider, or None."""
+    s = data["summary"]
+    ours, dop = s.get("ours", {}).get(scenario), s.get("dop", {}).get(scenario)
+    if not ours or not dop or "skipped" in ours or "skipped" in dop or not dop.get("rps") or not dop.get("cpu_ms"):
+        return None
+    rps, cpu = ours["rps"] / dop["rps"], ours["cpu_ms"] / dop["cpu_ms"]
+    return rps, cpu, rps >= THROUGHPUT_RATIO and cpu <= CPU_RATIO
+
+
+def _issue20_section(datasets):
+    """One table over both databases: ours ÷ django-oidc-provider per scenario, against the targets."""
+    if not datasets:
+        return []
+    head = "| scenario | " + " | ".join(
+        f"{title}: throughput ÷ dop | {title}: CPU ÷ dop | {title}" for title, _ in datasets
+    )
+    lines = [
+        f"## Targets against django-oidc-provider (issue 20: throughput ≥ {THROUGHPUT_RATIO:g}×, "
+        f"CPU per request ≤ {CPU_RATIO:g}×, on each database)",
+        "",
+        "Ours divided by django-oidc-provider's median of the same run (each database's run is its own); "
+        "a scenario passes when both ratios meet their target.",
+        "",
+        head + " |",
+        "|---|" + "---:|---:|---|" * len(datasets),
+    ]
+    for scenario in ORDER:
+        if scenario == "floor" or not any(scenario in d["summary"].get("ours", {}) for _, d in datasets):
+            continue
+        cells = []
+        for _, data in datasets:
+            got = _ratio_cells(data, scenario)
+            if got is None:
+                cells += ["–", "–", "n/a"]
+            else:
+                rps, cpu, ok = got
+                cells += [f"{rps:.2f}×", f"{cpu:.2f}×", "pass" if ok else "**fail**"]
+        lines.append(f"| {LABELS[scenario]} | " + " | ".join(cells) + " |")
+    depths = [
+        f"{title} {d['summary']['ours']['refresh_chain']['chain_depth']:,}"
+        for title, d in datasets
+        if "chain_depth" in d["summary"].get("ours", {}).get("refresh_chain", {})
+    ]
+    if depths:
+        lines += ["", "Deepest refresh chain of ours at the end of the run (rotations): " + ", ".join(depths) + "."]
+    stretch = []
+    for title, data in datasets:
+        s = data["summary"]
+        for scenario, limit in NODE_STRETCH.items():
+            ours, node = s.get("ours", {}).get(scenario, {}), s.get("node", {}).get(scenario, {})
+            if ours.get("cpu_ms") and node.get("cpu_ms"):
+                ratio = ours["cpu_ms"] / node["cpu_ms"]
+                verdict = "pass" if ratio <= limit else "**fail**"
+                stretch.append(f"| {title} | {LABELS[scenario]} | ≤ {limit:g}× | {ratio:.1f}× | {verdict} |")
+    if stretch:
+        lines += [
+            "",
+            "Stretch, against node-oidc-provider (one process with its adapter in memory: compare CPU per request, "
+            "not throughput):",
+            "",
+            "| database | scenario | ours ÷ node CPU target | measured | |",
+            "|---|---|---:|---:|---|",
+            *stretch,
+        ]
+    return lines + [""]
 
 
 def _growth_section(data):
@@ -355,6 +418,14 @@ METHOD = """## Method
   from the two workers queue on the database lock and sleep in the busy handler, which leaves CPU idle and lowers
   throughput without raising CPU per request; compare CPU figures, and take throughput on SQLite as a single-writer
   figure.
+- **node-oidc-provider** (`bench/peers/node/server.mjs`, `npm install`ed at bench time) runs as one node process
+  with an in-memory adapter (a plain `Map`: the stock memory adapter is an LRU of 1,000 entries, which would evict
+  the pre-minted items), pre-minting codes, refresh and access tokens with its own models before it listens. It
+  has no database, so it is the same on both database runs, and one process against the others' two workers:
+  compare its CPU per request, not its throughput. The full flow is not measured for it (its login session lives
+  in its own cookie format). Its refresh tokens rotate on every use (`rotateRefreshToken: true`), as the others'.
+- **Ours** runs with `CLIENT_CACHE_TTL` 5 (client rows reused per worker for up to 5 s; off by default, see
+  `docs/speed-rewrites.md`); `BENCH_CLIENT_CACHE_TTL=0` runs it without.
 - django-oidc-provider 0.9.0 is run with its defaults (discovery cache off); its client secrets are stored and
   compared in plain text.
 """
@@ -366,15 +437,21 @@ def write(results: Path, target: Path) -> Path:
         "# Benchmark",
         "",
         "Our OP against [django-oauth-toolkit](https://github.com/jazzband/django-oauth-toolkit) with OIDC enabled "
-        "and [django-oidc-provider](https://github.com/juanifioren/django-oidc-provider), side by side in one "
+        "and [django-oidc-provider](https://github.com/juanifioren/django-oidc-provider) (and, since issue 20, "
+        "[node-oidc-provider](https://github.com/panva/node-oidc-provider) when node is installed), side by side "
+        "in one "
         "interleaved run on one machine. The benchmark lives in `bench/` (see `bench/README.md`); it is not part "
         "of the test suite. Reproduce the figures below with the command given in each section.",
         "",
     ]
-    for name, title in (("compare-postgres", "PostgreSQL"), ("compare-sqlite", "SQLite")):
-        data = _load(results, name)
-        if data:
-            parts += _compare_section(data, title)
+    datasets = [
+        (title, data)
+        for name, title in (("compare-postgres", "PostgreSQL"), ("compare-sqlite", "SQLite-WAL"))
+        if (data := _load(results, name))
+    ]
+    parts += _issue20_section(datasets)
+    for title, data in datasets:
+        parts += _compare_section(data, title)
     for name, section in (
         ("growth-postgres", _growth_section),
         ("memory-postgres", _memory_section),

@@ -31,17 +31,31 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import envs  # noqa: E402
 import load  # noqa: E402
 import report  # noqa: E402
-from measure import Database, Server, cpu_delta, rss_kib  # noqa: E402
+from measure import Database, NodeServer, Server, cpu_delta, rss_kib  # noqa: E402
 
 RESULTS = envs.BENCH / "results"
-SCENARIOS = ["discovery", "jwks", "token", "flow", "userinfo", "introspection", "refresh", "client_credentials"]
-CLIENT_AUTH = {"token", "flow", "introspection", "refresh", "client_credentials"}
+SCENARIOS = [
+    "discovery",
+    "jwks",
+    "token",
+    "flow",
+    "userinfo",
+    "userinfo_many",
+    "introspection",
+    "introspection_many",
+    "refresh",
+    "refresh_chain",
+    "client_credentials",
+]
+# fixture lists kept out of every job but the items each job is given
+BULKY = ("codes", "refresh_tokens", "access_tokens", "chain_tokens")
 # product -> (server, fixture variant)
 PRODUCTS = {
     "ours": ("ours", "default"),
     "dot-hashed": ("dot", "hashed"),
     "dot-plain": ("dot", "plain"),
     "dop": ("dop", "default"),
+    "node": ("node", "default"),  # node-oidc-provider: one process, in-memory adapter (bench/peers/node/)
 }
 
 
@@ -52,15 +66,22 @@ class Bench:
         self.products = products  # product -> (server name, variant)
         self.pool = ProcessPoolExecutor(args.clients, mp_context=get_context("spawn"))
         self.skipped = {}  # (product, scenario) -> why
+        self.chains = {}  # (product, client index) -> [the head of its refresh chain, rotations so far]
 
     def items(self, product, scenario, slot):
-        """The single-use items of ``slot`` (0: warm-up, 1..rounds) for a spending scenario."""
+        """The items of a scenario that uses some: for a spending one the single-use items of ``slot``
+        (0: warm-up, 1..rounds), for a cycling one every live access token, for a chain each client's
+        starting refresh token."""
         name, variant = self.products[product]
+        every = self.servers[name].fixture["variants"][variant]
+        if scenario in ("userinfo_many", "introspection_many"):
+            return every.get("access_tokens", [])
+        if scenario == "refresh_chain":
+            return every.get("chain_tokens", [])
         key = {"token": "codes", "refresh": "refresh_tokens"}.get(scenario)
         if key is None:
             return []
-        every = self.servers[name].fixture["variants"][variant][key]
-        return every[slot * self.args.pool : (slot + 1) * self.args.pool]
+        return every[key][slot * self.args.pool : (slot + 1) * self.args.pool]
 
     def available(self, product, scenario):
         name, variant = self.products[product]
@@ -70,6 +91,10 @@ class Bench:
             why = "not yet available"
         if why is None and scenario in ("token", "refresh") and not self.items(product, scenario, 1):
             why = "not yet available (nothing to spend)"
+        if why is None and scenario.endswith("_many") and not self.items(product, scenario, 1):
+            why = "not set up (no live access tokens)"
+        if why is None and scenario == "refresh_chain" and len(self.items(product, scenario, 1)) < self.args.clients:
+            why = "not set up (fewer refresh chains than clients)"
         why = why or self.skipped.get((product, scenario))
         if why:
             self.skipped[(product, scenario)] = why
@@ -81,14 +106,15 @@ class Bench:
         server = self.servers[name]
         light = {
             **server.fixture,
-            "variants": {
-                variant: {
-                    k: v for k, v in server.fixture["variants"][variant].items() if k not in ("codes", "refresh_tokens")
-                }
-            },
+            "variants": {variant: {k: v for k, v in server.fixture["variants"][variant].items() if k not in BULKY}},
         }
         items = self.items(product, scenario, slot)
         n = self.args.clients
+        if scenario == "refresh_chain":
+            chains = [self.chains.setdefault((product, i), [items[i], 0]) for i in range(n)]
+            shares = [[chain[0]] for chain in chains]
+        else:
+            shares = [items[i::n] for i in range(n)]
         start_at = time.time() + 0.5
         jobs = [
             load.Job(
@@ -98,7 +124,7 @@ class Bench:
                 variant,
                 start_at,
                 start_at + duration,
-                items[i::n],
+                shares[i],
                 max_iterations and -(-max_iterations // n),
                 light["sessions"][i % len(light["sessions"])],
             )
@@ -107,6 +133,10 @@ class Bench:
         before = server.cpu()
         parts = list(self.pool.map(load.run, jobs))
         after = server.cpu()
+        if scenario == "refresh_chain":
+            for chain, part in zip(chains, parts, strict=True):
+                chain[0] = part["head"]
+                chain[1] += len(part["latencies"])
         server_s, db_s = cpu_delta(before, after)
         latencies = sorted(x for p in parts for x in p["latencies"])
         errors = [e for p in parts for e in p["errors"]]
@@ -125,7 +155,8 @@ class Bench:
             "errors": len(errors),
             "error_samples": errors[:3],
             "late_start_s": late,
-            "ran_out": bool(items) and done >= len(items),
+            "ran_out": load.SCENARIOS[scenario][1] == load.SPEND and bool(items) and done >= len(items),
+            **({"chain_depth": max(chain[1] for chain in chains)} if scenario == "refresh_chain" else {}),
         }
 
     def run(self, scenarios, rounds):
@@ -196,6 +227,11 @@ def summarize(runs, skipped):
                 "rounds": len(windows),
                 "cpu_ms_rounds": [round(w["cpu_ms"], 3) for w in windows if w["cpu_ms"] is not None],
                 "rps_rounds": [round(w["rps"], 1) for w in windows],
+                **(
+                    {"chain_depth": max(w["chain_depth"] for w in windows)}
+                    if any("chain_depth" in w for w in windows)
+                    else {}
+                ),
             }
     return out
 
@@ -231,11 +267,12 @@ def signatures():
 
 
 def save(kind, data):
-    RESULTS.mkdir(exist_ok=True)
+    results = Path(data["settings"].get("results") or RESULTS)
+    results.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     text = json.dumps(data, indent=1, default=str)
-    (RESULTS / f"{kind}-{stamp}.json").write_text(text)
-    (RESULTS / f"latest-{kind}.json").write_text(text)
+    (results / f"{kind}-{stamp}.json").write_text(text)
+    (results / f"latest-{kind}.json").write_text(text)
 
 
 def start_servers(args, workdir, specs, pool):
@@ -243,7 +280,8 @@ def start_servers(args, workdir, specs, pool):
     servers = {}
     try:
         for name, peer, extra in specs:
-            server = Server(name, peer, Database(args.db, name, workdir), workdir, workers=args.workers)
+            kind = NodeServer if peer == "node" else Server
+            server = kind(name, peer, Database(args.db, name, workdir), workdir, workers=args.workers)
             print(f"[bench] setting up {name} ({args.db})", flush=True)
             took = server.setup(pool, *extra)
             print(f"[bench] {name} set up in {took:.0f}s", flush=True)
@@ -261,7 +299,7 @@ def start_servers(args, workdir, specs, pool):
 def main_compare(args, workdir):
     names = {PRODUCTS[p][0] for p in args.products}
     pool = args.pool * (args.rounds + 1)
-    servers = start_servers(args, workdir, [(n, n, []) for n in ["ours", "dot", "dop"] if n in names], pool)
+    servers = start_servers(args, workdir, [(n, n, []) for n in ["ours", "dot", "dop", "node"] if n in names], pool)
     products = {p: PRODUCTS[p] for p in args.products}
     scenarios = list(args.scenarios)
     if "ours" in servers and not args.no_floor:
@@ -414,7 +452,9 @@ def main_profile(args, workdir):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument(
+        "--db", choices=["postgres", "sqlite", "both"], default="postgres", help="both: PostgreSQL, then SQLite"
+    )
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (A B C A B C ...)")
     parser.add_argument("--duration", type=float, default=4.0, help="seconds per measurement window")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up per product and scenario")
@@ -424,13 +464,26 @@ def parse_args(argv=None):
     parser.add_argument("--products", nargs="+", default=list(PRODUCTS), choices=list(PRODUCTS))
     parser.add_argument("--scenarios", nargs="+", default=SCENARIOS, choices=SCENARIOS)
     parser.add_argument("--no-floor", action="store_true")
+    parser.add_argument(
+        "--live-tokens", type=int, default=10000, help="live access tokens for userinfo_many, introspection_many"
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--growth", action="store_true", help="ours on an empty vs a grown database")
     mode.add_argument("--memory", type=int, metavar="N", help="one worker's RSS over N requests")
     mode.add_argument("--profile", action="store_true", help="cProfile one worker (token, full flow, userinfo)")
     mode.add_argument("--report", action="store_true", help="only rebuild docs/benchmark.md")
     parser.add_argument("--no-report", action="store_true", help="do not rewrite docs/benchmark.md")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="prove the run works: one tiny round, results in a temporary directory, no report (figures meaningless)",
+    )
+    args = parser.parse_args(argv)
+    args.results = None
+    if args.dry_run:
+        args.rounds, args.duration, args.warmup, args.pool, args.live_tokens = 1, 0.5, 0.3, 40, 50
+        args.no_report = True
+    return args
 
 
 def main():
@@ -439,16 +492,28 @@ def main():
     if not args.report:
         for name in {"ours", "dot", "dop"}:
             envs.ensure(name)
+        if "node" in args.products:
+            why = envs.ensure_node()
+            if why:
+                print(f"[bench] node-oidc-provider left out: {why}", flush=True)
+                args.products.remove("node")
+        os.environ["BENCH_LIVE_TOKENS"] = str(args.live_tokens)  # read by every peer's setup
         workdir = Path(tempfile.mkdtemp(prefix="bench-"))
-        if args.growth:
-            main_growth(args, workdir)
-        elif args.memory:
-            main_memory(args, workdir)
-        elif args.profile:
-            main_profile(args, workdir)
-        else:
-            main_compare(args, workdir)
-    if not args.no_report:
+        if args.dry_run:
+            args.results = str(workdir / "results")
+        for db in ("postgres", "sqlite") if args.db == "both" else (args.db,):
+            args.db = db
+            if args.growth:
+                main_growth(args, workdir)
+            elif args.memory:
+                main_memory(args, workdir)
+            elif args.profile:
+                main_profile(args, workdir)
+            else:
+                main_compare(args, workdir)
+    if args.dry_run:
+        print(f"[bench] dry run done; its results (figures meaningless) are in {args.results}")
+    elif not args.no_report:
         path = report.write(RESULTS, envs.ROOT / "docs" / "benchmark.md")
         print(f"[bench] wrote {path}")
 

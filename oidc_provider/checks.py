@@ -384,6 +384,7 @@ def check_algorithms():
         "CLIENT_JWKS_TIMEOUT",
         "CLIENT_JWKS_MAX_BYTES",
         "CLIENT_JWKS_CACHE_TTL",
+        "CLIENT_CACHE_TTL",
         "KEY_RETIREMENT_PERIOD",
         "HEALTH_CLEANUP_MAX_AGE",
         "HEALTH_BACKCHANNEL_FAILURE_WINDOW",

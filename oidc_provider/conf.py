@@ -46,6 +46,9 @@ DEFAULTS = {
     # An assertion signed with a kid the cached keys lack fetches the jwks_uri again (the client
     # rotated its keys), at most once per this many seconds per jwks_uri and process.
     "CLIENT_JWKS_REFETCH_INTERVAL": 5,
+    # Seconds a worker may reuse a client's row across requests (storage/clients.py): a change to a
+    # client (disabled, new secret) reaches every worker within this bound. 0: read it every request.
+    "CLIENT_CACHE_TTL": 0,
     # Requests to clients' URLs (oidc_provider.outbound): host names and IP addresses that may be
     # reached at non-public addresses (loopback, private, link-local…): internal RPs, tests, demos.
     "OUTBOUND_ALLOWED_HOSTS": [],

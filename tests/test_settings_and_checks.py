@@ -105,6 +105,8 @@ def test_no_rs256_is_W006(settings):
         {"KEYS_REFRESH_INTERVAL": -1},
         {"JWKS_MAX_AGE": "3600"},
         {"KEY_RETIREMENT_PERIOD": -5},
+        {"CLIENT_CACHE_TTL": -1},
+        {"CLIENT_CACHE_TTL": "5"},
     ],
 )
 def test_negative_key_timings_are_E010(settings, overrides):

@@ -21,6 +21,10 @@ USERNAME = "bench"
 USERS = 100  # pre-minted codes and tokens are spread over this many users
 SESSIONS = 8  # logged-in sessions for the full-flow scenario: one per client process, users 0..7
 SCOPE = "openid profile email"
+# Live access tokens for the userinfo and introspection scenarios over many tokens, and refresh-token
+# chains (one per client process, each rotated for the whole run); run.py sets the first.
+LIVE_TOKENS = int(os.environ.get("BENCH_LIVE_TOKENS", "10000"))
+CHAINS = 16
 # A fixed PKCE pair: every code in every product is bound to it (RFC 7636 S256).
 CODE_VERIFIER = "bench-code-verifier-" + "x" * 40
 CODE_CHALLENGE = base64.urlsafe_b64encode(hashlib.sha256(CODE_VERIFIER.encode()).digest()).rstrip(b"=").decode()
@@ -142,7 +146,17 @@ def new_secret():
     return secrets.token_urlsafe(32)
 
 
-def variant(client_id, client_secret, codes=(), refresh_tokens=(), access_token="", cc=None, unavailable=None):
+def variant(
+    client_id,
+    client_secret,
+    codes=(),
+    refresh_tokens=(),
+    access_token="",
+    cc=None,
+    unavailable=None,
+    access_tokens=(),
+    chain_tokens=(),
+):
     """What the load generator needs for one product variant (one client of one server)."""
     return {
         "client_id": client_id,
@@ -151,6 +165,8 @@ def variant(client_id, client_secret, codes=(), refresh_tokens=(), access_token=
         "codes": list(codes),
         "refresh_tokens": list(refresh_tokens),
         "access_token": access_token,
+        "access_tokens": list(access_tokens),  # live, each of its own grant, spread over USERS
+        "chain_tokens": list(chain_tokens),  # the first refresh token of each chain
         "cc": cc,  # {"client_id", "client_secret"} of a client allowed client_credentials, or None
         "unavailable": unavailable or {},
     }

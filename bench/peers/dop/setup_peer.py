@@ -65,10 +65,11 @@ def main():
     first = redeem(client.client_id, secret, codes.pop().code)
     template = Token.objects.get(access_token=first["access_token"])
     tokens = []
-    for i in range(pool):
+    for i in range(pool + bc.CHAINS + bc.LIVE_TOKENS):
         token = create_token(users[i % len(users)], client, SCOPES, template.id_token)
         tokens.append(token)
     Token.objects.bulk_create(tokens, batch_size=2000)
+    chains, live, tokens = tokens[: bc.CHAINS], tokens[bc.CHAINS : bc.CHAINS + bc.LIVE_TOKENS], tokens[-pool:]
     variants = {
         "default": bc.variant(
             client.client_id,
@@ -77,6 +78,8 @@ def main():
             [t.refresh_token for t in tokens],
             first["access_token"],
             {"client_id": client.client_id, "client_secret": secret},
+            access_tokens=[t.access_token for t in live],
+            chain_tokens=[t.refresh_token for t in chains],
         )
     }
     discovery = Browser().get("/openid/.well-known/openid-configuration")

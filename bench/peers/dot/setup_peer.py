@@ -49,7 +49,7 @@ def application(name, hashed, grant_type):
     return app, secret
 
 
-def pre_mint(app, users, pool):
+def pre_mint(app, users, pool, live=0):
     expires = timezone.now() + timedelta(hours=2)
     codes = [secrets.token_urlsafe(30) for _ in range(pool + 1)]
     Grant.objects.bulk_create(
@@ -79,10 +79,11 @@ def pre_mint(app, users, pool):
                 expires=expires,
                 scope=bc.SCOPE,
             )
-            for i in range(pool)
+            for i in range(pool + live)
         ],
         batch_size=2000,
     )
+    accesses, live_accesses = accesses[:pool], accesses[pool:]
     refresh = [secrets.token_urlsafe(30) for _ in range(pool)]
     RefreshToken.objects.bulk_create(
         [
@@ -91,7 +92,7 @@ def pre_mint(app, users, pool):
         ],
         batch_size=2000,
     )
-    return codes, refresh
+    return codes, refresh, [access.token for access in live_accesses]
 
 
 def redeem(app_id, secret, code):
@@ -119,15 +120,17 @@ def main():
         with transaction.atomic():
             app, secret = application(f"bench-{label}", hashed, Application.GRANT_AUTHORIZATION_CODE)
             cc_app, cc_secret = application(f"bench-cc-{label}", hashed, Application.GRANT_CLIENT_CREDENTIALS)
-            codes, refresh = pre_mint(app, users, pool)
+            codes, refresh, live = pre_mint(app, users, pool + bc.CHAINS, bc.LIVE_TOKENS)
         access_token = redeem(app.client_id, secret, codes.pop())["access_token"]
         variants[label] = bc.variant(
             app.client_id,
             secret,
             codes,
-            refresh,
+            refresh[bc.CHAINS :],
             access_token,
             {"client_id": cc_app.client_id, "client_secret": cc_secret},
+            access_tokens=live,
+            chain_tokens=refresh[: bc.CHAINS],
         )
     discovery = Browser().get("/o/.well-known/openid-configuration")
     paths = {

@@ -89,12 +89,17 @@ def main():
         browsers[-1].cookies["sessionid"] = key
     codes = mint_codes(browsers, "bench-client", pool)
     access_token = redeem(browser, "bench-client", secret, mint_codes(browsers, "bench-client", 1)[0])["access_token"]
+    access_tokens = [
+        redeem(browser, "bench-client", secret, code)["access_token"]
+        for code in mint_codes(browsers, "bench-client", bc.LIVE_TOKENS)
+    ]
 
-    refresh_tokens = []
+    refresh_tokens, chain_tokens = [], []
     if offline:
-        for code in mint_codes(browsers, "bench-client", pool, scope=bc.SCOPE + " offline_access"):
+        for code in mint_codes(browsers, "bench-client", pool + bc.CHAINS, scope=bc.SCOPE + " offline_access"):
             refresh_tokens.append(redeem(browser, "bench-client", secret, code).get("refresh_token"))
         refresh_tokens = [t for t in refresh_tokens if t]
+        refresh_tokens, chain_tokens = refresh_tokens[bc.CHAINS :], refresh_tokens[: bc.CHAINS]
     if not refresh_tokens:
         unavailable["refresh"] = "not yet available (no refresh_token grant)"
 
@@ -125,7 +130,11 @@ def main():
         from grow import grow
 
         grow()
-    variants = {"default": bc.variant("bench-client", secret, codes, refresh_tokens, access_token, cc, unavailable)}
+    variants = {
+        "default": bc.variant(
+            "bench-client", secret, codes, refresh_tokens, access_token, cc, unavailable, access_tokens, chain_tokens
+        )
+    }
     bc.write_fixture(paths, variants, bc.logged_in_sessions(users[: bc.SESSIONS]), len(discovery.content))
 
 
