@@ -86,6 +86,8 @@ def _decode(token) -> tuple[dict, dict]:
     header, claims = (_b64json(parts[0]), _b64json(parts[1])) if len(parts) == 3 else (None, None)
     if not isinstance(header, dict) or not isinstance(claims, dict) or not isinstance(header.get("alg"), str):
         _refuse("The request object is not a signed JWT")
+    if "crit" in header:  # defect 200: no extension is understood here, and cryptojwt ignores crit
+        _refuse("The request object's crit header names extensions this server does not understand")
     return header, claims
 
 

@@ -6,6 +6,8 @@ import json
 import time
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
@@ -145,6 +147,37 @@ def test_scope_from_the_query_when_the_object_has_none(ro_client, browser):
 def test_refused_objects(ro_client, browser, token, description):
     response = browser.get("/oidc/authorize", query(request=token(), state="st-q"))
     refused(response, "invalid_request_object", description)
+
+
+def signed_with_header(header, key=RSA):
+    """An RS256 object with a header joserfc will not write (it refuses an unknown ``crit``), signed
+    with ``cryptography`` directly."""
+
+    def part(value):
+        return base64.urlsafe_b64encode(value).rstrip(b"=").decode()
+
+    signing_input = f"{part(json.dumps(header).encode())}.{part(json.dumps(claims()).encode())}"
+    signature = key.private_key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{signing_input}.{part(signature)}"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"alg": "RS256", "kid": "rsa-1", "crit": ["exp-policy"], "exp-policy": "strict"},
+        {"alg": "RS256", "kid": "rsa-1", "crit": ["b64"], "b64": False},  # RFC 7797: another signing input
+        {"alg": "RS256", "kid": "rsa-1", "crit": []},
+    ],
+)
+def test_a_crit_header_is_refused(ro_client, browser, header):
+    """Defect 200, RFC 7515 §4.1.11: a JWS whose ``crit`` lists an extension the recipient does not
+    understand is invalid; cryptojwt verifies the signature and ignores ``crit``."""
+    response = browser.get("/oidc/authorize", query(request=signed_with_header(header), state="st-q"))
+    refused(
+        response,
+        "invalid_request_object",
+        "The request object's crit header names extensions this server does not understand",
+    )
 
 
 def test_an_object_signed_by_another_client_does_not_speak_for_it(ro_client, browser):
