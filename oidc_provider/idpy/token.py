@@ -116,15 +116,30 @@ class AccessTokenHelper(MintingFixes, IdpyAccessTokenHelper):
         (or omits) the authorization request's is ``invalid_grant`` (RFC 6749 §4.1.3)."""
         if "code" not in request:
             return self.error_cls(error="invalid_request", error_description="Missing code")
-        request = super().post_parse_request(request, client_id, **kwargs)
-        if isinstance(request, self.error_cls):
-            return request
+        code = request["code"]
+        parsed = super().post_parse_request(request, client_id, **kwargs)
         mngr = self.endpoint.upstream_get("context").session_manager
         try:
-            info = mngr.get_session_info_by_token(request["code"], grant=True, handler_key="authorization_code")
+            info = mngr.get_session_info_by_token(code, grant=True, handler_key="authorization_code")
         except (KeyError, ValueError, UnknownToken):
-            return self.error_cls(error="invalid_grant", error_description="Unknown code")
+            unknown = self.error_cls(error="invalid_grant", error_description="Unknown code")
+            return parsed if isinstance(parsed, self.error_cls) else unknown
+        if isinstance(parsed, self.error_cls):
+            self.revoke_grant_of_replayed_code(info["grant"], code)
+            return parsed
+        request = parsed
         expected = info["grant"].authorization_request.get("redirect_uri")
         if expected is not None and request.get("redirect_uri") != expected:
             return self.error_cls(error="invalid_grant", error_description="redirect_uri mismatch")
         return request
+
+    @staticmethod
+    def revoke_grant_of_replayed_code(grant, code):
+        """Defect 201: on a replayed code stock revokes the tokens minted *from* it (``based_on``);
+        the access token a hybrid ``code token`` response returned beside the code in the front
+        channel is based on nothing, and stays live. It travelled with the code, so whoever replays
+        the code may hold it too (RFC 6749 §4.1.2, §10.5; RFC 9700 §4.5): every token of the grant
+        is revoked."""
+        token = grant.get_token(code)
+        if token is not None and token.used:
+            grant.revoke_token()
