@@ -70,6 +70,13 @@ def test_a_pushed_request_completes_the_code_flow(rp, browser, http):
     assert flows.jwt_claims(tokens.json()["id_token"])["nonce"] == "n-1"
 
 
+def test_a_pushed_parameter_named_as_idpyoidcs_verified_values_is_dropped(rp, browser, http):
+    """Defect 202, pushed: the request_uri gives a code, not a 500."""
+    Client.objects.filter(client_id="rp1").update(skip_consent=True)
+    request_uri, _ = pushed_uri(http, __verified_it_token_hint="x")
+    assert "code" in flows.query(front_channel(browser, request_uri))
+
+
 def test_other_query_parameters_are_ignored(rp, browser, http):
     """RFC 9126 §4: the pushed parameters are the request; a state or redirect_uri added in the
     browser's URL changes nothing."""

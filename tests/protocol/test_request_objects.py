@@ -180,6 +180,12 @@ def test_a_crit_header_is_refused(ro_client, browser, header):
     )
 
 
+def test_an_objects_member_named_as_idpyoidcs_verified_values_is_ignored(ro_client, browser):
+    """Defect 202, as a request object's member: ignored, not a 500."""
+    response = browser.get("/oidc/authorize", query(request=signed(__verified_it_token_hint="x")))
+    assert "code" in flows.query(response)
+
+
 def test_an_object_signed_by_another_client_does_not_speak_for_it(ro_client, browser):
     """Defect 143: the object is verified with the keys of the query's client, whatever its iss says."""
     flows.make_client("rp2", "s3cret2")
