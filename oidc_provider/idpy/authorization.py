@@ -104,9 +104,10 @@ class AuthorizationRequest(oidc.AuthorizationRequest):
 # OIDC Core §3.1.2.6: the error for each request-object parameter this OP does not take.
 UNSUPPORTED_PARAMETERS = {"request": "request_not_supported", "request_uri": "request_uri_not_supported"}
 # Defect 202: idpyoidc keeps what it verified (an id_token_hint, a request object) in the request
-# message itself, under these names, and trusts what it finds there: a client's parameter of such a
-# name is none of the authorization endpoint's, and is ignored (RFC 6749 §3.1) by being dropped.
-VERIFIED_PREFIX = verified_claim_name("")
+# message itself, under these names (``__verified_*``, and ``verified_id_token_hint`` where the OIDC
+# request message puts the hint), and trusts what it finds there: a client's parameter of such a name
+# is none of the authorization endpoint's, and is ignored (RFC 6749 §3.1) by being dropped.
+VERIFIED_PREFIXES = (verified_claim_name(""), "verified_")
 
 
 class Authorization(FrontChannel, IdpyAuthorization):  # FrontChannel: hybrid and implicit response types
@@ -124,7 +125,7 @@ class Authorization(FrontChannel, IdpyAuthorization):  # FrontChannel: hybrid an
             if isinstance(request, self.error_cls):
                 return request
         if isinstance(request, dict):  # defect 202
-            request = {k: v for k, v in request.items() if not k.startswith(VERIFIED_PREFIX)}
+            request = {k: v for k, v in request.items() if not k.startswith(VERIFIED_PREFIXES)}
         parsed = super().parse_request(request, http_info=http_info, **kwargs)
         if "error" not in parsed and is_plain_oauth(parsed) and "claims" in parsed:
             del parsed["claims"]  # no ID token, no userinfo: nothing a claims request could name

@@ -180,9 +180,10 @@ def test_a_crit_header_is_refused(ro_client, browser, header):
     )
 
 
-def test_an_objects_member_named_as_idpyoidcs_verified_values_is_ignored(ro_client, browser):
+@pytest.mark.parametrize("name", ["__verified_it_token_hint", "verified_id_token_hint"])
+def test_an_objects_member_named_as_idpyoidcs_verified_values_is_ignored(ro_client, browser, name):
     """Defect 202, as a request object's member: ignored, not a 500."""
-    response = browser.get("/oidc/authorize", query(request=signed(__verified_it_token_hint="x")))
+    response = browser.get("/oidc/authorize", query(request=signed(**{name: "x"})))
     assert "code" in flows.query(response)
 
 
