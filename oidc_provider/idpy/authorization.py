@@ -110,6 +110,11 @@ UNSUPPORTED_PARAMETERS = {"request": "request_not_supported", "request_uri": "re
 VERIFIED_PREFIXES = (verified_claim_name(""), "verified_")
 
 
+def without_verified_names(params: dict) -> dict:
+    """``params`` without those named as idpyoidc's verified values (defect 202)."""
+    return {k: v for k, v in params.items() if not k.startswith(VERIFIED_PREFIXES)}
+
+
 class Authorization(FrontChannel, IdpyAuthorization):  # FrontChannel: hybrid and implicit response types
     request_cls = AuthorizationRequest  # defect 110
 
@@ -125,7 +130,7 @@ class Authorization(FrontChannel, IdpyAuthorization):  # FrontChannel: hybrid an
             if isinstance(request, self.error_cls):
                 return request
         if isinstance(request, dict):  # defect 202
-            request = {k: v for k, v in request.items() if not k.startswith(VERIFIED_PREFIXES)}
+            request = without_verified_names(request)
         parsed = super().parse_request(request, http_info=http_info, **kwargs)
         if "error" not in parsed and is_plain_oauth(parsed) and "claims" in parsed:
             del parsed["claims"]  # no ID token, no userinfo: nothing a claims request could name
