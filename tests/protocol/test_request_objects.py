@@ -484,3 +484,46 @@ def test_registration_refuses(open_registration, http, metadata, description):
     response = register(http, **metadata)
     assert response.status_code == 400
     assert response.json() == {"error": "invalid_client_metadata", "error_description": description}
+
+
+# --- a request object is never a client assertion (defect 203) ---------------------------------------
+
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+@pytest.fixture
+def assertion_clients(db):
+    """A private_key_jwt and a client_secret_jwt client that may use the client_credentials grant."""
+    grants = ["--grant-type", "client_credentials", "--grant-type", "authorization_code", "--skip-consent"]
+    jwks = json.dumps(public_jwks(RSA))
+    flows.make_client("pk1", None, "--token-endpoint-auth-method", "private_key_jwt", "--jwks", jwks, *grants)
+    flows.make_client("hs1", "h" * 64, "--token-endpoint-auth-method", "client_secret_jwt", *grants)
+
+
+def as_client_assertion(http, token):
+    data = {"grant_type": "client_credentials", "client_assertion_type": JWT_BEARER, "client_assertion": token}
+    return http.post("/oidc/token", data)
+
+
+@pytest.mark.parametrize("typ", [None, "oauth-authz-req+jwt"])
+@pytest.mark.parametrize(
+    "client_id, alg, key",
+    [("pk1", "RS256", lambda: RSA), ("hs1", "HS256", lambda: OctKey.import_key("h" * 64))],
+)
+def test_a_request_object_is_not_the_clients_assertion(assertion_clients, browser, http, client_id, alg, key, typ):
+    """Defect 203 (RFC 8725 §2.8, RFC 9101 §10.8): a request object passes through the browser (its
+    URL, history, Referer; a request_uri is there for anyone to fetch). One with ``sub`` and ``jti``
+    had every claim of a client assertion, and got whoever replayed it at the token endpoint the
+    client's tokens."""
+    header = {"alg": alg, **({"typ": typ} if typ else {})}
+    values = claims(iss=client_id, client_id=client_id, sub=client_id, jti=f"obj-{client_id}-{typ}")
+    token = jwt.encode(header, values, key())
+    assert "code" in flows.query(browser.get("/oidc/authorize", query(client_id=client_id, request=token)))
+    response = as_client_assertion(http, token)
+    assert response.status_code == 401
+    assert response.json() == {"error": "invalid_client", "error_description": "Client authentication failed"}
+    # the same JWT without what makes it a request object authenticates the client
+    plain = {k: v for k, v in values.items() if k not in ("redirect_uri", "response_type")}
+    assert as_client_assertion(http, jwt.encode({"alg": alg}, dict(plain, jti="other"), key())).status_code == 200
+    if typ:  # typed as a request object, it is refused whatever it holds
+        assert as_client_assertion(http, jwt.encode(header, dict(plain, jti="typed"), key())).status_code == 401
