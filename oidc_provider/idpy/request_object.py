@@ -134,7 +134,17 @@ def _verified_claims(token: str, header: dict, claims: dict, client) -> dict:
     return verified
 
 
+def _check_text(claims: dict):
+    """JSON may escape half a surrogate pair (``"\\ud800"``), which no UTF-8 encodes (RFC 8259 §8.2):
+    such a member would fail when the OP writes it to a URL, a page or a database row."""
+    try:
+        json.dumps(claims, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        _refuse("The request object holds text that is not valid Unicode")
+
+
 def _check_claims(claims: dict, client_id: str):
+    _check_text(claims)
     now = utc_time_sans_frac()
     if claims.get("iss") != client_id:
         _refuse("The request object's iss must be the client_id")

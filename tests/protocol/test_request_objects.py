@@ -8,7 +8,7 @@ import time
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
 from oidc_provider.idpy.request_object import RequestObjectError, verify_request_object
@@ -185,6 +185,26 @@ def test_an_objects_member_named_as_idpyoidcs_verified_values_is_ignored(ro_clie
     """Defect 202, as a request object's member: ignored, not a 500."""
     response = browser.get("/oidc/authorize", query(request=signed(**{name: "x"})))
     assert "code" in flows.query(response)
+
+
+def with_member(member: str) -> str:
+    """An RS256 object whose JSON ends with ``member`` as written (a JSON escape kept as it is)."""
+    payload = json.dumps(claims())[:-1] + ", " + member + "}"
+    return jws.serialize_compact({"alg": "RS256", "kid": "rsa-1"}, payload.encode(), RSA)
+
+
+HALF_SURROGATES = ['"state": "a\\ud800b"', '"ui_locales": "\\udfff"', '"claims": {"id_token": {"\\ud800": null}}']
+
+
+@pytest.mark.parametrize("member", HALF_SURROGATES)
+def test_half_a_surrogate_pair_is_refused(ro_client, browser, member):
+    """JSON can escape a lone surrogate, which no UTF-8 encodes: in ``state`` it raised
+    UnicodeEncodeError (a 500) when the OP wrote the redirect."""
+    refused(
+        browser.get("/oidc/authorize", query(request=with_member(member), state="st-q")),
+        "invalid_request_object",
+        "The request object holds text that is not valid Unicode",
+    )
 
 
 def test_an_object_signed_by_another_client_does_not_speak_for_it(ro_client, browser):
