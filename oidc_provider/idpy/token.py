@@ -5,6 +5,7 @@ from idpyoidc.message.oauth2 import ResponseMessage
 from idpyoidc.server.oidc.token import Token as IdpyToken
 from idpyoidc.server.oidc.token_helper.access_token import AccessTokenHelper as IdpyAccessTokenHelper
 from idpyoidc.server.session import MintingNotAllowed
+from idpyoidc.server.session.token import AuthorizationCode
 from idpyoidc.server.token.exception import UnknownToken
 from idpyoidc.time_util import utc_time_sans_frac
 
@@ -116,30 +117,30 @@ class AccessTokenHelper(MintingFixes, IdpyAccessTokenHelper):
         (or omits) the authorization request's is ``invalid_grant`` (RFC 6749 §4.1.3)."""
         if "code" not in request:
             return self.error_cls(error="invalid_request", error_description="Missing code")
-        code = request["code"]
-        parsed = super().post_parse_request(request, client_id, **kwargs)
         mngr = self.endpoint.upstream_get("context").session_manager
         try:
-            info = mngr.get_session_info_by_token(code, grant=True, handler_key="authorization_code")
+            info = mngr.get_session_info_by_token(request["code"], grant=True, handler_key="authorization_code")
         except (KeyError, ValueError, UnknownToken):
-            unknown = self.error_cls(error="invalid_grant", error_description="Unknown code")
-            return parsed if isinstance(parsed, self.error_cls) else unknown
-        if isinstance(parsed, self.error_cls):
-            self.revoke_grant_of_replayed_code(info["grant"], code)
-            return parsed
-        request = parsed
+            return self.error_cls(error="invalid_grant", error_description="Unknown code")
+        if self.replayed(info["grant"], request["code"]):
+            return self.error_cls(error="invalid_grant", error_description="Code inactive")
+        request = super().post_parse_request(request, client_id, **kwargs)
+        if isinstance(request, self.error_cls):
+            return request
         expected = info["grant"].authorization_request.get("redirect_uri")
         if expected is not None and request.get("redirect_uri") != expected:
             return self.error_cls(error="invalid_grant", error_description="redirect_uri mismatch")
         return request
 
     @staticmethod
-    def revoke_grant_of_replayed_code(grant, code):
+    def replayed(grant, code) -> bool:
         """Defect 201: on a replayed code stock revokes the tokens minted *from* it (``based_on``);
         the access token a hybrid ``code token`` response returned beside the code in the front
         channel is based on nothing, and stays live. It travelled with the code, so whoever replays
         the code may hold it too (RFC 6749 §4.1.2, §10.5; RFC 9700 §4.5): every token of the grant
-        is revoked."""
+        is revoked (one statement), and the replay is answered as stock answers it."""
         token = grant.get_token(code)
-        if token is not None and token.used:
-            grant.revoke_token()
+        if not isinstance(token, AuthorizationCode) or not token.used:
+            return False
+        grant.revoke_token()
+        return True
