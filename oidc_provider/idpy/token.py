@@ -11,7 +11,7 @@ from idpyoidc.time_util import utc_time_sans_frac
 
 from oidc_provider.conf import oidc_settings
 from oidc_provider.idpy import encryption
-from oidc_provider.idpy.grant_tokens import minted_from
+from oidc_provider.idpy.grant_tokens import in_memory, minted_from
 
 ID_TOKEN_GRANTS = ("authorization_code", "refresh_token")  # the grants that may issue an ID token
 
@@ -117,30 +117,33 @@ class AccessTokenHelper(MintingFixes, IdpyAccessTokenHelper):
         (or omits) the authorization request's is ``invalid_grant`` (RFC 6749 §4.1.3)."""
         if "code" not in request:
             return self.error_cls(error="invalid_request", error_description="Missing code")
+        code = request["code"]
+        parsed = super().post_parse_request(request, client_id, **kwargs)
         mngr = self.endpoint.upstream_get("context").session_manager
         try:
-            info = mngr.get_session_info_by_token(request["code"], grant=True, handler_key="authorization_code")
+            info = mngr.get_session_info_by_token(code, grant=True, handler_key="authorization_code")
         except (KeyError, ValueError, UnknownToken):
-            return self.error_cls(error="invalid_grant", error_description="Unknown code")
-        if self.replayed(info["grant"], request["code"]):
-            return self.error_cls(error="invalid_grant", error_description="Code inactive")
-        request = super().post_parse_request(request, client_id, **kwargs)
-        if isinstance(request, self.error_cls):
-            return request
+            unknown = self.error_cls(error="invalid_grant", error_description="Unknown code")
+            return parsed if isinstance(parsed, self.error_cls) else unknown
+        if isinstance(parsed, self.error_cls):
+            self.revoke_beside_replayed_code(info["grant"], code)
+            return parsed
+        request = parsed
         expected = info["grant"].authorization_request.get("redirect_uri")
         if expected is not None and request.get("redirect_uri") != expected:
             return self.error_cls(error="invalid_grant", error_description="redirect_uri mismatch")
         return request
 
     @staticmethod
-    def replayed(grant, code) -> bool:
+    def revoke_beside_replayed_code(grant, code):
         """Defect 201: on a replayed code stock revokes the tokens minted *from* it (``based_on``);
         the access token a hybrid ``code token`` response returned beside the code in the front
         channel is based on nothing, and stays live. It travelled with the code, so whoever replays
         the code may hold it too (RFC 6749 §4.1.2, §10.5; RFC 9700 §4.5): every token of the grant
-        is revoked (one statement), and the replay is answered as stock answers it."""
+        is revoked but the code, which stays used (a revoked one is answered as a wrong token type,
+        not ``invalid_grant``). Stock's walk read them all (``TokenList.complete``); marked here, they
+        are written back with the others, by the same one statement."""
         token = grant.get_token(code)
-        if not isinstance(token, AuthorizationCode) or not token.used:
-            return False
-        grant.revoke_token()
-        return True
+        if isinstance(token, AuthorizationCode) and token.used:
+            for issued in in_memory(grant.issued_token):
+                issued.revoked = issued.revoked or issued is not token

@@ -170,6 +170,8 @@ def test_a_replayed_code_revokes_the_access_token_returned_beside_it(enable, bro
     for access_token in (tokens.json()["access_token"], params["access_token"]):
         assert flows.userinfo(http, access_token).status_code == 401
         assert flows.introspect(http, access_token, "hy", "s3cret").json() == {"active": False}
+    again = flows.redeem(http, params["code"], verifier, client_id="hy")  # the code stays used, not unknown
+    assert again.json() == {"error": "invalid_grant", "error_description": "Code inactive"}
 
 
 def test_an_unused_code_presented_late_revokes_nothing(enable, browser, http):
