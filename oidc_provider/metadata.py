@@ -362,6 +362,16 @@ def _has_nul(value) -> bool:
     return False
 
 
+def _half_surrogate(value) -> bool:
+    """Half a surrogate pair, which JSON can escape (``"\\ud800"``) and no UTF-8 encodes (RFC 8259
+    §8.2): the response, a page or a database row would fail on it."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _strings(data, name, error=INVALID):
     value = data[name]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -415,6 +425,8 @@ def clean_registration(data) -> dict:
         raise MetadataError(INVALID, "The request body must be a JSON object.")
     if _has_nul(data):  # no database stores it (PostgreSQL raises)
         raise MetadataError(INVALID, "Client metadata must not contain NUL characters.")
+    if _half_surrogate(data):
+        raise MetadataError(INVALID, "Client metadata must be valid Unicode text.")
     for name in UNSUPPORTED:
         if name in data:
             raise MetadataError(INVALID, f"{name} is not supported by this provider.")

@@ -1,6 +1,7 @@
 """The OIDC authorization endpoint, with the 5.0.0 defects on its path repaired."""
 
 from idpyoidc.message import oidc
+from idpyoidc.message.oidc import verified_claim_name
 from idpyoidc.server.authn_event import create_authn_event
 from idpyoidc.server.exception import UnknownClient
 from idpyoidc.server.oauth2.authorization import get_uri, join_query
@@ -102,6 +103,16 @@ class AuthorizationRequest(oidc.AuthorizationRequest):
 
 # OIDC Core §3.1.2.6: the error for each request-object parameter this OP does not take.
 UNSUPPORTED_PARAMETERS = {"request": "request_not_supported", "request_uri": "request_uri_not_supported"}
+# Defect 202: idpyoidc keeps what it verified (an id_token_hint, a request object) in the request
+# message itself, under these names (``__verified_*``, and ``verified_id_token_hint`` where the OIDC
+# request message puts the hint), and trusts what it finds there: a client's parameter of such a name
+# is none of the authorization endpoint's, and is ignored (RFC 6749 §3.1) by being dropped.
+VERIFIED_PREFIXES = (verified_claim_name(""), "verified_")
+
+
+def without_verified_names(params: dict) -> dict:
+    """``params`` without those named as idpyoidc's verified values (defect 202)."""
+    return {k: v for k, v in params.items() if not k.startswith(VERIFIED_PREFIXES)}
 
 
 class Authorization(FrontChannel, IdpyAuthorization):  # FrontChannel: hybrid and implicit response types
@@ -118,6 +129,8 @@ class Authorization(FrontChannel, IdpyAuthorization):  # FrontChannel: hybrid an
             request = self.request_objects(request, fetched)
             if isinstance(request, self.error_cls):
                 return request
+        if isinstance(request, dict):  # defect 202
+            request = without_verified_names(request)
         parsed = super().parse_request(request, http_info=http_info, **kwargs)
         if "error" not in parsed and is_plain_oauth(parsed) and "claims" in parsed:
             del parsed["claims"]  # no ID token, no userinfo: nothing a claims request could name

@@ -57,6 +57,18 @@ class ClientSecretPost(client_authn.ClientSecretPost):
         return _check(request["client_id"], request["client_secret"])
 
 
+# Defect 203: what marks a JWT as a request object (RFC 9101 §4, §10.8). The OP needs the redirect_uri
+# of every request it serves, so each request object it accepts carries one; no client assertion does.
+REQUEST_OBJECT_TYPES = ("oauth-authz-req+jwt", "application/oauth-authz-req+jwt")
+REQUEST_OBJECT_CLAIMS = ("redirect_uri", "response_type")
+
+
+def is_request_object(header: dict, claims: dict) -> bool:
+    typ = header.get("typ")
+    typed = isinstance(typ, str) and typ.lower() in REQUEST_OBJECT_TYPES
+    return typed or any(name in claims for name in REQUEST_OBJECT_CLAIMS)
+
+
 def check_assertion(request, issuer, algs=ASSERTION_ALGS) -> tuple[dict, dict]:
     """Defect 51: stock checks neither ``sub`` against ``iss`` nor that ``exp`` and ``jti`` are
     present (RFC 7523 §3, OIDC Core §9), ignores ``client_assertion_type`` and a ``client_id``
@@ -77,6 +89,10 @@ def check_assertion(request, issuer, algs=ASSERTION_ALGS) -> tuple[dict, dict]:
         raise ClientAuthenticationError("malformed client_assertion")
     if header.get("alg") not in algs:
         raise ClientAuthenticationError("client_assertion algorithm not accepted")
+    if is_request_object(header, claims):
+        # Defect 203 (RFC 8725 §2.8, §3.11): a request object crosses the browser (and a request_uri
+        # is there for anyone to fetch); with iss, sub, aud and jti it would pass every check below
+        raise ClientAuthenticationError("a request object is not a client_assertion")
     iss = claims.get("iss")
     if not isinstance(iss, str) or not iss or claims.get("sub") != iss or iss == issuer:
         raise ClientAuthenticationError("client_assertion iss and sub must both be the client_id")

@@ -86,6 +86,8 @@ def _decode(token) -> tuple[dict, dict]:
     header, claims = (_b64json(parts[0]), _b64json(parts[1])) if len(parts) == 3 else (None, None)
     if not isinstance(header, dict) or not isinstance(claims, dict) or not isinstance(header.get("alg"), str):
         _refuse("The request object is not a signed JWT")
+    if "crit" in header:  # defect 200: no extension is understood here, and cryptojwt ignores crit
+        _refuse("The request object's crit header names extensions this server does not understand")
     return header, claims
 
 
@@ -132,7 +134,17 @@ def _verified_claims(token: str, header: dict, claims: dict, client) -> dict:
     return verified
 
 
+def _check_text(claims: dict):
+    """JSON may escape half a surrogate pair (``"\\ud800"``), which no UTF-8 encodes (RFC 8259 §8.2):
+    such a member would fail when the OP writes it to a URL, a page or a database row."""
+    try:
+        json.dumps(claims, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        _refuse("The request object holds text that is not valid Unicode")
+
+
 def _check_claims(claims: dict, client_id: str):
+    _check_text(claims)
     now = utc_time_sans_frac()
     if claims.get("iss") != client_id:
         _refuse("The request object's iss must be the client_id")

@@ -5,12 +5,13 @@ from idpyoidc.message.oauth2 import ResponseMessage
 from idpyoidc.server.oidc.token import Token as IdpyToken
 from idpyoidc.server.oidc.token_helper.access_token import AccessTokenHelper as IdpyAccessTokenHelper
 from idpyoidc.server.session import MintingNotAllowed
+from idpyoidc.server.session.token import AuthorizationCode
 from idpyoidc.server.token.exception import UnknownToken
 from idpyoidc.time_util import utc_time_sans_frac
 
 from oidc_provider.conf import oidc_settings
 from oidc_provider.idpy import dpop, encryption
-from oidc_provider.idpy.grant_tokens import minted_from
+from oidc_provider.idpy.grant_tokens import in_memory, minted_from
 
 ID_TOKEN_GRANTS = ("authorization_code", "refresh_token")  # the grants that may issue an ID token
 
@@ -134,14 +135,18 @@ class AccessTokenHelper(MintingFixes, IdpyAccessTokenHelper):
         (or omits) the authorization request's is ``invalid_grant`` (RFC 6749 §4.1.3)."""
         if "code" not in request:
             return self.error_cls(error="invalid_request", error_description="Missing code")
-        request = super().post_parse_request(request, client_id, **kwargs)
-        if isinstance(request, self.error_cls):
-            return request
+        code = request["code"]
+        parsed = super().post_parse_request(request, client_id, **kwargs)
         mngr = self.endpoint.upstream_get("context").session_manager
         try:
-            info = mngr.get_session_info_by_token(request["code"], grant=True, handler_key="authorization_code")
+            info = mngr.get_session_info_by_token(code, grant=True, handler_key="authorization_code")
         except (KeyError, ValueError, UnknownToken):
-            return self.error_cls(error="invalid_grant", error_description="Unknown code")
+            unknown = self.error_cls(error="invalid_grant", error_description="Unknown code")
+            return parsed if isinstance(parsed, self.error_cls) else unknown
+        if isinstance(parsed, self.error_cls):
+            self.revoke_beside_replayed_code(info["grant"], code)
+            return parsed
+        request = parsed
         expected = info["grant"].authorization_request.get("redirect_uri")
         if expected is not None and request.get("redirect_uri") != expected:
             return self.error_cls(error="invalid_grant", error_description="redirect_uri mismatch")
@@ -154,3 +159,17 @@ class AccessTokenHelper(MintingFixes, IdpyAccessTokenHelper):
                 error_description="The DPoP proof's key is not the dpop_jkt of the authorization request",
             )
         return request
+
+    @staticmethod
+    def revoke_beside_replayed_code(grant, code):
+        """Defect 201: on a replayed code stock revokes the tokens minted *from* it (``based_on``);
+        the access token a hybrid ``code token`` response returned beside the code in the front
+        channel is based on nothing, and stays live. It travelled with the code, so whoever replays
+        the code may hold it too (RFC 6749 §4.1.2, §10.5; RFC 9700 §4.5): every token of the grant
+        is revoked but the code, which stays used (a revoked one is answered as a wrong token type,
+        not ``invalid_grant``). Stock's walk read them all (``TokenList.complete``); marked here, they
+        are written back with the others, by the same one statement."""
+        token = grant.get_token(code)
+        if isinstance(token, AuthorizationCode) and token.used:
+            for issued in in_memory(grant.issued_token):
+                issued.revoked = issued.revoked or issued is not token

@@ -101,6 +101,18 @@ def test_a_nul_in_any_parameter_is_refused_before_anything_stores_it(rp, browser
     assert b"The application sent a sign-in request this site cannot read." in response.content
 
 
+@pytest.mark.parametrize("name", ["__verified_it_token_hint", "verified_id_token_hint"])
+@pytest.mark.parametrize("skip_consent", [True, False])
+def test_a_parameter_named_as_idpyoidcs_verified_values_is_ignored(rp, browser, skip_consent, name):
+    """Defect 202: idpyoidc reads what it verified from the request under ``__verified_*`` names; a
+    client's ``__verified_it_token_hint=x`` (or ``verified_id_token_hint=x``, where the request
+    message keeps the hint) was read as a verified token and raised AttributeError (a 500) once the
+    user had consented. Unknown parameters are ignored (RFC 6749 §3.1)."""
+    Client.objects.filter(client_id="rp1").update(skip_consent=skip_consent)
+    code, _ = flows.get_code(browser, **{name: "x"})
+    assert code
+
+
 def test_repeated_parameter_is_invalid_request_at_the_verified_redirect(rp, browser):
     params = flows.auth_params("x" * 43)
     params["scope"] = ["openid", "openid email"]

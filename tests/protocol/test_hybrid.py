@@ -154,6 +154,37 @@ def test_the_front_channel_access_token_dies_with_the_op_session(
     assert flows.userinfo(http, params["access_token"]).status_code == 401
 
 
+@pytest.mark.parametrize("response_type", ["code token", "code id_token token"])
+def test_a_replayed_code_revokes_the_access_token_returned_beside_it(enable, browser, http, response_type):
+    """Defect 201 (RFC 6749 §4.1.2, RFC 9700 §4.5): the replay of a code revokes the tokens it was
+    exchanged for and the front-channel access token that came in the same fragment as the code."""
+    hybrid_client()
+    response, verifier = authorize(browser, response_type)
+    params = fragment(response)
+    assert flows.userinfo(http, params["access_token"]).status_code == 200
+    tokens = flows.redeem(http, params["code"], verifier, client_id="hy")
+    assert tokens.status_code == 200, tokens.content
+    replay = flows.redeem(http, params["code"], verifier, client_id="hy")
+    assert replay.status_code == 400
+    assert replay.json() == {"error": "invalid_grant", "error_description": "Code inactive"}
+    for access_token in (tokens.json()["access_token"], params["access_token"]):
+        assert flows.userinfo(http, access_token).status_code == 401
+        assert flows.introspect(http, access_token, "hy", "s3cret").json() == {"active": False}
+    again = flows.redeem(http, params["code"], verifier, client_id="hy")  # the code stays used, not unknown
+    assert again.json() == {"error": "invalid_grant", "error_description": "Code inactive"}
+
+
+def test_an_unused_code_presented_late_revokes_nothing(enable, browser, http):
+    """An expired code is refused as inactive, but it was never used: the tokens beside it stay."""
+    hybrid_client()
+    response, verifier = authorize(browser, "code token")
+    params = fragment(response)
+    flows.change_tokens(lambda t: t.update(expires_at=1) if t["token_class"] == "authorization_code" else None)
+    late = flows.redeem(http, params["code"], verifier, client_id="hy")
+    assert late.status_code == 400 and late.json()["error"] == "invalid_grant"
+    assert flows.userinfo(http, params["access_token"]).status_code == 200
+
+
 def test_an_audience_parameter_does_not_reach_the_tokens(enable, browser, http):
     """Defect 165: stock put an ``audience`` request parameter into the front-channel ID token's aud."""
     hybrid_client()

@@ -181,6 +181,17 @@ def test_client_id_without_hint_verifies_the_redirect(rp, http):
     assert response.status_code == 302 and response["Location"] == f"{BYE}?state=s"
 
 
+def test_a_parameter_named_as_the_verified_hint_is_ignored(rp, browser, http):
+    """Defect 202: ``__verified_id_token_hint`` is where idpyoidc keeps the hint it verified; a
+    client's string of that name raised TypeError (a 500). It is dropped: no hint, so the anonymous
+    browser goes back and the signed-in user is asked."""
+    params = {"__verified_id_token_hint": "x", "client_id": "rp1", "post_logout_redirect_uri": BYE, "state": "s"}
+    response = http.get("/oidc/end_session", params)
+    assert response.status_code == 302 and response["Location"] == f"{BYE}?state=s"
+    response = browser.get("/oidc/end_session", params)
+    assert response.status_code == 200 and is_logged_in(browser)
+
+
 def test_client_id_must_match_the_hint(rp, fc_rp, browser, http, end_session, caplog):
     tokens = flows.get_tokens(browser, http)
     response = end_session(browser, id_token_hint=tokens["id_token"], client_id="rp2")

@@ -20,6 +20,7 @@ from oidc_provider.models import Client, PushedRequest
 from oidc_provider.server import reset_server
 from oidc_provider.storage import pushed_requests
 from tests import flows
+from tests.protocol.test_request_objects import HALF_SURROGATES, RSA, public_jwks, with_member
 
 PREFIX = "urn:ietf:params:oauth:request_uri:"
 
@@ -70,6 +71,28 @@ def test_a_pushed_request_completes_the_code_flow(rp, browser, http):
     tokens = flows.redeem(http, params["code"], verifier)
     assert tokens.status_code == 200, tokens.content
     assert flows.jwt_claims(tokens.json()["id_token"])["nonce"] == "n-1"
+
+
+def test_a_pushed_parameter_named_as_idpyoidcs_verified_values_is_dropped(rp, browser, http):
+    """Defect 202, pushed: the request_uri gives a code, not a 500."""
+    Client.objects.filter(client_id="rp1").update(skip_consent=True)
+    request_uri, _ = pushed_uri(http, __verified_it_token_hint="x")
+    assert "code" in flows.query(front_channel(browser, request_uri))
+
+
+@pytest.mark.parametrize("member", HALF_SURROGATES)
+def test_a_pushed_object_with_half_a_surrogate_pair_is_refused_and_not_kept(rp, http, member):
+    """PostgreSQL's jsonb refuses a lone surrogate (a 500 at the push), SQLite kept it for the
+    authorization endpoint to fail on."""
+    Client.objects.filter(client_id="rp1").update(jwks=public_jwks(RSA))
+    pushed = {"client_id": "rp1", "request": with_member(member)}
+    response = http.post("/oidc/par", pushed, HTTP_AUTHORIZATION=flows.basic())
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_request_object",
+        "error_description": "The request object holds text that is not valid Unicode",
+    }
+    assert not PushedRequest.objects.exists()
 
 
 def test_other_query_parameters_are_ignored(rp, browser, http):

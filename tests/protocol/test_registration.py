@@ -358,6 +358,9 @@ URI = "https://rp.example/cb"
         ({"client_name": 7}, "invalid_client_metadata", "client_name"),
         ({"client_name": "a\x00b"}, "invalid_client_metadata", "NUL"),
         ({"contacts": ["ops@rp.example\x00"]}, "invalid_client_metadata", "NUL"),
+        # half a surrogate pair (a JSON "\ud800" escape): a 500 when written (PostgreSQL's jsonb too)
+        ({"client_name": "\ud800"}, "invalid_client_metadata", "Client metadata must be valid Unicode text."),
+        ({"request_uris": [URI + "\udfff"]}, "invalid_client_metadata", "Client metadata must be valid Unicode text."),
         ({"client_name": "x" * 256}, "invalid_client_metadata", "client_name"),
         ({"contacts": "ops@rp.example"}, "invalid_client_metadata", "contacts"),
         ({"logo_uri": "logo.png"}, "invalid_client_metadata", "logo_uri"),

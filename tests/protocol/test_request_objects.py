@@ -6,7 +6,9 @@ import json
 import time
 
 import pytest
-from joserfc import jwt
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from joserfc import jws, jwt
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
 from oidc_provider.idpy.request_object import RequestObjectError, verify_request_object
@@ -145,6 +147,64 @@ def test_scope_from_the_query_when_the_object_has_none(ro_client, browser):
 def test_refused_objects(ro_client, browser, token, description):
     response = browser.get("/oidc/authorize", query(request=token(), state="st-q"))
     refused(response, "invalid_request_object", description)
+
+
+def signed_with_header(header, key=RSA):
+    """An RS256 object with a header joserfc will not write (it refuses an unknown ``crit``), signed
+    with ``cryptography`` directly."""
+
+    def part(value):
+        return base64.urlsafe_b64encode(value).rstrip(b"=").decode()
+
+    signing_input = f"{part(json.dumps(header).encode())}.{part(json.dumps(claims()).encode())}"
+    signature = key.private_key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{signing_input}.{part(signature)}"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"alg": "RS256", "kid": "rsa-1", "crit": ["exp-policy"], "exp-policy": "strict"},
+        {"alg": "RS256", "kid": "rsa-1", "crit": ["b64"], "b64": False},  # RFC 7797: another signing input
+        {"alg": "RS256", "kid": "rsa-1", "crit": []},
+    ],
+)
+def test_a_crit_header_is_refused(ro_client, browser, header):
+    """Defect 200, RFC 7515 §4.1.11: a JWS whose ``crit`` lists an extension the recipient does not
+    understand is invalid; cryptojwt verifies the signature and ignores ``crit``."""
+    response = browser.get("/oidc/authorize", query(request=signed_with_header(header), state="st-q"))
+    refused(
+        response,
+        "invalid_request_object",
+        "The request object's crit header names extensions this server does not understand",
+    )
+
+
+@pytest.mark.parametrize("name", ["__verified_it_token_hint", "verified_id_token_hint"])
+def test_an_objects_member_named_as_idpyoidcs_verified_values_is_ignored(ro_client, browser, name):
+    """Defect 202, as a request object's member: ignored, not a 500."""
+    response = browser.get("/oidc/authorize", query(request=signed(**{name: "x"})))
+    assert "code" in flows.query(response)
+
+
+def with_member(member: str) -> str:
+    """An RS256 object whose JSON ends with ``member`` as written (a JSON escape kept as it is)."""
+    payload = json.dumps(claims())[:-1] + ", " + member + "}"
+    return jws.serialize_compact({"alg": "RS256", "kid": "rsa-1"}, payload.encode(), RSA)
+
+
+HALF_SURROGATES = ['"state": "a\\ud800b"', '"ui_locales": "\\udfff"', '"claims": {"id_token": {"\\ud800": null}}']
+
+
+@pytest.mark.parametrize("member", HALF_SURROGATES)
+def test_half_a_surrogate_pair_is_refused(ro_client, browser, member):
+    """JSON can escape a lone surrogate, which no UTF-8 encodes: in ``state`` it raised
+    UnicodeEncodeError (a 500) when the OP wrote the redirect."""
+    refused(
+        browser.get("/oidc/authorize", query(request=with_member(member), state="st-q")),
+        "invalid_request_object",
+        "The request object holds text that is not valid Unicode",
+    )
 
 
 def test_an_object_signed_by_another_client_does_not_speak_for_it(ro_client, browser):
@@ -444,3 +504,46 @@ def test_registration_refuses(open_registration, http, metadata, description):
     response = register(http, **metadata)
     assert response.status_code == 400
     assert response.json() == {"error": "invalid_client_metadata", "error_description": description}
+
+
+# --- a request object is never a client assertion (defect 203) ---------------------------------------
+
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+@pytest.fixture
+def assertion_clients(db):
+    """A private_key_jwt and a client_secret_jwt client that may use the client_credentials grant."""
+    grants = ["--grant-type", "client_credentials", "--grant-type", "authorization_code", "--skip-consent"]
+    jwks = json.dumps(public_jwks(RSA))
+    flows.make_client("pk1", None, "--token-endpoint-auth-method", "private_key_jwt", "--jwks", jwks, *grants)
+    flows.make_client("hs1", "h" * 64, "--token-endpoint-auth-method", "client_secret_jwt", *grants)
+
+
+def as_client_assertion(http, token):
+    data = {"grant_type": "client_credentials", "client_assertion_type": JWT_BEARER, "client_assertion": token}
+    return http.post("/oidc/token", data)
+
+
+@pytest.mark.parametrize("typ", [None, "oauth-authz-req+jwt"])
+@pytest.mark.parametrize(
+    "client_id, alg, key",
+    [("pk1", "RS256", lambda: RSA), ("hs1", "HS256", lambda: OctKey.import_key("h" * 64))],
+)
+def test_a_request_object_is_not_the_clients_assertion(assertion_clients, browser, http, client_id, alg, key, typ):
+    """Defect 203 (RFC 8725 §2.8, RFC 9101 §10.8): a request object passes through the browser (its
+    URL, history, Referer; a request_uri is there for anyone to fetch). One with ``sub`` and ``jti``
+    had every claim of a client assertion, and got whoever replayed it at the token endpoint the
+    client's tokens."""
+    header = {"alg": alg, **({"typ": typ} if typ else {})}
+    values = claims(iss=client_id, client_id=client_id, sub=client_id, jti=f"obj-{client_id}-{typ}")
+    token = jwt.encode(header, values, key())
+    assert "code" in flows.query(browser.get("/oidc/authorize", query(client_id=client_id, request=token)))
+    response = as_client_assertion(http, token)
+    assert response.status_code == 401
+    assert response.json() == {"error": "invalid_client", "error_description": "Client authentication failed"}
+    # the same JWT without what makes it a request object authenticates the client
+    plain = {k: v for k, v in values.items() if k not in ("redirect_uri", "response_type")}
+    assert as_client_assertion(http, jwt.encode({"alg": alg}, dict(plain, jti="other"), key())).status_code == 200
+    if typ:  # typed as a request object, it is refused whatever it holds
+        assert as_client_assertion(http, jwt.encode(header, dict(plain, jti="typed"), key())).status_code == 401
