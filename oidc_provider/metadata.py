@@ -1,6 +1,7 @@
 """Rules for client metadata (RFC 7591 names), shared by the admin form, createclient and registration."""
 
 import json
+import logging
 from urllib.parse import urlsplit
 
 from cryptojwt.key_bundle import KeyBundle
@@ -24,6 +25,8 @@ from oidc_provider.protocol import (
     TOKEN_EXCHANGE,
 )
 from oidc_provider.response_types import canonical, response_types_problem
+
+logger = logging.getLogger(__name__)
 
 ACCESS_TOKEN_FORMATS = ["opaque", "jwt"]
 
@@ -261,7 +264,8 @@ def sector_document_problem(sector_identifier_uri: str, redirect_uris: list) -> 
         )
         document = json.loads(response.body)
     except outbound.OutboundError as err:
-        return f"sector_identifier_uri could not be fetched: {err}"
+        logger.info("sector_identifier_uri not fetched: %s", err)
+        return f"sector_identifier_uri could not be fetched: {err.public}"
     except ValueError:
         return "sector_identifier_uri must return a JSON array of redirect URIs."
     if not isinstance(document, list) or not all(isinstance(u, str) for u in document):

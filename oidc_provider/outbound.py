@@ -84,7 +84,18 @@ _lookups_lock = threading.Lock()
 
 
 class OutboundError(Exception):
-    """The request failed; the text says why (safe to log and to record)."""
+    """The request failed; the text says why (safe to log and to record). ``public``: what the party
+    that named the URL may be told, the same text except where it would map this server's view of
+    names and addresses (an internal name's address, whether a name exists here)."""
+
+    def __init__(self, reason: str, public: str | None = None):
+        super().__init__(reason)
+        self.public = public or reason
+
+
+# Told instead of a lookup's outcome: one answer whether the name is unknown, slow or private here, so that a
+# client naming URLs (registration is open to anyone) learns nothing of the internal network.
+UNREACHABLE = "%s: not a public host reachable from this server"
 
 
 class OutboundRefused(OutboundError):
@@ -231,17 +242,17 @@ def _addresses(host, port, deadline) -> list[str]:
                 ipaddress.ip_address(info[4][0].split("%")[0]) for info in lookup.result(deadline - time.monotonic())
             ]
         except FutureTimeout as err:
-            raise OutboundError(f"{host}: name lookup took too long") from err
+            raise OutboundError(f"{host}: name lookup took too long", UNREACHABLE % host) from err
         except (OSError, UnicodeError, ValueError) as err:
-            raise OutboundError(f"{host}: name not resolved") from err
+            raise OutboundError(f"{host}: name not resolved", UNREACHABLE % host) from err
     found = list(dict.fromkeys(found))
     if not allowed:
         for address in found:
             if not public(address):
                 named = "" if literal is not None else f"{host} resolves to "
-                raise OutboundRefused(f"{named}{address}, which is not a public address")
+                raise OutboundRefused(f"{named}{address}, which is not a public address", UNREACHABLE % host)
     if not found:
-        raise OutboundError(f"{host}: name not resolved")
+        raise OutboundError(f"{host}: name not resolved", UNREACHABLE % host)
     return [str(address) for address in found]
 
 

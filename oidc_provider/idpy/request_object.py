@@ -23,6 +23,7 @@ query's ``scope`` is used only when the object has none (OIDC Core §6.1 puts it
 import base64
 import binascii
 import json
+import logging
 from typing import NamedTuple
 
 from cryptojwt.jwk.hmac import SYMKey
@@ -36,6 +37,8 @@ from oidc_provider.protocol import HMAC_ASSERTION_ALGS
 from oidc_provider.storage.assertions import CLOCK_SKEW, MAX_ASSERTION_LIFETIME, AssertionReplayStore
 from oidc_provider.storage.client_keys import ClientKeys
 from oidc_provider.storage.clients import client_row
+
+logger = logging.getLogger(__name__)
 
 INVALID_OBJECT = "invalid_request_object"
 INVALID_URI = "invalid_request_uri"
@@ -222,7 +225,8 @@ def fetch_request_uri(client_id: str, uri: str) -> Fetched:
             accept=", ".join(REQUEST_URI_CONTENT_TYPES),
         )
     except outbound.OutboundError as err:
-        return Fetched(uri, error=RequestObjectError(INVALID_URI, f"request_uri could not be fetched: {err}"))
+        logger.info("request_uri of client %s not fetched: %s", client_id, err)
+        return Fetched(uri, error=RequestObjectError(INVALID_URI, f"request_uri could not be fetched: {err.public}"))
     content_type = response.content_type.split(";", 1)[0].strip().lower()
     if content_type not in REQUEST_URI_CONTENT_TYPES:
         error = f"request_uri must answer {REQUEST_URI_CONTENT_TYPES[0]}"

@@ -408,3 +408,50 @@ def test_idpyoidc_cannot_send_requests_of_its_own(db, server):
     ):
         get_server().context.httpc("GET", server.url, timeout=1)
     assert server.fetches == 0
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda host, port, *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", port))],
+        lambda host, port, *a, **k: (_ for _ in ()).throw(socket.gaierror("Name or service not known")),
+    ],
+    ids=["private", "unknown"],
+)
+def test_a_client_naming_urls_cannot_map_the_internal_network(
+    db, client, settings, monkeypatch, no_connections, answer
+):
+    """Open registration lets anyone name a sector_identifier_uri (and a client's request_uri): the error
+    they get back must not say what an internal name resolves to, nor whether it exists here. The log
+    keeps the detail."""
+    from tests.protocol.test_pairwise import register
+
+    settings.DEBUG = False
+    monkeypatch.setattr(socket, "getaddrinfo", answer)
+    response = register(client, sector_identifier_uri="https://intranet.corp/sector.json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_client_metadata",
+        "error_description": "sector_identifier_uri could not be fetched: "
+        "intranet.corp: not a public host reachable from this server",
+    }
+
+
+def test_a_request_uri_on_an_internal_name_tells_nothing_of_it(db, settings, monkeypatch, no_connections):
+    from oidc_provider.idpy.request_object import fetch_request_uri
+    from oidc_provider.models import Client
+    from tests import flows
+
+    settings.DEBUG = False
+    flows.make_client("rp1", "s3cret")
+    Client.objects.filter(client_id="rp1").update(request_uris=["https://intranet.corp/r.jwt"])
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, port, *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", port))],
+    )
+    fetched = fetch_request_uri("rp1", "https://intranet.corp/r.jwt")
+    assert (fetched.error.error, fetched.error.description) == (
+        "invalid_request_uri",
+        "request_uri could not be fetched: intranet.corp: not a public host reachable from this server",
+    )
