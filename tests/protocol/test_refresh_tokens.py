@@ -331,6 +331,7 @@ def test_the_grant_row_stays_the_same_size_however_often_it_is_refreshed(tokens,
     for _ in range(12):
         refresh_token = flows.refresh(http, refresh_token).json()["refresh_token"]
         sizes.append(len(str(SessionNode.objects.get(kind=SessionNode.GRANT).data)))
-    assert max(sizes) - min(sizes) <= 4, sizes  # the grant's use count gains a digit
+    # a few bytes may move (the use count gains a digit, a timestamp one more); a kept token is ~330 bytes
+    assert max(sizes) - min(sizes) <= 16, sizes
     assert len(grant_tokens("refresh_token")) == 13 and len(grant_tokens("access_token")) == 13
     assert len(grant_tokens("id_token")) == 1
