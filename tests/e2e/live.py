@@ -167,6 +167,16 @@ class LiveServer:
             rows.append((pid, request_line, int(status)))
         return rows
 
+    def served(self, prefix: str, timeout: float = 5.0) -> bool:
+        """Did this server serve a request whose line starts with ``prefix``? gunicorn logs a request
+        after answering it, so the line may come a moment after the client has its response."""
+        deadline = time.monotonic() + timeout
+        while not any(line.startswith(prefix) for _, line, _ in self.access_log()):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
 
 def delete_cache_keys(url, prefix):
     """Delete the keys of a Django cache on the Redis at ``url`` under ``prefix``, and only those

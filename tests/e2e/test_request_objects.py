@@ -268,7 +268,7 @@ def test_a_replayed_object_is_refused_by_another_process(rs_client, op_user, op_
             f"{base}?{urlencode({**query, 'request': token, 'redirect_uri': rs_client.redirect_uri, 'state': 'st-q'})}"
         )
         refused_at(url, rs_client, "invalid_request_object", "The request object has been used before (jti)")
-    assert any(line.startswith("GET /oidc/authorize?") for _, line, _ in server_b.access_log())
+    assert server_b.served("GET /oidc/authorize?"), server_b.access_log()
 
 
 # --- request_uri ------------------------------------------------------------------------------------
