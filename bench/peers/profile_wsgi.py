@@ -7,6 +7,7 @@
 import cProfile
 import pstats
 import sys
+import sysconfig
 import time
 
 
@@ -37,7 +38,13 @@ class ProfiledApplication:
 OURS = ("oidc_provider/", "idpyoidc/")
 
 
+STDLIB = sysconfig.get_paths()["stdlib"].rstrip("/") + "/"
+
+
 def _short(file):
+    """A profiled file as a path inside its package (no machine's directories in the report)."""
+    if file.startswith(STDLIB):
+        return "<stdlib>/" + file[len(STDLIB) :]
     return file.split("site-packages/")[-1].split("wt-bench/")[-1]
 
 
