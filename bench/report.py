@@ -395,10 +395,11 @@ METHOD = """## Method
   product's database ("database CPU"). CPU time does not depend on how many other processes share the cores, so it
   is the figure to compare on a shared machine; throughput and latency depend on it and are medians of rounds.
 - **Load**: separate client processes (standard library `http.client`), one connection each, closed loop, loopback
-  only, each window bounded in time and, for spending scenarios, by the pre-minted items it was given. gunicorn's sync
-  workers close the connection after every response, so every request opens a connection, for every product alike.
-  Latency includes the queueing of 4 clients on 2 workers. Any status other than 200 (302 for the authorization
-  request) or a body without the expected member (`access_token`, `"active":true`, `sub`, …) counts as an error.
+  only, each window bounded in time and, for spending scenarios, by the pre-minted items it was given. gunicorn's
+  sync workers close the connection after every response, so every request opens a connection, for every product
+  alike. Latency includes the queueing of the clients (`--clients`: 8 in the issue-20 run) on 2 workers. Any status
+  other than 200 (302 for the authorization request) or a body without the expected member (`access_token`,
+  `"active":true`, `sub`, …) counts as an error.
 - **Pre-minted items**, the way each product stores them: ours mints codes through its authorization endpoint with a
   logged-in session (in-process, Django test client) and refresh tokens through its token endpoint; DOT's `Grant`,
   `AccessToken` and `RefreshToken` rows and django-oidc-provider's `Code` and `Token` rows are made with the products'
@@ -414,10 +415,10 @@ METHOD = """## Method
   same server; and one RS256 and one ES256 signature with cryptojwt, timed in-process.
 - **Not yet available** (n/a): a scenario our OP cannot serve yet (no endpoint in discovery, grant type not offered,
   or a 404 in the warm-up) is skipped, and starts being measured when the feature lands.
-- **SQLite** (`--db sqlite`, WAL with `synchronous=NORMAL`, `IMMEDIATE` transactions, 20 s busy timeout): writers
-  from the two workers queue on the database lock and sleep in the busy handler, which leaves CPU idle and lowers
-  throughput without raising CPU per request; compare CPU figures, and take throughput on SQLite as a single-writer
-  figure.
+- **SQLite** (`--db sqlite`, WAL with `synchronous=NORMAL`, `IMMEDIATE` transactions, 20 s busy timeout, persistent
+  connections as on PostgreSQL): writers from the two workers queue on the database lock and sleep in the busy
+  handler, which leaves CPU idle and lowers throughput without raising CPU per request; compare CPU figures, and
+  take throughput on SQLite as a single-writer figure.
 - **node-oidc-provider** (`bench/peers/node/server.mjs`, `npm install`ed at bench time) runs as one node process
   with an in-memory adapter (a plain `Map`: the stock memory adapter is an LRU of 1,000 entries, which would evict
   the pre-minted items), pre-minting codes, refresh and access tokens with its own models before it listens. It
