@@ -45,8 +45,8 @@ def _databases():
             }
         }
     # every product alike, as docs/deployment.md tells anyone who keeps SQLite; persistent connections
-    # as on PostgreSQL: a new SQLite connection per request cost ~2 M instructions of each product's
-    # ~3-6 M (opening the file, the pragmas, reading the schema again: bench/FINDINGS.md)
+    # as on PostgreSQL: a new SQLite connection per request cost each product ~2 M of its 5-8 M
+    # instructions per request (the file, Django's functions, the pragmas, the schema: bench/FINDINGS.md)
     return {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
