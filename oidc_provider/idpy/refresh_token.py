@@ -39,7 +39,7 @@ class RefreshTokenHelper(MintingFixes, IdpyRefreshTokenHelper):
         manager = self.endpoint.upstream_get("context").session_manager
         value = request["refresh_token"]
         try:
-            token_info = manager.token_handler["refresh_token"].info(value)
+            token_info = manager.token_info(value, "refresh_token")
             manager.want_token(token_info["sid"], value)
             info = manager.get_session_info(token_info["sid"], grant=True)
         except Exception:  # not one of our refresh tokens, or its grant is gone

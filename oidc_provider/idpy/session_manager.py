@@ -191,6 +191,23 @@ class SessionManager(IdpySessionManager):
             self, path, branch_id=branch_id, grant=grant, user_id=user_id, client_id=client_id, grant_id=grant_id
         )
 
+    def token_info(self, token_value, handler_key=""):
+        """The token handler's ``info`` on ``token_value`` (``handler_key``: that class's handler, ""
+        every handler in the stock order), its ``sid`` made compatible as the stock
+        ``get_session_info_by_token`` makes it. Within a unit of work a value is decrypted once, then
+        known under its class too: the userinfo endpoint resolves its token three times, a refresh
+        twice. A value that does not decrypt raises as the handler does, every time."""
+        unit = active()
+        known = unit.token_infos if unit is not None else {}
+        info = known.get((token_value, handler_key))
+        if info is None:
+            handler = self.token_handler.handler[handler_key] if handler_key else self.token_handler
+            info = handler.info(token_value)
+            if info.get("sid"):
+                info["sid"] = self._compatible_sid(info["sid"])
+            known[(token_value, handler_key)] = known[(token_value, info.get("token_class", handler_key))] = info
+        return info
+
     def get_session_info_by_token(
         self,
         token_value,
@@ -202,16 +219,10 @@ class SessionManager(IdpySessionManager):
         handler_key="",
     ):
         """As the stock method (the flags other than the last two change nothing there either), with
-        the token's session id remembered for the unit of work."""
-        unit = active()
-        known = unit.token_sids if unit is not None else {}
-        sid = known.get((token_value, handler_key))
-        if sid is None:
-            handler = self.token_handler.handler[handler_key] if handler_key else self.token_handler
-            sid = handler.info(token_value).get("sid")
-            if not sid:  # an ID token
-                raise WrongTokenClass
-            sid = known[(token_value, handler_key)] = self._compatible_sid(sid)
+        the token read once per unit of work (``token_info``)."""
+        sid = self.token_info(token_value, handler_key).get("sid")
+        if not sid:  # an ID token
+            raise WrongTokenClass
         self.want_token(sid, token_value)
         return self.get_session_info(
             sid, authentication_event=authentication_event, authorization_request=authorization_request

@@ -1,7 +1,9 @@
 """Finding a token from its value, and the two questions every endpoint asks of it: is it live, and
 may this client see it."""
 
+from cryptojwt.exception import Invalid
 from idpyoidc.server.session.token import SessionToken
+from idpyoidc.server.token.exception import TokenException, UnknownToken
 
 # The order idpyoidc's token handler tries by default, minus ID tokens (never presented here).
 TOKEN_CLASSES = ["access_token", "refresh_token", "authorization_code"]
@@ -16,13 +18,25 @@ def find_token(context, value, first=None, classes=TOKEN_CLASSES):
     order = sorted(classes, key=lambda c: c != first)
     manager = context.session_manager
     try:
-        sid = manager.token_handler.info(value, order=order)["sid"]
+        sid = _token_info(manager, value, order)["sid"]
         manager.want_token(sid, value)
         info = manager.get_session_info(sid, grant=True)
     except Exception:  # the handlers raise many types for a bad, foreign or expired token
         return None, None
     token = info["grant"].get_token(value)
     return (info, token) if isinstance(token, SessionToken) else (None, None)
+
+
+def _token_info(manager, value, order):
+    """The first of ``order``'s handlers that reads ``value``, as ``TokenHandler.info`` tries them; a
+    value already read in this request (the userinfo endpoint's client authentication reads it as
+    an access token) is not decrypted again."""
+    for token_class in order:
+        try:
+            return manager.token_info(value, token_class)
+        except (KeyError, TokenException, Invalid, AttributeError):  # TokenHandler.get_handler's
+            continue
+    raise UnknownToken(value)
 
 
 def is_live(info, token) -> bool:

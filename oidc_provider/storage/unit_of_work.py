@@ -56,7 +56,7 @@ class UnitOfWork:
         self.wanted = {}  # grant key -> digests of tokens to read with it (idpy.session_tree)
         self.token_sources = {}  # grant key -> what was read of its tokens (idpy.grant_tokens.TokenSource)
         self.session_ids = {}  # encrypted session id -> its path, decrypted once
-        self.token_sids = {}  # (token value, handler key) -> session id, decrypted once
+        self.token_infos = {}  # (token value, token class or "") -> the token handler's info, decrypted once
         self.clients = {}  # client_id -> idpyoidc client dict (or None when unknown)
         self.client_rows = {}  # client_id -> Client row (or None when unknown)
         self.encryption_keys = {}  # (client_id, id_token|userinfo) -> its key, found before the transaction

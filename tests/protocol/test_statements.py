@@ -165,6 +165,24 @@ def test_a_session_id_is_decrypted_once_per_request(busy_user, browser, http):
     assert spy.call_count == 1
 
 
+@pytest.mark.parametrize("endpoint", ["userinfo", "introspection", "refresh"])
+def test_a_presented_token_is_decrypted_once_per_request(offline_rp, browser, http, endpoint):
+    """The userinfo endpoint reads its token for client authentication, to find it and again in
+    idpyoidc's ``process_request``; a refresh in its checks and in ``process_request``."""
+    from idpyoidc.server.token import DefaultToken
+
+    tokens = flows.offline_tokens(browser, http)
+    request = {
+        "userinfo": lambda: flows.userinfo(http, tokens["access_token"]),
+        "introspection": lambda: flows.introspect(http, tokens["access_token"]),
+        "refresh": lambda: flows.refresh(http, tokens["refresh_token"]),
+    }[endpoint]
+    with mock.patch.object(DefaultToken, "info", autospec=True, side_effect=DefaultToken.info) as spy:
+        assert request().status_code == 200
+    presented = tokens["refresh_token" if endpoint == "refresh" else "access_token"]
+    assert [call.args[1] for call in spy.call_args_list] == [presented]
+
+
 def test_a_session_id_made_in_a_request_is_never_decrypted(busy_user, browser, http):
     flows.make_client("cc", "s3cret", "--grant-type", "client_credentials")
     verifier, challenge = flows.pkce_pair()
