@@ -44,9 +44,12 @@ class AccessTokenHandler(Token):
     def handler_for(self, token: str):
         return self.jwt if token.count(".") == 2 else self.opaque
 
+    def minter(self, session_id):
+        """The handler that mints ``session_id``'s access token: its client's format."""
+        return self.jwt if self.format_of(session_id) == "jwt" else self.opaque
+
     def __call__(self, session_id="", **payload):
-        handler = self.jwt if self.format_of(session_id) == "jwt" else self.opaque
-        return handler(session_id=session_id, **payload)
+        return self.minter(session_id)(session_id=session_id, **payload)
 
     def info(self, token):
         return self.handler_for(token).info(token)

@@ -33,6 +33,7 @@ from idpyoidc.server.session.grant import Grant as IdpyGrant
 from idpyoidc.util import qualified_name as instance_name
 
 from oidc_provider.idpy.fast import impexp
+from oidc_provider.idpy.fast.payload import OpaquePayload
 from oidc_provider.idpy.lazy_list import loads_before_use
 from oidc_provider.storage import token_rows
 from oidc_provider.storage.token_values import StoredValue, at_rest, presented
@@ -240,12 +241,12 @@ class TokenRows:
         return result
 
 
-class Grant(TokenRows, IdpyGrant):
-    """idpyoidc's ``Grant`` read from the database (see the module)."""
+class Grant(OpaquePayload, TokenRows, IdpyGrant):
+    """idpyoidc's ``Grant`` read from the database (see the module; ``idpy.fast.payload``)."""
 
 
-class ExchangeGrant(TokenRows, IdpyExchangeGrant):
-    """idpyoidc's ``ExchangeGrant`` read from the database (see the module)."""
+class ExchangeGrant(OpaquePayload, TokenRows, IdpyExchangeGrant):
+    """idpyoidc's ``ExchangeGrant`` read from the database (see the module; ``idpy.fast.payload``)."""
 
 
 # idpyoidc's class -> the one a grant of that class is read as; rows name idpyoidc's
