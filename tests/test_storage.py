@@ -274,3 +274,23 @@ def test_finding_a_token_hashes_the_presented_value_once(db, monkeypatch):
         grant = SessionTreeStore()[key]
         assert grant.get_token(raw[-1]).value == raw[-1] and grant.get_token("token-x") is None
     assert calls == [raw[-1], "token-x"]
+
+
+def test_a_batch_of_writes_is_one_statement_on_postgresql_and_does_every_write(db):
+    """``storage.write_batch``: three writes to three rows; on PostgreSQL one round trip."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from oidc_provider.storage import write_batch
+
+    for client_id in ("a", "b", "c"):
+        make_client(client_id=client_id)
+    table = connection.ops.quote_name(Client._meta.db_table)
+    update = f'UPDATE {table} SET "client_name" = %s WHERE "client_id" = %s'
+    with CaptureQueriesContext(connection) as captured:
+        write_batch.execute([(update, ["A", "a"]), (update, ["B", "b"]), (update, ["C", "c"])])
+    assert len(captured) == (1 if connection.vendor == "postgresql" else 3)
+    assert dict(Client.objects.values_list("client_id", "client_name")) == {"a": "A", "b": "B", "c": "C"}
+    with CaptureQueriesContext(connection) as captured:
+        write_batch.execute([])
+    assert len(captured) == 0

@@ -20,7 +20,7 @@ from oidc_provider.idpy.grant_tokens import ID_TOKEN, TokenList, class_name, in_
 from oidc_provider.idpy.lazy_list import loads_before_use
 from oidc_provider.idpy.token_pruning import prune_tokens
 from oidc_provider.storage import session_tree_rows as rows
-from oidc_provider.storage import token_rows
+from oidc_provider.storage import token_rows, write_batch
 from oidc_provider.storage.session_tree_rows import OPSessionEnded, branch_keys
 from oidc_provider.storage.token_values import at_rest, presented
 from oidc_provider.storage.unit_of_work import current
@@ -222,11 +222,12 @@ def flush(unit):
     if unit.deleted:
         rows.delete(unit.deleted)
         token_rows.delete_grants(k for k in unit.deleted if rows.is_grant_key(k))
+    writes = []  # the updates, sent together at the end (storage.write_batch): each touches rows of its own
     for key, obj, baseline, data in changed:
         fields = rows.row_fields(key, class_name(obj), data)
         parent = fields["parent_key"] or None
         if baseline is not None:
-            rows.update(key, fields)
+            writes.append(rows.update_sql(key, fields))
         elif not isinstance(obj, Grant):
             if parent:
                 _ensure_parent(unit, parent)
@@ -234,8 +235,11 @@ def flush(unit):
         else:
             _insert_grant(unit, key, fields)
         unit.nodes[key][1] = data
-    for key, writes in token_writes:
-        writes.run(key)
+    for key, tokens in token_writes:
+        if tokens.revoke_all:  # what was there when revoke_token() was called: first, on its own
+            token_rows.revoke_grants([key])
+        writes += tokens.sql(key)
+    write_batch.execute(writes)
 
 
 class TokenWrites:
@@ -250,13 +254,11 @@ class TokenWrites:
     def statements(self):
         return bool(self.new) + len(self.changed) + -(-len(self.revoked) // 500) + self.revoke_all
 
-    def run(self, key):
-        if self.revoke_all:  # what was there when revoke_token() was called: first
-            token_rows.revoke_grants([key])
-        token_rows.insert(key, self.new)
-        token_rows.revoke(self.revoked)
-        for digest, used, revoked, data in self.changed:
-            token_rows.update(digest, used, revoked, data)
+    def sql(self, key):
+        """The statements of the grant ``key``'s token rows but ``revoke_all``: each its own rows."""
+        new = [token_rows.insert_sql(key, self.new)] if self.new else []
+        changed = [token_rows.update_sql(digest, used, revoked, data) for digest, used, revoked, data in self.changed]
+        return new + token_rows.revoke_sql(self.revoked) + changed
 
 
 def _expiry(seconds):

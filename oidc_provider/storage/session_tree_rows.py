@@ -175,8 +175,8 @@ def insert(key, fields, op_session="", if_absent=False, under=None, live=False):
         return cursor.rowcount == 1
 
 
-def update(key, fields):
-    """Write a changed node."""
+def update_sql(key, fields):
+    """``(sql, params)`` writing a changed node (for ``storage.write_batch``)."""
     ops = connection.ops
     params = [
         ops.adapt_json_value(fields["data"], None),
@@ -189,8 +189,7 @@ def update(key, fields):
     if not fields["revoked"]:
         sql += ' AND "revoked" = %s'  # never resurrect a node revoked since it was loaded
         params.append(False)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    return sql, params
 
 
 def delete(keys):

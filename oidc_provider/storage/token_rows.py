@@ -59,11 +59,10 @@ def of_grant(grant_key):
     return _fetch(f'{_select()} WHERE "grant_key" = %s ORDER BY "id"', [grant_key])
 
 
-def insert(grant_key, rows):
-    """Write new tokens: ``rows`` are ``(digest, token_class, class_name, based_on, used, revoked,
-    expires_at, data)``, ``expires_at`` a datetime or None. One statement."""
-    if not rows:
-        return
+def insert_sql(grant_key, rows):
+    """``(sql, params)`` writing new tokens: ``rows`` (not empty) are ``(digest, token_class, class_name,
+    based_on, used, revoked, expires_at, data)``, ``expires_at`` a datetime or None. Like the other
+    ``_sql`` builders here, for ``storage.write_batch``."""
     ops = connection.ops
     columns = ("digest", "grant_key", "token_class", "class_name", "based_on", "used", "revoked", "expires_at", "data")
     params = []
@@ -80,30 +79,27 @@ def insert(grant_key, rows):
             ops.adapt_json_value(data, None),
         ]
     values = ", ".join([f"({_marks(columns)})"] * len(rows))
-    sql = f"INSERT INTO {_table()} ({', '.join(ops.quote_name(c) for c in columns)}) VALUES {values}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    return f"INSERT INTO {_table()} ({', '.join(ops.quote_name(c) for c in columns)}) VALUES {values}", params
 
 
-def update(digest, used, revoked, data=None):
-    """Write a changed token: its use count, revoked (never un-revoked: a revocation committed since
-    it was read stands) and, when given, its ``data``."""
+def update_sql(digest, used, revoked, data=None):
+    """``(sql, params)`` writing a changed token: its use count, revoked (never un-revoked: a revocation
+    committed since it was read stands) and, when given, its ``data``."""
     sets = ['"used" = %s', '"revoked" = ("revoked" OR %s)']
     params = [used, revoked]
     if data is not None:
         sets.append('"data" = %s')
         params.append(connection.ops.adapt_json_value(data, None))
-    with connection.cursor() as cursor:
-        cursor.execute(f'UPDATE {_table()} SET {", ".join(sets)} WHERE "digest" = %s', [*params, digest])
+    return f'UPDATE {_table()} SET {", ".join(sets)} WHERE "digest" = %s', [*params, digest]
 
 
-def revoke(digests, batch=500):
-    """Revoke the tokens ``digests``, in statements of up to ``batch``."""
+def revoke_sql(digests, batch=500):
+    """The ``(sql, params)`` revoking the tokens ``digests``, one per ``batch`` of them."""
     digests = list(digests)
-    with connection.cursor() as cursor:
-        for start in range(0, len(digests), batch):
-            some = digests[start : start + batch]
-            cursor.execute(f'UPDATE {_table()} SET "revoked" = %s WHERE "digest" IN ({_marks(some)})', [True, *some])
+    return [
+        (f'UPDATE {_table()} SET "revoked" = %s WHERE "digest" IN ({_marks(some)})', [True, *some])
+        for some in (digests[start : start + batch] for start in range(0, len(digests), batch))
+    ]
 
 
 def revoke_grants(grant_keys):

@@ -60,7 +60,5 @@ def test_a_refreshed_jwt_access_token_has_the_claims_of_the_first(offline_rp, br
     refreshed = flows.refresh(http, tokens["refresh_token"]).json()
     first, second = flows.jwt_claims(tokens["access_token"]), flows.jwt_claims(refreshed["access_token"])
     varying = {"iat", "exp", "jti"}
-    assert {k: v for k, v in first.items() if k not in varying} == {
-        k: v for k, v in second.items() if k not in varying
-    }
+    assert {k: v for k, v in first.items() if k not in varying} == {k: v for k, v in second.items() if k not in varying}
     assert set(first) == set(second) and first["jti"] != second["jti"]
