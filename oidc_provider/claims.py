@@ -9,17 +9,40 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from oidc_provider.conf import oidc_settings
-from oidc_provider.storage.rows import get_row
+from oidc_provider.storage.rows import get_row, row_read
+from oidc_provider.storage.unit_of_work import active
 
 
 def user_by_id(user_id):
     """The user whose primary key idpyoidc holds as ``uid``, or None (for the session tree's
-    "client_credentials" branch, any key type)."""
+    "client_credentials" branch, any key type); a unit of work that reads users with their grants
+    (``want_users_with_grants``) has it already."""
+    unit = active()
+    if unit is not None and user_id in unit.users:
+        return unit.users[user_id]
     User = get_user_model()
     try:
         return get_row(User, **{User._meta.pk.name: user_id})
     except (ValueError, TypeError, ValidationError):
         return None
+
+
+def user_read(user_id):
+    """``user_by_id``'s read as ``(sql, params, make)`` (``storage.rows.row_read``), or None for a key that
+    cannot be the user model's."""
+    User = get_user_model()
+    try:
+        return row_read(User, **{User._meta.pk.name: user_id})
+    except (ValueError, TypeError, ValidationError):
+        return None
+
+
+def want_users_with_grants():
+    """This unit of work reads each grant's user in the grant's round trip (``idpy.session_tree``): the
+    userinfo endpoint, whose claims need the user."""
+    unit = active()
+    if unit is not None:
+        unit.users_with_grants = True
 
 
 class ClaimsProvider:

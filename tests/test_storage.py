@@ -294,3 +294,22 @@ def test_a_batch_of_writes_is_one_statement_on_postgresql_and_does_every_write(d
     with CaptureQueriesContext(connection) as captured:
         write_batch.execute([])
     assert len(captured) == 0
+
+
+def test_reads_fetched_together_are_one_round_trip_on_postgresql(db):
+    """``storage.rows.fetch_together``: each read's rows, in order; one query string on PostgreSQL."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from oidc_provider.storage.rows import fetch_together, get_row, row_read
+
+    for client_id in ("a", "b"):
+        make_client(client_id=client_id)
+    table = connection.ops.quote_name(Client._meta.db_table)
+    read = f'SELECT "client_id" FROM {table} WHERE "client_id" IN (%s, %s) ORDER BY "client_id"'
+    sql, params, make = row_read(Client, client_id="b")
+    with CaptureQueriesContext(connection) as captured:
+        found = fetch_together([(read, ["a", "b"]), (sql, params), (read, ["z", "b"])])
+    assert len(captured) == (1 if connection.vendor == "postgresql" else 3)
+    assert found[0] == [("a",), ("b",)] and found[2] == [("b",)]
+    assert make(found[1]) == get_row(Client, client_id="b") and make([]) is None

@@ -15,6 +15,7 @@ from idpyoidc.server.constant import DIVIDER
 from idpyoidc.server.session.grant import Grant
 from idpyoidc.server.session.info import ClientSessionInfo, NodeInfo, UserSessionInfo
 
+from oidc_provider import claims
 from oidc_provider.idpy import node_codec
 from oidc_provider.idpy.grant_tokens import ID_TOKEN, TokenList, class_name, in_memory, token_row
 from oidc_provider.idpy.lazy_list import loads_before_use
@@ -89,7 +90,10 @@ class SessionTreeStore:
         locked = grant_key if unit.lock else None
         if locked:
             unit.begin()  # the lock (SQLite: the IMMEDIATE transaction) lasts until the unit ends
-        nodes, tokens = rows.select_rows(keys, locked, wanted)
+        user = _user_read(unit, grant_key)
+        nodes, tokens, user_rows = rows.select_rows(keys, locked, wanted, also=user and user[1][:2])
+        if user:
+            unit.users[user[0]] = user[1][2](user_rows)
         for row_key, name, data in nodes:
             data = json.loads(data) if isinstance(data, str) else data
             obj = node_codec.load(name, data, row_key)
@@ -150,6 +154,16 @@ class SessionTreeStore:
 
     def keys(self):
         raise NotImplementedError("the session tree is never listed whole: a request reads only its rows")
+
+
+def _user_read(unit, grant_key):
+    """``(user_id, read)``: the read of the grant's user (``claims.user_read``), when ``unit`` reads users
+    with their grants and has not read this one; else None."""
+    if not (grant_key and unit.users_with_grants):
+        return None
+    user_id = grant_key.split(DIVIDER, 1)[0]
+    read = None if user_id in unit.users else claims.user_read(user_id)
+    return (user_id, read) if read else None
 
 
 def _read_tokens(tokens, wanted, read):

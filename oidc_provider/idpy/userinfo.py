@@ -8,11 +8,18 @@ from idpyoidc.message import Message
 from idpyoidc.server.oidc.userinfo import UserInfo as IdpyUserInfo
 from idpyoidc.server.util import OAUTH2_NOCACHE_HEADERS
 
+from oidc_provider.claims import want_users_with_grants
 from oidc_provider.idpy import dpop, encryption
 from oidc_provider.idpy.tokens import find_token, is_live
 
 
 class UserInfo(IdpyUserInfo):
+    def get_client_id_from_token(self, context, token, request=None):
+        """The first read of the token's grant (client authentication): its user comes in the same round
+        trip, for the claims (``claims.want_users_with_grants``)."""
+        want_users_with_grants()
+        return super().get_client_id_from_token(context, token, request)
+
     def process_request(self, request=None, **kwargs):
         """Defects 20/21: an unknown, revoked or expired token, or one whose session is gone, is
         ``invalid_token``, never an exception. Defect 47: a token without ``openid`` in its scope

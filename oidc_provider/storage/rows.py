@@ -30,19 +30,58 @@ def get_row(model, **where):
     """The instance of ``model`` matching ``where`` (field name -> value; unique), or None. Values
     go through the field's ``to_python`` and ``get_db_prep_value``, so a malformed one raises
     ``ValidationError`` as the ORM's lookups do."""
+    sql, params, make = row_read(model, **where)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return make(cursor.fetchall())
+
+
+def row_read(model, **where):
+    """``get_row`` in parts: ``(sql, params, make)``, ``make(rows)`` the instance the rows the statement
+    returned hold (None for none), for a caller that sends the statement with others (``fetch_together``)."""
     names = tuple(sorted(where))
     sql, attnames, converters = _statement(model, names)
     params = []
     for name in names:
         field = model._meta.get_field(name)
         params.append(field.get_db_prep_value(field.to_python(where[name]), connection))
+
+    def make(rows):
+        if not rows:
+            return None
+        values = list(rows[0])
+        for i, col, found in converters:
+            for convert in found:
+                values[i] = convert(values[i], col, connection)
+        return model.from_db(connection.alias, attnames, values)
+
+    return sql, params, make
+
+
+def _one_query_string() -> bool:
+    """psycopg 3 with client-side binding (Django's default cursor for it) sends a statement as a query
+    string of the simple query protocol, which may hold several; psycopg 2 returns only the last one's
+    rows, and server-side binding (``OPTIONS["server_side_binding"]``) takes one statement at a time."""
+    if connection.vendor != "postgresql":
+        return False
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    return is_psycopg3 and connection.settings_dict["OPTIONS"].get("server_side_binding") is not True
+
+
+def fetch_together(reads):
+    """The rows of each ``(sql, params)`` of ``reads``, in order: on PostgreSQL in one round trip where the
+    driver allows (``_one_query_string``), else one statement after the other. A round trip costs a
+    worker under load a wait and a context switch besides the statement's own work (bench/FINDINGS.md)."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    values = list(row)
-    for i, col, found in converters:
-        for convert in found:
-            values[i] = convert(values[i], col, connection)
-    return model.from_db(connection.alias, attnames, values)
+        if len(reads) > 1 and _one_query_string():
+            cursor.execute("; ".join(sql for sql, _ in reads), [p for _, params in reads for p in params])
+            results = [cursor.fetchall()]
+            while cursor.nextset():
+                results.append(cursor.fetchall())
+            return results
+        results = []
+        for sql, params in reads:
+            cursor.execute(sql, params)
+            results.append(cursor.fetchall())
+        return results

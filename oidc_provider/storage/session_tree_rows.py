@@ -15,6 +15,7 @@ from idpyoidc.server.constant import DIVIDER
 
 from oidc_provider.models import OPSession, SessionNode
 from oidc_provider.storage import token_rows
+from oidc_provider.storage.rows import fetch_together
 
 GRANT_DEPTH = 3  # user, client, grant
 KINDS = {1: SessionNode.USER, 2: SessionNode.CLIENT, 3: SessionNode.GRANT}
@@ -44,10 +45,11 @@ def child_keys(key):
         return [row[0] for row in cursor.fetchall()]
 
 
-def select_rows(keys, locked=None, tokens=None):
-    """``(nodes, token_rows)``: ``(key, class_name, data)`` of the rows ``keys`` found, and the token rows
-    (``storage.token_rows.COLUMNS``) of the digests ``tokens`` names, read by the same statement; or None
-    for those when they must be read after the lock (``token_rows.by_digest``).
+def select_rows(keys, locked=None, tokens=None, also=None):
+    """``(nodes, token_rows, also_rows)``: ``(key, class_name, data)`` of the rows ``keys`` found, the token
+    rows (``storage.token_rows.COLUMNS``) of the digests ``tokens`` names, read by the same statement, or
+    None for those when they must be read after the lock (``token_rows.by_digest``); and the rows of the
+    read ``also`` (``(sql, params)``, or None), sent in the same round trip (``rows.fetch_together``).
     ``locked``, one of the keys (a grant): its row is locked (``SELECT … FOR UPDATE``) until the
     transaction ends, which the caller has opened."""
     select = f'SELECT "key", "class_name", "data" FROM {_table()} WHERE "key"'
@@ -74,16 +76,14 @@ def select_rows(keys, locked=None, tokens=None):
             sql = f'SELECT {nodes} FROM {_table()} WHERE "key" IN ({", ".join(["%s"] * len(keys))})'
             sql, params = f"{sql} UNION ALL {token_part[0]}", params + token_part[1]
         statements = [(sql, params)]
-    rows = []
-    with connection.cursor() as cursor:
-        for sql, params in statements:
-            cursor.execute(sql, params)
-            rows += cursor.fetchall()
+    results = fetch_together(statements + [also] if also else statements)
+    also_rows = results.pop() if also else None
+    rows = [row for result in results for row in result]
     if token_part is None:
-        return rows, None
+        return rows, None, also_rows
     used = token_rows.COLUMNS.index("used")
     nodes = [(row[0], row[1], row[-1]) for row in rows if row[used] is None]
-    return nodes, [row for row in rows if row[used] is not None]
+    return nodes, [row for row in rows if row[used] is not None], also_rows
 
 
 def row_fields(key, class_name, data):

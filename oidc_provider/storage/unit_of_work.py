@@ -59,6 +59,8 @@ class UnitOfWork:
         self.token_infos = {}  # (token value, token class or "") -> the token handler's info, decrypted once
         self.clients = {}  # client_id -> idpyoidc client dict (or None when unknown)
         self.client_rows = {}  # client_id -> Client row (or None when unknown)
+        self.users_with_grants = False  # read a grant's user with it (claims.want_users_with_grants)
+        self.users = {}  # user id as idpyoidc holds it -> the user row read with its grant (or None)
         self.encryption_keys = {}  # (client_id, id_token|userinfo) -> its key, found before the transaction
         self._transaction = None  # where the unit's transaction is opened (None: read-only unit)
         self.in_transaction = False
