@@ -102,7 +102,7 @@ def test_a_replayed_code_revokes_what_was_minted_from_it_with_one_update(offline
 
 def test_a_token_revoked_since_it_was_read_stays_revoked(tokens, http):
     """A request that read a token (without the grant's lock) and changed it writes it back without
-    undoing a revocation committed meanwhile (``storage.token_rows.update``)."""
+    undoing a revocation committed meanwhile (``storage.token_rows.update_sql``)."""
     with unit_of_work():
         grant = SessionTreeStore()[grant_key()]
         token = grant.get_token(tokens["access_token"])
