@@ -28,8 +28,8 @@ def user_by_id(user_id):
 
 
 def user_read(user_id):
-    """``user_by_id``'s read as ``(sql, params, make)`` (``storage.rows.row_read``), or None for a key that
-    cannot be the user model's."""
+    """``user_by_id``'s read as ``((sql, params), make)`` (``storage.rows.row_read``), or None for a key
+    that cannot be the user model's."""
     User = get_user_model()
     try:
         return row_read(User, **{User._meta.pk.name: user_id})

@@ -307,9 +307,9 @@ def test_reads_fetched_together_are_one_round_trip_on_postgresql(db):
         make_client(client_id=client_id)
     table = connection.ops.quote_name(Client._meta.db_table)
     read = f'SELECT "client_id" FROM {table} WHERE "client_id" IN (%s, %s) ORDER BY "client_id"'
-    sql, params, make = row_read(Client, client_id="b")
+    statement, make = row_read(Client, client_id="b")
     with CaptureQueriesContext(connection) as captured:
-        found = fetch_together([(read, ["a", "b"]), (sql, params), (read, ["z", "b"])])
+        found = fetch_together([(read, ["a", "b"]), statement, (read, ["z", "b"])])
     assert len(captured) == (1 if connection.vendor == "postgresql" else 3)
     assert found[0] == [("a",), ("b",)] and found[2] == [("b",)]
     assert make(found[1]) == get_row(Client, client_id="b") and make([]) is None

@@ -90,10 +90,10 @@ class SessionTreeStore:
         locked = grant_key if unit.lock else None
         if locked:
             unit.begin()  # the lock (SQLite: the IMMEDIATE transaction) lasts until the unit ends
-        user = _user_read(unit, grant_key)
-        nodes, tokens, user_rows = rows.select_rows(keys, locked, wanted, also=user and user[1][:2])
-        if user:
-            unit.users[user[0]] = user[1][2](user_rows)
+        user_id, user_statement, make_user = _user_read(unit, grant_key)
+        nodes, tokens, user_rows = rows.select_rows(keys, locked, wanted, also=user_statement)
+        if user_statement:
+            unit.users[user_id] = make_user(user_rows)
         for row_key, name, data in nodes:
             data = json.loads(data) if isinstance(data, str) else data
             obj = node_codec.load(name, data, row_key)
@@ -157,13 +157,11 @@ class SessionTreeStore:
 
 
 def _user_read(unit, grant_key):
-    """``(user_id, read)``: the read of the grant's user (``claims.user_read``), when ``unit`` reads users
-    with their grants and has not read this one; else None."""
-    if not (grant_key and unit.users_with_grants):
-        return None
-    user_id = grant_key.split(DIVIDER, 1)[0]
-    read = None if user_id in unit.users else claims.user_read(user_id)
-    return (user_id, read) if read else None
+    """``(user_id, statement, make)``: the grant's user and its read (``claims.user_read``), when ``unit``
+    reads users with their grants and has not read this one; else ``(None, None, None)``."""
+    user_id = grant_key.split(DIVIDER, 1)[0] if grant_key and unit.users_with_grants else None
+    read = claims.user_read(user_id) if user_id is not None and user_id not in unit.users else None
+    return (user_id, *read) if read else (None, None, None)
 
 
 def _read_tokens(tokens, wanted, read):

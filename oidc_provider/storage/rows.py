@@ -30,14 +30,14 @@ def get_row(model, **where):
     """The instance of ``model`` matching ``where`` (field name -> value; unique), or None. Values
     go through the field's ``to_python`` and ``get_db_prep_value``, so a malformed one raises
     ``ValidationError`` as the ORM's lookups do."""
-    sql, params, make = row_read(model, **where)
+    statement, make = row_read(model, **where)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(*statement)
         return make(cursor.fetchall())
 
 
 def row_read(model, **where):
-    """``get_row`` in parts: ``(sql, params, make)``, ``make(rows)`` the instance the rows the statement
+    """``get_row`` in parts: ``((sql, params), make)``, ``make(rows)`` the instance the rows the statement
     returned hold (None for none), for a caller that sends the statement with others (``fetch_together``)."""
     names = tuple(sorted(where))
     sql, attnames, converters = _statement(model, names)
@@ -55,7 +55,7 @@ def row_read(model, **where):
                 values[i] = convert(values[i], col, connection)
         return model.from_db(connection.alias, attnames, values)
 
-    return sql, params, make
+    return (sql, params), make
 
 
 def _one_query_string() -> bool:
