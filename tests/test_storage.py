@@ -1,6 +1,7 @@
 """The seams between idpyoidc and the ORM: clients and the session-tree row store (keys: test_keys.py)."""
 
 import json
+import threading
 
 import pytest
 from idpyoidc.server.session.grant import Grant
@@ -15,6 +16,7 @@ from oidc_provider.models import Client, SessionNode
 from oidc_provider.storage import token_values
 from oidc_provider.storage.token_values import StoredValue, at_rest
 from oidc_provider.storage.unit_of_work import GRANTS, unit_of_work
+from tests.concurrency import in_thread, postgresql_only
 
 
 def make_client(**fields):
@@ -313,3 +315,36 @@ def test_reads_fetched_together_are_one_round_trip_on_postgresql(db):
     assert len(captured) == (1 if connection.vendor == "postgresql" else 3)
     assert found[0] == [("a",), ("b",)] and found[2] == [("b",)]
     assert make(found[1]) == get_row(Client, client_id="b") and make([]) is None
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_token_read_under_a_grant_lock_sees_what_the_last_holder_committed():
+    """Two refreshes of one token at once: the second waits for the grant's lock, and the token's row,
+    read in the same round trip once the lock is held, is the one the first committed (used). Read in
+    the locking statement's snapshot it would still be unused, and the token spent twice."""
+    from django.db import transaction
+
+    from oidc_provider.models import IssuedToken
+    from oidc_provider.storage.session_tree_rows import select_rows
+
+    key, digest = "7;;c1;;g1", "$" + "d" * 43
+    SessionNode.objects.create(key=key, parent_key="7;;c1", kind=SessionNode.GRANT, user_id="7", data={})
+    IssuedToken.objects.create(digest=digest, grant_key=key, token_class="refresh_token", class_name="x", data={})
+    holding, release = threading.Event(), threading.Event()
+
+    def first_refresh():
+        with transaction.atomic():
+            SessionNode.objects.select_for_update().get(key=key)
+            IssuedToken.objects.filter(digest=digest).update(used=1)
+            holding.set()
+            release.wait(10)
+
+    thread = in_thread(first_refresh)
+    assert holding.wait(10)
+    threading.Timer(0.3, release.set).start()  # the read below waits for the lock until then
+    with transaction.atomic():
+        nodes, tokens, _ = select_rows([key], locked=key, tokens=[digest])
+    thread.join()
+    assert [row[0] for row in nodes] == [key]
+    assert [(row[0], row[3]) for row in tokens] == [(digest, 1)]

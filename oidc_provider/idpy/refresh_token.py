@@ -40,7 +40,7 @@ class RefreshTokenHelper(MintingFixes, IdpyRefreshTokenHelper):
         value = request["refresh_token"]
         try:
             token_info = manager.token_info(value, "refresh_token")
-            manager.want_token(token_info["sid"], value)
+            manager.want_token(token_info["sid"], value, "refresh_token")
             info = manager.get_session_info(token_info["sid"], grant=True)
         except Exception:  # not one of our refresh tokens, or its grant is gone
             return self.error_cls(error="invalid_grant", error_description="Invalid refresh token")

@@ -165,14 +165,15 @@ class SessionManager(IdpySessionManager):
                     self.db[ancestor] = self.node_info_class[self.node_type[i]](id=path[i])
         self.db[key] = value
 
-    def want_token(self, session_id, value):
-        """Within a unit of work: the token ``value`` of the grant ``session_id`` names is read with the
-        grant, in the same statement (``idpy.session_tree``); call it before looking the grant up."""
+    def want_token(self, session_id, value, token_class):
+        """Within a unit of work: the token ``value`` (of ``token_class``) of the grant ``session_id``
+        names is read with the grant, in the same round trip (``idpy.session_tree``); call it before
+        looking the grant up."""
         unit = active()
         if unit is not None:
             path = self.decrypt_branch_id(session_id)
             if len(path) == GRANT_DEPTH:
-                self.db.want(self.branch_key(*path), value)
+                self.db.want(self.branch_key(*path), value, token_class)
 
     def branch_info(self, branch_id, *args):
         """As the stock method, without reading a grant's user and client nodes until they are used
@@ -220,10 +221,11 @@ class SessionManager(IdpySessionManager):
     ):
         """As the stock method (the flags other than the last two change nothing there either), with
         the token read once per unit of work (``token_info``)."""
-        sid = self.token_info(token_value, handler_key).get("sid")
+        info = self.token_info(token_value, handler_key)
+        sid = info.get("sid")
         if not sid:  # an ID token
             raise WrongTokenClass
-        self.want_token(sid, token_value)
+        self.want_token(sid, token_value, info["token_class"])
         return self.get_session_info(
             sid, authentication_event=authentication_event, authorization_request=authorization_request
         )

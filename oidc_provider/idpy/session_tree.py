@@ -17,7 +17,7 @@ from idpyoidc.server.session.info import ClientSessionInfo, NodeInfo, UserSessio
 
 from oidc_provider import claims
 from oidc_provider.idpy import node_codec
-from oidc_provider.idpy.grant_tokens import ID_TOKEN, TokenList, class_name, in_memory, token_row
+from oidc_provider.idpy.grant_tokens import AUTHORIZATION_CODE, ID_TOKEN, TokenList, class_name, in_memory, token_row
 from oidc_provider.idpy.lazy_list import loads_before_use
 from oidc_provider.idpy.token_pruning import prune_tokens
 from oidc_provider.storage import session_tree_rows as rows
@@ -75,11 +75,12 @@ class SessionTreeStore:
         entry = unit.nodes.get(key)
         return None if entry is None else entry[0]
 
-    def want(self, key, value):
-        """The token ``value`` of the grant ``key`` will be asked for: read its row with the grant's."""
+    def want(self, key, value, token_class):
+        """The token ``value`` (of ``token_class``) of the grant ``key`` will be asked for: read its row
+        with the grant's."""
         unit = current()
         if key not in unit.nodes:
-            unit.wanted.setdefault(key, set()).add(presented(value))
+            unit.wanted.setdefault(key, {})[presented(value)] = token_class
 
     def _fetch(self, unit, keys):
         keys = [k for k in keys if k not in unit.nodes and k not in unit.deleted and k not in unit.missing]
@@ -91,7 +92,7 @@ class SessionTreeStore:
         if locked:
             unit.begin()  # the lock (SQLite: the IMMEDIATE transaction) lasts until the unit ends
         user_id, user_statement, make_user = _user_read(unit, grant_key)
-        nodes, tokens, user_rows = rows.select_rows(keys, locked, wanted, also=user_statement)
+        nodes, tokens, user_rows = rows.select_rows(keys, locked, _rows_to_read(wanted, locked), also=user_statement)
         if user_statement:
             unit.users[user_id] = make_user(user_rows)
         for row_key, name, data in nodes:
@@ -164,10 +165,18 @@ def _user_read(unit, grant_key):
     return (user_id, *read) if read else (None, None, None)
 
 
+def _rows_to_read(wanted, locked):
+    """The digests of ``wanted`` (digest -> token class) to read with the grant, or None. Locked, none
+    when only codes are wanted: a code is minted with its grant and lives in the grant's row, so the
+    statement that would look for its own row, after the lock, finds nothing."""
+    if not wanted or (locked and all(c == AUTHORIZATION_CODE for c in wanted.values())):
+        return None
+    return list(wanted)
+
+
 def _read_tokens(tokens, wanted, read):
     """Add the rows of the tokens ``wanted`` (digests) to a grant's ``tokens``: ``read`` with the grant,
-    or else read now (after the grant's lock: a row read before it could be one a request that held
-    the lock has changed since), unless the grant's own row holds them."""
+    or else read now, unless the grant's own row holds them."""
     if read is None:
         in_row = {at_rest(t.value) for t in tokens.in_memory() if t.token_class != ID_TOKEN}
         missing = set(wanted) - in_row

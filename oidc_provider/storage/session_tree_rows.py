@@ -47,24 +47,29 @@ def child_keys(key):
 
 def select_rows(keys, locked=None, tokens=None, also=None):
     """``(nodes, token_rows, also_rows)``: ``(key, class_name, data)`` of the rows ``keys`` found, the token
-    rows (``storage.token_rows.COLUMNS``) of the digests ``tokens`` names, read by the same statement, or
-    None for those when they must be read after the lock (``token_rows.by_digest``); and the rows of the
-    read ``also`` (``(sql, params)``, or None), sent in the same round trip (``rows.fetch_together``).
-    ``locked``, one of the keys (a grant): its row is locked (``SELECT … FOR UPDATE``) until the
-    transaction ends, which the caller has opened."""
+    rows (``storage.token_rows.COLUMNS``) of the digests ``tokens`` names (None when ``tokens`` is), and
+    the rows of the read ``also`` (``(sql, params)``, or None). ``locked``, one of the keys (a grant): its
+    row is locked (``SELECT … FOR UPDATE``) until the transaction ends, which the caller has opened.
+
+    Unlocked, the nodes and tokens are one statement: one snapshot. Locked, the tokens are read by a
+    statement of their own once the lock is held: a row the locking statement read could predate a
+    request that held the lock meanwhile. On PostgreSQL the statements still go in one round trip
+    (``rows.fetch_together``): each statement of a query string reads the rows committed when it starts."""
     select = f'SELECT "key", "class_name", "data" FROM {_table()} WHERE "key"'
 
     def any_of(some):
         return f"{select} IN ({', '.join(['%s'] * len(some))})"
 
     others = [k for k in keys if k != locked]
-    token_part = None
-    if locked and connection.vendor == "postgresql":
-        # only the grant row is locked: its user and client nodes stay free for other requests
-        sql = f"WITH locked AS ({select} = %s FOR UPDATE) SELECT * FROM locked"
-        statements = [(f"{sql} UNION ALL {any_of(others)}" if others else sql, [locked, *others])]
-    elif locked and connection.features.has_select_for_update:
-        statements = [(f"{select} = %s FOR UPDATE", [locked])] + ([(any_of(others), others)] if others else [])
+    token_part = after_lock = None
+    if locked and connection.features.has_select_for_update:
+        if connection.vendor == "postgresql":
+            # only the grant row is locked: its user and client nodes stay free for other requests
+            sql = f"WITH locked AS ({select} = %s FOR UPDATE) SELECT * FROM locked"
+            statements = [(f"{sql} UNION ALL {any_of(others)}" if others else sql, [locked, *others])]
+        else:
+            statements = [(f"{select} = %s FOR UPDATE", [locked])] + ([(any_of(others), others)] if others else [])
+        after_lock = token_rows.by_digest_sql(tokens) if tokens else None
     else:  # SQLite (one writer at a time, nothing to lock), or nothing locked: one snapshot, one statement
         sql, params = any_of(keys), list(keys)
         if tokens:
@@ -76,11 +81,13 @@ def select_rows(keys, locked=None, tokens=None, also=None):
             sql = f'SELECT {nodes} FROM {_table()} WHERE "key" IN ({", ".join(["%s"] * len(keys))})'
             sql, params = f"{sql} UNION ALL {token_part[0]}", params + token_part[1]
         statements = [(sql, params)]
-    results = fetch_together(statements + [also] if also else statements)
+    reads = statements + [read for read in (after_lock, also) if read]
+    results = fetch_together(reads)
     also_rows = results.pop() if also else None
+    tokens_read = results.pop() if after_lock else None
     rows = [row for result in results for row in result]
     if token_part is None:
-        return rows, None, also_rows
+        return rows, tokens_read, also_rows
     used = token_rows.COLUMNS.index("used")
     nodes = [(row[0], row[1], row[-1]) for row in rows if row[used] is None]
     return nodes, [row for row in rows if row[used] is not None], also_rows

@@ -31,6 +31,7 @@ from oidc_provider.models import (
 )
 from oidc_provider.storage.unit_of_work import current, unit_of_work
 from tests import flows
+from tests.concurrency import in_thread, postgresql_only
 
 HOUR = dt.timedelta(hours=1)
 
@@ -237,25 +238,6 @@ def test_the_tokens_of_a_removed_grant_go_in_the_same_run(tokens, http):
     SessionNode.objects.filter(kind=SessionNode.GRANT).update(revoked=True)
     counts = cleanup.clear_expired()
     assert counts["grants"] == 1 and counts["tokens"] == 4 and not IssuedToken.objects.exists()
-
-
-postgresql_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="row locks: SQLite has one writer at a time"
-)
-
-
-def in_thread(work):
-    """Run ``work`` on its own database connection; returns the started thread."""
-
-    def run():
-        try:
-            work()
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 def sessions_without_grants():
