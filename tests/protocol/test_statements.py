@@ -227,6 +227,34 @@ def test_children_are_read_only_when_asked_for(busy_user, browser, http):
         assert all(key.startswith(f"{user_id};;rp1;;") for key in grants)
 
 
+def test_values_typed_by_themselves_dump_as_impexp_dumps_them():
+    """The dict and list attributes whose values ImpExp types one by one (``type2cls``): every kind of
+    value it tells apart, nested, as ``ImpExp.dump`` writes them."""
+    from idpyoidc.impexp import ImpExp
+    from idpyoidc.message import Message
+
+    from oidc_provider.idpy.fast import impexp
+
+    class Holder(ImpExp):
+        parameter = {"d": {}, "l": []}
+
+    holder = Holder()
+    holder.d = {
+        "s": "x",
+        "n": 1,
+        "t": True,
+        "z": None,
+        "b": b"\x00\xff",
+        "l": [b"y", {"class": "m.C", "k": [1, "2", b"z"]}, [[]]],
+        "class": Message,
+        "m": Message(a="b"),
+        "upstream_get": print,
+    }
+    holder.l = ["s", 2, False, None, b"w", {"class": "m.D", "upstream_get": print, "x": {"y": b"v"}}, [[1]]]
+    assert impexp.dump(holder) == holder.dump()
+    assert impexp.dump(holder)["d"]["b"] == "BYTES:AP8=" and "upstream_get" not in impexp.dump(holder)["l"][5]
+
+
 def test_quiet_dump_and_quick_load_are_idpyoidc_dump_and_load(offline_rp, browser, http):
     """Speed rewrite (idpy/fast/impexp.py): the session tree is dumped without ImpExp's debug f-strings,
     to the same output, and loaded without its init-argument handling, to the same objects."""

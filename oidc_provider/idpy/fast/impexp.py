@@ -19,7 +19,7 @@ import inspect
 from functools import cache
 
 from cryptojwt.utils import qualified_name
-from idpyoidc.impexp import ImpExp, fully_qualified_name, type2cls
+from idpyoidc.impexp import ImpExp, fully_qualified_name
 from idpyoidc.message import Message
 from idpyoidc.server.session import grant
 from idpyoidc.storage import DictType
@@ -63,18 +63,8 @@ def _attr(cls, item, exclude):
         return item
     if cls == b"":
         return f"BYTES:{base64.b64encode(item).decode('utf-8')}"
-    if cls == {} and isinstance(item, dict):
-        val = {}
-        for k, v in item.items():
-            if k == "upstream_get":
-                continue
-            if k == "class":
-                val[k] = v if isinstance(v, str) else fully_qualified_name(v)
-            else:
-                val[k] = _attr(type2cls(v), v, exclude)
-        return val
-    if cls == [] and isinstance(item, list):
-        return [_attr(type2cls(v), v, exclude) for v in item]
+    if cls == {} and isinstance(item, dict) or cls == [] and isinstance(item, list):
+        return _by_value(item)
     if cls == "DICT_TYPE":
         if isinstance(item, dict):
             return item
@@ -103,6 +93,22 @@ def _attr(cls, item, exclude):
     if isinstance(item, dict):
         return item
     raise AttributeError()
+
+
+def _by_value(item):
+    """``_attr(type2cls(item), item)``: a value ImpExp types by itself (a dict's or a list's), in one
+    pass instead of ``type2cls``'s chain of ``isinstance`` for each; the mirror of ``_plain``."""
+    if isinstance(item, dict):
+        return {
+            k: (v if isinstance(v, str) else fully_qualified_name(v)) if k == "class" else _by_value(v)
+            for k, v in item.items()
+            if k != "upstream_get"
+        }
+    if isinstance(item, list):
+        return [_by_value(v) for v in item]
+    if isinstance(item, bytes):
+        return f"BYTES:{base64.b64encode(item).decode('utf-8')}"
+    return item  # str, int, bool, None and anything else: as it is
 
 
 _SCALARS = (None, 0, "", bool)  # ImpExp's markers for values loaded as they are (compared with ==)
