@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 
 import pytest
 from idpyoidc.server.session.grant import Grant
@@ -323,7 +324,7 @@ def test_a_token_read_under_a_grant_lock_sees_what_the_last_holder_committed():
     """Two refreshes of one token at once: the second waits for the grant's lock, and the token's row,
     read in the same round trip once the lock is held, is the one the first committed (used). Read in
     the locking statement's snapshot it would still be unused, and the token spent twice."""
-    from django.db import transaction
+    from django.db import connection, transaction
 
     from oidc_provider.models import IssuedToken
     from oidc_provider.storage.session_tree_rows import select_rows
@@ -331,7 +332,7 @@ def test_a_token_read_under_a_grant_lock_sees_what_the_last_holder_committed():
     key, digest = "7;;c1;;g1", "$" + "d" * 43
     SessionNode.objects.create(key=key, parent_key="7;;c1", kind=SessionNode.GRANT, user_id="7", data={})
     IssuedToken.objects.create(digest=digest, grant_key=key, token_class="refresh_token", class_name="x", data={})
-    holding, release = threading.Event(), threading.Event()
+    holding, waited, release = threading.Event(), threading.Event(), threading.Event()
 
     def first_refresh():
         with transaction.atomic():
@@ -340,11 +341,26 @@ def test_a_token_read_under_a_grant_lock_sees_what_the_last_holder_committed():
             holding.set()
             release.wait(10)
 
-    thread = in_thread(first_refresh)
+    def release_once_the_read_waits():
+        with connection.cursor() as cursor:
+            for _ in range(500):
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+                if cursor.fetchone()[0]:
+                    waited.set()
+                    break
+                time.sleep(0.02)
+        release.set()
+
+    threads = [in_thread(first_refresh)]
     assert holding.wait(10)
-    threading.Timer(0.3, release.set).start()  # the read below waits for the lock until then
+    threads.append(in_thread(release_once_the_read_waits))
     with transaction.atomic():
         nodes, tokens, _ = select_rows([key], locked=key, tokens=[digest])
-    thread.join()
+    for thread in threads:
+        thread.join()
+    assert waited.is_set()  # the read did wait for the first refresh's lock
     assert [row[0] for row in nodes] == [key]
     assert [(row[0], row[3]) for row in tokens] == [(digest, 1)]

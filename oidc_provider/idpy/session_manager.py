@@ -225,7 +225,7 @@ class SessionManager(IdpySessionManager):
         sid = info.get("sid")
         if not sid:  # an ID token
             raise WrongTokenClass
-        self.want_token(sid, token_value, info["token_class"])
+        self.want_token(sid, token_value, info.get("token_class", handler_key))
         return self.get_session_info(
             sid, authentication_event=authentication_event, authorization_request=authorization_request
         )

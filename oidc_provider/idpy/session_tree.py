@@ -167,8 +167,9 @@ def _user_read(unit, grant_key):
 
 def _rows_to_read(wanted, locked):
     """The digests of ``wanted`` (digest -> token class) to read with the grant, or None. Locked, none
-    when only codes are wanted: a code is minted with its grant and lives in the grant's row, so the
-    statement that would look for its own row, after the lock, finds nothing."""
+    when only codes are wanted: a code is minted with its grant and kept in the grant's row, where a
+    statement after the lock would find nothing. A code the grant's row does not hold (moved out by
+    the ``0011_token_rows`` migration) is then read by ``_read_tokens``, one statement later."""
     if not wanted or (locked and all(c == AUTHORIZATION_CODE for c in wanted.values())):
         return None
     return list(wanted)

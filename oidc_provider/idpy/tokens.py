@@ -20,7 +20,7 @@ def find_token(context, value, first=None, classes=TOKEN_CLASSES):
     try:
         token_info = _token_info(manager, value, order)
         sid = token_info["sid"]
-        manager.want_token(sid, value, token_info["token_class"])
+        manager.want_token(sid, value, token_info.get("token_class", ""))
         info = manager.get_session_info(sid, grant=True)
     except Exception:  # the handlers raise many types for a bad, foreign or expired token
         return None, None

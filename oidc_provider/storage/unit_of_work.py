@@ -53,7 +53,7 @@ class UnitOfWork:
         self.missing = set()  # keys looked up and not found
         self.implied = set()  # parents of a grant made here: not read unless asked for, made if absent
         self.branches = {}  # node key -> the keys of the branch to load with it (idpy.session_manager)
-        self.wanted = {}  # grant key -> digests of tokens to read with it (idpy.session_tree)
+        self.wanted = {}  # grant key -> {digest: token class} of tokens to read with it (idpy.session_tree)
         self.token_sources = {}  # grant key -> what was read of its tokens (idpy.grant_tokens.TokenSource)
         self.session_ids = {}  # encrypted session id -> its path, decrypted once
         self.token_infos = {}  # (token value, token class or "") -> the token handler's info, decrypted once
