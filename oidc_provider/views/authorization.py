@@ -259,9 +259,9 @@ class AuthorizationFlow:
             mode = self.parsed.get("response_mode") or default_response_mode(self.parsed["response_type"])
             if mode == "form_post":  # defect 63: never idpyoidc's HTML
                 return form_post(self.request, result["return_uri"], args)
-            if mode == "fragment":  # OAuth 2.0 Multiple Response Type Encoding Practices §2.1
-                return HttpResponseRedirect(f"{result['return_uri']}#{args.to_urlencoded()}")
-            return HttpResponseRedirect(args.request(result["return_uri"]))  # what do_response makes of it
+            # what idpyoidc's do_response makes of it, without re-making the message; fragment: OAuth 2.0
+            # Multiple Response Type Encoding Practices §2.1
+            return HttpResponseRedirect(args.request(result["return_uri"], fragment_enc=mode == "fragment"))
 
 
 def in_one_unit(flow, step):
