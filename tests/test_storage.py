@@ -152,13 +152,21 @@ def test_prune_drops_dead_tokens_but_keeps_parents_that_give_a_live_one_its_scop
     assert grant.find_scope(grant.get_token("child")) == ["openid"]
 
 
-def test_prune_keeps_the_latest_id_token_for_logout():
-    """Its session_id is the sid a logout token must carry, long after the ID token expired."""
+def test_prune_keeps_one_id_token_with_the_latest_sid_for_logout():
+    """Its session_id is the sid a logout token must carry, long after the ID token expired: the
+    latest's. Of the live ID tokens with that sid the first is kept (the one a grant's row held
+    before a refresh minted another, so the row stays as it was); none when the latest is revoked."""
     older = IDToken(token_class="id_token", value="older", session_id="sid-1", issued_at=10, expires_at=20)
     latest = IDToken(token_class="id_token", value="latest", session_id="sid-1", issued_at=30, expires_at=40)
     tokens = [older, latest]
+    assert prune_tokens(tokens, tokens, now=100) == [older]
+    older.revoked = True
     assert prune_tokens(tokens, tokens, now=100) == [latest]
-    latest.revoked = True
+    other = IDToken(token_class="id_token", value="other", session_id="sid-2", issued_at=50, expires_at=60)
+    older.revoked = False
+    tokens = [older, latest, other]
+    assert prune_tokens(tokens, tokens, now=100) == [other]
+    other.revoked = True
     assert prune_tokens(tokens, tokens, now=100) == []
 
 

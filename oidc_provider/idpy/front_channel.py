@@ -3,6 +3,7 @@ Multiple Response Type Encoding Practices; docs/hybrid-and-implicit.md): what id
 wrong on their path (defects 160 to 165, 167)."""
 
 from oidc_provider.idpy import encryption
+from oidc_provider.idpy.fast.ids import new_id
 from oidc_provider.protocol import RESPONSE_MODES
 from oidc_provider.response_types import CODE, canonical, default_response_mode, enabled, front_channel
 
@@ -109,4 +110,5 @@ class FrontChannel:
                 *claims.get_claims(session_id, scopes=grant.scope, claims_release_point="userinfo"),
                 *claims.get_claims(session_id, scopes=grant.scope, claims_release_point="id_token"),
             ]
+        kwargs["id"] = new_id()  # fast/ids.py
         return super().mint_token(token_class, grant, session_id, based_on=based_on, **kwargs)

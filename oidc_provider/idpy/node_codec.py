@@ -24,6 +24,9 @@ from oidc_provider.storage.token_values import at_rest, loaded
 
 _REF = "#"  # a based_on naming a token of the same grant by id; no token value or digest contains "#"
 _DEFAULT_TOKEN_MAP = token_map_dump(TOKEN_MAP)  # what Grant() has when the row names none
+# A grant's count of the tokens minted from it: nothing reads it (its usage rules are per token class,
+# so ``Grant.max_usage_reached`` never applies), and kept it would make every refresh rewrite the row.
+_GRANT_USE_COUNT = "used"
 
 
 def dump(obj, tokens=None):
@@ -62,7 +65,9 @@ def compact(data):
         if token.get("usage_rules") and token["usage_rules"] == rules.get(token.get("token_class")):
             changes["usage_rules"] = RULES_REF
         issued.append({name: without_defaults({**token, **changes}, name.rpartition(".")[2])})
-    compacted = without_defaults({k: v for k, v in data.items() if k != "token_map" or v != _DEFAULT_TOKEN_MAP})
+    compacted = without_defaults(
+        {k: v for k, v in data.items() if k != _GRANT_USE_COUNT and (k != "token_map" or v != _DEFAULT_TOKEN_MAP)}
+    )
     if tokens:
         compacted["issued_token"] = issued
     return compacted

@@ -11,6 +11,7 @@ from idpyoidc.time_util import utc_time_sans_frac
 
 from oidc_provider.conf import oidc_settings
 from oidc_provider.idpy import dpop, encryption
+from oidc_provider.idpy.fast.ids import new_id
 from oidc_provider.idpy.grant_tokens import in_memory, minted_from
 
 ID_TOKEN_GRANTS = ("authorization_code", "refresh_token")  # the grants that may issue an ID token
@@ -96,6 +97,7 @@ class MintingFixes:
         """Defect 32: the stock helpers mint the ID token without the access token issued with it, so
         it has no ``at_hash`` (OIDC Core §3.1.3.6). ``lifetime`` shortens the token's configured
         lifetime; a refresh token never outlives the grant's absolute refresh lifetime."""
+        kwargs["token_args"] = {"id": new_id(), **(kwargs.get("token_args") or {})}  # fast/ids.py
         if token_class == "id_token" and based_on is not None:
             issued = minted_from(grant, based_on.value, "access_token", newest_only=True)
             if issued:

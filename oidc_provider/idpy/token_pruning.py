@@ -19,8 +19,11 @@ def prune_tokens(kept, tokens, now):
       (``find_scope`` reads it there), and a refresh token rotated out less than
       REFRESH_TOKEN_REUSE_WINDOW ago (``idpy.refresh_token``: presented again then, it is a retry, not
       a replay);
-    - every ID token but the latest, expired or not: its ``sid`` is what a logout token must carry
-      (``last_issued_token_of_type``), and nothing reads the older ones.
+    - every ID token but one, expired or not: its ``sid`` is what a logout token must carry
+      (``last_issued_token_of_type``), and nothing reads anything else of it. That is the latest's
+      ``sid``; of the live ID tokens with it (a grant's tokens all carry the session id its code
+      did), the first is kept, the one the row held already: a refresh that mints another leaves
+      the row as it was, and writes no grant (``session_tree.flush``). None if the latest is revoked.
     """
     window = oidc_settings.REFRESH_TOKEN_REUSE_WINDOW
     needed, rotated = set(), set()
@@ -29,15 +32,15 @@ def prune_tokens(kept, tokens, now):
             needed.add(at_rest(t.based_on))
         if t.based_on and t.token_class == "refresh_token" and now - t.issued_at < window:
             rotated.add(at_rest(t.based_on))
+    id_tokens = [t for t in kept if t.token_class == "id_token"]
+    latest = max(id_tokens, key=lambda t: t.issued_at, default=None)
     id_token = None
-    for t in kept:
-        if t.token_class == "id_token" and (id_token is None or t.issued_at > id_token.issued_at):
-            id_token = t
+    if latest is not None and not latest.revoked:
+        id_token = next(t for t in id_tokens if not t.revoked and t.session_id == latest.session_id)
     return [
         t
         for t in kept
-        if (t is id_token and not t.revoked)
-        or (t.token_class != "id_token" and (_is_live(t, now) or _kept(t, needed, rotated)))
+        if t is id_token or (t.token_class != "id_token" and (_is_live(t, now) or _kept(t, needed, rotated)))
     ]
 
 

@@ -15,10 +15,8 @@ from django.http import HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
-from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views import View
-from django.views.decorators.csrf import csrf_exempt
 from idpyoidc.message.oidc import AuthorizationRequest
 from idpyoidc.server.exception import UnknownClient
 from idpyoidc.time_util import utc_time_sans_frac
@@ -43,7 +41,7 @@ from oidc_provider.storage.unit_of_work import GRANTS, unit_of_work
 from oidc_provider.views.consent_page import consent_context
 from oidc_provider.views.end_session import language, signed_out
 from oidc_provider.views.pages import error_page, form_post, never_framed, redirect, vetted
-from oidc_provider.views.request import has_nul, http_info, repeated_parameter
+from oidc_provider.views.request import ProtocolView, has_nul, http_info, repeated_parameter
 from oidc_provider.views.responses import is_error
 
 PENDING_SESSION_KEY = "oidc_provider.pending"
@@ -286,8 +284,7 @@ def refusal(params, error) -> str:
     return UNREGISTERED_RETURN
 
 
-@method_decorator(csrf_exempt, name="dispatch")
-class AuthorizationView(View):
+class AuthorizationView(ProtocolView):
     """OIDC Core §3.1.2: GET and POST (defect: idpyoidc's examples take GET only)."""
 
     http_method_names = ["get", "post"]

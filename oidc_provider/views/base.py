@@ -5,16 +5,13 @@ subclasses it in a module of its own."""
 import logging
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
-from django.utils.decorators import method_decorator
-from django.views import View
-from django.views.decorators.csrf import csrf_exempt
 from idpyoidc.server.exception import ClientAuthenticationError, InvalidClient, UnAuthorizedClient, UnknownClient
 
 from oidc_provider import throttling
 from oidc_provider.conf import oidc_settings
 from oidc_provider.server import get_server
 from oidc_provider.storage.unit_of_work import WRITES, unit_of_work
-from oidc_provider.views.request import http_info, repeated_parameter
+from oidc_provider.views.request import ProtocolView, http_info, repeated_parameter
 from oidc_provider.views.responses import (
     body_too_large,
     create_response,
@@ -29,8 +26,7 @@ logger = logging.getLogger(__name__)
 CLIENT_AUTH_ERRORS = (ClientAuthenticationError, InvalidClient, UnAuthorizedClient, UnknownClient)
 
 
-@method_decorator(csrf_exempt, name="dispatch")
-class EndpointView(View):
+class EndpointView(ProtocolView):
     """A protocol endpoint. Subclasses set ``endpoint_name`` and the HTTP methods they accept."""
 
     endpoint_name = None

@@ -260,6 +260,23 @@ def test_consent_form_is_csrf_protected(rp, user):
     assert browser.post("/oidc/consent", {"k": key, "decision": "allow"}).status_code == 403
 
 
+def test_protocol_endpoints_take_posts_without_a_csrf_token(rp, user):
+    """Clients and other sites' pages POST to the authorization and token endpoints without this site's
+    CSRF token (``views.request.ProtocolView``); the consent form above keeps needing it."""
+    from django.test import Client as HttpClient
+
+    browser = HttpClient(enforce_csrf_checks=True)
+    browser.login(username="alice", password="pw")
+    response = browser.post("/oidc/authorize", flows.auth_params(flows.pkce_pair()[1]))
+    assert response.status_code == 302 and response["Location"].startswith("/oidc/consent?k=")
+    response = HttpClient(enforce_csrf_checks=True).post(
+        "/oidc/token",
+        {"grant_type": "authorization_code", "code": "x"},
+        HTTP_AUTHORIZATION=flows.basic("rp1", "s3cret"),
+    )
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+
 def test_prompt_login_asks_for_login_again_then_resumes(rp, browser):
     flows.get_code(browser)  # consent given
     verifier, challenge = flows.pkce_pair()

@@ -560,6 +560,25 @@ def test_logout_token_carries_the_current_grants_sid(rp, user, http, end_session
         assert flows.jwt_claims(delivery["logout_token"])["sid"] == flows.jwt_claims(tokens["id_token"])["sid"]
 
 
+def test_after_refreshes_the_logout_token_carries_the_sid_of_each_id_token(
+    offline_rp, browser, http, end_session, deliveries
+):
+    """A grant's row keeps one of its ID tokens, for the sid (idpy.token_pruning), and a refresh leaves
+    the row as it was: every ID token of a grant carries the sid its code did, the refreshed ones too."""
+    Client.objects.filter(client_id="rp1").update(backchannel_logout_uri="https://rp.example/backchannel")
+    tokens = flows.offline_tokens(browser, http)
+    id_tokens, refresh_token = [tokens["id_token"]], tokens["refresh_token"]
+    for _ in range(2):
+        refreshed = flows.refresh(http, refresh_token).json()
+        id_tokens.append(refreshed["id_token"])
+        refresh_token = refreshed["refresh_token"]
+    assert len({flows.jwt_claims(t)["sid"] for t in id_tokens}) == 1
+    assert len({flows.jwt_claims(t)["jti"] for t in id_tokens}) == 3  # three ID tokens, one sid
+    end_session(browser, id_token_hint=id_tokens[-1])
+    [delivery] = deliveries
+    assert_valid_logout_token(http, delivery, "rp1", id_tokens[-1])
+
+
 def test_each_grant_of_the_session_is_notified(rp, browser, http, end_session, deliveries):
     first = flows.get_tokens(browser, http)
     second = flows.get_tokens(browser, http)

@@ -10,14 +10,13 @@ isolation. ``tests/protocol/test_client_credentials.py``
 both token formats.
 """
 
-from secrets import token_hex
-
 from cryptojwt.utils import qualified_name
 from idpyoidc.message.oauth2 import AuthorizationRequest
 from idpyoidc.server.session.token import AccessToken
 from idpyoidc.time_util import utc_time_sans_frac
 
 from oidc_provider.idpy.dpop import BoundAccessToken
+from oidc_provider.idpy.fast.ids import new_id
 from oidc_provider.idpy.session_tree import insert_grant
 
 # The session tree's first level for tokens that no user authorized (idpyoidc's own path).
@@ -55,12 +54,11 @@ def issue_token(context, client_id: str, client: dict, scope: list, jkt: str = "
     handler = context.session_manager.token_handler["access_token"]
     now = utc_time_sans_frac()
     expires_at = now + (rules.get("expires_in") or handler.lifetime)
-    # ids shaped as idpyoidc's (32 hex characters); random ones cost a fifteenth of its uuid1
-    path = [NO_USER, client_id, token_hex(16)]
+    path = [NO_USER, client_id, new_id()]
     session_id = context.session_manager.encrypted_branch_id(*path)
     grant = grant_data(client_id, scope, rules, now)
     token = {
-        "id": token_hex(16),
+        "id": new_id(),
         "name": AccessToken.__name__,
         "used": 0,
         "scope": scope,
@@ -77,7 +75,7 @@ def issue_token(context, client_id: str, client: dict, scope: list, jkt: str = "
     payload = {}
     if client.get("access_token_format") == "jwt":  # an opaque token carries only its session id
         # ``Grant.payload_arguments`` for this grant: no claims about a user, as there is none
-        payload = {"scope": scope, "aud": [client_id], "jti": token_hex(16), "client_id": client_id, "sub": client_id}
+        payload = {"scope": scope, "aud": [client_id], "jti": new_id(), "client_id": client_id, "sub": client_id}
         if jkt:
             payload["cnf"] = {"jkt": jkt}  # RFC 9449 §6.1
     if jkt:

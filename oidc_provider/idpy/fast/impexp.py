@@ -15,6 +15,7 @@ dump 101.5 µs stock, 38.9 µs here; load 193.6 µs stock, 108.6 µs here.
 """
 
 import base64
+import copy
 import inspect
 from functools import cache
 
@@ -22,6 +23,7 @@ from cryptojwt.utils import qualified_name
 from idpyoidc.impexp import ImpExp, fully_qualified_name
 from idpyoidc.message import Message
 from idpyoidc.server.session import grant
+from idpyoidc.server.session.token import SessionToken
 from idpyoidc.storage import DictType
 from idpyoidc.util import importer
 from idpyoidc.util import qualified_name as instance_name
@@ -119,7 +121,7 @@ def load(cls, item):
     nodes) without ImpExp's handling of init arguments, which none of them takes."""
     if cls.load is not ImpExp.load or cls.init_args:
         return cls().load(item)
-    obj = cls()
+    obj = _blank(cls, item)
     special = cls.special_load_dump
     for attr, kind in cls.parameter.items():
         if attr in item and attr not in special:
@@ -136,6 +138,30 @@ def load(cls, item):
         setattr(obj, attr, value)
     obj.local_load_adjustments()
     return obj
+
+
+def _blank(cls, item):
+    """``cls()``, to load ``item`` into, without the ``uuid1`` (~9.5 µs) and the clock read that idpyoidc's
+    constructors make for an id and an issue time that ``item`` has (``ids.py``): a token is given both;
+    a grant, which takes no id, gets the attributes ``cls()`` sets, with empty containers of its own."""
+    if "id" not in item or "issued_at" not in item:
+        return cls()
+    if issubclass(cls, SessionToken):
+        return cls(id=item["id"], issued_at=item["issued_at"])
+    if not issubclass(cls, grant.Grant):
+        return cls()
+    made, anew = _made(cls)
+    obj = cls.__new__(cls)
+    obj.__dict__.update({k: (type(v)() if not v else copy.deepcopy(v)) if k in anew else v for k, v in made.items()})
+    return obj
+
+
+@cache
+def _made(cls):
+    """What ``cls()`` sets, made once per class, and which of its containers ``cls()`` makes anew each
+    time (one it shares, as ``Grant.token_map`` idpyoidc's ``TOKEN_MAP``, stays shared)."""
+    made, again = vars(cls()), vars(cls())
+    return made, {k for k, v in made.items() if isinstance(v, (dict, list)) and v is not again[k]}
 
 
 @cache
