@@ -397,3 +397,43 @@ def test_op_pages_cannot_be_framed(rp, browser, settings):
     for response in (consent, error):
         assert response["X-Frame-Options"] == "DENY"
         assert response["Content-Security-Policy"] == "frame-ancestors 'none'"
+
+
+@pytest.mark.parametrize("prompt", [None, "login"])
+def test_setup_auth_makes_the_session_the_stock_method_makes(rp, user, prompt):
+    """Speed rewrite (idpy/authorization.py ``setup_auth``): a signed-in request gets the session idpyoidc's
+    ``setup_auth`` makes, without URL-encoding the request for a login page; ``prompt=login`` (and any
+    other case) is the stock method's: the login asked for."""
+    from unittest import mock
+
+    from idpyoidc.server.oauth2 import authorization as stock
+
+    from oidc_provider.storage.unit_of_work import GRANTS, unit_of_work
+    from oidc_provider.views.authorization import authorization_endpoint
+
+    endpoint = authorization_endpoint()
+    parsed = endpoint.parse_request(flows.auth_params(flows.pkce_pair()[1], prompt=prompt))
+    cinfo = endpoint.upstream_get("context").cdb["rp1"]
+    authn = {"uid": str(user.pk), "authn_time": int(time.time()) - 5}
+    with unit_of_work(GRANTS), mock.patch.object(stock, "authn_args_gather", wraps=stock.authn_args_gather) as gather:
+        ours = endpoint.setup_auth(parsed, flows.REDIRECT_URI, cinfo, [], authn=authn)
+        assert gather.call_count == (1 if prompt else 0)
+        theirs = stock.Authorization.setup_auth(endpoint, parsed, flows.REDIRECT_URI, cinfo, [], authn=authn)
+        if prompt:
+            assert ours.keys() == theirs.keys() == {"function", "args"} and ours["args"] == theirs["args"]
+            return
+        assert ours.keys() == theirs.keys() == {"session_id", "identity", "user"}
+        assert (
+            (ours["identity"], ours["user"])
+            == (theirs["identity"], theirs["user"])
+            == ({"uid": str(user.pk)}, str(user.pk))
+        )
+        manager = endpoint.upstream_get("context").session_manager
+        mine, stocks = manager[ours["session_id"]], manager[theirs["session_id"]]
+        assert mine is not stocks
+        different = ("id", "issued_at", "expires_at", "authentication_event")
+        assert {k: v for k, v in vars(mine).items() if k not in different} == {
+            k: v for k, v in vars(stocks).items() if k not in different
+        }
+        event, stock_event = mine.authentication_event.to_dict(), stocks.authentication_event.to_dict()
+        assert abs(event.pop("valid_until") - stock_event.pop("valid_until")) <= 1 and event == stock_event

@@ -3,6 +3,7 @@
 none may grow with the grants a user holds or the clients the OP has."""
 
 import re
+import sys
 import uuid
 from unittest import mock
 
@@ -221,15 +222,33 @@ def test_a_token_minted_in_a_request_is_never_looked_up(busy_user, browser, http
 
 def test_no_token_is_given_a_uuid1(offline_rp, browser, http):
     """Speed rewrite (idpy/fast/ids.py): a token minted or read in a request gets a random id, not
-    idpyoidc's ``uuid1`` (~9 µs each; ``Grant()`` and a JWT's ``jti`` still take one)."""
+    idpyoidc's ``uuid1`` (~9 µs each), and a grant read is not constructed (``impexp._blank``): only the
+    grant the authorization makes still draws one for its id (and a JWT's ``jti``, in ``Grant``)."""
+    from oidc_provider.idpy.fast.impexp import _made
+    from oidc_provider.idpy.grant_tokens import Grant
+
     flows.make_client("cc", "s3cret", "--grant-type", "client_credentials")
-    with mock.patch("idpyoidc.server.session.token.uuid1", wraps=uuid.uuid1) as for_tokens:
+    _made(Grant)  # made once per process (two Grant() to compare)
+    callers = []
+
+    def for_grant():
+        frame = sys._getframe(1)
+        while frame.f_code.co_filename == mock.__file__:
+            frame = frame.f_back
+        callers.append(frame.f_code.co_name)
+        return uuid.uuid1()
+
+    with (
+        mock.patch("idpyoidc.server.session.token.uuid1", wraps=uuid.uuid1) as for_tokens,
+        mock.patch("idpyoidc.server.session.grant.uuid1", side_effect=for_grant),
+    ):
         tokens = flows.offline_tokens(browser, http)  # authorization (a new grant), redemption
         assert flows.refresh(http, tokens["refresh_token"]).status_code == 200
         assert flows.userinfo(http, tokens["access_token"]).status_code == 200
         assert flows.introspect(http, tokens["access_token"]).json()["active"] is True
         assert flows.token_request(http, {"grant_type": "client_credentials"}, "cc").status_code == 200
     assert for_tokens.call_count == 0
+    assert callers.count("__init__") == 1 and set(callers) == {"__init__", "payload_arguments"}
     issued = [t for row in SessionNode.objects.filter(kind="grant") for t in load_node(row).issued_token]
     assert issued and all(len(t.id) == 32 and int(t.id, 16) >= 0 for t in issued)
 
@@ -337,6 +356,9 @@ def test_a_node_is_loaded_into_what_its_constructor_makes(name):
     for obj in (blank, made):  # what the load then sets from the row
         vars(obj).update({k: v for k, v in item.items() if k in vars(made)})
     assert type(blank) is cls and vars(blank) == vars(made)
+    if name.endswith("Grant"):  # its dump has no id (its key names it): a random one, each time
+        ids = {_blank(cls, {"issued_at": 1}).id for _ in range(2)}
+        assert len(ids) == 2 and all(len(i) == 32 for i in ids)
     shared = _containers(vars(made)) & _containers(vars(again))
     assert not (_containers(vars(blank)) & _containers(vars(_blank(cls, item)))) - shared
     assert not (_containers(vars(blank)) & _containers(vars(made))) - shared

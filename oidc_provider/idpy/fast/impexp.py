@@ -28,6 +28,8 @@ from idpyoidc.storage import DictType
 from idpyoidc.util import importer
 from idpyoidc.util import qualified_name as instance_name
 
+from oidc_provider.idpy.fast.ids import new_id
+
 
 def dump(obj, exclude_attributes=None, issued_token=None):
     """``obj.dump(exclude_attributes)``; ``issued_token``: for a grant, these tokens instead of its own
@@ -142,17 +144,19 @@ def load(cls, item):
 
 def _blank(cls, item):
     """``cls()``, to load ``item`` into, without the ``uuid1`` (~9.5 µs) and the clock read that idpyoidc's
-    constructors make for an id and an issue time that ``item`` has (``ids.py``): a token is given both;
-    a grant, which takes no id, gets the attributes ``cls()`` sets, with empty containers of its own."""
-    if "id" not in item or "issued_at" not in item:
+    constructors make for an id and an issue time (``ids.py``): a token is given its own, which ``item``
+    has; a grant gets the attributes ``cls()`` sets, with containers of its own and a random id (its dump
+    has none: its key names it)."""
+    if "issued_at" not in item:
         return cls()
-    if issubclass(cls, SessionToken):
+    if issubclass(cls, SessionToken) and "id" in item:
         return cls(id=item["id"], issued_at=item["issued_at"])
     if not issubclass(cls, grant.Grant):
         return cls()
     made, anew = _made(cls)
     obj = cls.__new__(cls)
     obj.__dict__.update({k: (type(v)() if not v else copy.deepcopy(v)) if k in anew else v for k, v in made.items()})
+    obj.id = new_id()
     return obj
 
 
