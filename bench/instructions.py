@@ -25,7 +25,7 @@ import envs
 from measure import PEERS, Database, Server
 from run import PRODUCTS  # product -> (peer, fixture variant)
 
-SCENARIOS = ["authorize", "token", "userinfo", "introspection", "client_credentials"]
+SCENARIOS = ["authorize", "token", "refresh", "userinfo", "introspection", "client_credentials"]
 WARMUP = 20
 
 
@@ -67,6 +67,9 @@ def _child(scenario, count, offset):
                 "redirect_uri": var["redirect_uri"],
                 "code_verifier": fx["code_verifier"],
             }
+            return "POST", paths["token"], "", form, {"HTTP_AUTHORIZATION": auth}, 200
+        if scenario == "refresh":
+            form = {"grant_type": "refresh_token", "refresh_token": var["refresh_tokens"][offset + i]}
             return "POST", paths["token"], "", form, {"HTTP_AUTHORIZATION": auth}, 200
         if scenario == "userinfo":
             return "GET", paths["userinfo"], "", None, {"HTTP_AUTHORIZATION": f"Bearer {var['access_token']}"}, 200

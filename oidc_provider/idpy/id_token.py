@@ -7,6 +7,7 @@ import hashlib
 from idpyoidc.server.token.id_token import IDToken as IdpyIDToken
 
 from oidc_provider.idpy import encryption
+from oidc_provider.idpy.fast.ids import new_id
 
 HASHES = {"256": hashlib.sha256, "384": hashlib.sha384, "512": hashlib.sha512}
 
@@ -21,8 +22,12 @@ def half_hash(value: str, alg: str) -> str:
 class IDToken(IdpyIDToken):
     def payload(self, session_id, alg="RS256", code=None, access_token=None, **kwargs):
         """Defect 50: stock hashes with ``"HS" + alg[-3:]``, so an EdDSA ID token gets
-        ``"at_hash": null`` (``HSDSA`` is no hash cryptojwt knows) and fails validation."""
+        ``"at_hash": null`` (``HSDSA`` is no hash cryptojwt knows) and fails validation.
+        Defect 204: the ``jti`` ``Grant.payload_arguments`` gives it is a ``uuid1``, which tells every
+        client the OP host's MAC address and the minting time; it gets a random one."""
         claims = super().payload(session_id, alg=alg, code=None, access_token=None, **kwargs)
+        if "jti" in claims:
+            claims["jti"] = new_id()
         if code:
             claims["c_hash"] = half_hash(code, alg)
         if access_token:

@@ -475,3 +475,21 @@ def test_a_client_whose_tokens_must_be_dpop_bound_gets_no_access_token_from_the_
     }
     assert not SessionNode.objects.filter(kind=SessionNode.GRANT).exists()
     assert "id_token" in fragment(authorize(browser, "code id_token")[0])
+
+
+def test_no_id_token_names_the_op_host(enable, browser, http, offline_rp):
+    """Defect 204: idpyoidc gives an ID token a ``uuid1`` as its ``jti``, whose last twelve hex digits
+    are the OP host's MAC address (``uuid.getnode()``, as ``uuid1`` takes it) and the rest the minting
+    time. Checked on each way an ID token is made: a new grant's (the front channel), a redemption's,
+    a refresh's."""
+    import uuid
+
+    node = f"{uuid.getnode():012x}"
+    hybrid_client()
+    response, verifier = authorize(browser, "code id_token")
+    params = fragment(response)
+    redeemed = flows.redeem(http, params["code"], verifier, client_id="hy").json()
+    refreshed = flows.refresh(http, flows.offline_tokens(browser, http)["refresh_token"]).json()
+    jtis = [flows.jwt_claims(t)["jti"] for t in (params["id_token"], redeemed["id_token"], refreshed["id_token"])]
+    assert len(set(jtis)) == 3 and all(len(jti) == 32 for jti in jtis)
+    assert not [jti for jti in jtis if jti.endswith(node)]
