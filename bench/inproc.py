@@ -230,7 +230,7 @@ def _child(args):
             print(f"     {total / (args.rounds * n) * 1000:6.3f} ms  {phase}")
         if args.queries:
             for q in captured.captured_queries:
-                print("     ", q["sql"][:160])
+                print("     ", q["sql"][: args.sql_width])
         if args.profile == name:
             profile = cProfile.Profile(time.process_time)
             profile.enable()
@@ -250,6 +250,7 @@ def main():
     parser.add_argument("--profile", help="cProfile this scenario (stats also saved to /tmp/inproc-SCENARIO.prof)")
     parser.add_argument("--phases", action="store_true", help="CPU per request inside the main steps")
     parser.add_argument("--queries", action="store_true", help="print each scenario's SQL")
+    parser.add_argument("--sql-width", type=int, default=160, help="characters of each statement --queries prints")
     parser.add_argument("--only", nargs="+", help="these scenarios only")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
