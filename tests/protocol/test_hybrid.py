@@ -4,6 +4,7 @@ Practices; docs/hybrid-and-implicit.md), in process. The end-to-end suite checks
 import base64
 import hashlib
 import json
+import uuid
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -482,8 +483,6 @@ def test_no_id_token_names_the_op_host(enable, browser, http, offline_rp):
     are the OP host's MAC address (``uuid.getnode()``, as ``uuid1`` takes it) and the rest the minting
     time. Checked on each way an ID token is made: a new grant's (the front channel), a redemption's,
     a refresh's."""
-    import uuid
-
     node = f"{uuid.getnode():012x}"
     hybrid_client()
     response, verifier = authorize(browser, "code id_token")
