@@ -56,7 +56,7 @@ PHASES = [  # (module, class or None, function): CPU inside each, per request, w
     ("idpyoidc.server.session.manager", "SessionManager", "add_grant"),
     ("oidc_provider.idpy.node_codec", None, "dump"),
     ("oidc_provider.storage.session_tree_rows", None, "insert"),
-    ("oidc_provider.storage.session_tree_rows", None, "update"),
+    ("oidc_provider.storage.session_tree_rows", None, "select_rows"),
     ("django.db.backends.utils", "CursorWrapper", "execute"),
     ("oidc_provider.idpy.client_authn", None, "_check"),
     ("oidc_provider.idpy.client_db", None, "client_to_idpy"),

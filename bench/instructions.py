@@ -25,7 +25,7 @@ import envs
 from measure import PEERS, Database, Server
 from run import PRODUCTS  # product -> (peer, fixture variant)
 
-SCENARIOS = ["authorize", "token", "refresh", "userinfo", "introspection", "client_credentials"]
+SCENARIOS = ["floor", "authorize", "token", "refresh", "userinfo", "introspection", "client_credentials"]
 WARMUP = 20
 
 
@@ -71,6 +71,8 @@ def _child(scenario, count, offset):
         if scenario == "refresh":
             form = {"grant_type": "refresh_token", "refresh_token": var["refresh_tokens"][offset + i]}
             return "POST", paths["token"], "", form, {"HTTP_AUTHORIZATION": auth}, 200
+        if scenario == "floor":  # the stack both products run on: gunicorn's WSGI call, Django, a JSON view
+            return "GET", paths["floor"], "", None, {}, 200
         if scenario == "userinfo":
             return "GET", paths["userinfo"], "", None, {"HTTP_AUTHORIZATION": f"Bearer {var['access_token']}"}, 200
         if scenario == "introspection":

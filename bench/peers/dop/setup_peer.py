@@ -90,6 +90,7 @@ def main():
         "token": "/openid/token",
         "userinfo": "/openid/userinfo",
         "introspection": "/openid/introspect",
+        "floor": "/floor",  # bench/instructions.py's floor
     }
     bc.write_fixture(paths, variants, bc.logged_in_sessions(users[: bc.SESSIONS]), len(discovery.content))
 
