@@ -53,7 +53,7 @@ PHASES = [  # (module, class or None, function): CPU inside each, per request, w
     ("oidc_provider.storage.clients", None, "client_row"),
     ("idpyoidc.server.session.grant", "Grant", "mint_token"),
     ("idpyoidc.server.token.id_token", "IDToken", "sign_encrypt"),
-    ("idpyoidc.server.session.manager", "SessionManager", "add_grant"),
+    ("oidc_provider.idpy.session_manager", "SessionManager", "add_grant"),
     ("oidc_provider.idpy.node_codec", None, "dump"),
     ("oidc_provider.storage.session_tree_rows", None, "insert"),
     ("oidc_provider.storage.session_tree_rows", None, "select_rows"),

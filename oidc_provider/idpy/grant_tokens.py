@@ -4,9 +4,11 @@ idpyoidc keeps every code and token of a grant in its ``issued_token`` list, and
 walking that list. Stored whole in the grant's row, a refresh-token chain rotated a thousand times made
 every refresh read and write a thousand tokens. Here a grant's row keeps only its ID tokens and the
 tokens minted with it (a code, a client-credentials token); tokens minted later have rows of their
-own (``IssuedToken``, ``storage.token_rows``). A grant read from the database is a ``Grant`` (or
-``ExchangeGrant``) of this module, whose ``issued_token`` is a ``TokenList``: the tokens of its row,
-the ones the request asked for (read with the grant, ``idpy.session_tree``), and the ones minted since.
+own (``IssuedToken``, ``storage.token_rows``). Every grant is a ``Grant`` (or ``ExchangeGrant``) of this
+module, a new one too (``idpy.session_manager``); a grant read from the database has a ``TokenList`` as its
+``issued_token``: the tokens of its row, the ones the request asked for (read with the grant,
+``idpy.session_tree``), and the ones minted since. A new grant's is a plain list, which these classes
+hand to idpyoidc's methods.
 
 - ``get_token`` (and so ``find_scope``) looks in memory, then reads that one token's row (with its
   parent, if a refresh token): a miss costs one statement, never the grant's other tokens;
@@ -210,7 +212,8 @@ def minted_from(grant, value, token_class, newest_only=False):
 
 
 class TokenRows:
-    """The methods of a grant that look at its tokens, for a grant read from the database."""
+    """The methods of a grant that look at its tokens, for a grant read from the database (on a new
+    grant's plain list they are idpyoidc's)."""
 
     def get_token(self, value):
         tokens = self.issued_token
@@ -243,11 +246,11 @@ class TokenRows:
 
 
 class Grant(OpaquePayload, TokenRows, IdpyGrant):
-    """idpyoidc's ``Grant`` read from the database (see the module; ``idpy.fast.payload``)."""
+    """idpyoidc's ``Grant``, as this OP makes and reads it (see the module; ``idpy.fast.payload``)."""
 
 
 class ExchangeGrant(OpaquePayload, TokenRows, IdpyExchangeGrant):
-    """idpyoidc's ``ExchangeGrant`` read from the database (see the module; ``idpy.fast.payload``)."""
+    """idpyoidc's ``ExchangeGrant``, as this OP makes and reads it (see the module; ``idpy.fast.payload``)."""
 
 
 # idpyoidc's class -> the one a grant of that class is read as; rows name idpyoidc's

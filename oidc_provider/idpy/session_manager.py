@@ -19,6 +19,8 @@ from idpyoidc.server.token import WrongTokenClass
 from idpyoidc.util import importer
 
 from oidc_provider.crypto import pairwise_sub
+from oidc_provider.idpy import grant_tokens
+from oidc_provider.idpy.fast.ids import new_id
 from oidc_provider.metadata import sector_of
 from oidc_provider.storage.session_tree_rows import GRANT_DEPTH, branch_keys
 from oidc_provider.storage.unit_of_work import active
@@ -107,14 +109,42 @@ class SessionManager(IdpySessionManager):
             resources=resources,
         )
 
+    def add_grant(self, path, token_usage_rules=None, scope=None, **kwargs):
+        """Stock (idpyoidc 5.0.0), but the grant is of ``idpy.grant_tokens``' class, as it is when read
+        back, so the opaque code minted with it computes no payload (a speed rewrite, ``idpy.fast.payload``),
+        and its id is random (``_add``)."""
+        grant_args = {k: v for k, v in kwargs.items() if k in Grant.parameter}
+        if "usage_rules" not in grant_args and token_usage_rules:
+            grant_args["usage_rules"] = token_usage_rules
+        grant = grant_tokens.Grant(
+            remember_token=self.remember_token,
+            remove_inactive_token=self.remove_inactive_token,
+            scope=scope,
+            **grant_args,
+        )
+        return self._add(path, grant)
+
     def add_exchange_grant(self, exchange_request, original_branch_id, path, token_usage_rules=None, **grant_args):
         """Defect 131: stock gives a token exchanged for another client the original grant's ``sub``,
         the sub of the client that got the subject token: a pairwise sub leaks to another sector and
-        the new client cannot match it with its own ID tokens. The new grant gets the new client's."""
-        grant_args["sub"] = self.client_sub(path[0], path[1])
-        return super().add_exchange_grant(
-            exchange_request, original_branch_id, path, token_usage_rules=token_usage_rules, **grant_args
+        the new client cannot match it with its own ID tokens. The new grant gets the new client's.
+        Otherwise stock, made as ``add_grant`` makes a grant."""
+        grant = grant_tokens.ExchangeGrant(
+            original_branch_id=original_branch_id, exchange_request=exchange_request, usage_rules=token_usage_rules
         )
+        for key, value in {**grant_args, "sub": self.client_sub(path[0], path[1])}.items():
+            setattr(grant, key, value)
+        return self._add(path, grant)
+
+    def _add(self, path, grant):
+        """Store a new grant under ``path``; its session id. Defect 205: its id, the last part of its row's
+        key, is 128 random bits (``idpy.fast.ids``), not the ``uuid1`` idpyoidc's constructors draw, which
+        names the OP host's MAC address and the time."""
+        self._setup_branch(path)
+        grant.id = new_id()
+        branch = [*path, grant.id]
+        self.set(branch, grant)
+        return self.encrypted_branch_id(*branch)
 
     def encrypted_branch_id(self, *args):
         """A session id made in this unit of work is known: it is never decrypted."""
@@ -150,7 +180,7 @@ class SessionManager(IdpySessionManager):
         """The stock ``set`` reads each ancestor and appends the new key to its ``subordinate``; here
         ``subordinate`` is derived from rows (``idpy.session_tree.Children``). Within a unit of work a
         grant's ancestors are not looked for: a grant loaded here came with them, and a grant made
-        here (its id a fresh UUID, so its own row is not looked for either) goes in under them as
+        here (its id fresh and random, ``_add``, so its own row is not looked for either) goes in under them as
         ``_setup_branch`` says. Otherwise only missing ancestors are created."""
         key = self.branch_key(*path)
         unit = active()

@@ -104,10 +104,11 @@ def test_the_grant_row_stays_small(machine, http):
 
 
 def stock_grant_row(client_id, scope):
-    """The row idpyoidc's own grant machinery writes for a client-credentials token (``add_grant``,
+    """The row idpyoidc's own grant machinery writes for a client-credentials token (its ``add_grant``,
     ``Grant.mint_token``, the grant dumped at the end of the unit of work): what this helper wrote
     before it wrote the dump itself."""
     from idpyoidc.message.oauth2 import AuthorizationRequest
+    from idpyoidc.server.session.manager import SessionManager as IdpySessionManager
 
     from oidc_provider.idpy.fast.client_credentials import NO_USER
     from oidc_provider.server import get_server
@@ -117,7 +118,8 @@ def stock_grant_row(client_id, scope):
     manager = context.session_manager
     rules = context.authz.usage_rules(client_id)["access_token"]
     with unit_of_work():
-        session_id = manager.add_grant(
+        session_id = IdpySessionManager.add_grant(  # the stock method, not ours
+            manager,
             [NO_USER, client_id],
             scope=scope,
             sub=client_id,

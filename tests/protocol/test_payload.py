@@ -1,6 +1,8 @@
 """``idpy.fast.payload``: no ``payload_arguments`` for a token whose handler drops them (a speed
 rewrite): the tokens are the ones idpyoidc mints with the payload, and a JWT still gets it whole."""
 
+from unittest import mock
+
 import pytest
 from idpyoidc.server.session.grant import Grant as IdpyGrant
 from idpyoidc.server.token import DefaultToken
@@ -55,9 +57,25 @@ def test_the_handlers_that_carry_a_payload(loaded):
     assert carries_payload(handlers["access_token"], info["branch_id"])
 
 
+def test_a_new_grant_is_this_modules_and_its_code_computes_no_payload(rp, user, browser, http):
+    """An authorization makes its grant of ``grant_tokens.Grant`` too (``idpy.session_manager``
+    ``add_grant``), so the code minted with it computes no payload; the code still redeems."""
+    made, original = [], IdpyGrant.payload_arguments
+
+    def stock(grant, session_id, context, item, *args, **kwargs):
+        made.append((type(grant), item.token_class))
+        return original(grant, session_id, context, item, *args, **kwargs)
+
+    with mock.patch.object(IdpyGrant, "payload_arguments", autospec=True, side_effect=stock):
+        code, verifier = flows.get_code(browser)
+        assert made == []  # a code: nothing computed
+        assert flows.redeem(http, code, verifier).status_code == 200
+    assert made == [(Grant, "id_token")]  # the redemption's ID token, minted by the grant read back
+
+
 def test_a_refreshed_jwt_access_token_has_the_claims_of_the_first(offline_rp, browser, http):
-    """The first access token is minted by idpyoidc's own ``Grant`` (a new grant), the refreshed one by
-    a grant read from its row: the same claims, but for the times and the ``jti``."""
+    """The first access token is minted at the redemption, the refreshed one at the refresh, each by
+    the grant read from its row: the same claims, but for the times and the ``jti``."""
     Client.objects.filter(client_id="rp1").update(access_token_format="jwt")
     tokens = flows.offline_tokens(browser, http)
     refreshed = flows.refresh(http, tokens["refresh_token"]).json()

@@ -223,7 +223,8 @@ def test_a_token_minted_in_a_request_is_never_looked_up(busy_user, browser, http
 def test_no_token_is_given_a_uuid1(offline_rp, browser, http):
     """Speed rewrite (idpy/fast/ids.py): a token minted or read in a request gets a random id, not
     idpyoidc's ``uuid1`` (~9 µs each), and a grant read is not constructed (``impexp._blank``): only the
-    grant the authorization makes still draws one for its id (and a JWT's ``jti``, in ``Grant``)."""
+    grant the authorization makes still draws one for its id, and throws it away (defect 205), and a JWT
+    for its ``jti`` (``Grant.payload_arguments``; an ID token's is replaced, defect 204)."""
     from oidc_provider.idpy.fast.impexp import _made
     from oidc_provider.idpy.grant_tokens import Grant
 

@@ -1,6 +1,7 @@
 """Token exchange (RFC 8693) under a per-client policy."""
 
 import time
+import uuid
 from urllib.parse import urlencode
 
 import pytest
@@ -205,6 +206,23 @@ def test_the_exchange_grant_row_keeps_no_client_secret(tokens, http):
     row = SessionNode.objects.get(kind=SessionNode.GRANT, client_id="rp2")
     stored = row.data["exchange_request"]["idpyoidc.message.oauth2.TokenExchangeRequest"]
     assert stored["client_id"] == "rp2" and "client_secret" not in stored and "other" not in str(row.data)
+
+
+def test_no_grant_key_names_the_op_host(tokens, http):
+    """Defect 205: idpyoidc's ``Grant()`` and ``ExchangeGrant()`` draw a ``uuid1`` for the grant's id, the
+    last part of its row's key (in the admin and the database): the OP host's MAC address (its last twelve
+    hex digits, ``uuid.getnode()``) and the time. Checked on a grant an authorization made and one an
+    exchange made."""
+    make_rp2("--token-endpoint-auth-method", "client_secret_post")
+    set_policy(audiences=["rp2"])
+    for_rp2 = flows.exchange(http, tokens["access_token"], audience="rp2").json()["access_token"]
+    data = {"grant_type": flows.EXCHANGE, "subject_token": for_rp2, "client_id": "rp2", "client_secret": "other"}
+    assert http.post("/oidc/token", data).status_code == 200  # a grant of rp2's
+    keys = dict(SessionNode.objects.filter(kind=SessionNode.GRANT).values_list("key", "class_name"))
+    assert sorted(keys.values()) == [f"idpyoidc.server.session.grant.{name}" for name in ("ExchangeGrant", "Grant")]
+    ids = [key.rpartition(";;")[2] for key in keys]
+    assert all(len(grant_id) == 32 for grant_id in ids)
+    assert not [grant_id for grant_id in ids if grant_id.endswith(f"{uuid.getnode():012x}")]
 
 
 def test_a_client_without_the_grant_type_is_unauthorized_client(tokens, http):
