@@ -145,8 +145,8 @@ class Client:
         cc = self.var["cc"]
         self.token({"grant_type": "client_credentials"}, auth=basic(cc["client_id"], cc["client_secret"]))
 
-    def flow(self, item):
-        """Authorization request with a logged-in session (no consent), then the code redemption."""
+    def authorize(self, item):
+        """An authorization request with a logged-in session (no consent); returns the code."""
         query = urlencode(
             {
                 "response_type": "code",
@@ -169,7 +169,11 @@ class Client:
         code = parse_qs(urlsplit(location).query).get("code")
         if not code or not location.startswith(self.var["redirect_uri"]):
             raise Failure(f"authorize redirected to {location[:200]}")
-        self.token_code(code[0])
+        return code[0]
+
+    def flow(self, item):
+        """The authorization request, then the code redemption."""
+        self.token_code(self.authorize(item))
 
     def mix(self, item):
         """The memory check's request mix: a full flow, userinfo, discovery and JWKS (5 requests)."""
@@ -188,6 +192,7 @@ SCENARIOS = {
     "floor": ("floor", None),
     "token": ("token_code", SPEND),  # one pre-minted code per request
     "flow": ("flow", None),
+    "authorize": ("authorize", None),  # the full flow's first half (a diagnostic: not run by default)
     "userinfo": ("userinfo", None),  # one access token
     "userinfo_many": ("userinfo_many", CYCLE),  # the live access tokens, spread over the clients
     "introspection": ("introspection", None),
