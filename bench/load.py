@@ -192,7 +192,7 @@ SCENARIOS = {
     "floor": ("floor", None),
     "token": ("token_code", SPEND),  # one pre-minted code per request
     "flow": ("flow", None),
-    "authorize": ("authorize", None),  # the full flow's first half (a diagnostic: not run by default)
+    "authorize": ("authorize", None),  # the full flow's first half alone (DIAGNOSTIC)
     "userinfo": ("userinfo", None),  # one access token
     "userinfo_many": ("userinfo_many", CYCLE),  # the live access tokens, spread over the clients
     "introspection": ("introspection", None),
@@ -203,6 +203,8 @@ SCENARIOS = {
     "mix": ("mix", None),
 }
 REQUESTS_PER_ITERATION = {"flow": 2, "mix": 5}
+# run only when named (run.py --scenarios), reported without a target: they explain another scenario's figures
+DIAGNOSTIC = ("authorize",)
 
 
 def run(job: Job) -> dict:

@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+from load import DIAGNOSTIC
+
 NAMES = {
     "ours": "ours",
     "dot-hashed": "DOT (hashed secrets)",
@@ -17,6 +19,7 @@ LABELS = {
     "jwks": "JWKS",
     "token": "token (redeem a pre-minted code)",
     "flow": "full code flow (authorize + token)",
+    "authorize": "authorization request alone (a diagnostic, no target)",
     "userinfo": "userinfo",
     "userinfo_many": "userinfo over many live tokens",
     "introspection": "introspection",
@@ -83,6 +86,8 @@ def _targets(data):
         return entry.get(key)
 
     for scenario, entry in ours.items():
+        if scenario in DIAGNOSTIC:
+            continue
         if "skipped" in entry:
             rows.append((f"{LABELS[scenario]}: throughput ≥ better peer", "–", entry["skipped"]))
             continue
@@ -253,7 +258,7 @@ def _issue20_section(datasets):
         "|---|" + "---:|---:|---|" * len(datasets),
     ]
     for scenario in ORDER:
-        if scenario == "floor" or not any(scenario in d["summary"].get("ours", {}) for _, d in datasets):
+        if scenario in ("floor", *DIAGNOSTIC) or not any(scenario in d["summary"].get("ours", {}) for _, d in datasets):
             continue
         cells = []
         for _, data in datasets:

@@ -47,8 +47,6 @@ SCENARIOS = [
     "refresh_chain",
     "client_credentials",
 ]
-# run only when asked for (--scenarios): no target of their own
-DIAGNOSTIC = ["authorize"]
 # fixture lists kept out of every job but the items each job is given
 BULKY = ("codes", "refresh_tokens", "access_tokens", "chain_tokens")
 # product -> (server, fixture variant)
@@ -464,7 +462,7 @@ def parse_args(argv=None):
     parser.add_argument("--clients", type=int, default=4, help="load-generator processes (one connection each)")
     parser.add_argument("--pool", type=int, default=3000, help="pre-minted codes/refresh tokens per window")
     parser.add_argument("--products", nargs="+", default=list(PRODUCTS), choices=list(PRODUCTS))
-    parser.add_argument("--scenarios", nargs="+", default=SCENARIOS, choices=SCENARIOS + DIAGNOSTIC)
+    parser.add_argument("--scenarios", nargs="+", default=SCENARIOS, choices=SCENARIOS + list(load.DIAGNOSTIC))
     parser.add_argument("--no-floor", action="store_true")
     parser.add_argument(
         "--live-tokens", type=int, default=10000, help="live access tokens for userinfo_many, introspection_many"
