@@ -174,7 +174,10 @@ const server = provider.listen(Number(new URL(BASE_URL).port), '127.0.0.1', () =
           access_token: accessTokens[LIVE_TOKENS],
           access_tokens: accessTokens.slice(0, LIVE_TOKENS),
           cc: { client_id: 'bench-cc', client_secret: ccSecret },
-          unavailable: { flow: 'not measured (needs an interactive login session in its own cookie format)' },
+          unavailable: {
+            flow: 'not measured (needs an interactive login session in its own cookie format)',
+            authorize: 'not measured (needs an interactive login session in its own cookie format)',
+          },
         },
       },
       sessions: [''],
