@@ -36,7 +36,9 @@ class TokenExchangeHelper(MintingFixes, IdpyTokenExchangeHelper):
         unknown one (RFC 8693 §2.2.2). An omitted ``requested_token_type`` gets the policy's default
         before the policy is checked (stock checks only a present one, then issues an access token).
         An omitted ``subject_token_type`` is taken from the token: idpyoidc's documented example
-        request sends none."""
+        request sends none. Defect 206: stock exchanges a DPoP-bound subject token without a proof, for a
+        bearer token; here the request needs a proof of the token's key (RFC 9449 §7.1), and the access
+        token it issues is bound to that key, as any minted with a proof is."""
         dpop.drop_claimed_key(request)
         context = self.endpoint.upstream_get("context")
         config = context.cdb[client_id]["token_exchange"]
@@ -50,6 +52,11 @@ class TokenExchangeHelper(MintingFixes, IdpyTokenExchangeHelper):
         info, token = find_token(context, request["subject_token"], first=hint, classes=list(TOKEN_TYPE_URNS))
         if token is None or not is_live(info, token) or not visible_to(info, token, client_id):
             return self.error_cls(error="invalid_request", error_description="Subject token invalid")
+        bound, proof = dpop.jkt_of(token), dpop.current().proof
+        if bound and (proof is None or proof.jkt != bound):  # defect 206
+            return self.error_cls(
+                error="invalid_dpop_proof", error_description="The subject token is bound to another DPoP key"
+            )
         if "subject_token_type" not in request:
             request["subject_token_type"] = TOKEN_TYPE_URNS[token.token_class]
         if "requested_token_type" not in request:

@@ -328,6 +328,24 @@ def test_token_exchange_binds_the_issued_access_token(offline_rp, browser, http,
     assert flows.introspect(http, body["access_token"]).json()["cnf"] == {"jkt": holder.jkt}
 
 
+def test_a_bound_subject_token_is_exchanged_only_with_a_proof_of_its_key(offline_rp, browser, http, holder):
+    """Defect 206: stock exchanges a DPoP-bound access token sent without a proof (or with another key's)
+    for a bearer token: whoever holds the token, not the key, strips its binding."""
+    tokens = bound_tokens(browser, http, holder, scope=flows.OFFLINE_SCOPE, prompt="consent")
+    data = {"grant_type": flows.EXCHANGE, "subject_token": tokens["access_token"], "subject_token_type": flows.AT_TYPE}
+    refused(flows.token_request(http, data), "The subject token is bound to another DPoP key")
+    stranger = Holder().proof("POST", TOKEN_URL)
+    refused(
+        http.post("/oidc/token", data, HTTP_AUTHORIZATION=flows.basic(), HTTP_DPOP=stranger),
+        "The subject token is bound to another DPoP key",
+    )
+    body = http.post(
+        "/oidc/token", data, HTTP_AUTHORIZATION=flows.basic(), HTTP_DPOP=holder.proof("POST", TOKEN_URL)
+    ).json()
+    assert body["issued_token_type"] == flows.AT_TYPE and body["token_type"] == "DPoP"
+    assert flows.introspect(http, body["access_token"]).json()["cnf"] == {"jkt": holder.jkt}
+
+
 def test_a_dpop_jkt_form_parameter_in_a_token_exchange_claims_nothing(offline_rp, browser, http, holder):
     """Defect 187: stock answers token_type DPoP for a token bound to nothing."""
     tokens = flows.offline_tokens(browser, http)
