@@ -242,6 +242,12 @@ def jkt_of(token) -> str:
     return getattr(token, "jkt", "") or ""
 
 
+def proven(jkt: str) -> bool:
+    """Does the request in progress carry a proof of the key ``jkt``? (A bearer token's '' needs none.)"""
+    proof = current().proof
+    return not jkt or (proof is not None and proof.jkt == jkt)
+
+
 def binding_for(token_class: str, client: dict) -> str:
     """The thumbprint the token of ``token_class`` minted now for ``client`` is bound to, or ''.
     Access tokens are bound whenever a proof came; refresh tokens only for public clients (RFC 9449

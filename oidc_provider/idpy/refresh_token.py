@@ -65,9 +65,7 @@ class RefreshTokenHelper(MintingFixes, IdpyRefreshTokenHelper):
             return self.error_cls(error="invalid_grant", error_description="Invalid refresh token")
         if expired or not grant.is_active():
             return self.error_cls(error="invalid_grant", error_description="Refresh token expired or revoked")
-        bound = dpop.jkt_of(token)
-        proof = dpop.current().proof
-        if bound and (proof is None or proof.jkt != bound):  # RFC 9449 §5: a public client's bound token
+        if not dpop.proven(dpop.jkt_of(token)):  # RFC 9449 §5: a public client's bound token
             return self.error_cls(
                 error="invalid_dpop_proof", error_description="The refresh token is bound to another DPoP key"
             )

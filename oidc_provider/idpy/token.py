@@ -153,9 +153,7 @@ class AccessTokenHelper(MintingFixes, IdpyAccessTokenHelper):
         if expected is not None and request.get("redirect_uri") != expected:
             return self.error_cls(error="invalid_grant", error_description="redirect_uri mismatch")
         # defect 189, RFC 9449 §10: a code asked for with dpop_jkt is redeemed only with a proof of that key
-        bound = info["grant"].authorization_request.get("dpop_jkt")
-        proof = dpop.current().proof
-        if bound and dpop.enabled() and (proof is None or proof.jkt != bound):
+        if dpop.enabled() and not dpop.proven(info["grant"].authorization_request.get("dpop_jkt", "")):
             return self.error_cls(
                 error="invalid_dpop_proof",
                 error_description="The DPoP proof's key is not the dpop_jkt of the authorization request",

@@ -52,8 +52,7 @@ class TokenExchangeHelper(MintingFixes, IdpyTokenExchangeHelper):
         info, token = find_token(context, request["subject_token"], first=hint, classes=list(TOKEN_TYPE_URNS))
         if token is None or not is_live(info, token) or not visible_to(info, token, client_id):
             return self.error_cls(error="invalid_request", error_description="Subject token invalid")
-        bound, proof = dpop.jkt_of(token), dpop.current().proof
-        if bound and (proof is None or proof.jkt != bound):  # defect 206
+        if not dpop.proven(dpop.jkt_of(token)):  # defect 206
             return self.error_cls(
                 error="invalid_dpop_proof", error_description="The subject token is bound to another DPoP key"
             )

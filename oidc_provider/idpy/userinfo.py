@@ -75,7 +75,7 @@ def binding_problem(token):
         presentation.challenge = True
         if presentation.scheme != "DPoP":
             return "The token is DPoP-bound: present it with the DPoP scheme and a proof"
-        if presentation.proof is None or presentation.proof.jkt != bound:
+        if not dpop.proven(bound):
             return "The DPoP proof's key is not the token's"
     elif presentation.scheme == "DPoP":
         return "The token is not DPoP-bound"
