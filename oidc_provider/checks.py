@@ -10,14 +10,14 @@ from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.filebased import FileBasedCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.checks import Error, Tags, Warning, register
-from django.db import DatabaseError
+from django.db import DatabaseError, connections, router
 from django.utils import timezone
 
 from oidc_provider import crypto, throttling
 from oidc_provider.conf import REGISTRATION_POLICIES, SETTING_NAME, oidc_settings
 from oidc_provider.consent import DESCRIPTION_FORMAT
 from oidc_provider.metadata import ACCESS_TOKEN_FORMATS, token_exchange_problem
-from oidc_provider.models import SigningKey
+from oidc_provider.models import SessionNode, SigningKey
 from oidc_provider.protocol import ALL_RESPONSE_TYPES, ASSERTION_ALGS
 from oidc_provider.response_types import canonical
 from oidc_provider.storage.keys import SUPPORTED_ALGS
@@ -477,6 +477,38 @@ def check_signing_key(app_configs=None, databases=None, **kwargs):
                 )
             )
     return messages
+
+
+@register(Tags.database)
+def check_isolation_level(app_configs=None, **kwargs):
+    """Without a connection: is the PostgreSQL database of the session tree set to an isolation level
+    above ``READ COMMITTED``? A request that spends a code or a refresh token waits for its grant's lock
+    and then reads what the lock's last holder committed (docs/deployment.md); a snapshot taken before
+    the wait still shows the token unused, and the write that spends it fails (a 500 for the second of
+    two refreshes of one token, which ``READ COMMITTED`` answers as the reuse window or ``invalid_grant``
+    say). It reads the settings only, so it runs without ``check --database`` too."""
+    alias = router.db_for_write(SessionNode)
+    database = connections[alias]  # not connected
+    level = (database.settings_dict.get("OPTIONS") or {}).get("isolation_level")
+    if level is None or database.vendor != "postgresql":
+        return []
+    from django.db.backends.postgresql.psycopg_any import IsolationLevel
+
+    try:
+        level = IsolationLevel(level)
+    except ValueError:
+        return []  # Django refuses it when it connects
+    if level not in (IsolationLevel.REPEATABLE_READ, IsolationLevel.SERIALIZABLE):
+        return []
+    return [
+        Warning(
+            f"The database {alias!r} of oidc_provider's grants and tokens uses the isolation level {level.name}: "
+            "two requests that spend one refresh token or code at once end in a server error for the second.",
+            hint="Use READ COMMITTED, PostgreSQL's and Django's default (leave OPTIONS['isolation_level'] out), "
+            "or route oidc_provider to a database alias that does (docs/deployment.md).",
+            id="oidc_provider.W039",
+        )
+    ]
 
 
 @register(Tags.security, deploy=True)

@@ -7,7 +7,7 @@ import pytest
 from django.core import checks
 
 from oidc_provider import checks as checks_module
-from oidc_provider.checks import check_deploy, check_settings, check_signing_key
+from oidc_provider.checks import check_deploy, check_isolation_level, check_settings, check_signing_key
 from oidc_provider.conf import DEFAULTS, oidc_settings
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -400,9 +400,30 @@ def test_trusted_proxies_take_addresses_and_networks(hardened):
     assert check_settings() == []
 
 
+@pytest.mark.parametrize(
+    "vendor, level, warned",
+    [
+        ("postgresql", None, False),
+        ("postgresql", "READ_COMMITTED", False),
+        ("postgresql", "REPEATABLE_READ", True),
+        ("postgresql", "SERIALIZABLE", True),
+        ("sqlite", "SERIALIZABLE", False),
+    ],
+)
+def test_an_isolation_level_above_read_committed_is_W039(monkeypatch, vendor, level, warned):
+    """tests/test_storage.py shows what the second of two refreshes meets above READ COMMITTED."""
+    from django.db import connection
+    from django.db.backends.postgresql.psycopg_any import IsolationLevel
+
+    options = {} if level is None else {"isolation_level": IsolationLevel[level]}
+    monkeypatch.setitem(connection.settings_dict, "OPTIONS", options)
+    monkeypatch.setattr(connection, "vendor", vendor)
+    assert ids(check_isolation_level()) == (["oidc_provider.W039"] if warned else [])
+
+
 def test_checks_are_registered():
     registered = {c.__name__ for c in checks.registry.registry.get_checks(include_deployment_checks=True)}
-    assert {"check_settings", "check_signing_key", "check_deploy"} <= registered
+    assert {"check_settings", "check_signing_key", "check_isolation_level", "check_deploy"} <= registered
 
 
 def test_idpyoidc_loggers_default_to_warning():

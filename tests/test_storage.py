@@ -326,12 +326,11 @@ def test_reads_fetched_together_are_one_round_trip_on_postgresql(db):
     assert make(found[1]) == get_row(Client, client_id="b") and make([]) is None
 
 
-@postgresql_only
-@pytest.mark.django_db(transaction=True)
-def test_a_token_read_under_a_grant_lock_sees_what_the_last_holder_committed():
-    """Two refreshes of one token at once: the second waits for the grant's lock, and the token's row,
-    read in the same round trip once the lock is held, is the one the first committed (used). Read in
-    the locking statement's snapshot it would still be unused, and the token spent twice."""
+def read_behind_a_refresh(isolation=None, then=None):
+    """A second refresh's locked read of a grant and its token while a first refresh holds the grant's lock
+    and marks the token used: ``(waited, nodes, tokens, key, digest)``. ``isolation``: the second's
+    transaction isolation level (else the connection's, Django's default ``READ COMMITTED``); ``then(digest)``:
+    what the second does next in its transaction."""
     from django.db import connection, transaction
 
     from oidc_provider.models import IssuedToken
@@ -365,10 +364,51 @@ def test_a_token_read_under_a_grant_lock_sees_what_the_last_holder_committed():
     threads = [in_thread(first_refresh)]
     assert holding.wait(10)
     threads.append(in_thread(release_once_the_read_waits))
-    with transaction.atomic():
-        nodes, tokens, _ = select_rows([key], locked=key, tokens=[digest])
-    for thread in threads:
-        thread.join()
+    try:
+        with transaction.atomic():
+            if isolation:
+                with connection.cursor() as cursor:
+                    cursor.execute(f"SET TRANSACTION ISOLATION LEVEL {isolation}")
+            nodes, tokens, _ = select_rows([key], locked=key, tokens=[digest])
+            if then:
+                then(digest)
+    finally:
+        for thread in threads:
+            thread.join()
+    return waited, nodes, tokens, key, digest
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_token_read_under_a_grant_lock_sees_what_the_last_holder_committed():
+    """Two refreshes of one token at once: the second waits for the grant's lock, and the token's row,
+    read in the same round trip once the lock is held, is the one the first committed (used). Read in
+    the locking statement's snapshot it would still be unused, and the token spent twice."""
+    waited, nodes, tokens, key, digest = read_behind_a_refresh()
     assert waited.is_set()  # the read did wait for the first refresh's lock
     assert [row[0] for row in nodes] == [key]
     assert [(row[0], row[3]) for row in tokens] == [(digest, 1)]
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("isolation", ["REPEATABLE READ", "SERIALIZABLE"])
+def test_above_read_committed_the_second_of_two_refreshes_fails(isolation):
+    """Why check W039 warns of an isolation level above ``READ COMMITTED``: there the second of two
+    refreshes of one token reads the token as its transaction's snapshot has it, unused, though it waited
+    for the first's lock, and its write of the token fails (PostgreSQL's serialization failure, SQLSTATE
+    40001): an error the token endpoint answers with a 500, where ``READ COMMITTED`` gives the reuse
+    window's answer or ``invalid_grant``."""
+    from django.db import OperationalError
+
+    from oidc_provider.models import IssuedToken
+
+    seen = {}
+
+    def spend(digest):
+        seen["used"] = IssuedToken.objects.get(digest=digest).used
+        IssuedToken.objects.filter(digest=digest).update(used=1)
+
+    with pytest.raises(OperationalError) as failure:
+        read_behind_a_refresh(isolation, then=spend)
+    assert seen == {"used": 0} and failure.value.__cause__.sqlstate == "40001"
