@@ -492,7 +492,7 @@ def check_isolation_level(app_configs=None, **kwargs):
     level = (database.settings_dict.get("OPTIONS") or {}).get("isolation_level")
     if level is None or database.vendor != "postgresql":
         return []
-    from django.db.backends.postgresql.psycopg_any import IsolationLevel
+    from django.db.backends.postgresql.psycopg_any import IsolationLevel  # the driver's: absent without PostgreSQL
 
     try:
         level = IsolationLevel(level)
