@@ -329,8 +329,8 @@ def test_reads_fetched_together_are_one_round_trip_on_postgresql(db):
 def read_behind_a_refresh(isolation=None, then=None):
     """A second refresh's locked read of a grant and its token while a first refresh holds the grant's lock
     and marks the token used: ``(waited, nodes, tokens, key, digest)``. ``isolation``: the second's
-    transaction isolation level (else the connection's, Django's default ``READ COMMITTED``); ``then(digest)``:
-    what the second does next in its transaction."""
+    transaction isolation level (else the connection's, Django's default ``READ COMMITTED``);
+    ``then(waited, tokens)``: what the second does next in its transaction, with what it read."""
     from django.db import connection, transaction
 
     from oidc_provider.models import IssuedToken
@@ -371,7 +371,7 @@ def read_behind_a_refresh(isolation=None, then=None):
                     cursor.execute(f"SET TRANSACTION ISOLATION LEVEL {isolation}")
             nodes, tokens, _ = select_rows([key], locked=key, tokens=[digest])
             if then:
-                then(digest)
+                then(waited, tokens)
     finally:
         for thread in threads:
             thread.join()
@@ -405,10 +405,12 @@ def test_above_read_committed_the_second_of_two_refreshes_fails(isolation):
 
     seen = {}
 
-    def spend(digest):
-        seen["used"] = IssuedToken.objects.get(digest=digest).used
-        IssuedToken.objects.filter(digest=digest).update(used=1)
+    def spend(waited, tokens):
+        seen.update(waited=waited.is_set(), tokens=[(row[0], row[3]) for row in tokens])
+        IssuedToken.objects.filter(digest=tokens[0][0]).update(used=1)
 
     with pytest.raises(OperationalError) as failure:
         read_behind_a_refresh(isolation, then=spend)
-    assert seen == {"used": 0} and failure.value.__cause__.sqlstate == "40001"
+    # the locked read waited for the first refresh, yet has the token unused; then the write fails
+    assert seen == {"waited": True, "tokens": [("$" + "d" * 43, 0)]}
+    assert failure.value.__cause__.sqlstate == "40001"
