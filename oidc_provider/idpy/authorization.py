@@ -2,14 +2,13 @@
 
 from idpyoidc.message import oidc
 from idpyoidc.message.oidc import verified_claim_name
-from idpyoidc.server.authn_event import create_authn_event
 from idpyoidc.server.exception import UnknownClient
-from idpyoidc.server.oauth2.authorization import get_uri, join_query, max_age
+from idpyoidc.server.oauth2.authorization import check_unknown_scopes_policy, get_uri, join_query, max_age
 from idpyoidc.server.oidc.authorization import Authorization as IdpyAuthorization
-from idpyoidc.time_util import utc_time_sans_frac
 
 from oidc_provider.conf import oidc_settings
-from oidc_provider.idpy.authn import DjangoLogin
+from oidc_provider.idpy.authn import DjangoLogin, authn_event
+from oidc_provider.idpy.fast import code
 from oidc_provider.idpy.front_channel import FrontChannel, nonce_missing_problem
 from oidc_provider.idpy.request_object import (
     RequestObjectError,
@@ -18,6 +17,7 @@ from oidc_provider.idpy.request_object import (
     verify_request_object,
 )
 from oidc_provider.protocol import CLAIMS_MEMBERS, PAR_REQUEST_URI_PREFIX
+from oidc_provider.response_types import CODE, canonical
 
 
 def registered_redirect_uri(cinfo, redirect_uri) -> bool:
@@ -248,44 +248,63 @@ class Authorization(FrontChannel, IdpyAuthorization):  # FrontChannel: hybrid an
             )
         return super()._post_parse_request(request, client_id, context, **kwargs)
 
+    def signed_in(self, request, redirect_uri, acr=None, cookie=None, **kwargs):
+        """``(picked authentication method, identity, authn_time)`` when the site's login has the user and
+        nothing asks for another login: no ``prompt=login``, the hinted user (``req_user``) if any, no OP
+        session id to check (``DjangoLogin`` gives none): every request ``views.authorization`` passes on.
+        Else None: the stock ``setup_auth`` decides."""
+        picked = self.pick_authn_method(request, redirect_uri, acr, **kwargs)
+        authn = picked.get("method")
+        if not isinstance(authn, DjangoLogin) or "login" in request.get("prompt", []):
+            return None
+        age = 0 if request.get("upm_answer") == "true" else max_age(request)
+        identity, authn_time = authn.authenticated_as(
+            request.get("client_id"), cookie, authorization=kwargs.get("authn", ""), max_age=age
+        )
+        identity = self._unwrap_identity(identity) if identity else None
+        if identity and "sid" not in identity and kwargs.get("req_user", identity["uid"]) == identity["uid"]:
+            return picked, identity, authn_time
+        return None
+
     def setup_auth(self, request, redirect_uri, cinfo, cookie=None, acr=None, **kwargs):
         """Speed rewrite (docs/speed-rewrites.md): before it knows whether a login is needed, the stock
         method URL-encodes the whole request for a login page (``authn_args_gather``) and formats it for
-        a debug message (``re_authenticate``), ~27 µs. When the site's login has the user, no
-        ``prompt=login`` asks again, the user is the hinted one (``req_user``) and there is no OP session
-        id to check (``DjangoLogin`` gives none), which is every request ``views.authorization`` gets
-        here, the session is made as the stock method makes it, without them; anything else is the stock
-        method's."""
-        picked = self.pick_authn_method(request, redirect_uri, acr, **kwargs)
-        authn = picked.get("method")
-        if isinstance(authn, DjangoLogin) and "login" not in request.get("prompt", []):
-            age = 0 if request.get("upm_answer") == "true" else max_age(request)
-            identity, authn_time = authn.authenticated_as(
-                request.get("client_id"), cookie, authorization=kwargs.get("authn", ""), max_age=age
-            )
-            identity = self._unwrap_identity(identity) if identity else None
-            if identity and "sid" not in identity and kwargs.get("req_user", identity["uid"]) == identity["uid"]:
-                session_id = self.create_session(request, identity["uid"], picked["acr"], authn_time, authn)
-                return {"session_id": session_id, "identity": identity, "user": identity["uid"]}
-        return super().setup_auth(request, redirect_uri, cinfo, cookie, acr, **kwargs)
+        a debug message (``re_authenticate``), ~27 µs. A request of a user ``signed_in`` gets the session
+        the stock method makes, without them; anything else is the stock method's."""
+        signed_in = self.signed_in(request, redirect_uri, acr, cookie, **kwargs)
+        if signed_in is None:
+            return super().setup_auth(request, redirect_uri, cinfo, cookie, acr, **kwargs)
+        picked, identity, authn_time = signed_in
+        session_id = self.create_session(request, identity["uid"], picked["acr"], authn_time, picked["method"])
+        return {"session_id": session_id, "identity": identity, "user": identity["uid"]}
+
+    def process_request(self, request=None, http_info=None, **kwargs):
+        """Speed rewrite (docs/speed-rewrites.md): a ``code`` request of a user ``signed_in`` is answered by
+        ``fast.code.issue``, as the stock method answers it without its layers (the session made, then
+        looked up again to authorize it and again to mint its code; a session cookie nothing sends); any
+        other (a login to ask for, another response type, session management on) by the stock method."""
+        context = self.upstream_get("context")
+        if (
+            "error" not in request
+            and canonical(request.get("response_type")) == CODE
+            and "check_session_iframe" not in context.provider_info
+        ):
+            check_unknown_scopes_policy(request, request["client_id"], context)  # the stock method's first step
+            user = self.do_request_user(request_info=request, **kwargs)
+            signed_in = self.signed_in(request, request["redirect_uri"], **user)
+            if signed_in is not None:
+                return code.issue(self, request, *signed_in)
+        return super().process_request(request, http_info=http_info, **kwargs)
 
     def _unwrap_identity(self, identity):
         """Defect 1: the stock method base64-decodes the uid and crashes on ids like ``"140"``."""
         return identity
 
     def create_session(self, request, user_id, acr, time_stamp, authn_method):
-        """Defect 2: ``auth_time`` must be the real login time (stock passes ``time_stamp=``, which
-        is ignored). Defect 3: the event stays valid for the configured authn lifetime counted from
-        now, so userinfo does not break an hour after a long-ago login."""
+        """The stock method with its authentication event made by ``authn_event`` (defects 2, 3)."""
         context = self.upstream_get("context")
-        authn_event = create_authn_event(
-            user_id,
-            authn_info=acr,
-            authn_time=time_stamp,
-            valid_until=utc_time_sans_frac() + authn_method.kwargs.get("expires_in", 3600),
-        )
         return context.session_manager.create_session(
-            authn_event=authn_event,
+            authn_event=authn_event(user_id, acr, time_stamp, authn_method),
             auth_req=request,
             user_id=user_id,
             client_id=request["client_id"],

@@ -112,7 +112,7 @@ class SessionManager(IdpySessionManager):
     def add_grant(self, path, token_usage_rules=None, scope=None, **kwargs):
         """Stock (idpyoidc 5.0.0), but the grant is of ``idpy.grant_tokens``' class, as it is when read
         back, so the opaque code minted with it computes no payload (a speed rewrite, ``idpy.fast.payload``),
-        and its id is random (``_add``)."""
+        and its id is random (``store_new_grant``)."""
         grant_args = {k: v for k, v in kwargs.items() if k in Grant.parameter}
         if "usage_rules" not in grant_args and token_usage_rules:
             grant_args["usage_rules"] = token_usage_rules
@@ -122,7 +122,7 @@ class SessionManager(IdpySessionManager):
             scope=scope,
             **grant_args,
         )
-        return self._add(path, grant)
+        return self.store_new_grant(path, grant)
 
     def add_exchange_grant(self, exchange_request, original_branch_id, path, token_usage_rules=None, **grant_args):
         """Defect 131: stock gives a token exchanged for another client the original grant's ``sub``,
@@ -134,9 +134,9 @@ class SessionManager(IdpySessionManager):
         )
         for key, value in {**grant_args, "sub": self.client_sub(path[0], path[1])}.items():
             setattr(grant, key, value)
-        return self._add(path, grant)
+        return self.store_new_grant(path, grant)
 
-    def _add(self, path, grant):
+    def store_new_grant(self, path, grant):
         """Store a new grant under ``path``; its session id. Defect 205: its id, the last part of its row's
         key, is 128 random bits (``idpy.fast.ids``), not the ``uuid1`` idpyoidc's constructors draw, which
         names the OP host's MAC address and the time."""
@@ -180,8 +180,8 @@ class SessionManager(IdpySessionManager):
         """The stock ``set`` reads each ancestor and appends the new key to its ``subordinate``; here
         ``subordinate`` is derived from rows (``idpy.session_tree.Children``). Within a unit of work a
         grant's ancestors are not looked for: a grant loaded here came with them, and a grant made
-        here (its id fresh and random, ``_add``, so its own row is not looked for either) goes in under them as
-        ``_setup_branch`` says. Otherwise only missing ancestors are created."""
+        here (its id fresh and random, ``store_new_grant``, so its own row is not looked for either) goes
+        in under them as ``_setup_branch`` says. Otherwise only missing ancestors are created."""
         key = self.branch_key(*path)
         unit = active()
         if unit is not None and isinstance(value, Grant):

@@ -153,6 +153,12 @@ def _blank(cls, item):
         return cls(id=item["id"], issued_at=item["issued_at"])
     if not issubclass(cls, grant.Grant):
         return cls()
+    return new_grant(cls)
+
+
+def new_grant(cls):
+    """``cls()`` for a ``Grant`` class: the attributes its constructor sets, with containers of its own,
+    and a random id instead of its ``uuid1``; its issue time is for the caller to set."""
     made, anew = _made(cls)
     obj = cls.__new__(cls)
     obj.__dict__.update({k: (type(v)() if not v else copy.deepcopy(v)) if k in anew else v for k, v in made.items()})
