@@ -119,6 +119,13 @@ def without_verified_names(params: dict) -> dict:
 class Authorization(FrontChannel, IdpyAuthorization):  # FrontChannel: hybrid and implicit response types
     request_cls = AuthorizationRequest  # defect 110
 
+    def __init__(self, upstream_get, **kwargs):
+        """Defect 207: idpyoidc's OIDC endpoint appends ``_do_request_uri`` and ``_post_parse_request`` to
+        the steps after parsing that its OAuth 2.0 base has already appended, so each request went
+        through both twice. Each step is kept once, in its first place."""
+        super().__init__(upstream_get, **kwargs)
+        self.post_parse_request = list(dict.fromkeys(self.post_parse_request))
+
     def parse_request(self, request, http_info=None, fetched=None, **kwargs):
         """Defect 64: discovery said ``request_parameter_supported: false``, yet the stock request
         message unpacked a ``request`` object (unsigned included) and let it replace ``scope``,

@@ -437,3 +437,21 @@ def test_setup_auth_makes_the_session_the_stock_method_makes(rp, user, prompt):
         }
         event, stock_event = mine.authentication_event.to_dict(), stocks.authentication_event.to_dict()
         assert abs(event.pop("valid_until") - stock_event.pop("valid_until")) <= 1 and event == stock_event
+
+
+def test_each_step_after_parsing_runs_once(rp):
+    """Defect 207: idpyoidc's OIDC endpoint listed ``_do_request_uri`` and ``_post_parse_request`` twice,
+    so every authorization request was checked twice over (the redirect URI matched twice, and so on)."""
+    from unittest import mock
+
+    from oidc_provider.idpy import authorization
+    from oidc_provider.views.authorization import authorization_endpoint
+
+    endpoint = authorization.Authorization(mock.Mock())
+    steps = [step.__func__ for step in endpoint.post_parse_request]
+    assert steps == [authorization.Authorization._do_request_uri, authorization.Authorization._post_parse_request]
+    with mock.patch.object(
+        authorization, "registered_redirect_uri", wraps=authorization.registered_redirect_uri
+    ) as check:
+        parsed = authorization_endpoint().parse_request(flows.auth_params(flows.pkce_pair()[1]))
+    assert "error" not in parsed and check.call_count == 1
