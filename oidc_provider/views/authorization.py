@@ -317,8 +317,8 @@ class AuthorizationView(ProtocolView):
             return error_page(request, MALFORMED)
         repeated = repeated_parameter(params)
         flat = params.dict()
-        redirect_uri = authorization_endpoint().verified_redirect_uri(flat)  # defect 60
         if repeated:
+            redirect_uri = authorization_endpoint().verified_redirect_uri(flat)  # defect 60
             if redirect_uri:
                 return redirect_error(request, flat, redirect_uri, "invalid_request", f"Repeated parameter: {repeated}")
             return error_page(request, REPEATED % {"name": repeated})
@@ -329,6 +329,8 @@ class AuthorizationView(ProtocolView):
         except Exception:  # e.g. idpyoidc's DecodeError for a claims parameter that is no JSON object
             parsed = {"error": "invalid_request", "error_description": "Malformed request"}
         if is_error(parsed):
+            # where the error may go (defect 60), looked for only when there is one
+            redirect_uri = authorization_endpoint().verified_redirect_uri(flat)
             # unauthorized_client goes back too: a redirect_uri is verified only for a known client
             if redirect_uri and parsed["error"] != "invalid_client":
                 return redirect_error(request, flat, redirect_uri, parsed["error"], parsed.get("error_description", ""))
