@@ -62,8 +62,9 @@ class FrontChannel:
                 return "invalid_request", missing
         return None
 
-    def create_authn_response(self, request, sid):
-        """The code and the tokens of the response type (OIDC Core §3.2.2.5, §3.3.2.5).
+    def refused_before_minting(self, request):
+        """The error response for a request whose response type may no longer be used, or None once
+        the parameters nothing may mint for are dropped from it.
 
         Checked again here (defect 163): the request may have waited in the browser's session
         through the login and consent pages, and the administrator removed the type from the
@@ -80,6 +81,14 @@ class FrontChannel:
         for name in ("audience", "resource"):
             if name in request:
                 del request[name]
+        return None
+
+    def create_authn_response(self, request, sid):
+        """The code and the tokens of the response type (OIDC Core §3.2.2.5, §3.3.2.5), unless
+        ``refused_before_minting``."""
+        refused = self.refused_before_minting(request)
+        if refused:
+            return refused
         info = super().create_authn_response(request, sid)
         info["fragment_enc"] = default_response_mode(request["response_type"]) == "fragment"
         return info

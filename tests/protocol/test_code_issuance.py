@@ -118,7 +118,8 @@ def test_another_response_type_is_the_stock_methods(rp, user, settings):
 
 
 def test_a_refused_response_type_makes_no_grant(rp, user):
-    """Defect 163's check, made before the grant here (the stock method refuses after making one)."""
+    """Defect 163's check (``refused_before_minting``), made before the grant here (the stock method refuses
+    after making one)."""
     endpoint = authorization_endpoint()
     parsed = endpoint.parse_request(flows.auth_params(flows.pkce_pair()[1]))
     context = endpoint.upstream_get("context")

@@ -60,14 +60,9 @@ def issue(endpoint, request, picked, identity, authn_time) -> dict:
 def _issue(endpoint, request, picked, identity, authn_time):
     context = endpoint.upstream_get("context")
     client_id = request["client_id"]
-    # FrontChannel.create_authn_response's checks (defects 163, 165), before the grant: none is made for nothing
-    refused = endpoint.response_type_refusal(request, context.cdb.get(client_id))
+    refused = endpoint.refused_before_minting(request)  # before the grant: none is made for nothing
     if refused:
-        error = endpoint.authentication_error_response(request, error=refused[0], error_description=refused[1])
-        return {"response_args": error, "fragment_enc": True}
-    for name in ("audience", "resource"):
-        if name in request:
-            del request[name]
+        return refused
     grant = make_grant(context, request, picked, identity, authn_time)
     if grant.is_active() is False:
         return endpoint.error_response({}, request, "server_error", "Grant not usable")
