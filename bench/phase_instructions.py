@@ -1,6 +1,6 @@
 """Instructions of the parts of a request, counted by valgrind's callgrind in one process: our OP in-process
-(Django test client, as ``inproc.py``), each whole request of userinfo, introspection and client credentials,
-then each part those requests consist of, called on its own as many times. Each figure is the part's
+(Django test client, as ``inproc.py``), each whole request of userinfo, introspection, client credentials and
+authorization, then each part those requests consist of, called on its own as many times. Each figure is the part's
 instructions per call; set against the request's own count it is that part's share, with no profiler's
 overhead in it (cProfile's ``inproc.py --profile`` doubles the times and weighs small calls most).
 
@@ -17,6 +17,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -30,15 +31,20 @@ def _child(n):
 
     django.setup()
     import bench_common as bc
-    from django.contrib.auth import get_user_model
+    from django.contrib.auth import get_user, get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
     from django.core.management import call_command
     from django.test import Client as DjangoBrowser
+    from django.test import RequestFactory
 
     from oidc_provider.idpy.client_db import client_to_idpy
-    from oidc_provider.idpy.node_codec import load_node
+    from oidc_provider.idpy.node_codec import dump, load_node
     from oidc_provider.models import Client, SessionNode
+    from oidc_provider.server import get_server
     from oidc_provider.storage.rows import get_row
     from oidc_provider.storage.session_tree_rows import select_rows
+    from oidc_provider.storage.unit_of_work import GRANTS, READ_ONLY, unit_of_work
+    from oidc_provider.views.authorization import authorization_endpoint
 
     bc.migrate()
     user = bc.create_users(1)[0]
@@ -78,6 +84,27 @@ def _child(n):
     def ok(response):
         assert response.status_code == 200, response.content
 
+    endpoint = authorization_endpoint()
+    params = {k: v[0] for k, v in parse_qs(bc.authorize_query("perf", state="1")).items()}
+    authn = {"uid": str(user.pk), "authn_time": int(time.time()) - 5}
+    parsed = endpoint.parse_request(dict(params))
+    with unit_of_work(READ_ONLY):
+        issued = endpoint.process_request(parsed.copy(), http_info={}, authn=authn)
+        grant = get_server().context.session_manager[issued["session_id"]]
+    factory = RequestFactory()
+
+    def in_unit(policy, call):
+        def run():
+            with unit_of_work(policy):
+                return call()
+
+        return run
+
+    def session_user():
+        request = factory.get("/")
+        request.session = SessionStore(browser.cookies["sessionid"].value)
+        return get_user(request)
+
     parts = {
         "userinfo request": lambda: ok(http.get("/oidc/userinfo", HTTP_AUTHORIZATION=f"Bearer {access_token}")),
         "introspection request": lambda: ok(
@@ -93,6 +120,19 @@ def _child(n):
         "grant row: idpyoidc objects (load_node)": lambda: load_node(SessionNode.objects.get(key=grant_key)),
         "grant row: ORM read alone (for the line above)": lambda: SessionNode.objects.get(key=grant_key),
         "user row (get_row)": lambda: get_row(User, **{User._meta.pk.name: user.pk}),
+        "authorization request": lambda: browser.get(f"/oidc/authorize?{bc.authorize_query('perf')}"),
+        "Django's session and user (auth.get_user)": session_user,
+        "authorization: parse_request": in_unit(READ_ONLY, lambda: endpoint.parse_request(dict(params))),
+        "authorization: process_request, nothing written": in_unit(
+            READ_ONLY, lambda: endpoint.process_request(parsed.copy(), http_info={}, authn=authn)
+        ),
+        "authorization: process_request, the grant written": in_unit(
+            GRANTS, lambda: endpoint.process_request(parsed.copy(), http_info={}, authn=authn)
+        ),
+        "authorization: the grant's dump (node_codec.dump)": lambda: dump(grant),
+        "authorization: the redirect's query (Message.request)": lambda: issued["response_args"].request(
+            issued["return_uri"]
+        ),
     }
     for run in parts.values():
         for _ in range(WARMUP):
