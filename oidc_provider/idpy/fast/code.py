@@ -20,8 +20,6 @@ from oidc_provider.idpy import grant_tokens
 from oidc_provider.idpy.authn import authn_event
 from oidc_provider.idpy.fast.impexp import new_grant
 
-AUTHORIZATION_CODE = "authorization_code"
-
 
 def make_grant(context, request, picked, identity, authn_time):
     """The grant ``create_session`` makes and ``AuthzHandling`` then authorizes (idpyoidc 5.0.0), in one go."""
@@ -67,7 +65,7 @@ def _issue(endpoint, request, picked, identity, authn_time):
     if grant.is_active() is False:
         return endpoint.error_response({}, request, "server_error", "Grant not usable")
     session_id = context.session_manager.store_new_grant([identity["uid"], client_id], grant)
-    code = endpoint.mint_token(token_class=AUTHORIZATION_CODE, grant=grant, session_id=session_id)
+    code = endpoint.mint_token(token_class=grant_tokens.AUTHORIZATION_CODE, grant=grant, session_id=session_id)
     args = endpoint.response_cls()
     if request.get("state"):
         args["state"] = request["state"]
