@@ -106,8 +106,9 @@ def assert_throttled(response):
         "error_description": "Too many requests; retry later",
     }
     assert response.headers["Cache-Control"] == "no-store"
+    # read here, after the burst the response came in: the server's was up to a few seconds earlier (a loaded machine)
     window_end = math.ceil(WINDOW - time.time() % WINDOW)
-    assert window_end - 2 <= int(response.headers["Retry-After"]) <= window_end + 1
+    assert window_end - 2 <= int(response.headers["Retry-After"]) <= window_end + 5
 
 
 def test_25_wrong_secrets_on_two_workers_do_not_lock_out_the_real_secret(limited, make_client):

@@ -199,7 +199,8 @@ def test_token_exchange_access_token(client, tokens, op_discovery):
     answer = introspect_as_written(
         op_discovery["introspection_endpoint"], client.client_id, client.client_secret, body["access_token"]
     ).json()
-    assert answer["active"] and abs(answer["exp"] - time.time() - body["expires_in"]) <= 2
+    # now is read after a request since the token's (whole-second) iat: seconds on a loaded machine
+    assert answer["active"] and abs(answer["exp"] - time.time() - body["expires_in"]) <= 5
     userinfo = new_session().get(
         op_discovery["userinfo_endpoint"], headers={"Authorization": f"Bearer {body['access_token']}"}
     )

@@ -280,7 +280,7 @@ def test_a_fetch_refused_for_lack_of_lookup_slots_is_not_remembered_as_the_clien
     ]
     started = time.monotonic()
     assert jwks_error(slow_dns.rp_url) == "keys.rp.test: not looked up, every name lookup slot is taken"
-    assert time.monotonic() - started < 0.1
+    assert time.monotonic() - started < 0.4  # at once: not after waiting for a slot (CLIENT_JWKS_TIMEOUT, 0.5 s)
     keys = ClientKeys()
     assert keys.bundle({"jwks_uri": slow_dns.rp_url}) is None and slow_dns.fetches == 0
     slow_dns.release()
@@ -318,7 +318,7 @@ def test_a_dripping_jwks_uri_cannot_outlast_the_deadline(db, server, settings, w
     server.drip, server.drip_headers = 0.1, where == "headers"
     started = time.monotonic()
     assert jwks_error(server.url) == "127.0.0.1: no complete answer within 1 s"
-    assert 0.9 < time.monotonic() - started < 1.6
+    assert 0.9 < time.monotonic() - started < 3  # well short of the 5 s the drip lasts
 
 
 def test_nothing_is_sent_inside_a_database_transaction(db, server):
@@ -373,7 +373,7 @@ def test_a_dripping_backchannel_logout_uri_cannot_outlast_the_deadline(db, serve
     server.drip, server.drip_headers = 0.1, True
     started = time.monotonic()
     assert deliver(delivery(server.url), timeout=1, attempts=1) is False
-    assert 0.9 < time.monotonic() - started < 1.6
+    assert 0.9 < time.monotonic() - started < 3  # well short of the 5 s the drip lasts
     assert BackchannelLogoutFailure.objects.get().error == "127.0.0.1: no complete answer within 1 s"
 
 

@@ -63,7 +63,8 @@ def test_refresh_and_exchange_issue_jwts_whose_exp_matches(jwt_tokens, http):
     for body in (refreshed, exchanged):
         claims = verified_claims(http, body["access_token"])
         assert claims["exp"] == flows.introspect(http, body["access_token"]).json()["exp"]
-        assert abs(claims["exp"] - time.time() - body["expires_in"]) <= 2
+        # now is read after the requests since the token's (whole-second) iat: seconds on a loaded machine
+        assert abs(claims["exp"] - time.time() - body["expires_in"]) <= 5
 
 
 def test_client_credentials_jwt_names_the_client_as_subject(db, http):

@@ -1,6 +1,8 @@
 """The client_credentials grant (RFC 6749 §4.4)."""
 
 import json
+import time
+from unittest import mock
 
 import pytest
 
@@ -117,7 +119,10 @@ def stock_grant_row(client_id, scope):
     context = get_server().context
     manager = context.session_manager
     rules = context.authz.usage_rules(client_id)["access_token"]
-    with unit_of_work():
+    # the grant and its token stamped at one instant, as ours are: a second ticking over between the two
+    # stamps would put the grant's expiry a second later than ours
+    now = mock.patch("idpyoidc.server.session.token.utc_time_sans_frac", return_value=int(time.time()))
+    with unit_of_work(), now:
         session_id = IdpySessionManager.add_grant(  # the stock method, not ours
             manager,
             [NO_USER, client_id],

@@ -181,24 +181,24 @@ def test_htu_is_compared_after_normalisation():
 
 @pytest.mark.filterwarnings("ignore:EdDSA is deprecated")  # RFC 9864 names Ed25519; cryptojwt knows EdDSA
 def test_verify_proof_accepts_a_proof_at_the_edge_of_its_window(settings, holder):
+    rsa, okp = Holder("RSA"), Holder("OKP")  # before ``now``: their proofs' iat must not pass it by the skew
     now = int(time.time())
     assert verify_proof([holder.proof("POST", TOKEN_URL, iat=now - 60)], "POST", TOKEN_URL, now).jkt == holder.jkt
     with pytest.raises(InvalidProof):
         verify_proof([holder.proof("POST", TOKEN_URL, iat=now - 61)], "POST", TOKEN_URL, now)
     assert verify_proof([holder.proof("POST", TOKEN_URL, iat=now + 5)], "POST", TOKEN_URL, now)
-    rsa = Holder("RSA")
     assert verify_proof([rsa.proof("POST", TOKEN_URL)], "POST", TOKEN_URL, now).jkt == rsa.jkt
     assert verify_proof([holder.proof("POST", TOKEN_URL, iat=now - 0.5)], "POST", TOKEN_URL, now)  # a NumericDate
-    okp = Holder("OKP")
     assert verify_proof([okp.proof("POST", TOKEN_URL)], "POST", TOKEN_URL, now).jkt == okp.jkt
 
 
 @pytest.mark.filterwarnings("ignore:Key size should be")
 def test_rsa_keys_outside_2048_to_4096_bits_are_refused():
+    # the keys before ``now``: a 4096-bit key takes seconds to make on a loaded machine, past the clock skew
+    small, big = Holder("RSA", 1024), Holder("RSA", 4096)
     now = int(time.time())
     with pytest.raises(InvalidProof, match="^The DPoP proof's RSA key must have 2048 to 4096 bits$"):
-        verify_proof([Holder("RSA", 1024).proof("POST", TOKEN_URL)], "POST", TOKEN_URL, now)
-    big = Holder("RSA", 4096)
+        verify_proof([small.proof("POST", TOKEN_URL)], "POST", TOKEN_URL, now)
     assert verify_proof([big.proof("POST", TOKEN_URL)], "POST", TOKEN_URL, now).jkt == big.jkt
 
 

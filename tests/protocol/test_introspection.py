@@ -25,8 +25,9 @@ def test_an_active_access_token(tokens, http):
 def test_an_active_refresh_token(tokens, http):
     info = flows.introspect(http, tokens["refresh_token"], token_type_hint="refresh_token").json()
     assert info["active"] is True and info["token_type"] == "N_A" and info["scope"] == flows.OFFLINE_SCOPE
-    # 30 days; a second less when the grant's absolute deadline, set a second before the token, caps it
-    assert 30 * 86400 - 1 <= info["exp"] - info["iat"] <= 30 * 86400
+    # 30 days; less by the seconds between the authorization and the redemption when the grant's absolute
+    # deadline, set at the authorization, caps it (a second or two; a few on a loaded machine)
+    assert 30 * 86400 - 5 <= info["exp"] - info["iat"] <= 30 * 86400
 
 
 @pytest.mark.parametrize("hint", ["refresh_token", "access_token", "authorization_code", "bogus"])
