@@ -120,7 +120,10 @@ def build_conf() -> dict:
         },
         "session_params": session_params,
         "token_handler_args": {
-            "code": {"kwargs": {"lifetime": s.CODE_LIFETIME, "crypt_conf": _encrypter_conf("code")}},
+            "code": {
+                "class": "oidc_provider.idpy.fast.opaque.OpaqueToken",
+                "kwargs": {"lifetime": s.CODE_LIFETIME, "crypt_conf": _encrypter_conf("code")},
+            },
             "token": {
                 "class": "oidc_provider.idpy.access_tokens.AccessTokenHandler",
                 "kwargs": {
@@ -129,7 +132,10 @@ def build_conf() -> dict:
                     "alg": s.SIGNING_ALG,
                 },
             },
-            "refresh": {"kwargs": {"lifetime": s.REFRESH_TOKEN_LIFETIME, "crypt_conf": _encrypter_conf("refresh")}},
+            "refresh": {
+                "class": "oidc_provider.idpy.fast.opaque.OpaqueToken",
+                "kwargs": {"lifetime": s.REFRESH_TOKEN_LIFETIME, "crypt_conf": _encrypter_conf("refresh")},
+            },
             # the alg is the client's (storage/clients.py), never `none`
             "id_token": {"class": "oidc_provider.idpy.id_token.IDToken", "kwargs": {"lifetime": s.ID_TOKEN_LIFETIME}},
         },

@@ -1,9 +1,11 @@
-"""Access tokens in two formats, chosen per client: opaque (idpyoidc's encrypted blob) or a JWT
-profiled by RFC 9068. Both carry the session id, so either finds its grant row."""
+"""Access tokens in two formats, chosen per client: opaque (idpyoidc's encrypted blob, ``idpy.fast.opaque``)
+or a JWT profiled by RFC 9068. Both carry the session id, so either finds its grant row."""
 
 from cryptojwt import JWT
-from idpyoidc.server.token import DefaultToken, Token
+from idpyoidc.server.token import Token
 from idpyoidc.server.token.jwt_token import JWTToken
+
+from oidc_provider.idpy.fast.opaque import OpaqueToken
 
 
 class RFC9068Token(JWTToken):
@@ -33,7 +35,7 @@ class AccessTokenHandler(Token):
         super().__init__(token_class, lifetime=lifetime)
         self.upstream_get = upstream_get
         self.token_type = "Bearer"
-        self.opaque = DefaultToken(token_class, crypt_conf=crypt_conf, lifetime=lifetime)
+        self.opaque = OpaqueToken(token_class, crypt_conf=crypt_conf, lifetime=lifetime)
         self.jwt = RFC9068Token(token_class, upstream_get=upstream_get, lifetime=lifetime, alg=alg)
 
     def format_of(self, session_id) -> str:

@@ -7,6 +7,7 @@ statements cost more than the work.
 """
 
 import datetime as dt
+from functools import cache
 
 from django.db import connection
 from django.db.models.constants import OnConflict
@@ -34,14 +35,16 @@ def is_grant_key(key):
     return key.count(DIVIDER) == GRANT_DEPTH - 1
 
 
-def _table():
-    return connection.ops.quote_name(SessionNode._meta.db_table)
+# quoted as every statement here quotes its names (ANSI, which SQLite and PostgreSQL read); made once,
+# not per statement: each ``connection.ops`` goes through Django's per-context connection lookup
+_TABLE = f'"{SessionNode._meta.db_table}"'
+_OP_SESSION_TABLE = f'"{OPSession._meta.db_table}"'
 
 
 def child_keys(key):
     """The keys of the rows right under ``key``, oldest first."""
     with connection.cursor() as cursor:
-        cursor.execute(f'SELECT "key" FROM {_table()} WHERE "parent_key" = %s ORDER BY "created_at", "id"', [key])
+        cursor.execute(f'SELECT "key" FROM {_TABLE} WHERE "parent_key" = %s ORDER BY "created_at", "id"', [key])
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -55,7 +58,7 @@ def select_rows(keys, locked=None, tokens=None, also=None):
     statement of their own once the lock is held: a row the locking statement read could predate a
     request that held the lock meanwhile. On PostgreSQL the statements still go in one round trip
     (``rows.fetch_together``): each statement of a query string reads the rows committed when it starts."""
-    select = f'SELECT "key", "class_name", "data" FROM {_table()} WHERE "key"'
+    select = f'SELECT "key", "class_name", "data" FROM {_TABLE} WHERE "key"'
 
     def any_of(some):
         return f"{select} IN ({', '.join(['%s'] * len(some))})"
@@ -75,10 +78,9 @@ def select_rows(keys, locked=None, tokens=None, also=None):
         if tokens:
             # the tokens' rows in the same statement, as their columns; a node's row has NULL for `used`
             token_part = token_rows.by_digest_sql(tokens)
-            quote = connection.ops.quote_name
-            columns = {"digest": quote("key"), "class_name": quote("class_name"), "data": quote("data")}
+            columns = {"digest": '"key"', "class_name": '"class_name"', "data": '"data"'}
             nodes = ", ".join(columns.get(c, "NULL") for c in token_rows.COLUMNS)
-            sql = f'SELECT {nodes} FROM {_table()} WHERE "key" IN ({", ".join(["%s"] * len(keys))})'
+            sql = f'SELECT {nodes} FROM {_TABLE} WHERE "key" IN ({", ".join(["%s"] * len(keys))})'
             sql, params = f"{sql} UNION ALL {token_part[0]}", params + token_part[1]
         statements = [(sql, params)]
     reads = statements + [read for read in (after_lock, also) if read]
@@ -121,7 +123,7 @@ def _key_share():
 def lock_parent(key):
     """Does the row ``key`` exist? Held until the transaction ends (``_key_share``)."""
     with connection.cursor() as cursor:
-        cursor.execute(_PARENT_SQL.format(table=_table()) + _key_share(), [key])
+        cursor.execute(_PARENT_SQL.format(table=_TABLE) + _key_share(), [key])
         return cursor.fetchone() is not None
 
 
@@ -134,9 +136,8 @@ def _live_op_session_sql(hold=True):
     its end until this transaction ends: ``logout.end_op_sessions`` sets ``ended_at`` and then revokes
     the session's grants, so a grant inserted meanwhile is either refused or committed before that
     revocation looks for it."""
-    table = connection.ops.quote_name(OPSession._meta.db_table)
     lock = " FOR SHARE" if hold and connection.vendor == "postgresql" else ""
-    return f'SELECT 1 FROM {table} WHERE "key" = %s AND "ended_at" IS NULL{lock}'
+    return f'SELECT 1 FROM {_OP_SESSION_TABLE} WHERE "key" = %s AND "ended_at" IS NULL{lock}'
 
 
 def op_session_live(key, hold=False) -> bool:
@@ -163,23 +164,33 @@ def insert(key, fields, op_session="", if_absent=False, under=None, live=False):
         "created_at": now,
         "updated_at": now,
     }
-    conflict = OnConflict.IGNORE if if_absent else None
     params = list(values.values())
-    rows = f"VALUES ({', '.join(['%s'] * len(values))})"
-    if under is not None:  # the parent's check and lock in the insert itself: one statement less
-        parent = _PARENT_SQL.format(table=_table()) + _key_share()
-        rows = f"SELECT {', '.join(['%s'] * len(values))} WHERE EXISTS ({parent})"
+    if under is not None:
         params.append(under)
         if live:
-            rows += f" AND EXISTS ({_live_op_session_sql()})"
             params.append(op_session)
-    sql = (
-        f"{ops.insert_statement(on_conflict=conflict)} {_table()} ({', '.join(ops.quote_name(c) for c in values)}) "
-        f"{rows} {ops.on_conflict_suffix_sql([], conflict, [], [])}"
-    )
+    sql = _insert_sql(connection.vendor, tuple(values), if_absent, under is not None, live)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount == 1
+
+
+@cache
+def _insert_sql(vendor, columns, if_absent, under, live):
+    """``insert``'s statement, the same for every row of one shape (made once per process: ``vendor`` is the
+    connection's, which the statement depends on)."""
+    ops = connection.ops
+    conflict = OnConflict.IGNORE if if_absent else None
+    rows = f"VALUES ({', '.join(['%s'] * len(columns))})"
+    if under:  # the parent's check and lock in the insert itself: one statement less
+        parent = _PARENT_SQL.format(table=_TABLE) + _key_share()
+        rows = f"SELECT {', '.join(['%s'] * len(columns))} WHERE EXISTS ({parent})"
+        if live:
+            rows += f" AND EXISTS ({_live_op_session_sql()})"
+    return (
+        f"{ops.insert_statement(on_conflict=conflict)} {_TABLE} ({', '.join(ops.quote_name(c) for c in columns)}) "
+        f"{rows} {ops.on_conflict_suffix_sql([], conflict, [], [])}"
+    )
 
 
 def update_sql(key, fields):
@@ -192,7 +203,7 @@ def update_sql(key, fields):
         ops.adapt_datetimefield_value(timezone.now()),
         key,
     ]
-    sql = f'UPDATE {_table()} SET "data" = %s, "revoked" = %s, "expires_at" = %s, "updated_at" = %s WHERE "key" = %s'
+    sql = f'UPDATE {_TABLE} SET "data" = %s, "revoked" = %s, "expires_at" = %s, "updated_at" = %s WHERE "key" = %s'
     if not fields["revoked"]:
         sql += ' AND "revoked" = %s'  # never resurrect a node revoked since it was loaded
         params.append(False)

@@ -14,12 +14,28 @@ from oidc_provider.models import IssuedToken
 COLUMNS = ("digest", "class_name", "based_on", "used", "revoked", "grant_key", "data")
 
 
-def _table():
-    return connection.ops.quote_name(IssuedToken._meta.db_table)
+# quoted as every statement here quotes its names (ANSI, which SQLite and PostgreSQL read); made once,
+# not per statement: each ``connection.ops`` goes through Django's per-context connection lookup
+_TABLE = f'"{IssuedToken._meta.db_table}"'
 
 
-def _select():
-    return f"SELECT {', '.join(connection.ops.quote_name(c) for c in COLUMNS)} FROM {_table()}"
+def _names(columns):
+    return ", ".join(f'"{column}"' for column in columns)
+
+
+_SELECT = f"SELECT {_names(COLUMNS)} FROM {_TABLE}"
+_INSERT_COLUMNS = (
+    "digest",
+    "grant_key",
+    "token_class",
+    "class_name",
+    "based_on",
+    "used",
+    "revoked",
+    "expires_at",
+    "data",
+)
+_INSERT = f"INSERT INTO {_TABLE} ({_names(_INSERT_COLUMNS)}) VALUES "
 
 
 def _marks(values):
@@ -32,8 +48,8 @@ def by_digest_sql(digests):
     it as one part of a ``UNION ALL``. Only the unique index on ``digest`` serves it (an index on
     ``grant_key`` would read every token of the grant): the caller checks each row's ``grant_key``."""
     digests = list(digests)
-    parent = f'(SELECT "based_on" FROM {_table()} WHERE "digest" = %s AND "token_class" = \'refresh_token\')'
-    sql = f'{_select()} WHERE "digest" IN ({_marks(digests)}, {", ".join([parent] * len(digests))})'
+    parent = f'(SELECT "based_on" FROM {_TABLE} WHERE "digest" = %s AND "token_class" = \'refresh_token\')'
+    sql = f'{_SELECT} WHERE "digest" IN ({_marks(digests)}, {", ".join([parent] * len(digests))})'
     return sql, [*digests, *digests]
 
 
@@ -51,12 +67,12 @@ def by_digest(digests):
 def minted_from(grant_key, digest):
     """The rows of the tokens minted from the token ``digest`` (of the grant ``grant_key``: it reads the
     grant's tokens, for a refresh token presented again, not for every refresh)."""
-    return _fetch(f'{_select()} WHERE "grant_key" = %s AND "based_on" = %s', [grant_key, digest])
+    return _fetch(f'{_SELECT} WHERE "grant_key" = %s AND "based_on" = %s', [grant_key, digest])
 
 
 def of_grant(grant_key):
     """Every row of the grant ``grant_key``, in the order they were written."""
-    return _fetch(f'{_select()} WHERE "grant_key" = %s ORDER BY "id"', [grant_key])
+    return _fetch(f'{_SELECT} WHERE "grant_key" = %s ORDER BY "id"', [grant_key])
 
 
 def insert_sql(grant_key, rows):
@@ -64,7 +80,6 @@ def insert_sql(grant_key, rows):
     based_on, used, revoked, expires_at, data)``, ``expires_at`` a datetime or None. Like the other
     ``_sql`` builders here, for ``storage.write_batch``."""
     ops = connection.ops
-    columns = ("digest", "grant_key", "token_class", "class_name", "based_on", "used", "revoked", "expires_at", "data")
     params = []
     for digest, token_class, class_name, based_on, used, revoked, expires_at, data in rows:
         params += [
@@ -78,8 +93,7 @@ def insert_sql(grant_key, rows):
             ops.adapt_datetimefield_value(expires_at),
             ops.adapt_json_value(data, None),
         ]
-    values = ", ".join([f"({_marks(columns)})"] * len(rows))
-    return f"INSERT INTO {_table()} ({', '.join(ops.quote_name(c) for c in columns)}) VALUES {values}", params
+    return _INSERT + ", ".join([f"({_marks(_INSERT_COLUMNS)})"] * len(rows)), params
 
 
 def update_sql(digest, used, revoked, data=None):
@@ -90,14 +104,14 @@ def update_sql(digest, used, revoked, data=None):
     if data is not None:
         sets.append('"data" = %s')
         params.append(connection.ops.adapt_json_value(data, None))
-    return f'UPDATE {_table()} SET {", ".join(sets)} WHERE "digest" = %s', [*params, digest]
+    return f'UPDATE {_TABLE} SET {", ".join(sets)} WHERE "digest" = %s', [*params, digest]
 
 
 def revoke_sql(digests, batch=500):
     """The ``(sql, params)`` revoking the tokens ``digests``, one per ``batch`` of them."""
     digests = list(digests)
     return [
-        (f'UPDATE {_table()} SET "revoked" = %s WHERE "digest" IN ({_marks(some)})', [True, *some])
+        (f'UPDATE {_TABLE} SET "revoked" = %s WHERE "digest" IN ({_marks(some)})', [True, *some])
         for some in (digests[start : start + batch] for start in range(0, len(digests), batch))
     ]
 
@@ -109,7 +123,7 @@ def revoke_grants(grant_keys):
         return 0
     with connection.cursor() as cursor:
         cursor.execute(
-            f'UPDATE {_table()} SET "revoked" = %s WHERE "grant_key" IN ({_marks(grant_keys)}) AND "revoked" = %s',
+            f'UPDATE {_TABLE} SET "revoked" = %s WHERE "grant_key" IN ({_marks(grant_keys)}) AND "revoked" = %s',
             [True, *grant_keys, False],
         )
         return cursor.rowcount

@@ -6,14 +6,14 @@ from oidc_provider.conf import oidc_settings
 from oidc_provider.idpy import dpop
 from oidc_provider.views.responses import oauth_error
 
-HEADER = "DPoP"
+HEADER = "HTTP_DPOP"  # the DPoP header, as WSGI names it (read from META: request.headers builds every header)
 
 
 def token_request_proof(request):
     """The checked proof of a token request (None without a DPoP header, or with DPoP switched off:
     RFC 9449 §5, a server that does not do DPoP ignores the header). Raises ``dpop.InvalidProof``.
     Defect 183: stock never registers its token-endpoint check, and takes a repeated header."""
-    raw = request.headers.get(HEADER)
+    raw = request.META.get(HEADER)
     if raw is None or not dpop.enabled():
         return None
     return dpop.check_proof(raw, request.method, protocol.PATHS["token"])
@@ -22,7 +22,7 @@ def token_request_proof(request):
 def pushed_request_proof(request):
     """The checked proof of a pushed authorization request (RFC 9449 §10.1), None as for a token request.
     Raises ``dpop.InvalidProof``."""
-    raw = request.headers.get(HEADER)
+    raw = request.META.get(HEADER)
     if raw is None or not dpop.enabled():
         return None
     return dpop.check_proof(raw, request.method, protocol.PATHS["pushed_authorization"])
@@ -31,7 +31,7 @@ def pushed_request_proof(request):
 def resource_request_proof(request, access_token: str):
     """The checked proof of a protected-resource request presenting ``access_token`` with the DPoP
     scheme (RFC 9449 §7): its ``ath`` must hash that token. Raises ``dpop.InvalidProof``."""
-    return dpop.check_proof(request.headers.get(HEADER), request.method, protocol.PATHS["userinfo"], access_token)
+    return dpop.check_proof(request.META.get(HEADER), request.method, protocol.PATHS["userinfo"], access_token)
 
 
 def invalid_proof(err):

@@ -17,11 +17,13 @@ class ProtocolView(View):
 
 
 def http_info(request) -> dict:
-    """What idpyoidc reads of the HTTP request: the headers (client authentication reads
+    """What idpyoidc reads of the HTTP request: the one header it reads (client authentication's
     ``authorization``) and the method. Not the URL: only its DPoP add-on reads that, and it is not
-    configured."""
+    configured. Not the other headers: idpyoidc formats what it is given into a log message on every
+    request, and building them all from ``META`` cost more than the rest of this (~10 µs)."""
+    authorization = request.META.get("HTTP_AUTHORIZATION")
     return {
-        "headers": {k.lower(): v for k, v in request.headers.items()},
+        "headers": {} if authorization is None else {"authorization": authorization},
         "method": request.method,
         # no cookies: the browser's login session is Django's, and idpyoidc would log them
         "cookie": [],

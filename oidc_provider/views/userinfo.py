@@ -31,7 +31,7 @@ class UserInfoView(EndpointView):
         return response
 
     def handle(self, request, params):
-        authorization = request.headers.get("Authorization") or ""
+        authorization = request.META.get("HTTP_AUTHORIZATION") or ""
         if not (authorization or "access_token" in params):
             return bearer_challenge()  # RFC 6750 §3.1: no token, no error details
         scheme, _, token = authorization.partition(" ")

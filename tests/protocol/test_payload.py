@@ -5,8 +5,8 @@ from unittest import mock
 
 import pytest
 from idpyoidc.server.session.grant import Grant as IdpyGrant
-from idpyoidc.server.token import DefaultToken
 
+from oidc_provider.idpy.fast.opaque import OpaqueToken
 from oidc_provider.idpy.fast.payload import carries_payload
 from oidc_provider.idpy.grant_tokens import Grant
 from oidc_provider.idpy.tokens import find_token
@@ -51,7 +51,9 @@ def test_an_opaque_token_is_the_token_minted_with_the_stock_payload(loaded, toke
 def test_the_handlers_that_carry_a_payload(loaded):
     info, _ = loaded
     handlers = get_server().context.session_manager.token_handler.handler
-    assert type(handlers["authorization_code"]).__call__ is DefaultToken.__call__
+    assert type(handlers["authorization_code"]) is OpaqueToken  # whose __call__ is DefaultToken's, re-spelt
+    assert not carries_payload(handlers["authorization_code"], info["branch_id"])
+    assert not carries_payload(handlers["refresh_token"], info["branch_id"])
     assert carries_payload(handlers["id_token"], info["branch_id"])
     Client.objects.filter(client_id="rp1").update(access_token_format="jwt")
     assert carries_payload(handlers["access_token"], info["branch_id"])

@@ -2,6 +2,7 @@
 (bench/, docs/benchmark.md). Exact counts, so a query that creeps back into a hot path fails here;
 none may grow with the grants a user holds or the clients the OP has."""
 
+import json
 import re
 import sys
 import uuid
@@ -279,7 +280,7 @@ def test_values_typed_by_themselves_dump_as_impexp_dumps_them():
     from oidc_provider.idpy.fast import impexp
 
     class Holder(ImpExp):
-        parameter = {"d": {}, "l": []}
+        parameter = {"d": {}, "l": [], "ld": {}, "s": "", "sb": "", "n": 0, "f": bool, "none": None}
 
     holder = Holder()
     holder.d = {
@@ -294,8 +295,18 @@ def test_values_typed_by_themselves_dump_as_impexp_dumps_them():
         "upstream_get": print,
     }
     holder.l = ["s", 2, False, None, b"w", {"class": "m.D", "upstream_get": print, "x": {"y": b"v"}}, [[1]]]
+    holder.ld, holder.s, holder.sb, holder.n, holder.f, holder.none = {"x": b"u"}, "BYTES:AP8=", "t", 7, True, {}
     assert impexp.dump(holder) == holder.dump()
     assert impexp.dump(holder)["d"]["b"] == "BYTES:AP8=" and "upstream_get" not in impexp.dump(holder)["l"][5]
+    del holder.d["m"]  # dumped as the Message it is, which JSON cannot hold: no row has one
+    data = json.loads(json.dumps(holder.dump()))
+    assert vars(impexp.load(Holder, data)) == vars(Holder().load(data))
+    assert impexp.load(Holder, data).s == b"\x00\xff" and impexp.load(Holder, data).d["l"][0] == b"y"
+    holder.ld = [1]  # a list where a dict belongs: neither knows how to dump it
+    with pytest.raises(AttributeError):
+        holder.dump()
+    with pytest.raises(AttributeError):
+        impexp.dump(holder)
 
 
 def test_quiet_dump_and_quick_load_are_idpyoidc_dump_and_load(offline_rp, browser, http):

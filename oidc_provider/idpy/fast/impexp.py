@@ -36,12 +36,12 @@ def dump(obj, exclude_attributes=None, issued_token=None):
     (``idpy.node_codec``: the ones its row keeps)."""
     exclude = exclude_attributes or []
     info = {}
-    for attr, cls in obj.parameter.items():
-        if attr in exclude or attr in obj.special_load_dump:
+    for attr, dumper in _dump_plan(type(obj)):
+        if attr in exclude:
             continue
         item = getattr(obj, attr, None)
         if item is not None:
-            info[attr] = _attr(cls, item, exclude)
+            info[attr] = item if dumper is None else dumper(item, exclude)
     for attr, func in obj.special_load_dump.items():
         item = issued_token if attr == "issued_token" and issued_token is not None else getattr(obj, attr, None)
         if not item:
@@ -59,6 +59,23 @@ def _dump(item, exclude):
     """``item.dump()``, quietly when it is ImpExp's."""
     method = type(item).dump
     return dump(item, exclude) if method is ImpExp.dump else method(item, exclude_attributes=exclude)
+
+
+@cache
+def _dump_plan(cls):
+    """``(attribute, dumper)`` for each of ``cls.parameter`` (a class attribute, made once) that is not
+    special, in its order: ``_attr`` with the branches that depend on the parameter's kind alone taken
+    once per class, ``None`` for a value dumped as it is."""
+    return tuple((attr, _dumper(kind)) for attr, kind in cls.parameter.items() if attr not in cls.special_load_dump)
+
+
+def _dumper(kind):
+    if kind in [None, 0, "", bool]:
+        return None
+    if kind == {} or kind == []:
+        container = dict if kind == {} else list
+        return lambda item, exclude: _by_value(item) if isinstance(item, container) else _attr(kind, item, exclude)
+    return lambda item, exclude: _attr(kind, item, exclude)
 
 
 def _attr(cls, item, exclude):
@@ -99,17 +116,27 @@ def _attr(cls, item, exclude):
     raise AttributeError()
 
 
+# Values both walks keep as they are, matched by exact type (no call for each: a grant's claims are
+# mostly None); a subclass of one takes the general path.
+_LEAVES = frozenset({type(None), bool, int, float})
+_DUMPED_AS_IS = _LEAVES | {str}
+
+
+def _class_name(value):
+    return value if isinstance(value, str) else fully_qualified_name(value)
+
+
 def _by_value(item):
     """``_attr(type2cls(item), item)``: a value ImpExp types by itself (a dict's or a list's), in one
     pass instead of ``type2cls``'s chain of ``isinstance`` for each; the mirror of ``_plain``."""
     if isinstance(item, dict):
         return {
-            k: (v if isinstance(v, str) else fully_qualified_name(v)) if k == "class" else _by_value(v)
+            k: _class_name(v) if k == "class" else v if type(v) in _DUMPED_AS_IS else _by_value(v)
             for k, v in item.items()
             if k != "upstream_get"
         }
     if isinstance(item, list):
-        return [_by_value(v) for v in item]
+        return [v if type(v) in _DUMPED_AS_IS else _by_value(v) for v in item]
     if isinstance(item, bytes):
         return f"BYTES:{base64.b64encode(item).decode('utf-8')}"
     return item  # str, int, bool, None and anything else: as it is
@@ -124,11 +151,10 @@ def load(cls, item):
     if cls.load is not ImpExp.load or cls.init_args:
         return cls().load(item)
     obj = _blank(cls, item)
-    special = cls.special_load_dump
-    for attr, kind in cls.parameter.items():
-        if attr in item and attr not in special:
-            setattr(obj, attr, _load_attr(kind, item[attr]))
-    for attr, func in special.items():
+    for attr, loader in _load_plan(cls):
+        if attr in item:
+            setattr(obj, attr, loader(item[attr]))
+    for attr, func in cls.special_load_dump.items():
         if attr not in item:
             continue
         if func.get("load") is grant.issued_token_load:
@@ -185,10 +211,29 @@ def _plain(value):
     if isinstance(value, str):
         return base64.b64decode(value[6:].encode("utf-8")) if value.startswith("BYTES:") else value
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: v if type(v) in _LEAVES else _plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [v if type(v) in _LEAVES else _plain(v) for v in value]
     return value
+
+
+@cache
+def _load_plan(cls):
+    """``(attribute, loader)`` for each of ``cls.parameter`` that is not special, in its order: ``_load_attr``
+    with the branches that depend on the parameter's kind alone taken once per class."""
+    return tuple((attr, _loader(kind)) for attr, kind in cls.parameter.items() if attr not in cls.special_load_dump)
+
+
+def _loader(kind):
+    if kind in _SCALARS and kind != "":
+        return _as_is
+    if kind == "" or kind == {} or kind == []:
+        return _plain
+    return lambda item: _load_attr(kind, item)
+
+
+def _as_is(item):
+    return item
 
 
 def _load_attr(kind, item):
