@@ -205,6 +205,20 @@ class RegistrationAccessTokens:
         pass
 
 
+_IDPY_INFO = "_oidc_provider_idpy_info"  # where ``idpy_info`` keeps its dict on the row
+
+
+def idpy_info(client: Client) -> dict:
+    """``client_to_idpy(client)``, made once per row read: a row ``CLIENT_CACHE_TTL`` keeps serves the
+    requests of its bound, each given a copy of its own, as idpyoidc writes into the dict it is given
+    (the ``auth_method`` it saw). Nothing writes into the lists and dicts the copies share
+    (``test_the_kept_client_dict_is_never_written_into``)."""
+    made = client.__dict__.get(_IDPY_INFO)
+    if made is None:
+        made = client.__dict__[_IDPY_INFO] = client_to_idpy(client)
+    return dict(made)
+
+
 class ClientDatabase(MutableMapping, DictType):
     """A ``MutableMapping`` of client_id -> idpyoidc client dict, backed by ``Client`` rows."""
 
@@ -216,7 +230,7 @@ class ClientDatabase(MutableMapping, DictType):
         if unit is not None and client_id in unit.clients:
             return unit.clients[client_id]
         client = client_row(client_id)
-        info = client_to_idpy(client) if client else None
+        info = idpy_info(client) if client else None
         if unit is not None:
             unit.clients[client_id] = info
         return info

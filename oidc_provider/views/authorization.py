@@ -7,6 +7,7 @@ a stored URL would replay a consumed PAR ``request_uri`` and the original ``prom
 """
 
 import secrets
+from contextlib import nullcontext
 from urllib.parse import urlencode
 
 from django.contrib import auth
@@ -304,7 +305,9 @@ class AuthorizationView(ProtocolView):
         if pushed is not None:
             params = QueryDict(mutable=True)
             params.update(pushed)
-        with translation.override(page_language(params.get("ui_locales", ""))):
+        ui_locales = params.get("ui_locales", "")
+        # without ui_locales the pages' language is the one LocaleMiddleware made current: nothing to switch
+        with translation.override(page_language(ui_locales)) if ui_locales else nullcontext():
             fetched = prefetch_request_uri(params)
             try:  # as in_one_unit, the parsing included: the flow is known only once the request is parsed
                 with unit_of_work(GRANTS):

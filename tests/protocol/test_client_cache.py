@@ -147,3 +147,18 @@ def test_a_settings_change_empties_the_cache(cc, cached, http, settings):
     assert token(http).status_code == 200 and "cc" in client_rows._cache
     settings.OIDC_PROVIDER = {**settings.OIDC_PROVIDER, "CLIENT_CACHE_TTL": TTL + 1}
     assert client_rows._cache == {}
+
+
+def test_the_kept_client_dict_is_never_written_into(offline_rp, cached, browser, http):
+    """``idpy.client_db.idpy_info``: a kept row's idpyoidc dict is made once and each request gets a shallow
+    copy, so nothing any endpoint does may write into what the copies share."""
+    from oidc_provider.idpy.client_db import _IDPY_INFO, client_to_idpy
+
+    tokens = flows.offline_tokens(browser, http)
+    assert flows.refresh(http, tokens["refresh_token"]).status_code == 200
+    assert flows.userinfo(http, tokens["access_token"]).status_code == 200
+    assert flows.introspect(http, tokens["access_token"]).json()["active"] is True
+    assert flows.exchange(http, tokens["access_token"]).status_code == 200
+    kept = client_rows._cache["rp1"][1]
+    assert kept.__dict__[_IDPY_INFO] == client_to_idpy(get_row(Client, client_id="rp1"))
+    assert "auth_method" not in kept.__dict__[_IDPY_INFO]  # idpyoidc wrote it into a request's copy
