@@ -6,6 +6,7 @@ from idpyoidc.time_util import utc_time_sans_frac
 
 from oidc_provider.conf import oidc_settings
 from oidc_provider.idpy import dpop
+from oidc_provider.idpy.fast.opaque import other_spelling
 from oidc_provider.idpy.grant_tokens import minted_from
 from oidc_provider.idpy.token import MintingFixes, refresh_deadline
 
@@ -23,6 +24,15 @@ def just_rotated(grant, token, now) -> bool:
     their parent (``idpy.grant_tokens.minted_from``), not among all the grant's tokens."""
     window = oidc_settings.REFRESH_TOKEN_REUSE_WINDOW
     return any(now - t.issued_at < window for t in minted_from(grant, token.value, "refresh_token"))
+
+
+def respelt(grant, value):
+    """Defect 208: the token of ``grant`` that ``value``, which the grant does not hold, spells otherwise
+    (``idpy.fast.opaque``), or None. Only a holder of the token can spell it so, and it is answered as that
+    token would be, but never accepted: a live one presented by another client revokes nothing, a rotated-out
+    one is a replay."""
+    other = other_spelling(value)
+    return grant.get_token(other) if other != value else None
 
 
 class RefreshTokenHelper(MintingFixes, IdpyRefreshTokenHelper):
@@ -46,6 +56,10 @@ class RefreshTokenHelper(MintingFixes, IdpyRefreshTokenHelper):
             return self.error_cls(error="invalid_grant", error_description="Invalid refresh token")
         grant = info["grant"]
         token = grant.get_token(value)
+        if token is None:
+            token = respelt(grant, value)
+            if token is not None and not token.revoked:  # a live token, misspelt
+                return self.error_cls(error="invalid_grant", error_description="Invalid refresh token")
         # A token pruned from its row (revoked or expired) is told apart by the expiry sealed in it.
         now = utc_time_sans_frac()
         expires_at = token.expires_at if token else min(int(token_info["exp"]), refresh_deadline(grant))

@@ -11,8 +11,8 @@ A token issued in standard base64 before the switch still reads. ``split_token``
 either spelling and nothing else: where the stock method's ``b64decode`` skips characters outside the
 alphabet, a value with any, or with padding its spelling does not have, is unknown here, not a token
 whose row is gone (which a refresh takes for a replay: ``idpy.refresh_token``). A token is found by the
-keyed hash of the value as presented (``storage.token_values``), so the other spelling of a token,
-which decrypts, is taken for a token no longer in its grant, as a replay is.
+keyed hash of the value as presented (``storage.token_values``), so the other spelling of a token
+decrypts but finds nothing: ``other_spelling`` lets the refresh grant tell it from a replay.
 """
 
 import base64
@@ -31,6 +31,8 @@ class OpaqueToken(DefaultToken):
         return super().__call__(session_id, token_class, **payload).translate(_TO_URL_SAFE).rstrip("=")
 
     def split_token(self, token):
+        """Defect 208: the stock method's ``b64decode`` skips characters outside the alphabet, so a token had
+        endless spellings; here a value in either spelling and no other."""
         try:
             raw = base64.b64decode(token.translate(_TO_STANDARD) + "=" * (-len(token) % 4), validate=True)
             standard = base64.b64encode(raw).decode()
@@ -40,3 +42,11 @@ class OpaqueToken(DefaultToken):
         except Exception as err:
             raise UnknownToken(err) from None
         return lv_unpack(as_unicode(plain))  # as the stock method: (random, class, session id, expiry)
+
+
+def other_spelling(value: str) -> str:
+    """The same bytes in the other alphabet: URL-safe unpadded for a standard value, standard padded for a
+    URL-safe one (``value`` itself when nothing tells them apart)."""
+    if "+" in value or "/" in value or value.endswith("="):
+        return value.translate(_TO_URL_SAFE).rstrip("=")
+    return value.translate(_TO_STANDARD) + "=" * (-len(value) % 4)
