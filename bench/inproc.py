@@ -112,6 +112,23 @@ def _print_profile(profile, name, n):
         print(f"  {total / n * 1000:7.2f} ms own time  {package}")
 
 
+def _backend_cpu(connection):
+    """A function reading the CPU seconds so far of the PostgreSQL backend serving ``connection`` (the
+    server is local: its ``/proc``), or 0.0 elsewhere."""
+    if connection.vendor != "postgresql":
+        return lambda: 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        stat = Path(f"/proc/{cursor.fetchone()[0]}/stat")
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def read():
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+
+    return read
+
+
 def _child(args):
     from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -196,6 +213,7 @@ def _child(args):
     }
     orm = _orm_timer()
     phases = _phase_timer() if args.phases else None
+    backend = _backend_cpu(connection)
     for _ in range(20):  # warm up: server built, caches filled
         token(authorize())
     state["tokens"] = [token(authorize())["access_token"]]
@@ -209,21 +227,23 @@ def _child(args):
             state["refresh"] = [
                 token(authorize(bc.SCOPE + " offline_access"))["refresh_token"] for _ in range((args.rounds + 2) * n)
             ]
-        times = []
+        times, db_times = [], []
         orm[0] = 0.0
         if phases is not None:
             phases.clear()
         for _ in range(args.rounds):
-            start = time.process_time()
+            start, db_start = time.process_time(), backend()
             for _ in range(n):
                 run()
             times.append((time.process_time() - start) / n * 1000)
+            db_times.append((backend() - db_start) / n * 1000)
         with CaptureQueriesContext(connection) as captured:
             run()
         print(
             f"{name:20s} {statistics.median(times):6.2f} ms CPU (min {min(times):5.2f})"
             f"  {len(captured.captured_queries):3d} statements"
-            f"  ORM {orm[0] / (args.rounds * n) * 1000:5.2f} ms",
+            f"  ORM {orm[0] / (args.rounds * n) * 1000:5.2f} ms"
+            + (f"  database CPU {statistics.median(db_times):5.2f} ms" if connection.vendor == "postgresql" else ""),
             flush=True,
         )
         for phase, total in sorted((phases or {}).items(), key=lambda kv: -kv[1]):

@@ -41,6 +41,7 @@ from oidc_provider.storage import token_rows
 from oidc_provider.storage.token_values import StoredValue, at_rest, presented
 
 ID_TOKEN = "id_token"
+REFRESH_TOKEN = "refresh_token"
 AUTHORIZATION_CODE = "authorization_code"  # minted with its grant, so in the grant's row (since 0011_token_rows)
 RULES_REF = "#"  # usage rules equal to the grant's for the token's class
 DEFAULTS = {

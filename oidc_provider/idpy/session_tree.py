@@ -17,7 +17,15 @@ from idpyoidc.server.session.info import ClientSessionInfo, NodeInfo, UserSessio
 
 from oidc_provider import claims
 from oidc_provider.idpy import node_codec
-from oidc_provider.idpy.grant_tokens import AUTHORIZATION_CODE, ID_TOKEN, TokenList, class_name, in_memory, token_row
+from oidc_provider.idpy.grant_tokens import (
+    AUTHORIZATION_CODE,
+    ID_TOKEN,
+    REFRESH_TOKEN,
+    TokenList,
+    class_name,
+    in_memory,
+    token_row,
+)
 from oidc_provider.idpy.lazy_list import loads_before_use
 from oidc_provider.idpy.token_pruning import prune_tokens
 from oidc_provider.storage import session_tree_rows as rows
@@ -92,7 +100,9 @@ class SessionTreeStore:
         if locked:
             unit.begin()  # the lock (SQLite: the IMMEDIATE transaction) lasts until the unit ends
         user_id, user_statement, make_user = _user_read(unit, grant_key)
-        nodes, tokens, user_rows = rows.select_rows(keys, locked, _rows_to_read(wanted, locked), also=user_statement)
+        digests = _rows_to_read(wanted, locked)
+        parents = [d for d in digests if wanted[d] in _MAY_BE_REFRESH] if digests else None
+        nodes, tokens, user_rows = rows.select_rows(keys, locked, digests, also=user_statement, parents=parents)
         if user_statement:
             unit.users[user_id] = make_user(user_rows)
         for row_key, name, data in nodes:
@@ -163,6 +173,11 @@ def _user_read(unit, grant_key):
     user_id = grant_key.split(DIVIDER, 1)[0] if grant_key and unit.users_with_grants else None
     read = claims.user_read(user_id) if user_id is not None and user_id not in unit.users else None
     return (user_id, *read) if read else (None, None, None)
+
+
+# the classes a presented token is said to be of (``idpy.session_manager.want_token``) whose row may be a
+# refresh token's, the parent of which is read with it
+_MAY_BE_REFRESH = frozenset({REFRESH_TOKEN, ""})
 
 
 def _rows_to_read(wanted, locked):

@@ -48,9 +48,10 @@ def child_keys(key):
         return [row[0] for row in cursor.fetchall()]
 
 
-def select_rows(keys, locked=None, tokens=None, also=None):
+def select_rows(keys, locked=None, tokens=None, also=None, parents=None):
     """``(nodes, token_rows, also_rows)``: ``(key, class_name, data)`` of the rows ``keys`` found, the token
-    rows (``storage.token_rows.COLUMNS``) of the digests ``tokens`` names (None when ``tokens`` is), and
+    rows (``storage.token_rows.COLUMNS``) of the digests ``tokens`` names (None when ``tokens`` is), with the
+    parents of the refresh tokens among ``parents`` (``token_rows.by_digest_sql``), and
     the rows of the read ``also`` (``(sql, params)``, or None). ``locked``, one of the keys (a grant): its
     row is locked (``SELECT … FOR UPDATE``) until the transaction ends, which the caller has opened.
 
@@ -72,12 +73,12 @@ def select_rows(keys, locked=None, tokens=None, also=None):
             statements = [(f"{sql} UNION ALL {any_of(others)}" if others else sql, [locked, *others])]
         else:
             statements = [(f"{select} = %s FOR UPDATE", [locked])] + ([(any_of(others), others)] if others else [])
-        after_lock = token_rows.by_digest_sql(tokens) if tokens else None
+        after_lock = token_rows.by_digest_sql(tokens, parents) if tokens else None
     else:  # SQLite (one writer at a time, nothing to lock), or nothing locked: one snapshot, one statement
         sql, params = any_of(keys), list(keys)
         if tokens:
             # the tokens' rows in the same statement, as their columns; a node's row has NULL for `used`
-            token_part = token_rows.by_digest_sql(tokens)
+            token_part = token_rows.by_digest_sql(tokens, parents)
             columns = {"digest": '"key"', "class_name": '"class_name"', "data": '"data"'}
             nodes = ", ".join(columns.get(c, "NULL") for c in token_rows.COLUMNS)
             sql = f'SELECT {nodes} FROM {_TABLE} WHERE "key" IN ({", ".join(["%s"] * len(keys))})'

@@ -42,15 +42,18 @@ def _marks(values):
     return ", ".join(["%s"] * len(values))
 
 
-def by_digest_sql(digests):
+def by_digest_sql(digests, parents=None):
     """``(sql, params)`` reading the rows of ``digests``, and the parent of each refresh token among
-    them: a refresh reads its scope (idpyoidc's ``find_scope(token.based_on)``). Other statements take
-    it as one part of a ``UNION ALL``. Only the unique index on ``digest`` serves it (an index on
-    ``grant_key`` would read every token of the grant): the caller checks each row's ``grant_key``."""
+    ``parents`` (by default all of them): a refresh reads its scope (idpyoidc's
+    ``find_scope(token.based_on)``). A caller that knows a token is of another class leaves it out of
+    ``parents``: a subquery fewer for the database to plan and run. Other statements take it as one
+    part of a ``UNION ALL``. Only the unique index on ``digest`` serves it (an index on ``grant_key``
+    would read every token of the grant): the caller checks each row's ``grant_key``."""
     digests = list(digests)
+    parents = digests if parents is None else list(parents)
     parent = f'(SELECT "based_on" FROM {_TABLE} WHERE "digest" = %s AND "token_class" = \'refresh_token\')'
-    sql = f'{_SELECT} WHERE "digest" IN ({_marks(digests)}, {", ".join([parent] * len(digests))})'
-    return sql, [*digests, *digests]
+    sql = f'{_SELECT} WHERE "digest" IN ({", ".join(["%s"] * len(digests) + [parent] * len(parents))})'
+    return sql, [*digests, *parents]
 
 
 def _fetch(sql, params):

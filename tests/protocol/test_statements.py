@@ -163,6 +163,14 @@ def test_userinfo(busy_user, browser, http):
     user_table = get_user_model()._meta.db_table
     assert [s.count(f'FROM "{user_table}"') for s in sql if user_table in s] == [1]
     assert (user_table in sql[0]) is POSTGRES and "oidc_provider_sessionnode" in sql[0]
+    assert_no_parent_read(sql)
+
+
+def assert_no_parent_read(sql):
+    """An access token's row is read by its digest alone: only a refresh token's parent is read with
+    it (``storage.token_rows.by_digest_sql``), a subquery the database would plan and run for nothing."""
+    token_reads = [s for s in sql if "issuedtoken" in s]
+    assert [s.count("'$") for s in token_reads] == [1] and "refresh_token" not in token_reads[0], token_reads
 
 
 def test_introspection(busy_user, browser, http):
@@ -171,6 +179,7 @@ def test_introspection(busy_user, browser, http):
     assert response.json()["active"] is True
     assert len(sql) == 2, sql  # the client, the grant
     assert grant_rows_read(sql) == [1]
+    assert_no_parent_read(sql)
 
 
 def test_a_session_id_is_decrypted_once_per_request(busy_user, browser, http):
