@@ -52,7 +52,7 @@ def by_digest_sql(digests, parents=None):
     digests = list(digests)
     parents = digests if parents is None else list(parents)
     parent = f'(SELECT "based_on" FROM {_TABLE} WHERE "digest" = %s AND "token_class" = \'refresh_token\')'
-    sql = f'{_SELECT} WHERE "digest" IN ({", ".join(["%s"] * len(digests) + [parent] * len(parents))})'
+    sql = f'{_SELECT} WHERE "digest" IN ({", ".join([_marks(digests)] + [parent] * len(parents))})'
     return sql, [*digests, *parents]
 
 
