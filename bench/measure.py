@@ -61,13 +61,19 @@ class Database:
 
 
 # -- processes ------------------------------------------------------------------------------------
-def cpu_seconds(pid):
-    """utime + stime of one process, in seconds (0 when it is gone)."""
+def cpu_split(pid):
+    """(utime, stime) of one process, in seconds ((0, 0) when it is gone): the kernel's share is
+    where SQLite's file locks and WAL writes show."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except FileNotFoundError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICK
+        return 0.0, 0.0
+    return int(fields[11]) / TICK, int(fields[12]) / TICK
+
+
+def cpu_seconds(pid):
+    """utime + stime of one process, in seconds (0 when it is gone)."""
+    return sum(cpu_split(pid))
 
 
 def rss_kib(pid):
@@ -182,9 +188,12 @@ class Server:
         return children(self.process.pid) if self.process else []
 
     def cpu(self):
-        """CPU seconds so far: {"server": workers' total, "db": {backend pid: seconds}}."""
+        """CPU seconds so far: {"server": workers' total, "server_sys": its kernel share,
+        "db": {backend pid: seconds}}."""
+        split = [cpu_split(p) for p in self.worker_pids()]
         return {
-            "server": sum(cpu_seconds(p) for p in self.worker_pids()),
+            "server": sum(u + s for u, s in split),
+            "server_sys": sum(s for _, s in split),
             "db": {p: cpu_seconds(p) for p in self.db.backend_pids()},
         }
 
@@ -222,9 +231,9 @@ class NodeServer(Server):
 
 
 def cpu_delta(before, after):
-    """(server seconds, database seconds) spent between two ``Server.cpu()`` readings."""
+    """(server seconds, its kernel share, database seconds) spent between two ``Server.cpu()`` readings."""
     db = sum(sec - before["db"].get(pid, 0.0) for pid, sec in after["db"].items())
-    return after["server"] - before["server"], db
+    return after["server"] - before["server"], after["server_sys"] - before["server_sys"], db
 
 
 def _get_status(port, path):

@@ -137,7 +137,7 @@ class Bench:
             for chain, part in zip(chains, parts, strict=True):
                 chain[0] = part["head"]
                 chain[1] += len(part["latencies"])
-        server_s, db_s = cpu_delta(before, after)
+        server_s, sys_s, db_s = cpu_delta(before, after)
         latencies = sorted(x for p in parts for x in p["latencies"])
         errors = [e for p in parts for e in p["errors"]]
         done = len(latencies) + len(errors)
@@ -151,6 +151,7 @@ class Bench:
             "p50_ms": 1000 * latencies[len(latencies) // 2] if latencies else None,
             "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else None,
             "cpu_ms": 1000 * server_s / done if done else None,
+            "sys_ms": 1000 * sys_s / done if done else None,
             "db_cpu_ms": 1000 * db_s / done if done and server.db.kind == "postgres" else None,
             "errors": len(errors),
             "error_samples": errors[:3],
@@ -184,7 +185,8 @@ class Bench:
                     runs[product][scenario].append(result)
                     print(
                         f"[bench] round {r} {scenario:18} {product:12} {result['rps']:8.1f}/s "
-                        f"cpu {fmt(result['cpu_ms'])} ms db {fmt(result['db_cpu_ms'])} ms "
+                        f"cpu {fmt(result['cpu_ms'])} ms (sys {fmt(result['sys_ms'])}) "
+                        f"db {fmt(result['db_cpu_ms'])} ms "
                         f"p50 {fmt(result['p50_ms'])} p99 {fmt(result['p99_ms'])} err {result['errors']}"
                         + (" (pool ran out)" if result["ran_out"] else ""),
                         flush=True,
@@ -221,6 +223,7 @@ def summarize(runs, skipped):
                 "p50_ms": med("p50_ms"),
                 "p99_ms": med("p99_ms"),
                 "cpu_ms": med("cpu_ms"),
+                "sys_ms": med("sys_ms"),
                 "db_cpu_ms": med("db_cpu_ms"),
                 "errors": sum(w["errors"] for w in windows),
                 "requests": sum(w["requests"] for w in windows),
