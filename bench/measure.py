@@ -71,6 +71,15 @@ def cpu_split(pid):
     return int(fields[11]) / TICK, int(fields[12]) / TICK
 
 
+def machine_cpu():
+    """(busy, stolen) CPU seconds of the whole machine so far (``/proc/stat``): busy is every process's
+    and the kernel's work, the load generator's and the database's background included, which bounds
+    what two cores can serve; stolen is the hypervisor's, another guest's (the host's noise)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq) / TICK, steal / TICK
+
+
 def cpu_seconds(pid):
     """utime + stime of one process, in seconds (0 when it is gone)."""
     return sum(cpu_split(pid))

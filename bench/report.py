@@ -186,6 +186,28 @@ def _compare_section(data, title):
         "",
         *_table(s, "cpu_ms", 2, scenarios),
         "",
+        *(
+            [
+                "### Of which the kernel (ms of the CPU above, the workers' stime: system calls, file locks, "
+                "socket and WAL writes)",
+                "",
+                *_table(s, "sys_ms", 2, scenarios),
+                "",
+            ]
+            if any("sys_ms" in e for v in s.values() for e in v.values())
+            else []
+        ),
+        *(
+            [
+                "### The whole machine's CPU per request (ms: the server, its database with its background "
+                "processes, the load generator and the kernel; two busy cores serve 2,000 ms of it per second)",
+                "",
+                *_table(s, "machine_ms", 2, scenarios),
+                "",
+            ]
+            if any("machine_ms" in e for v in s.values() for e in v.values())
+            else []
+        ),
         "### Throughput (requests/s, median of rounds; a full flow counts once)",
         "",
         *_table(s, "rps", 0, scenarios),

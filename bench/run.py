@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import envs  # noqa: E402
 import load  # noqa: E402
 import report  # noqa: E402
-from measure import Database, NodeServer, Server, cpu_delta, rss_kib  # noqa: E402
+from measure import Database, NodeServer, Server, cpu_delta, machine_cpu, rss_kib  # noqa: E402
 
 RESULTS = envs.BENCH / "results"
 SCENARIOS = [
@@ -130,9 +130,10 @@ class Bench:
             )
             for i in range(n)
         ]
-        before = server.cpu()
+        before, machine_before = server.cpu(), machine_cpu()
         parts = list(self.pool.map(load.run, jobs))
-        after = server.cpu()
+        after, machine_after = server.cpu(), machine_cpu()
+        busy_s, stolen_s = (a - b for a, b in zip(machine_after, machine_before, strict=True))
         if scenario == "refresh_chain":
             for chain, part in zip(chains, parts, strict=True):
                 chain[0] = part["head"]
@@ -152,6 +153,8 @@ class Bench:
             "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else None,
             "cpu_ms": 1000 * server_s / done if done else None,
             "sys_ms": 1000 * sys_s / done if done else None,
+            "machine_ms": 1000 * busy_s / done if done else None,
+            "stolen_ms": 1000 * stolen_s / done if done else None,
             "db_cpu_ms": 1000 * db_s / done if done and server.db.kind == "postgres" else None,
             "errors": len(errors),
             "error_samples": errors[:3],
@@ -186,7 +189,8 @@ class Bench:
                     print(
                         f"[bench] round {r} {scenario:18} {product:12} {result['rps']:8.1f}/s "
                         f"cpu {fmt(result['cpu_ms'])} ms (sys {fmt(result['sys_ms'])}) "
-                        f"db {fmt(result['db_cpu_ms'])} ms "
+                        f"db {fmt(result['db_cpu_ms'])} ms machine {fmt(result['machine_ms'])} ms "
+                        f"(stolen {fmt(result['stolen_ms'])}) "
                         f"p50 {fmt(result['p50_ms'])} p99 {fmt(result['p99_ms'])} err {result['errors']}"
                         + (" (pool ran out)" if result["ran_out"] else ""),
                         flush=True,
@@ -224,6 +228,8 @@ def summarize(runs, skipped):
                 "p99_ms": med("p99_ms"),
                 "cpu_ms": med("cpu_ms"),
                 "sys_ms": med("sys_ms"),
+                "machine_ms": med("machine_ms"),
+                "stolen_ms": med("stolen_ms"),
                 "db_cpu_ms": med("db_cpu_ms"),
                 "errors": sum(w["errors"] for w in windows),
                 "requests": sum(w["requests"] for w in windows),
