@@ -155,6 +155,13 @@ def _targets(data):
     return lines
 
 
+def _recorded_table(summary, key, heading, scenarios):
+    """A table of ``key`` under ``heading``, for runs that recorded it (older results have no such key)."""
+    if not any(key in e for v in summary.values() for e in v.values()):
+        return []
+    return [f"### {heading}", "", *_table(summary, key, 2, scenarios), ""]
+
+
 def _compare_section(data, title):
     s = data["summary"]
     scenarios = [sc for sc in ORDER if any(sc in v for v in s.values())]
@@ -186,27 +193,19 @@ def _compare_section(data, title):
         "",
         *_table(s, "cpu_ms", 2, scenarios),
         "",
-        *(
-            [
-                "### Of which the kernel (ms of the CPU above, the workers' stime: system calls, file locks, "
-                "socket and WAL writes)",
-                "",
-                *_table(s, "sys_ms", 2, scenarios),
-                "",
-            ]
-            if any("sys_ms" in e for v in s.values() for e in v.values())
-            else []
+        *_recorded_table(
+            s,
+            "sys_ms",
+            "Of which the kernel (ms of the CPU above, the workers' stime: system calls, file locks, socket and "
+            "WAL writes)",
+            scenarios,
         ),
-        *(
-            [
-                "### The whole machine's CPU per request (ms: the server, its database with its background "
-                "processes, the load generator and the kernel; two busy cores serve 2,000 ms of it per second)",
-                "",
-                *_table(s, "machine_ms", 2, scenarios),
-                "",
-            ]
-            if any("machine_ms" in e for v in s.values() for e in v.values())
-            else []
+        *_recorded_table(
+            s,
+            "machine_ms",
+            "The whole machine's CPU per request (ms: the server, its database with its background processes, the "
+            "load generator and the kernel; two busy cores serve 2,000 ms of it per second)",
+            scenarios,
         ),
         "### Throughput (requests/s, median of rounds; a full flow counts once)",
         "",
