@@ -74,7 +74,7 @@ def cpu_split(pid):
 def machine_cpu():
     """(busy, stolen) CPU seconds of the whole machine so far (``/proc/stat``): busy is every process's
     and the kernel's work, the load generator's and the database's background included, which bounds
-    what two cores can serve; stolen is the hypervisor's, another guest's (the host's noise)."""
+    what the machine's cores can serve; stolen is the hypervisor's, another guest's (the host's noise)."""
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
     user, nice, system, _idle, _iowait, irq, softirq, steal = fields
     return (user + nice + system + irq + softirq) / TICK, steal / TICK

@@ -204,7 +204,7 @@ def _compare_section(data, title):
             s,
             "machine_ms",
             "The whole machine's CPU per request (ms: the server, its database with its background processes, the "
-            "load generator and the kernel; two busy cores serve 2,000 ms of it per second)",
+            "load generator and the kernel; each busy core serves 1,000 ms of it per second)",
             scenarios,
         ),
         "### Throughput (requests/s, median of rounds; a full flow counts once)",
