@@ -6,19 +6,28 @@ within the spread of a round. It does not see what load adds: cache misses, cont
 round trips as waits.
 
     python3 bench/instructions.py [--db postgres|sqlite] [--products ours dop] [--scenarios authorize …] [-n 100]
+                                  [--cpu [--repeat 5]]
 
 Needs valgrind (Debian: ``apt install valgrind``), PostgreSQL as run.py does (or ``--db sqlite``: a WAL file
 per product, as run.py's SQLite runs), and the venvs run.py builds.
 Each figure is (count after warm-up + n requests - count after warm-up) / n: start-up is left out.
+
+``--cpu``: CPU time per request instead (``time.process_time`` around the n requests, after the warm-up, in the
+same process), without valgrind and with Python's own allocator, as the servers run; the median of ``--repeat``
+runs, the products interleaved, and each run's figure after it. Counts are taken with ``PYTHONMALLOC=malloc``
+(valgrind must see each allocation) and see no cache; the time sees both, and the machine's noise (a run's spread
+is printed so that it can be judged).
 """
 
 import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import envs
@@ -29,8 +38,9 @@ SCENARIOS = ["floor", "authorize", "token", "refresh", "userinfo", "introspectio
 WARMUP = 20
 
 
-def _child(scenario, count, offset):
-    """Run in the product's venv, in its peer directory: ``count`` requests of ``scenario``."""
+def _child(scenario, count, offset, warmup=0):
+    """Run in the product's venv, in its peer directory: ``warmup`` then ``count`` requests of ``scenario``
+    (the ``offset``-th pre-minted code or token on); the CPU time of the ``count`` on stderr."""
     import io
     from urllib.parse import urlencode
 
@@ -88,7 +98,8 @@ def _child(scenario, count, offset):
         )
 
     statuses = []
-    for i in range(count):
+
+    def call(i):
         method, path, query, form, headers, expected = request(i)
         body = urlencode(form).encode() if form else b""
         environ = {
@@ -113,12 +124,22 @@ def _child(scenario, count, offset):
         if not statuses[-1].startswith(str(expected)):
             sys.exit(f"{scenario}: request {i} answered {statuses[-1]}")
 
+    for i in range(warmup):  # --cpu: made before the clock starts, as valgrind's runs subtract theirs
+        call(i)
+    start = time.process_time()
+    for i in range(warmup, warmup + count):
+        call(i)
+    print(f"cpu_s {time.process_time() - start}", file=sys.stderr)
 
-def _run(server, variant, scenario, count, offset, valgrind=()):
-    """The child in the product's venv (under ``valgrind`` if given); its stderr. ``PYTHONMALLOC=malloc``:
-    valgrind sees the allocations; a fixed hash seed: the same dict layouts in every run."""
-    command = [*valgrind, str(envs.python(server.venv)), __file__, "--child", scenario, str(count), str(offset)]
-    env = {**server.env(), "BENCH_VARIANT": variant, "PYTHONMALLOC": "malloc", "PYTHONHASHSEED": "0"}
+
+def _run(server, variant, scenario, count, offset, valgrind=(), warmup=0):
+    """The child in the product's venv (under ``valgrind`` if given); its stderr. Under valgrind
+    ``PYTHONMALLOC=malloc``: valgrind sees the allocations; a fixed hash seed: the same dict layouts in every run."""
+    child = ["--child", scenario, str(count), str(offset), str(warmup)]
+    command = [*valgrind, str(envs.python(server.venv)), __file__, *child]
+    env = {**server.env(), "BENCH_VARIANT": variant, "PYTHONHASHSEED": "0"}
+    if valgrind:
+        env["PYTHONMALLOC"] = "malloc"
     done = subprocess.run(command, cwd=PEERS / server.peer, env=env, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"{server.name} {scenario}: {done.stdout[-500:]}{done.stderr[-1500:]}")
@@ -139,42 +160,65 @@ def _instructions(server, variant, scenario, count, offset):
     return int(re.search(r"Collected : (\d+)", out).group(1))
 
 
+def _cpu_ms(server, variant, scenario, count, offset):
+    """CPU milliseconds per request of ``count`` requests in one process, after the warm-up."""
+    out = _run(server, variant, scenario, count, offset, warmup=WARMUP)
+    return float(re.search(r"cpu_s ([\d.e-]+)", out).group(1)) / count * 1000
+
+
+def _count(server, variant, scenario, n):
+    """Instructions per request: start-up and warm-up left out by subtracting a run of the warm-up alone."""
+    # once without valgrind, so that what happens only once (bytecode compiled, a scenario's first
+    # rows and keys made) is in neither count
+    _run(server, variant, scenario, WARMUP, 2 * WARMUP + n)
+    base = _instructions(server, variant, scenario, WARMUP, 0)
+    total = _instructions(server, variant, scenario, WARMUP + n, WARMUP)
+    return (total - base) / n
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--products", nargs="+", default=["ours", "dop"], choices=[p for p in PRODUCTS if p != "node"])
     parser.add_argument("--scenarios", nargs="+", default=SCENARIOS, choices=SCENARIOS)
     parser.add_argument("-n", type=int, default=100, help="measured requests per scenario")
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--cpu", action="store_true", help="CPU time per request, not instructions (no valgrind)")
+    parser.add_argument("--repeat", type=int, default=5, help="with --cpu: runs per product, interleaved")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        scenario, count, offset = args.child
-        return _child(scenario, int(count), int(offset))
+        scenario, count, offset, warmup = args.child
+        return _child(scenario, int(count), int(offset), int(warmup))
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-instructions-"))
     os.environ["BENCH_LIVE_TOKENS"] = "0"  # the *_many scenarios' tokens: not measured here
-    print(f"{'scenario':20}" + "".join(f"{p:>14}" for p in args.products) + f"   (instructions per request, {args.db})")
+    what = f"CPU ms per request, median of {args.repeat}" if args.cpu else "instructions per request"
+    print(f"{'scenario':20}" + "".join(f"{p:>14}" for p in args.products) + f"   ({what}, {args.db})")
     servers = {}
     for product in args.products:
         peer, _ = PRODUCTS[product]
         if peer not in servers:
             envs.ensure(peer)
             server = Server(f"instr-{peer}", peer, Database(args.db, f"instr_{peer}_{os.getpid()}", workdir), workdir)
-            server.setup(3 * WARMUP + args.n + 10)
+            server.setup((args.repeat * (WARMUP + args.n) if args.cpu else 3 * WARMUP + args.n) + 10)
             servers[peer] = server
     try:
         for scenario in args.scenarios:
-            row = []
-            for product in args.products:
-                peer, variant = PRODUCTS[product]
-                server = servers[peer]
-                # once without valgrind, so that what happens only once (bytecode compiled, a scenario's first
-                # rows and keys made) is in neither count
-                _run(server, variant, scenario, WARMUP, 2 * WARMUP + args.n)
-                base = _instructions(server, variant, scenario, WARMUP, 0)
-                total = _instructions(server, variant, scenario, WARMUP + args.n, WARMUP)
-                row.append((total - base) / args.n)
-            print(f"{scenario:20}" + "".join(f"{x / 1e6:>13.2f}M" for x in row), flush=True)
+            if args.cpu:
+                runs = {product: [] for product in args.products}
+                for r in range(args.repeat):  # interleaved: a slow spell of the machine falls on every product
+                    for product in args.products:
+                        peer, variant = PRODUCTS[product]
+                        runs[product].append(_cpu_ms(servers[peer], variant, scenario, args.n, r * (WARMUP + args.n)))
+                cells = [f"{statistics.median(runs[p]):>12.3f}ms" for p in args.products]
+                # each run too: the spread tells whether the medians differ
+                cells.append("   " + " | ".join(" ".join(f"{ms:.3f}" for ms in runs[p]) for p in args.products))
+            else:
+                cells = [
+                    f"{_count(servers[PRODUCTS[p][0]], PRODUCTS[p][1], scenario, args.n) / 1e6:>13.2f}M"
+                    for p in args.products
+                ]
+            print(f"{scenario:20}" + "".join(cells), flush=True)
     finally:  # the databases are named after this process: drop them, or each run leaves its own
         for server in servers.values():
             server.db.drop()
