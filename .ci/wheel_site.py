@@ -172,7 +172,7 @@ def flow(project: Path):
     secret = secrets.token_urlsafe(24)
     call_command(
         "createclient",
-        *("--client-id", "wheel-app", "--client-secret", secret, "--name", "Wheel App"),
+        *("--client-id", "wheel-app", f"--client-secret={secret}", "--name", "Wheel App"),  # a secret may start with -
         *("--redirect-uri", REDIRECT_URI, "--scope", "openid profile email"),
         stdout=open(os.devnull, "w"),
     )

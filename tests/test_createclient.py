@@ -26,6 +26,15 @@ def test_generates_and_prints_a_secret_once(db):
     assert client.grant_types == ["authorization_code"] and client.response_types == ["code"]
 
 
+def test_a_secret_that_starts_with_a_dash_is_given_with_an_equals_sign(db):
+    """As docs/client-authentication.md says: a URL-safe random secret starts with ``-`` one time in 64, which
+    argparse reads as an option when it is a separate argument (a CI run failed so)."""
+    with pytest.raises(CommandError, match="--client-secret: expected one argument"):
+        create("--client-id", "dash", "--redirect-uri", "https://a.example/cb", "--client-secret", "-dash")
+    create("--client-id", "dash", "--redirect-uri", "https://a.example/cb", "--client-secret=-dash")
+    assert Client.objects.get(client_id="dash").check_secret("-dash")
+
+
 def test_all_options(db):
     create(
         "--client-id",

@@ -111,7 +111,7 @@ def register_clients(
         if auth_method == "none":
             args.append("--public")
         else:
-            args += ["--token-endpoint-auth-method", auth_method] + (["--client-secret", secret] if secret else [])
+            args += ["--token-endpoint-auth-method", auth_method] + ([f"--client-secret={secret}"] if secret else [])
         calls.append(args + list(extra))
     script = (
         "import json\nfrom django.core.management import call_command\n"
